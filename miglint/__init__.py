@@ -1,0 +1,3 @@
+"""miglint: a static linter for Django migrations."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from miglint.cli import main
+
+sys.exit(main())

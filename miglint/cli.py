@@ -1,0 +1,288 @@
+"""The `miglint` command: argument parsing, subcommands and exit status.
+
+Exit status: 0 when nothing reaches `--fail-on`, 1 when something does, 2 for a usage
+error, an unreadable config or an internal error (one line, a traceback only with -v).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from miglint import __version__
+from miglint.config import FAIL_ON, Config, ConfigError, check_codes, find_config_file, load_config
+from miglint.finding import Finding, Severity
+from miglint.project import PathError, Project, load_project
+from miglint.rules import all_rules
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+DESCRIPTION = """\
+Static linter for Django migrations. Reads migration files as text (never imports or
+runs your project), builds the migration graph and reports data loss, irreversible
+migrations, mixed schema/data migrations, conflicting leaves and broken dependencies.
+"""
+
+EPILOG = """\
+commands:
+  miglint [check] [PATH ...]      lint (the default command)
+  miglint rules [CODE]            list the rules, or show one rule's documentation
+
+`miglint COMMAND --help` explains each command. A folder that happens to be named like a
+command is linted with `miglint check NAME`.
+
+exit status: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or
+configuration error.
+"""
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out (exit status 2)."""
+
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    from miglint.report import FORMATS
+
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders to lint (default: .)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default="text",
+        help="output format (default: text)",
+    )
+    parser.add_argument(
+        "--select",
+        metavar="CODES",
+        help="comma-separated rule codes or prefixes to report (e.g. MIG0,MIG101); replaces the config's select",
+    )
+    parser.add_argument(
+        "--ignore", metavar="CODES", help="comma-separated rule codes or prefixes to leave out"
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default=None,
+        help="lowest severity that makes the exit status 1 (default: error)",
+    )
+    parser.add_argument(
+        "--diff",
+        metavar="BASE",
+        help="report only on migrations (and models) added or changed since git ref BASE; "
+        "the graph is still built from the whole tree",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: the nearest miglint.toml or pyproject.toml with "
+        "[tool.miglint], searched upward from the first PATH)",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text output (default: auto, on a terminal unless NO_COLOR is set)",
+    )
+    _add_verbosity(parser)
+
+
+def _add_verbosity(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true", help="print findings only")
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print what could not be checked, and tracebacks of internal errors",
+    )
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    parser = argparse.ArgumentParser(
+        prog="miglint",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"miglint {__version__}")
+    commands: dict[str, Command] = {}
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = subparsers.add_parser(
+        "check", help="lint migrations (the default command)", description=DESCRIPTION
+    )
+    _add_check_arguments(check)
+    commands["check"] = run_check
+
+    rules = subparsers.add_parser(
+        "rules",
+        help="list the rules or show one",
+        description="List rules, or show one rule's page.",
+    )
+    rules.add_argument("code", nargs="?", metavar="CODE", help="a rule code or name, e.g. MIG101")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    commands["rules"] = run_rules
+
+    for name, register in _EXTRA_COMMANDS:
+        commands[name] = register(subparsers)
+    return parser, commands
+
+
+# Further subcommands: (name, function that adds its parser and returns its runner).
+_EXTRA_COMMANDS: list[
+    tuple[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], Command]]
+] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser, commands = build_parser()
+    if not arguments or (
+        arguments[0] not in commands and arguments[0] not in ("-h", "--help", "--version")
+    ):
+        arguments.insert(0, "check")
+    args = parser.parse_args(arguments)
+    verbose = getattr(args, "verbose", False)
+    try:
+        return commands[args.command](args)
+    except (UsageError, ConfigError, PathError) as error:
+        print(f"miglint: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("miglint: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `miglint | head`); nothing left to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as error:
+        if verbose:
+            traceback.print_exc()
+        print(
+            f"miglint: internal error: {type(error).__name__}: {error} "
+            "(run with -v for a traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def split_codes(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def resolve_config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
+    """The config file's settings, overridden by the command line."""
+    known = {rule.code for rule in all_rules()}
+    config_path = getattr(args, "config", None)
+    if config_path is not None and not os.path.isfile(config_path):
+        raise ConfigError(f"{config_path}: config file not found")
+    if config_path is None:
+        config_path = find_config_file(paths[0] if paths else ".")
+    config = load_config(config_path, known)
+    overrides: dict[str, object] = {}
+    if getattr(args, "select", None) is not None:
+        overrides["select"] = tuple(check_codes(split_codes(args.select), known, "--select"))
+        overrides["extend_select"] = ()
+    if getattr(args, "ignore", None) is not None:
+        overrides["ignore"] = config.ignore + tuple(
+            check_codes(split_codes(args.ignore), known, "--ignore")
+        )
+    if getattr(args, "fail_on", None) is not None:
+        overrides["fail_on"] = args.fail_on
+    if not overrides:
+        return config
+    from dataclasses import replace
+
+    return replace(config, **overrides)  # type: ignore[arg-type]
+
+
+def exit_status(findings: Sequence[Finding], fail_on: str) -> int:
+    if fail_on == "never":
+        return EXIT_OK
+    threshold = Severity.parse(fail_on)
+    return EXIT_FINDINGS if any(f.severity >= threshold for f in findings) else EXIT_OK
+
+
+def use_colour(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return (
+        sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    )
+
+
+def load(args: argparse.Namespace) -> tuple[Project, Config]:
+    paths = args.paths or ["."]
+    config = resolve_config(args, paths)
+    project = load_project(paths, config)
+    return project, config
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from miglint.lint import lint
+    from miglint.report import FORMATS
+
+    project, config = load(args)
+    findings = lint(project)
+    if args.diff:
+        from miglint.gitdiff import restrict_to_diff
+
+        findings = restrict_to_diff(findings, project, args.diff)
+    if args.verbose:
+        for line in (*project.warnings, *project.notices):
+            print(f"miglint: {line}", file=sys.stderr)
+    elif not args.quiet:
+        for line in project.notices:
+            print(f"miglint: {line}", file=sys.stderr)
+    if args.format == "text":
+        from miglint.report import text
+
+        output = text.render(findings, colour=use_colour(args.color))
+        if args.quiet:
+            output = "".join(line + "\n" for line in output.splitlines()[:-1])
+        elif not project.apps:
+            output = "No Django migrations found under " + ", ".join(args.paths or ["."]) + ".\n"
+    else:
+        output = FORMATS[args.format](findings)
+    sys.stdout.write(output)
+    sys.stdout.flush()
+    return exit_status(findings, config.fail_on)
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    from miglint.docs import rule_page
+
+    rules = all_rules()
+    if args.code:
+        from miglint.rules import rule_for_code
+
+        rule = rule_for_code(args.code)
+        if rule is None:
+            raise UsageError(f"unknown rule {args.code!r} (see `miglint rules`)")
+        sys.stdout.write(rule_page(rule))
+        return EXIT_OK
+    if args.format == "json":
+        import json
+
+        rows = [
+            {"code": r.code, "name": r.name, "severity": str(r.severity), "summary": r.summary}
+            for r in rules
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return EXIT_OK
+    width = max(len(r.name) for r in rules)
+    for rule in rules:
+        sys.stdout.write(
+            f"{rule.code}  {rule.name:<{width}}  {rule.severity!s:<7}  {rule.summary}\n"
+        )
+    return EXIT_OK

@@ -1,0 +1,226 @@
+"""Paths -> Django apps -> their migration files and models files.
+
+The walk never follows a symbolic link to a folder, never leaves the given tree, and
+skips virtualenvs, VCS folders, `node_modules`, `site-packages` and configured excludes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from miglint import syntax as s
+from miglint.config import DEFAULT_EXCLUDE
+from miglint.nodes import App
+from miglint.pysource import SourceError, decode, parse_source
+
+_MIGRATION_CLASS = re.compile(rb"^class\s+Migration\b", re.MULTILINE)
+# Folders whose apps are copies (test fixtures, docs); a real app of the same label wins.
+_SECONDARY_PARTS = {"tests", "test", "testing", "fixtures", "examples", "example", "docs"}
+
+
+@dataclass(frozen=True)
+class Discovery:
+    apps: tuple[App, ...]
+    # Problems met on the way (unreadable folders, links out of the tree), one line each.
+    warnings: tuple[str, ...]
+    # Notices about the tree (e.g. two apps sharing a label).
+    notices: tuple[str, ...]
+
+
+def is_migration_module(filename: str) -> bool:
+    """Django loads every module of a migrations package not starting with `_` or `~`."""
+    return filename.endswith(".py") and filename[0] not in "_~"
+
+
+def discover(roots: list[str], excluded: Callable[[str], bool]) -> Discovery:
+    warnings: list[str] = []
+    migration_dirs: list[str] = []
+    for root in roots:
+        for directory in _walk(root, excluded, warnings):
+            if os.path.basename(directory) == "migrations":
+                migration_dirs.append(directory)
+    apps = []
+    seen: set[str] = set()
+    for directory in sorted(set(migration_dirs)):
+        if directory in seen:
+            continue
+        seen.add(directory)
+        app = _app_for(directory, warnings)
+        if app is not None:
+            apps.append(app)
+    apps, notices = _assign_keys(apps)
+    return Discovery(tuple(apps), tuple(warnings), tuple(notices))
+
+
+def _walk(root: str, excluded: Callable[[str], bool], warnings: list[str]) -> Iterator[str]:
+    """Every folder under `root` (itself included) worth looking into, in sorted order."""
+    root = os.path.abspath(root)
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        yield directory
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name, reverse=True)
+        except OSError as error:
+            warnings.append(f"{directory}: cannot read folder: {error.strerror}")
+            continue
+        for entry in entries:
+            try:
+                if entry.is_symlink() or not entry.is_dir(follow_symlinks=False):
+                    continue
+            except OSError:
+                continue
+            name = entry.name
+            if name.startswith(".") or name in DEFAULT_EXCLUDE or excluded(entry.path):
+                continue
+            if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                continue
+            stack.append(entry.path)
+
+
+def _migration_files(directory: str, warnings: list[str]) -> list[str]:
+    files = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError as error:
+        warnings.append(f"{directory}: cannot read folder: {error.strerror}")
+        return []
+    for entry in entries:
+        if not is_migration_module(entry.name):
+            continue
+        try:
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if os.path.dirname(target) != os.path.realpath(directory) or not os.path.isfile(
+                    target
+                ):
+                    warnings.append(f"{entry.path}: symbolic link out of its folder, not followed")
+                    continue
+            elif not entry.is_file(follow_symlinks=False):
+                continue
+        except OSError:
+            continue
+        files.append(entry.path)
+    return sorted(files)
+
+
+def _has_migration_class(paths: list[str]) -> bool:
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                if _MIGRATION_CLASS.search(handle.read()):
+                    return True
+        except OSError:
+            # Unreadable files still belong to the package; the parse step reports them.
+            return True
+    return False
+
+
+def _app_for(migrations_dir: str, warnings: list[str]) -> App | None:
+    files = _migration_files(migrations_dir, warnings)
+    if not files or not _has_migration_class(files):
+        return None
+    app_dir = os.path.dirname(migrations_dir)
+    label, source = app_label(app_dir)
+    return App(
+        label=label,
+        key=label,
+        path=app_dir,
+        migrations_path=migrations_dir,
+        migration_paths=tuple(files),
+        models_paths=_models_paths(app_dir),
+        label_source=source,
+    )
+
+
+def _models_paths(app_dir: str) -> tuple[str, ...]:
+    paths = []
+    models_file = os.path.join(app_dir, "models.py")
+    if os.path.isfile(models_file) and not os.path.islink(models_file):
+        paths.append(models_file)
+    package = os.path.join(app_dir, "models")
+    if os.path.isdir(package) and not os.path.islink(package):
+        for directory, subdirs, filenames in os.walk(package):
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith((".", "__")))
+            for filename in sorted(filenames):
+                path = os.path.join(directory, filename)
+                if filename.endswith(".py") and not os.path.islink(path):
+                    paths.append(path)
+    return tuple(paths)
+
+
+def app_label(app_dir: str) -> tuple[str, str]:
+    """The label Django gives the app: a literal `AppConfig.label` in apps.py, else the folder."""
+    folder = os.path.basename(app_dir)
+    apps_file = os.path.join(app_dir, "apps.py")
+    try:
+        info = os.stat(apps_file, follow_symlinks=False)
+        if not stat.S_ISREG(info.st_mode):
+            return folder, "folder"
+        with open(apps_file, "rb") as handle:
+            module = parse_source(decode(handle.read()))
+    except (OSError, SourceError):
+        return folder, "folder"
+    configs = [
+        st
+        for st in module.body
+        if isinstance(st, s.ClassDef)
+        and any(isinstance(b, s.Ref) and b.last.endswith("AppConfig") for b in st.bases)
+    ]
+    chosen = _default_config(configs)
+    if chosen is None:
+        return folder, "folder"
+    attributes = {
+        target: st.value for st in chosen.body if isinstance(st, s.Assign) for target in st.targets
+    }
+    label = attributes.get("label")
+    if isinstance(label, str) and label.isidentifier():
+        return label, "apps.py"
+    name = attributes.get("name")
+    if isinstance(name, str) and name:
+        return name.rpartition(".")[2], "apps.py"
+    return folder, "folder"
+
+
+def _default_config(configs: list[s.ClassDef]) -> s.ClassDef | None:
+    """Which AppConfig Django uses by default: the only one, or the one with `default = True`."""
+    if len(configs) == 1:
+        return configs[0]
+    for config in configs:
+        for st in config.body:
+            if isinstance(st, s.Assign) and "default" in st.targets and st.value is True:
+                return config
+    return None
+
+
+def _assign_keys(apps: list[App]) -> tuple[list[App], list[str]]:
+    """Give each app a unique key; a second app with a known label gets its own graph."""
+
+    def rank(app: App) -> tuple[bool, int, str]:
+        parts = set(app.path.replace(os.sep, "/").lower().split("/"))
+        return (bool(parts & _SECONDARY_PARTS), app.path.count(os.sep), app.path)
+
+    by_label: dict[str, list[App]] = {}
+    for app in apps:
+        by_label.setdefault(app.label, []).append(app)
+    result: list[App] = []
+    notices: list[str] = []
+    for label in sorted(by_label):
+        group = sorted(by_label[label], key=rank)
+        primary, others = group[0], group[1:]
+        result.append(primary)
+        for other in others:
+            key = f"{label}@{os.path.relpath(other.path)}".replace(os.sep, "/")
+            result.append(App(**{**other.__dict__, "key": key}))
+        if others:
+            notices.append(
+                f"{len(group)} apps share the label {label!r} ("
+                + ", ".join(os.path.relpath(a.path) for a in group)
+                + f"); each is checked as its own graph, and other apps' dependencies on "
+                f"{label!r} go to {os.path.relpath(primary.path)}"
+            )
+    return sorted(result, key=lambda a: a.key), notices

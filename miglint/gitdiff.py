@@ -1,0 +1,79 @@
+"""Which files changed since a git ref, to report only on what a change touches."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable
+
+from miglint.finding import Finding
+from miglint.project import Project
+
+# Findings about the graph of an app are reported whenever the change touches the app.
+GRAPH_CODES = frozenset({"MIG001", "MIG002", "MIG003", "MIG004"})
+
+
+class GitError(Exception):
+    """git is missing, the folder is not a repository, or a ref does not exist."""
+
+
+def _git(args: list[str], cwd: str) -> str:
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise GitError(f"cannot run git: {error}") from None
+    if result.returncode != 0:
+        message = result.stderr.strip().splitlines()
+        raise GitError(
+            f"git {' '.join(args)} failed: {message[-1] if message else 'unknown error'}"
+        )
+    return result.stdout
+
+
+def repository_root(path: str) -> str:
+    directory = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    return os.path.realpath(_git(["rev-parse", "--show-toplevel"], directory).strip())
+
+
+def changed_files(root: str, base: str, head: str | None = None) -> set[str]:
+    """Absolute paths of files added, copied, modified or renamed between base and head.
+
+    Without `head`, the working tree (and untracked files) is compared with `base`.
+    """
+    revisions = [base, head] if head else [base]
+    output = _git(["diff", "--name-only", "-z", "--diff-filter=ACMRT", *revisions, "--"], root)
+    names = [name for name in output.split("\0") if name]
+    if head is None:
+        untracked = _git(["ls-files", "-z", "--others", "--exclude-standard"], root)
+        names.extend(name for name in untracked.split("\0") if name)
+    return {os.path.join(root, name) for name in names}
+
+
+def in_scope(findings: Iterable[Finding], project: Project, changed: set[str]) -> list[Finding]:
+    """Findings in changed files, plus graph findings of apps with a changed migration."""
+    real = {os.path.realpath(path) for path in changed}
+    touched_apps = {
+        app.label
+        for app in project.apps
+        if any(os.path.realpath(p) in real for p in (*app.migration_paths, *app.models_paths))
+    }
+    return [
+        finding
+        for finding in findings
+        if os.path.realpath(finding.path) in real
+        or (finding.code in GRAPH_CODES and finding.app in touched_apps)
+    ]
+
+
+def restrict_to_diff(findings: list[Finding], project: Project, base: str) -> list[Finding]:
+    from miglint.cli import UsageError
+
+    start = project.roots[0] if project.roots else "."
+    try:
+        root = repository_root(start)
+        changed = changed_files(root, base)
+    except GitError as error:
+        raise UsageError(f"--diff {base}: {error}") from None
+    return in_scope(findings, project, changed)

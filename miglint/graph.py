@@ -1,0 +1,305 @@
+"""The migration graph, built from parsed facts the way Django's MigrationLoader builds it.
+
+Nothing is applied (there is no database), so every squashed migration whose replaced
+migrations are all or none on disk replaces them, as `migrate` on a fresh database would.
+Dependencies on apps that are not in the scanned tree (`auth`, third-party apps) are
+outside the graph, not errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from miglint.nodes import Migration, NodeKey
+from miglint.parse import Dependency
+
+
+@dataclass(frozen=True)
+class MissingDependency:
+    """`migration` names `target`, which is not on disk (nor replaced by a squash)."""
+
+    migration: Migration
+    dependency: Dependency
+    target: NodeKey
+    # "dependencies" or "run_before"
+    via: str
+
+
+@dataclass(frozen=True)
+class SquashProblem:
+    migration: Migration
+    message: str
+
+
+@dataclass
+class MigrationGraph:
+    nodes: dict[NodeKey, Migration] = field(default_factory=dict)
+    parents: dict[NodeKey, set[NodeKey]] = field(default_factory=dict)
+    children: dict[NodeKey, set[NodeKey]] = field(default_factory=dict)
+    missing: list[MissingDependency] = field(default_factory=list)
+    cycles: list[tuple[NodeKey, ...]] = field(default_factory=list)
+    squash_problems: list[SquashProblem] = field(default_factory=list)
+    # Replaced migration -> the squashed migration that stands in for it.
+    replaced_by: dict[NodeKey, NodeKey] = field(default_factory=dict)
+    # Every migration on disk, replaced ones included.
+    disk: dict[NodeKey, Migration] = field(default_factory=dict)
+
+    def app_keys(self) -> list[str]:
+        return sorted({key[0] for key in self.nodes})
+
+    def leaf_nodes(self, app: str | None = None) -> list[NodeKey]:
+        """Nodes with no child in their own app: the current state of each app."""
+        return sorted(
+            key
+            for key in self.nodes
+            if (app is None or key[0] == app)
+            and all(child[0] != key[0] for child in self.children[key])
+        )
+
+    def root_nodes(self, app: str | None = None) -> list[NodeKey]:
+        """Nodes with no parent in their own app."""
+        return sorted(
+            key
+            for key in self.nodes
+            if (app is None or key[0] == app)
+            and all(parent[0] != key[0] for parent in self.parents[key])
+        )
+
+    def forwards_plan(self, target: NodeKey) -> list[NodeKey]:
+        """What must be applied to reach `target`, ending with it (Django's order)."""
+        return self._iterative_dfs(target, forwards=True)
+
+    def backwards_plan(self, target: NodeKey) -> list[NodeKey]:
+        """What must be unapplied to unapply `target`, ending with it (Django's order)."""
+        return self._iterative_dfs(target, forwards=False)
+
+    def _iterative_dfs(self, start: NodeKey, forwards: bool) -> list[NodeKey]:
+        visited: list[NodeKey] = []
+        seen: set[NodeKey] = set()
+        stack: list[tuple[NodeKey, bool]] = [(start, False)]
+        edges = self.parents if forwards else self.children
+        while stack:
+            node, processed = stack.pop()
+            if node in seen:
+                continue
+            if processed:
+                seen.add(node)
+                visited.append(node)
+            else:
+                stack.append((node, True))
+                stack.extend((n, False) for n in sorted(edges.get(node, ())))
+        return visited
+
+    def app_order(self, app: str) -> list[NodeKey]:
+        """The app's migrations in the order `migrate` applies them."""
+        order: list[NodeKey] = []
+        seen: set[NodeKey] = set()
+        for leaf in self.leaf_nodes(app):
+            for key in self.forwards_plan(leaf):
+                if key[0] == app and key not in seen:
+                    seen.add(key)
+                    order.append(key)
+        return order
+
+    def ancestors(self, key: NodeKey) -> Iterator[NodeKey]:
+        """Every migration that must run before `key` (not `key` itself)."""
+        for node in self.forwards_plan(key):
+            if node != key:
+                yield node
+
+
+class _Builder:
+    """Django's MigrationLoader.build_graph, with every error collected instead of raised."""
+
+    def __init__(self, migrations: Iterable[Migration], labels: dict[str, str]) -> None:
+        self.graph = MigrationGraph()
+        # App label -> the app key its migrations live under.
+        self.labels = labels
+        self.migrations = sorted(migrations, key=lambda m: m.key)
+        self.dummies: dict[NodeKey, MissingDependency] = {}
+
+    def build(self) -> MigrationGraph:
+        graph = self.graph
+        for migration in self.migrations:
+            graph.nodes[migration.key] = migration
+            graph.disk[migration.key] = migration
+            graph.parents[migration.key] = set()
+            graph.children[migration.key] = set()
+        for migration in self.migrations:
+            for dependency in migration.facts.dependencies:
+                if dependency.app == migration.app and dependency.name != "__first__":
+                    internal = (migration.app_key, dependency.name)
+                    self.add_edge(migration, internal, migration.key, dependency, "dependencies")
+        for migration in self.migrations:
+            for dependency in migration.facts.dependencies:
+                if dependency.app == migration.app:
+                    continue
+                parent = self.check_key(dependency, migration)
+                if parent is not None:
+                    self.add_edge(migration, parent, migration.key, dependency, "dependencies")
+            for dependency in migration.facts.run_before:
+                child = self.check_key(dependency, migration)
+                if child is not None:
+                    self.add_edge(migration, migration.key, child, dependency, "run_before")
+        self.replace_squashed()
+        graph.missing.extend(self.dummies[key] for key in sorted(self.dummies))
+        for key in self.dummies:
+            self.drop(key)
+        graph.cycles.extend(find_cycles(graph))
+        return graph
+
+    def app_key(self, label: str, migration: Migration) -> str | None:
+        """Where migrations of `label` live, seen from `migration`; None outside the tree."""
+        if label == migration.app:
+            return migration.app_key
+        return self.labels.get(label)
+
+    def check_key(self, dependency: Dependency, migration: Migration) -> NodeKey | None:
+        if dependency.app is None:
+            return None
+        app_key = self.app_key(dependency.app, migration)
+        if app_key is None:
+            return None
+        key = (app_key, dependency.name)
+        if dependency.name not in ("__first__", "__latest__") or key in self.graph.nodes:
+            return key
+        if app_key == migration.app_key:
+            return None
+        nodes = (
+            self.graph.root_nodes(app_key)
+            if dependency.name == "__first__"
+            else self.graph.leaf_nodes(app_key)
+        )
+        return nodes[0] if nodes else None
+
+    def add_edge(
+        self,
+        migration: Migration,
+        parent: NodeKey,
+        child: NodeKey,
+        dependency: Dependency,
+        via: str,
+    ) -> None:
+        graph = self.graph
+        for key in (child, parent):
+            if key not in graph.parents:
+                missing = MissingDependency(migration, dependency, key, via)
+                self.dummies.setdefault(key, missing)
+                graph.parents[key] = set()
+                graph.children[key] = set()
+        graph.children[parent].add(child)
+        graph.parents[child].add(parent)
+
+    def replace_squashed(self) -> None:
+        graph = self.graph
+        for migration in self.migrations:
+            if not migration.facts.replaces:
+                continue
+            replaced = {
+                (self.app_key(d.app, migration) or d.app, d.name)
+                for d in migration.facts.replaces
+                if d.app is not None
+            }
+            if migration.key not in graph.nodes:
+                graph.squash_problems.append(
+                    SquashProblem(
+                        migration,
+                        "it is itself replaced by another squashed migration, so Django's "
+                        "loader fails with 'Unable to find replacement node'",
+                    )
+                )
+                continue
+            for key in sorted(replaced):
+                if key in graph.nodes or key in self.dummies:
+                    graph.replaced_by[key] = migration.key
+                self.dummies.pop(key, None)
+                graph.nodes.pop(key, None)
+                if key not in graph.parents:
+                    continue
+                for child in graph.children.pop(key):
+                    graph.parents[child].discard(key)
+                    if child not in replaced:
+                        graph.parents[child].add(migration.key)
+                        graph.children[migration.key].add(child)
+                for parent in graph.parents.pop(key):
+                    graph.children[parent].discard(key)
+                    if parent not in replaced:
+                        graph.children[parent].add(migration.key)
+                        graph.parents[migration.key].add(parent)
+
+    def drop(self, key: NodeKey) -> None:
+        graph = self.graph
+        for child in graph.children.pop(key, set()):
+            graph.parents[child].discard(key)
+        for parent in graph.parents.pop(key, set()):
+            graph.children[parent].discard(key)
+
+
+def find_cycles(graph: MigrationGraph) -> list[tuple[NodeKey, ...]]:
+    """One cycle per strongly connected group of migrations, each starting at its least node."""
+    index: dict[NodeKey, int] = {}
+    low: dict[NodeKey, int] = {}
+    on_stack: set[NodeKey] = set()
+    stack: list[NodeKey] = []
+    groups: list[list[NodeKey]] = []
+    counter = 0
+    for root in sorted(graph.nodes):
+        if root in index:
+            continue
+        work: list[tuple[NodeKey, Iterator[NodeKey]]] = [(root, iter(sorted(graph.children[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.children[child]))))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.append(member)
+                        if member == node:
+                            break
+                    if len(group) > 1 or node in graph.children[node]:
+                        groups.append(group)
+    return sorted(_cycle_path(graph, set(group)) for group in groups)
+
+
+def _cycle_path(graph: MigrationGraph, group: set[NodeKey]) -> tuple[NodeKey, ...]:
+    """A simple cycle through the group's least node, following dependencies forwards."""
+    start = min(group)
+    previous: dict[NodeKey, NodeKey] = {}
+    queue = [start]
+    for node in queue:
+        for child in sorted(graph.children[node]):
+            if child == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(previous[path[-1]])
+                return tuple(reversed(path))
+            if child in group and child not in previous:
+                previous[child] = node
+                queue.append(child)
+    return (start,)
+
+
+def build_graph(migrations: Iterable[Migration], labels: dict[str, str]) -> MigrationGraph:
+    """The graph of `migrations`; `labels` maps each app label in the tree to its app key."""
+    return _Builder(migrations, labels).build()

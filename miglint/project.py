@@ -1,0 +1,96 @@
+"""Everything the rules see: the apps, their parsed migrations and the graph, built once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from miglint.config import Config
+from miglint.discover import discover
+from miglint.graph import MigrationGraph, build_graph
+from miglint.nodes import App, Migration, NodeKey
+from miglint.parse import MigrationFacts, parse_migration_bytes
+from miglint.pysource import SourceError
+
+# Reads one migration file into facts; the cache wraps this.
+FileParser = Callable[[str], MigrationFacts]
+
+
+class PathError(Exception):
+    """A path given on the command line that does not exist (exit status 2)."""
+
+
+def read_and_parse(path: str) -> MigrationFacts:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        return MigrationFacts(error=SourceError(f"cannot read file: {error.strerror}"))
+    return parse_migration_bytes(data)
+
+
+@dataclass(frozen=True)
+class Project:
+    roots: tuple[str, ...]
+    config: Config
+    apps: tuple[App, ...]
+    # Every migration file of every app, sorted by (app key, name).
+    migrations: tuple[Migration, ...]
+    graph: MigrationGraph = field(compare=False)
+    warnings: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+    # When files were named on the command line: report only on these (absolute paths).
+    only_paths: frozenset[str] | None = None
+
+    @cached_property
+    def by_key(self) -> dict[NodeKey, Migration]:
+        return {migration.key: migration for migration in self.migrations}
+
+    @cached_property
+    def apps_by_key(self) -> dict[str, App]:
+        return {app.key: app for app in self.apps}
+
+    def app_migrations(self, app_key: str) -> list[Migration]:
+        """The app's migrations in the order `migrate` applies them; broken files last."""
+        ordered = [self.graph.disk[key] for key in self.graph.app_order(app_key)]
+        placed = {m.key for m in ordered}
+        rest = [m for m in self.migrations if m.app_key == app_key and m.key not in placed]
+        return ordered + rest
+
+
+def load_project(
+    paths: Sequence[str], config: Config, parse_file: FileParser = read_and_parse
+) -> Project:
+    roots: list[str] = []
+    only: set[str] = set()
+    for path in paths:
+        if not os.path.lexists(path):
+            raise PathError(f"{path}: no such file or folder")
+        absolute = os.path.abspath(path)
+        if os.path.isdir(absolute):
+            roots.append(absolute)
+        else:
+            only.add(absolute)
+            # A single file is linted within its app, so the graph around it is known.
+            roots.append(os.path.dirname(os.path.dirname(absolute)))
+    found = discover(roots, config.excluded)
+    migrations = []
+    for app in found.apps:
+        for path in app.migration_paths:
+            name = os.path.splitext(os.path.basename(path))[0]
+            migrations.append(Migration(app.label, app.key, name, path, parse_file(path)))
+    migrations.sort(key=lambda m: m.key)
+    labels = {app.label: app.key for app in found.apps if app.key == app.label}
+    graph = build_graph(migrations, labels)
+    return Project(
+        roots=tuple(roots),
+        config=config,
+        apps=found.apps,
+        migrations=tuple(migrations),
+        graph=graph,
+        warnings=found.warnings,
+        notices=found.notices,
+        only_paths=frozenset(only) if only else None,
+    )

@@ -1,0 +1,94 @@
+"""What a rule is: one class with a code, a name, documentation and its own examples.
+
+A rule's docstring is its rationale ("Why is this bad?") and its VALID / INVALID examples
+are run by the test suite and shown on its page in `rules/`. Rules read parsed facts and
+the graph through `Project`; they never open files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, ClassVar, Union
+
+from miglint.finding import Finding, Severity
+from miglint.syntax import Span
+
+if TYPE_CHECKING:
+    from miglint.nodes import Migration
+    from miglint.project import Project
+
+# A single migration file (placed at EXAMPLE_PATH), or several files by relative path.
+Example = Union[str, Mapping[str, str]]
+EXAMPLE_PATH = "shop/migrations/0001_initial.py"
+
+
+def example_files(example: Example) -> dict[str, str]:
+    if isinstance(example, str):
+        return {EXAMPLE_PATH: example}
+    return dict(example)
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    # How to fix it, in a sentence or two; also the default fix hint of its findings.
+    fix: ClassVar[str | None] = None
+    VALID: ClassVar[tuple[Example, ...]] = ()
+    INVALID: ClassVar[tuple[Example, ...]] = ()
+
+    def check(self, project: Project) -> Iterable[Finding]:
+        raise NotImplementedError
+
+    def finding(
+        self,
+        path: str,
+        span: Span,
+        message: str,
+        *,
+        migration: Migration | None = None,
+        app: str | None = None,
+        fix: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        return Finding(
+            code=self.code,
+            rule=self.name,
+            severity=self.severity if severity is None else severity,
+            path=path,
+            line=span.line,
+            column=span.column,
+            end_line=span.end_line,
+            end_column=span.end_column,
+            message=message,
+            app=app if app is not None else (migration.app if migration else None),
+            migration=migration.name if migration else None,
+            fix=fix if fix is not None else self.fix,
+        )
+
+    def at(
+        self,
+        migration: Migration,
+        span: Span,
+        message: str,
+        *,
+        fix: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding in `migration`'s file."""
+        return self.finding(
+            migration.path, span, message, migration=migration, fix=fix, severity=severity
+        )
+
+
+class MigrationRule(Rule):
+    """A rule that looks at one readable migration at a time."""
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for migration in project.migrations:
+            if migration.readable:
+                yield from self.check_migration(migration, project)
+
+    def check_migration(self, migration: Migration, project: Project) -> Iterable[Finding]:
+        raise NotImplementedError
