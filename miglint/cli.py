@@ -7,6 +7,7 @@ error, an unreadable config or an internal error (one line, a traceback only wit
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
@@ -133,15 +134,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     rules.add_argument("--format", choices=("text", "json"), default="text")
     commands["rules"] = run_rules
 
-    for name, register in _EXTRA_COMMANDS:
+    for name, target in _EXTRA_COMMANDS.items():
+        module_name, _, function = target.partition(":")
+        register = getattr(importlib.import_module(module_name), function)
         commands[name] = register(subparsers)
     return parser, commands
 
 
-# Further subcommands: (name, function that adds its parser and returns its runner).
-_EXTRA_COMMANDS: list[
-    tuple[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], Command]]
-] = []
+# Further subcommands, each in its own module: name -> "module:function". The function
+# takes argparse's subparsers object, adds its parser and returns the command's runner.
+_EXTRA_COMMANDS: dict[str, str] = {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
