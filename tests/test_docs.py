@@ -28,3 +28,13 @@ def test_every_rule_has_a_page_with_examples() -> None:
         assert page.startswith(f"# {rule.code} {rule.name}")
         assert "## Example" in page and "## Use instead" in page
         assert f"# miglint: ignore[{rule.code}]" in page
+
+
+def test_readme_rule_table_is_current() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert docs.TABLE_START in readme
+    assert docs.readme_with_table(readme, all_rules()) == readme, (
+        "README's rule table is stale: run `python -m miglint.docs`"
+    )
+    for rule in all_rules():
+        assert f"[{rule.code}](rules/{rule.code}.md)" in readme
