@@ -1,0 +1,344 @@
+"""What each model and field looked like just before an operation, from the app's history.
+
+MIG103 must know what an AlterField changes *from*, and MIG101/MIG102 whether a model has a
+table at all (proxy and unmanaged models have none). `app_history` walks one app's
+migrations once, in the order `migrate` applies them (as `migrate` on an empty database
+does, sibling branches included), keeping only what operations state literally: fields by
+(model, name), following RenameModel and RenameField. Whatever it cannot read makes that
+field, that model or (for an unreadable operation) the whole app unknown: never guessed.
+
+A full model-state replay lives in `miglint.state`; this module only answers "what was it
+before this operation", so it stays small and linear in the number of operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from miglint import syntax as s
+from miglint.nodes import Migration, NodeKey
+from miglint.parse import Operation, import_aliases, qualify
+from miglint.project import Project
+
+_MODELS = "django.db.models."
+
+# Where an operation sits in its migration: `(index,)`, or `(index, inner)` for an entry of a
+# SeparateDatabaseAndState's `database_operations`.
+OperationPath = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FieldDefinition:
+    """A field as a migration wrote it, e.g. `models.CharField(max_length=100)`."""
+
+    call: s.Call
+    # The class's dotted path, Django's shortened to `django.db.models.CharField`.
+    field_class: str
+    # The migration that wrote this definition.
+    migration: NodeKey
+
+    @property
+    def class_name(self) -> str:
+        return self.field_class.rpartition(".")[2]
+
+    @property
+    def is_django(self) -> bool:
+        return self.field_class.startswith(_MODELS)
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """A model's name as created, and whether it has a table; None where unknown."""
+
+    name: str
+    proxy: bool | None
+    managed: bool | None
+
+    @property
+    def has_table(self) -> bool:
+        """False only when the history says proxy or unmanaged (no SQL runs for it)."""
+        return self.proxy is not True and self.managed is not False
+
+
+@dataclass(frozen=True)
+class Before:
+    """The model and field an operation names, as they were just before it ran."""
+
+    model: ModelFacts | None
+    field: FieldDefinition | None
+
+
+@dataclass
+class _Model:
+    facts: ModelFacts
+    fields: dict[str, FieldDefinition] = field(default_factory=dict)
+
+    def copy(self) -> _Model:
+        return _Model(self.facts, dict(self.fields))
+
+
+# Model name (lowercased, as Django keys models) -> its state. A missing field is unknown.
+_State = dict[str, _Model]
+History = Mapping[tuple[NodeKey, OperationPath], Before]
+
+# Operations whose `model_name`/`name` an entry of History describes.
+_RECORDED = ("AlterField", "RemoveField", "DeleteModel")
+
+
+def app_history(project: Project, app_key: str) -> History:
+    """For each AlterField, RemoveField and DeleteModel of the app: what it saw before it ran.
+
+    Keyed by (migration key, operation path). Migrations replaced by a squash are walked in
+    a second pass that uses them instead of their squash, so they get answers too.
+    """
+    graph = project.graph
+    order = [graph.nodes[key] for key in graph.app_order(app_key)]
+    history: dict[tuple[NodeKey, OperationPath], Before] = {}
+    _walk_migrations(order, history)
+    expanded = _expand_squashes(order, project)
+    if expanded is not None:
+        replaced = {m.key for m in expanded if m.key not in graph.nodes}
+        extra: dict[tuple[NodeKey, OperationPath], Before] = {}
+        _walk_migrations(expanded, extra)
+        history.update((k, v) for k, v in extra.items() if k[0] in replaced)
+    return history
+
+
+def _expand_squashes(order: list[Migration], project: Project) -> list[Migration] | None:
+    """`order` with each squash whose replaced files all exist swapped for them; None if none."""
+    result: list[Migration] = []
+    changed = False
+    for migration in order:
+        replaces = [d.key for d in migration.facts.replaces]
+        replaced = [project.graph.disk.get(key) for key in replaces if key is not None]
+        if replaces and len(replaced) == len(replaces) and all(replaced):
+            result.extend(m for m in replaced if m is not None)
+            changed = True
+        else:
+            result.append(migration)
+    return result if changed else None
+
+
+def _walk_migrations(
+    order: Iterable[Migration], history: dict[tuple[NodeKey, OperationPath], Before]
+) -> None:
+    state: _State = {}
+    for migration in order:
+        if not migration.readable:
+            # A file miglint cannot read may change anything.
+            state.clear()
+            continue
+        walker = _Walker(migration, history)
+        walker.operations(migration.facts.operations, (), state)
+
+
+class _Walker:
+    """Applies one migration's operations to the state, recording what each one saw."""
+
+    def __init__(
+        self, migration: Migration, history: dict[tuple[NodeKey, OperationPath], Before]
+    ) -> None:
+        self.migration = migration
+        self.history = history
+        self.aliases = import_aliases(migration.facts.imports)
+
+    def operations(
+        self,
+        operations: Iterable[Operation],
+        prefix: OperationPath,
+        state: _State,
+        record: bool = True,
+    ) -> None:
+        for index, operation in enumerate(operations):
+            path = (*prefix, index)
+            if operation.call is None:
+                state.clear()
+            elif operation.is_("SeparateDatabaseAndState"):
+                # The database operations see the state before; only state_operations stick.
+                scratch = {name: model.copy() for name, model in state.items()}
+                self.operations(operation.database_operations, path, scratch, record)
+                self.operations(operation.state_operations, path, state, record=False)
+            elif operation.is_django:
+                if record and operation.name in _RECORDED:
+                    self.record(operation.call, path, state)
+                self.apply(operation.name, operation.call, state)
+
+    def record(self, call: s.Call, path: OperationPath, state: _State) -> None:
+        is_model_op = call.name == "DeleteModel"
+        model_name = _text(call.argument(0, "name" if is_model_op else "model_name"))
+        model = state.get(model_name.lower()) if model_name else None
+        definition = None
+        if model is not None and not is_model_op:
+            field_name = _text(call.argument(1, "name"))
+            definition = model.fields.get(field_name) if field_name else None
+        self.history[(self.migration.key, path)] = Before(
+            model.facts if model else None, definition
+        )
+
+    def apply(self, name: str, call: s.Call, state: _State) -> None:
+        """Django's `state_forwards` for the operations that change models or fields."""
+        if name == "RunSQL":
+            self.nested_state_operations(call.argument(2, "state_operations"), state)
+            return
+        if name not in _STATE_CHANGES:
+            return
+        if call.has_star:
+            state.clear()
+            return
+        if name == "CreateModel":
+            self.create_model(call, state)
+        elif name == "DeleteModel":
+            _pop(state, _text(call.argument(0, "name")))
+        elif name == "RenameModel":
+            old, new = _text(call.argument(0, "old_name")), _text(call.argument(1, "new_name"))
+            model = _pop(state, old)
+            if old is None or new is None:
+                state.clear()
+            elif model is not None:
+                state[new.lower()] = _Model(
+                    ModelFacts(new, model.facts.proxy, model.facts.managed), model.fields
+                )
+        elif name == "AlterModelOptions":
+            self.alter_options(call, state)
+        else:
+            self.apply_field(name, call, state)
+
+    def apply_field(self, name: str, call: s.Call, state: _State) -> None:
+        model_name = _text(call.argument(0, "model_name"))
+        if model_name is None:
+            state.clear()
+            return
+        model = state.get(model_name.lower())
+        if name == "RenameField":
+            old, new = _text(call.argument(1, "old_name")), _text(call.argument(2, "new_name"))
+            if old is None or new is None:
+                state.clear()
+            elif model is not None:
+                moved = model.fields.pop(old, None)
+                if moved is not None:
+                    model.fields[new] = moved
+            return
+        field_name = _text(call.argument(1, "name"))
+        if field_name is None:
+            state.clear()
+            return
+        if model is None:
+            return
+        model.fields.pop(field_name, None)
+        if name in ("AddField", "AlterField"):
+            definition = self.definition(call.argument(2, "field"))
+            if definition is not None:
+                model.fields[field_name] = definition
+
+    def create_model(self, call: s.Call, state: _State) -> None:
+        name = _text(call.argument(0, "name"))
+        if name is None:
+            state.clear()
+            return
+        options = call.argument(2, "options")
+        proxy = _option(options, "proxy", False)
+        managed = _option(options, "managed", True)
+        model = _Model(ModelFacts(name, proxy, managed))
+        fields = call.argument(1, "fields")
+        if isinstance(fields, s.Seq):
+            for item in fields.items:
+                if isinstance(item, s.Seq) and len(item.items) == 2:
+                    field_name, value = item.items
+                    definition = self.definition(value)
+                    if isinstance(field_name, str) and definition is not None:
+                        model.fields[field_name] = definition
+        state[name.lower()] = model
+
+    def alter_options(self, call: s.Call, state: _State) -> None:
+        name = _text(call.argument(0, "name"))
+        model = state.get(name.lower()) if name else None
+        if model is None:
+            return
+        # Django resets `managed` to its default when the new options leave it out.
+        managed = _option(call.argument(1, "options"), "managed", True)
+        model.facts = ModelFacts(model.facts.name, model.facts.proxy, managed)
+
+    def nested_state_operations(self, value: s.Value | s.Missing, state: _State) -> None:
+        """RunSQL(state_operations=[...]) changes the state like any operation."""
+        if isinstance(value, s.Missing) or value is None:
+            return
+        if not isinstance(value, s.Seq):
+            state.clear()
+            return
+        for item in value.items:
+            if not isinstance(item, s.Call):
+                state.clear()
+                continue
+            qualname = qualify(item.func, self.aliases)
+            if qualname.startswith("django.") or "." not in qualname:
+                self.apply(item.name, item, state)
+
+    def definition(self, value: s.Value | s.Missing) -> FieldDefinition | None:
+        return field_definition(value, self.migration, self.aliases)
+
+
+_STATE_CHANGES = frozenset(
+    {
+        "CreateModel",
+        "DeleteModel",
+        "RenameModel",
+        "AlterModelOptions",
+        "AddField",
+        "RemoveField",
+        "AlterField",
+        "RenameField",
+    }
+)
+
+
+def field_definition(
+    value: s.Value | s.Missing, migration: Migration, aliases: Mapping[str, str] | None = None
+) -> FieldDefinition | None:
+    """`value` as a field definition written in `migration`; None when it is not a call."""
+    if not isinstance(value, s.Call):
+        return None
+    if aliases is None:
+        aliases = import_aliases(migration.facts.imports)
+    field_class = qualify(value.func, aliases)
+    if field_class.startswith(_MODELS):
+        field_class = _MODELS + value.name
+    return FieldDefinition(value, field_class, migration.key)
+
+
+def _text(value: s.Value | s.Missing) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _option(options: s.Value | s.Missing, key: str, default: bool) -> bool | None:
+    """A boolean model option from an `options={...}` dict; None when it cannot be read."""
+    if isinstance(options, s.Missing) or options is None:
+        return default
+    if not isinstance(options, s.Dict):
+        return None
+    for name, value in options.items:
+        if not isinstance(name, str):
+            return None
+        if name == key:
+            return value if isinstance(value, bool) else None
+    return default
+
+
+def _pop(state: _State, name: str | None) -> _Model | None:
+    if name is None:
+        state.clear()
+        return None
+    return state.pop(name.lower(), None)
+
+
+def database_operations(
+    operations: Iterable[Operation], prefix: OperationPath = ()
+) -> Iterator[tuple[OperationPath, Operation]]:
+    """Every operation that runs SQL, with its path: SeparateDatabaseAndState's
+    `database_operations` are opened, its `state_operations` (no SQL) are left out."""
+    for index, operation in enumerate(operations):
+        path = (*prefix, index)
+        if operation.is_("SeparateDatabaseAndState"):
+            yield from database_operations(operation.database_operations, path)
+        else:
+            yield path, operation

@@ -1,0 +1,724 @@
+"""Rules about operations that destroy data: dropped columns and tables, narrowed columns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from miglint import syntax as s
+from miglint.finding import Finding, Severity
+from miglint.history import (
+    Before,
+    FieldDefinition,
+    OperationPath,
+    app_history,
+    database_operations,
+    field_definition,
+)
+from miglint.nodes import Migration
+from miglint.parse import Operation
+from miglint.project import Project
+from miglint.rules.base import Rule
+
+
+def _with_history(
+    project: Project, *names: str
+) -> Iterator[tuple[Migration, Operation, Before | None]]:
+    """Each of Django's operations `names` that runs SQL, with what it saw before it ran."""
+    by_app: dict[str, list[Migration]] = {}
+    for migration in project.migrations:
+        if migration.readable:
+            by_app.setdefault(migration.app_key, []).append(migration)
+    for app_key, migrations in by_app.items():
+        found: list[tuple[Migration, OperationPath, Operation]] = [
+            (migration, path, operation)
+            for migration in migrations
+            for path, operation in database_operations(migration.facts.operations)
+            if operation.is_(*names)
+        ]
+        if not found:
+            continue
+        # The history is only needed (and only computed) for apps with such operations.
+        history = app_history(project, app_key)
+        for migration, path, operation in found:
+            yield migration, operation, history.get((migration.key, path))
+
+
+def _name(value: s.Value | s.Missing) -> str:
+    return value if isinstance(value, str) else "?"
+
+
+def _model_label(operation: Operation, before: Before | None, position_name: str) -> str:
+    """The model as its CreateModel spelled it (`Product`), else as the operation does."""
+    if before is not None and before.model is not None:
+        return before.model.name
+    return _name(operation.argument(0, position_name))
+
+
+_SEPARATE_STATE = (
+    "migrations.SeparateDatabaseAndState(\n"
+    "            state_operations=[{operation}],\n"
+    "            database_operations=[],\n"
+    "        ),"
+)
+
+
+class RemoveField(Rule):
+    """`RemoveField` drops the field's column (for a many-to-many field, its link table) and
+    every value in it. Rolling the migration back re-creates the column, but empty: the data
+    is gone unless it is restored from a backup.
+
+    It also breaks the deploy: until the new code is live everywhere, the old code still
+    selects and inserts the column and fails once it is dropped. The safe recipe takes two
+    releases: first stop using the field in code (make it nullable if it is NOT NULL, so that
+    old code can still insert rows) and deploy; then drop it in a later migration, once you
+    are sure the data is no longer needed. Django's `SeparateDatabaseAndState` lets you take
+    the field out of the model state first and drop the column later.
+
+    Only operations that run SQL count: a RemoveField in `SeparateDatabaseAndState`'s
+    `state_operations` drops nothing, and neither does removing a field of a proxy or
+    unmanaged model, or a many-to-many field with its own `through` model.
+    """
+
+    code = "MIG101"
+    name = "remove-field"
+    severity = Severity.ERROR
+    summary = "RemoveField drops a column and all of its data."
+    fix = (
+        "Remove it in two releases: stop using the field in code (make it nullable first if it "
+        "is NOT NULL) and deploy; then drop it in a later migration. Or drop it from the model "
+        "state only, with SeparateDatabaseAndState(state_operations=[...]), and drop the column "
+        "later once its data is backed up or no longer needed."
+    )
+    VALID = (
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0004_stop_using_legacy_code")]
+
+    operations = [
+        # The column stays in the database until a later release drops it.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.RemoveField(model_name="product", name="legacy_code"),
+            ],
+        ),
+    ]
+""",
+        {
+            "shop/migrations/0001_initial.py": """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    operations = [
+        migrations.CreateModel(
+            name="LegacyProduct",
+            fields=[("id", models.IntegerField(primary_key=True)), ("code", models.TextField())],
+            options={"managed": False, "db_table": "erp_products"},
+        ),
+    ]
+""",
+            "shop/migrations/0002_remove_legacyproduct_code.py": """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    # An unmanaged model: Django runs no SQL for it.
+    operations = [migrations.RemoveField(model_name="legacyproduct", name="code")]
+""",
+        },
+        """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.AddField(
+            model_name="product",
+            name="sku",
+            field=models.CharField(max_length=32, null=True),
+        ),
+    ]
+""",
+    )
+    INVALID = (
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0003_product_sku")]
+
+    operations = [
+        migrations.RemoveField(
+            model_name="product",
+            name="legacy_code",
+        ),
+    ]
+""",
+        """\
+from django.db.migrations import Migration as BaseMigration, RemoveField
+
+
+class Migration(BaseMigration):
+    operations = [RemoveField("product", "legacy_code")]
+""",
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RemoveField(model_name="product", name="legacy_code"),
+            ],
+            state_operations=[],
+        ),
+    ]
+""",
+        """\
+from django.db import migrations
+
+CLEANUP = [migrations.RemoveField(model_name="product", name="legacy_code")]
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.AlterModelOptions(name="product", options={})] + CLEANUP
+""",
+    )
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for migration, operation, before in _with_history(project, "RemoveField"):
+            if before is not None and before.model is not None and not before.model.has_table:
+                continue
+            definition = before.field if before is not None else None
+            if definition is not None and _no_column(definition):
+                continue
+            model = _model_label(operation, before, "model_name")
+            name = f"{migration.app}.{model}.{_name(operation.argument(1, 'name'))}"
+            if definition is not None and definition.class_name == "ManyToManyField":
+                what = f"drops the link table of the many-to-many field {name} and every link in it"
+            else:
+                what = f"drops the column of {name} and every value in it"
+            yield self.at(
+                migration,
+                operation.span,
+                f"RemoveField {what}; rolling back re-creates it empty. Stop using the field "
+                "in code and deploy first, then remove it in a later release",
+            )
+
+
+def _no_column(definition: FieldDefinition) -> bool:
+    """A field whose removal drops no stored data: an explicit `through` M2M, a computed one."""
+    if not definition.is_django:
+        return False
+    if definition.class_name == "ManyToManyField":
+        return definition.call.kwarg("through") is not s.MISSING
+    return definition.class_name == "GeneratedField"
+
+
+class DeleteModel(Rule):
+    """`DeleteModel` drops the model's table with every row in it (and its many-to-many
+    link tables). Rolling back re-creates the table, but empty: the rows are gone unless
+    they are restored from a backup.
+
+    Old code that is still running during the deploy also fails as soon as the table is
+    gone. Delete a model in two releases: first remove every use of it from the code and
+    deploy; then delete it in a later migration, once the data is backed up or truly no
+    longer needed. `SeparateDatabaseAndState` can take the model out of the state first
+    and leave the table for later.
+
+    Only operations that run SQL count: a DeleteModel in `SeparateDatabaseAndState`'s
+    `state_operations` drops nothing, and neither does deleting a proxy or unmanaged model.
+    """
+
+    code = "MIG102"
+    name = "delete-model"
+    severity = Severity.ERROR
+    summary = "DeleteModel drops a table and all of its rows."
+    fix = (
+        "Delete it in two releases: remove every use of the model from the code and deploy; "
+        "then delete it in a later migration. Or drop it from the model state only, with "
+        "SeparateDatabaseAndState(state_operations=[...]), and drop the table later once its "
+        "data is backed up or no longer needed."
+    )
+    VALID = (
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0007_stop_using_wishlist")]
+
+    operations = [
+        # The table stays until a later release drops it.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.DeleteModel(name="Wishlist")],
+        ),
+    ]
+""",
+        {
+            "shop/migrations/0001_initial.py": """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    initial = True
+    operations = [
+        migrations.CreateModel(
+            name="CheapProduct",
+            fields=[],
+            options={"proxy": True, "indexes": [], "constraints": []},
+            bases=("shop.product",),
+        ),
+    ]
+""",
+            "shop/migrations/0002_delete_cheapproduct.py": """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    # A proxy model has no table of its own.
+    operations = [migrations.DeleteModel(name="CheapProduct")]
+""",
+        },
+    )
+    INVALID = (
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0006_remove_wishlist_items")]
+
+    operations = [
+        migrations.DeleteModel(
+            name="Wishlist",
+        ),
+    ]
+""",
+        """\
+from django.db import migrations
+from django.db.migrations import DeleteModel
+
+
+class Migration(migrations.Migration):
+    operations = [DeleteModel("Wishlist")]
+""",
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.DeleteModel("Wishlist")],
+            state_operations=[migrations.DeleteModel("Wishlist")],
+        ),
+    ]
+""",
+    )
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for migration, operation, before in _with_history(project, "DeleteModel"):
+            if before is not None and before.model is not None and not before.model.has_table:
+                continue
+            model = _model_label(operation, before, "name")
+            yield self.at(
+                migration,
+                operation.span,
+                f"DeleteModel drops the table of {migration.app}.{model} and every row in it; "
+                "rolling back re-creates it empty. Remove every use of the model and deploy "
+                "first, then delete it in a later release",
+            )
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a column can hold, as far as narrowing goes."""
+
+    kind: str  # string, integer, float, decimal, datetime, date, time, boolean
+    label: str
+    # string: most characters (None: unlimited); integer: range; decimal: digits and places.
+    length: int | None = None
+    low: int = 0
+    high: int = 0
+    digits: int = 0
+    places: int = 0
+
+
+# Django's default max_length per string field (None: unlimited, as TextField).
+_STRINGS: dict[str, int | None] = {
+    "CharField": None,
+    "SlugField": 50,
+    "EmailField": 254,
+    "URLField": 200,
+    "FilePathField": 100,
+    "FileField": 100,
+    "ImageField": 100,
+}
+# Bits of each integer field; positive ones hold no negative numbers.
+_INTEGERS = {
+    "SmallIntegerField": 16,
+    "SmallAutoField": 16,
+    "PositiveSmallIntegerField": 16,
+    "IntegerField": 32,
+    "AutoField": 32,
+    "PositiveIntegerField": 32,
+    "BigIntegerField": 64,
+    "BigAutoField": 64,
+    "PositiveBigIntegerField": 64,
+}
+_SIMPLE = {
+    "FloatField": "float",
+    "DateTimeField": "datetime",
+    "DateField": "date",
+    "TimeField": "time",
+    "BooleanField": "boolean",
+    "NullBooleanField": "boolean",
+}
+# A double holds every integer up to 2**53 exactly, and about 15 significant digits.
+_FLOAT_EXACT = 2**53
+_FLOAT_DIGITS = 15
+# The longest text of a double, e.g. "-1.2345678901234567e+308".
+_FLOAT_TEXT = 24
+
+
+def _shape(definition: FieldDefinition, database: str | None) -> _Shape | None:
+    """The shape of one of Django's fields; None for other fields or unreadable arguments."""
+    call, name = definition.call, definition.class_name
+    if call.has_star or not definition.is_django:
+        return None
+    if name == "TextField":
+        return _Shape("string", "TextField")
+    if name in _STRINGS:
+        given = call.kwarg("max_length")
+        length = _STRINGS[name] if given is s.MISSING else given
+        if not (length is None or (isinstance(length, int) and not isinstance(length, bool))):
+            return None
+        label = f"{name}(max_length={length})" if length is not None else name
+        return _Shape("string", label, length=length)
+    if name in _INTEGERS:
+        bits = _INTEGERS[name]
+        if name.startswith("Positive"):
+            # MySQL stores positive integer fields UNSIGNED, with twice the range.
+            high = 2**bits - 1 if database == "mysql" else 2 ** (bits - 1) - 1
+            return _Shape("integer", name, low=0, high=high)
+        return _Shape("integer", name, low=-(2 ** (bits - 1)), high=2 ** (bits - 1) - 1)
+    if name == "DecimalField":
+        digits, places = call.kwarg("max_digits"), call.kwarg("decimal_places")
+        if not (isinstance(digits, int) and isinstance(places, int)):
+            return None
+        label = f"DecimalField(max_digits={digits}, decimal_places={places})"
+        return _Shape("decimal", label, digits=digits, places=places)
+    if name in _SIMPLE:
+        return _Shape(_SIMPLE[name], name)
+    return None
+
+
+def _integer_digits(shape: _Shape) -> int:
+    return shape.digits - shape.places
+
+
+def _number_text(shape: _Shape) -> int:
+    """The most characters a number of this shape takes as text."""
+    if shape.kind == "integer":
+        return max(len(str(shape.low)), len(str(shape.high)))
+    if shape.kind == "decimal":
+        return shape.digits + (2 if shape.places else 1)
+    return _FLOAT_TEXT
+
+
+def _narrowing(old: _Shape, new: _Shape) -> str | None:
+    """What converting `old` to `new` does to existing values; None when nothing is lost."""
+    fail = "make the migration fail"
+    if new.kind == "string":
+        if old.kind in ("integer", "decimal", "float") and new.length is not None:
+            if _number_text(old) > new.length:
+                return f"numbers longer than {new.length} characters {fail}"
+            return None
+        if (
+            old.kind == "string"
+            and new.length is not None
+            and (old.length is None or new.length < old.length)
+        ):
+            return (
+                f"values longer than {new.length} characters {fail} "
+                "(or are cut short on MySQL without strict mode)"
+            )
+        return None
+    if old.kind == "string" and new.kind in ("integer", "decimal", "float"):
+        return (
+            f"text that is not a number will {fail}, and formatting such as leading zeros is lost"
+        )
+    if new.kind == "integer":
+        return _to_integer(old, new)
+    if new.kind == "decimal":
+        return _to_decimal(old, new)
+    if new.kind == "float":
+        if old.kind == "integer" and max(-old.low, old.high) > _FLOAT_EXACT:
+            return "integers beyond 2**53 lose their last digits as floating point numbers"
+        if old.kind == "decimal" and old.digits > _FLOAT_DIGITS:
+            return (
+                f"values with more than {_FLOAT_DIGITS} significant digits lose their last "
+                "digits as floating point numbers"
+            )
+        return None
+    if old.kind == "datetime" and new.kind == "date":
+        return "the time of day of every value is lost"
+    if old.kind == "datetime" and new.kind == "time":
+        return "the date of every value is lost"
+    if old.kind == "integer" and new.kind == "boolean":
+        return "a boolean keeps only true or false: every other number is lost"
+    return None
+
+
+def _to_integer(old: _Shape, new: _Shape) -> str | None:
+    out_of_range = f"values outside {new.low}..{new.high} make the migration fail"
+    if old.kind == "integer":
+        if old.low < new.low or old.high > new.high:
+            return out_of_range + " (or are clipped on MySQL without strict mode)"
+        return None
+    if old.kind == "float":
+        return "the fractional part of every value is rounded away"
+    if old.kind == "decimal":
+        reasons = []
+        if old.places > 0:
+            reasons.append("the fractional part of every value is rounded away")
+        largest = 10 ** _integer_digits(old) - 1
+        if largest > new.high or -largest < new.low:
+            reasons.append(out_of_range)
+        return "; ".join(reasons) or None
+    return None
+
+
+def _to_decimal(old: _Shape, new: _Shape) -> str | None:
+    room = _integer_digits(new)
+    too_long = (
+        f"values with more than {room} digits before the decimal point make the migration fail"
+    )
+    if old.kind == "integer":
+        if len(str(max(-old.low, old.high))) > room:
+            return too_long
+        return None
+    if old.kind == "float":
+        return f"values are rounded to {new.places} decimal places, and {too_long}"
+    if old.kind == "decimal":
+        reasons = []
+        if _integer_digits(old) > room:
+            reasons.append(too_long)
+        if new.places < old.places:
+            reasons.append(
+                f"digits after the {_ordinal(new.places)} decimal place are rounded away"
+                if new.places
+                else "the fractional part of every value is rounded away"
+            )
+        return "; ".join(reasons) or None
+    return None
+
+
+def _ordinal(number: int) -> str:
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
+
+
+def _nullable(call: s.Call) -> bool | None:
+    if call.name == "NullBooleanField":
+        return True
+    value = call.kwarg("null")
+    if value is s.MISSING:
+        return False
+    return value if isinstance(value, bool) else None
+
+
+def _has_default(call: s.Call) -> bool:
+    default = call.kwarg("default")
+    return (default is not s.MISSING and default is not None) or (
+        call.kwarg("db_default") is not s.MISSING
+    )
+
+
+def _null_to_not_null(old: FieldDefinition, new: FieldDefinition) -> str | None:
+    """NULL -> NOT NULL with nothing to fill the NULLs: Django only fills them from a default."""
+    if "ManyToManyField" in (old.class_name, new.class_name) or new.call.has_star:
+        return None
+    if _nullable(old.call) is True and _nullable(new.call) is False and not _has_default(new.call):
+        return "rows that hold NULL make the migration fail"
+    return None
+
+
+_INITIAL = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    operations = [
+        migrations.CreateModel(
+            name="Product",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("price", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("stock", models.BigIntegerField(default=0)),
+                ("code", models.CharField(max_length=20)),
+                ("updated", models.DateTimeField(null=True)),
+            ],
+        ),
+    ]
+"""
+
+
+def _altered(operations: str, name: str = "0002_alter_product") -> dict[str, str]:
+    """A two-migration example: the initial Product model, then `operations`."""
+    return {
+        "shop/migrations/0001_initial.py": _INITIAL,
+        f"shop/migrations/{name}.py": (
+            "from django.db import migrations, models\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            '    dependencies = [("shop", "0001_initial")]\n'
+            f"    operations = [\n{operations}\n    ]\n"
+        ),
+    }
+
+
+class LossyAlterField(Rule):
+    """An `AlterField` that narrows a column converts every existing value to the new type:
+    a shorter `max_length`, fewer `max_digits` or `decimal_places`, a smaller integer type,
+    text to number, a float or decimal to an integer, a date-time to a date. Values that do
+    not fit either make the migration fail halfway through a deploy (PostgreSQL, MySQL in
+    strict mode) or are silently cut, rounded or clipped (MySQL without strict mode, and
+    rounding everywhere). Making a nullable column NOT NULL without a default fails on
+    every row that is NULL.
+
+    What the field was before comes from the app's migration history (its CreateModel,
+    AddField or previous AlterField, following renames); when miglint cannot read it, it
+    reports nothing. Widening (a longer `max_length`, CharField to TextField, IntegerField
+    to BigIntegerField) is safe. AlterField in `SeparateDatabaseAndState`'s
+    `state_operations` runs no SQL and is not checked.
+    """
+
+    code = "MIG103"
+    name = "lossy-alter-field"
+    severity = Severity.ERROR
+    summary = "AlterField that narrows a column (shorter, fewer digits, text to number, NOT NULL)."
+    fix = (
+        "Check the existing data first (e.g. the longest value, NULL rows); clean or convert "
+        "it in an earlier data migration, or keep the wider type. For NOT NULL, give the field "
+        "a default or fill the NULLs first."
+    )
+    VALID = (
+        _altered(
+            "        migrations.AlterField(\n"
+            '            model_name="product",\n'
+            '            name="name",\n'
+            "            field=models.CharField(max_length=255),\n"
+            "        ),"
+        ),
+        _altered(
+            '        migrations.AlterField("product", "code", models.TextField()),\n'
+            '        migrations.AlterField("product", "stock", models.BigIntegerField(default=0)),\n'
+            "        migrations.AlterField(\n"
+            '            "product", "updated", models.DateTimeField(default=None, db_default=models.functions.Now())\n'
+            "        ),"
+        ),
+        _altered(
+            "        migrations.SeparateDatabaseAndState(\n"
+            "            state_operations=[\n"
+            '                migrations.AlterField("product", "name", models.CharField(max_length=50)),\n'
+            "            ],\n"
+            "        ),"
+        ),
+        """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    # Nothing in the tree says what the field was before: nothing to compare with.
+    dependencies = [("catalog", "0007_previous")]
+    operations = [
+        migrations.AlterField("product", "name", models.CharField(max_length=50)),
+    ]
+""",
+    )
+    INVALID = (
+        _altered(
+            "        migrations.AlterField(\n"
+            '            model_name="product",\n'
+            '            name="name",\n'
+            "            field=models.CharField(max_length=100),\n"
+            "        ),"
+        ),
+        _altered(
+            '        migrations.AlterField("product", "description", models.CharField(max_length=500)),'
+        ),
+        _altered(
+            "        migrations.AlterField(\n"
+            '            model_name="product",\n'
+            '            name="price",\n'
+            "            field=models.IntegerField(),\n"
+            "        ),"
+        ),
+        _altered('        migrations.AlterField("product", "code", models.IntegerField()),'),
+        _altered('        migrations.AlterField("product", "stock", models.IntegerField()),'),
+        _altered(
+            '        migrations.AlterField("product", "updated", models.DateField(null=True)),'
+        ),
+        _altered('        migrations.AlterField("product", "updated", models.DateTimeField()),'),
+        _altered(
+            "        migrations.AlterField(\n"
+            '            "product", "price", models.DecimalField(max_digits=8, decimal_places=2)\n'
+            "        ),"
+        ),
+        {
+            **_altered(
+                '        migrations.RenameModel("Product", "Item"),\n'
+                '        migrations.RenameField("item", "name", "title"),'
+            ),
+            "shop/migrations/0003_alter_item_title.py": """\
+from django.db.migrations import AlterField, Migration as BaseMigration
+from django.db.models import CharField
+
+
+class Migration(BaseMigration):
+    dependencies = [("shop", "0002_alter_product")]
+    operations = [AlterField("item", "title", CharField(max_length=80))]
+""",
+        },
+    )
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        database = project.config.database
+        for migration, operation, before in _with_history(project, "AlterField"):
+            new = field_definition(operation.argument(2, "field"), migration)
+            if before is None or before.field is None or new is None:
+                continue
+            old = before.field
+            old_shape, new_shape = _shape(old, database), _shape(new, database)
+            reasons = []
+            if old_shape is not None and new_shape is not None:
+                reasons.append(_narrowing(old_shape, new_shape))
+            reasons.append(_null_to_not_null(old, new))
+            found = [reason for reason in reasons if reason]
+            if not found:
+                continue
+            model = _model_label(operation, before, "model_name")
+            field = f"{migration.app}.{model}.{_name(operation.argument(1, 'name'))}"
+            old_label = old_shape.label if old_shape else old.class_name
+            new_label = new_shape.label if new_shape else new.class_name
+            previous = f"{migration.app}.{old.migration[1]}"
+            if old_label != new_label:
+                change = f"narrows {field} from {old_label} (in {previous}) to {new_label}"
+            else:
+                change = f"makes {field} NOT NULL (nullable in {previous}) with no default"
+            yield self.at(migration, operation.span, f"AlterField {change}: " + "; ".join(found))
