@@ -1,0 +1,946 @@
+"""The SQL of RunSQL, statement by statement: what kind it is, what it touches, what can hurt.
+
+sqlparse's lexer does the hard part (comments, quoted identifiers, strings, dollar-quoted
+bodies) and its splitter cuts the statements; what a statement does is read from its
+significant words. Whatever cannot be read is `unknown`, and unknown is never a hazard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from miglint import syntax as s
+
+Kind = Literal["ddl", "dml", "query", "control", "procedural", "other", "unknown"]
+
+# Hazards a statement can carry.
+DROP_TABLE = "drop-table"
+DROP_SCHEMA = "drop-schema"
+DROP_COLUMN = "drop-column"
+TRUNCATE = "truncate"
+DELETE_ALL = "delete-without-where"
+UPDATE_ALL = "update-without-where"
+CREATE_INDEX = "create-index"  # not CONCURRENTLY: blocks writes while it builds
+ADD_NOT_NULL = "add-not-null-column"  # NOT NULL and no DEFAULT
+DEFAULT_DROPPED = "not-null-default-dropped"  # a NOT NULL column added here loses its default
+ALTER_TYPE = "alter-column-type"
+SET_NOT_NULL = "set-not-null"
+RENAME_TABLE = "rename-table"
+RENAME_COLUMN = "rename-column"
+ADD_UNIQUE = "add-unique"
+ADD_FOREIGN_KEY = "add-foreign-key"  # validated at once (no NOT VALID)
+ADD_CHECK = "add-check"  # validated at once (no NOT VALID)
+
+DESTRUCTIVE = frozenset({DROP_TABLE, DROP_SCHEMA, DROP_COLUMN, TRUNCATE, DELETE_ALL, UPDATE_ALL})
+
+# Larger SQL (a data dump) is not read: one unknown statement.
+MAX_SQL_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Hazard:
+    kind: str
+    table: str | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a SQL text; positions are 0-based offsets into that text."""
+
+    verb: str
+    kind: Kind
+    text: str
+    start: int
+    end: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    tables: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    hazards: tuple[Hazard, ...] = ()
+    # Tables this statement creates (CREATE TABLE).
+    creates: tuple[str, ...] = ()
+    # Cannot run inside a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, ...).
+    no_transaction: bool = False
+    # Which text of a RunSQL list it came from.
+    piece: int = 0
+
+    @property
+    def is_data(self) -> bool:
+        return self.kind == "dml"
+
+    @property
+    def is_schema(self) -> bool:
+        return self.kind == "ddl"
+
+    def has(self, *kinds: str) -> bool:
+        return any(hazard.kind in kinds for hazard in self.hazards)
+
+
+def bare_name(name: str) -> str:
+    """`public.shop_product` -> `shop_product`."""
+    return name.rpartition(".")[2]
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Token:
+    # "word" (keyword or bare name), "quoted" (quoted identifier), "string", "number",
+    # "punct", "operator", "placeholder" or "other".
+    kind: str
+    value: str
+    start: int
+    end: int
+
+    @property
+    def upper(self) -> str:
+        return self.value.upper() if self.kind == "word" else ""
+
+
+def _tokens(sql: str) -> list[list[_Token]] | None:
+    """The significant tokens of each statement, or None when the lexer met an error."""
+    # Imported here: sqlparse costs ~30 ms to import, and most runs have no RunSQL.
+    from sqlparse import lexer
+    from sqlparse import tokens as T
+    from sqlparse.engine import StatementSplitter
+
+    statements: list[list[_Token]] = []
+    offset = 0
+    splitter = StatementSplitter()  # type: ignore[no-untyped-call]
+    for statement in splitter.process(lexer.tokenize(sql)):  # type: ignore[no-untyped-call]
+        current: list[_Token] = []
+        for token in statement.flatten():
+            ttype, value = token.ttype, token.value
+            start, end = offset, offset + len(value)
+            offset = end
+            if ttype in T.Error:
+                return None
+            if ttype in T.Comment or ttype in T.Whitespace or ttype in T.Newline:
+                continue
+            if ttype in T.Text and not value.strip():
+                continue
+            current.extend(_token(ttype, value, start, end))
+        if current:
+            statements.append(current)
+    if offset != len(sql):
+        # The splitter lost or added text: positions would be wrong.
+        return None
+    return statements
+
+
+def _token(ttype: Any, value: str, start: int, end: int) -> list[_Token]:
+    from sqlparse import tokens as T
+
+    if ttype in T.Keyword:
+        words = value.split()
+        if len(words) == 1:
+            return [_Token("word", value, start, end)]
+        # 'IF NOT EXISTS' and 'NOT NULL' come as one token: one word each.
+        result, position = [], start
+        for word in words:
+            at = value.find(word, position - start) + start
+            result.append(_Token("word", word, at, at + len(word)))
+            position = at + len(word)
+        return result
+    if ttype in T.Name.Placeholder:
+        return [_Token("placeholder", value, start, end)]
+    if ttype in T.Name:
+        kind = "quoted" if value[:1] in ('"', "`", "[") else "word"
+        return [_Token(kind, value, start, end)]
+    if ttype in T.Literal.String.Symbol:
+        return [_Token("quoted", value, start, end)]
+    if ttype in T.Literal.Number:
+        return [_Token("number", value, start, end)]
+    if ttype in T.Literal:
+        return [_Token("string", value, start, end)]
+    if ttype in T.Punctuation:
+        return [_Token("punct", value, start, end)]
+    if ttype in T.Operator or ttype in T.Wildcard:
+        return [_Token("operator", value, start, end)]
+    return [_Token("other", value, start, end)]
+
+
+# --- statements ---------------------------------------------------------------------------
+
+_CONTROL = frozenset(
+    [
+        "BEGIN",
+        "START",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
+        "SET",
+        "RESET",
+        "LOCK",
+        "PRAGMA",
+        "USE",
+        "LISTEN",
+        "UNLISTEN",
+        "NOTIFY",
+        "DISCARD",
+        "DEALLOCATE",
+        "PREPARE",
+    ]
+)
+_PROCEDURAL = frozenset({"DO", "CALL", "EXECUTE", "EXEC", "PERFORM"})
+_QUERY = frozenset({"SELECT", "VALUES", "TABLE", "SHOW", "EXPLAIN", "DESCRIBE", "DESC"})
+_DML = frozenset({"INSERT", "REPLACE", "MERGE", "COPY", "LOAD", "UPSERT"})
+_OTHER = frozenset(
+    [
+        "GRANT",
+        "REVOKE",
+        "VACUUM",
+        "ANALYZE",
+        "ANALYSE",
+        "CLUSTER",
+        "REINDEX",
+        "REFRESH",
+        "CHECKPOINT",
+        "OPTIMIZE",
+        "SECURITY",
+    ]
+)
+_MAIN_VERBS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE"})
+_TABLE_PREFIXES = frozenset(
+    {"TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "OR", "REPLACE", "FOREIGN"}
+)
+_NOT_A_COLUMN = frozenset(
+    [
+        "CONSTRAINT",
+        "INDEX",
+        "KEY",
+        "PRIMARY",
+        "FOREIGN",
+        "CHECK",
+        "PARTITION",
+        "DEFAULT",
+        "NOT",
+        "IDENTITY",
+        "EXPRESSION",
+        "UNIQUE",
+        "FULLTEXT",
+        "SPATIAL",
+        "EXCLUDE",
+        "SYSTEM",
+    ]
+)
+_SERIAL = frozenset({"SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL4", "SERIAL8", "SERIAL2"})
+
+
+def classify(sql: str) -> tuple[Statement, ...]:
+    """Every statement of `sql`, in order; unreadable SQL gives one `unknown` statement."""
+    return analyse([sql])
+
+
+def analyse(pieces: Sequence[str]) -> tuple[Statement, ...]:
+    """The statements of several texts run in sequence (a RunSQL list), `piece` set on each.
+
+    A NOT NULL column added with a DEFAULT that a later statement drops is found across them.
+    """
+    result: list[Statement] = []
+    for index, sql in enumerate(pieces):
+        for statement in _classify_text(sql):
+            result.append(_with(statement, piece=index))
+    return tuple(_defaults_dropped(result))
+
+
+def _classify_text(sql: str) -> list[Statement]:
+    if not sql.strip():
+        return []
+    groups = _tokens(sql) if len(sql) <= MAX_SQL_CHARS else None
+    if groups is None:
+        return [_unknown(sql, sql.strip()[:40] or "?")]
+    return [_statement(sql, tokens) for tokens in groups]
+
+
+def _unknown(sql: str, verb: str) -> Statement:
+    stripped = len(sql) - len(sql.lstrip())
+    return _positioned(sql, verb, "unknown", stripped, len(sql.rstrip()))
+
+
+def _positioned(
+    sql: str, verb: str, kind: Kind, start: int, end: int, **extra: object
+) -> Statement:
+    line = sql.count("\n", 0, start)
+    column = start - (sql.rfind("\n", 0, start) + 1)
+    end_line = sql.count("\n", 0, end)
+    end_column = end - (sql.rfind("\n", 0, end) + 1)
+    return Statement(
+        verb=verb,
+        kind=kind,
+        text=sql[start:end],
+        start=start,
+        end=end,
+        line=line,
+        column=column,
+        end_line=end_line,
+        end_column=end_column,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _with(statement: Statement, **changes: object) -> Statement:
+    from dataclasses import replace
+
+    return replace(statement, **changes)  # type: ignore[arg-type]
+
+
+def _statement(sql: str, tokens: list[_Token]) -> Statement:
+    # A trailing ';' is not part of what the statement says.
+    while tokens and tokens[-1].kind == "punct" and tokens[-1].value == ";":
+        tokens = tokens[:-1]
+    if not tokens:
+        return _positioned(sql, ";", "other", 0, 0)
+    start, end = tokens[0].start, tokens[-1].end
+    reader = _Reader(tokens)
+    if not reader.balanced():
+        return _positioned(sql, reader.first or "?", "unknown", start, end)
+    facts = reader.read()
+    return _positioned(
+        sql,
+        facts.verb,
+        facts.kind,
+        start,
+        end,
+        tables=tuple(dict.fromkeys(facts.tables)),
+        columns=tuple(dict.fromkeys(facts.columns)),
+        hazards=tuple(dict.fromkeys(facts.hazards)),
+        creates=tuple(facts.creates),
+        no_transaction=facts.no_transaction,
+    )
+
+
+@dataclass
+class _Facts:
+    verb: str
+    kind: Kind
+    tables: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    hazards: list[Hazard] = field(default_factory=list)
+    creates: list[str] = field(default_factory=list)
+    no_transaction: bool = False
+
+
+class _Reader:
+    """Reads one statement's tokens from left to right."""
+
+    def __init__(self, tokens: list[_Token]) -> None:
+        self.tokens = tokens
+        self.first = tokens[0].upper if tokens else ""
+
+    def balanced(self) -> bool:
+        depth = 0
+        for token in self.tokens:
+            if token.kind == "punct" and token.value == "(":
+                depth += 1
+            elif token.kind == "punct" and token.value == ")":
+                depth -= 1
+                if depth < 0:
+                    return False
+        return depth == 0
+
+    # -- helpers
+
+    def word(self, index: int) -> str:
+        return self.tokens[index].upper if 0 <= index < len(self.tokens) else ""
+
+    def is_punct(self, index: int, value: str) -> bool:
+        return (
+            0 <= index < len(self.tokens)
+            and self.tokens[index].kind == "punct"
+            and self.tokens[index].value == value
+        )
+
+    def skip(self, index: int, *words: str) -> int:
+        """Past any of `words` (in any order, each any number of times)."""
+        while self.word(index) in words and self.word(index):
+            index += 1
+        return index
+
+    def skip_phrase(self, index: int, *phrase: str) -> int:
+        """Past `phrase` if it is there, e.g. IF NOT EXISTS."""
+        if all(self.word(index + i) == w for i, w in enumerate(phrase)):
+            return index + len(phrase)
+        return index
+
+    def name(self, index: int) -> tuple[str | None, int]:
+        """A possibly qualified name at `index`: (lower-cased, unquoted name, next index)."""
+        parts: list[str] = []
+        while index < len(self.tokens):
+            token = self.tokens[index]
+            if token.kind == "quoted":
+                parts.append(token.value[1:-1])
+            elif token.kind == "word":
+                parts.append(token.value)
+            else:
+                break
+            index += 1
+            if not self.is_punct(index, "."):
+                break
+            index += 1
+        if not parts:
+            return None, index
+        return ".".join(parts).lower(), index
+
+    def names(self, index: int, stop: Iterable[str] = ()) -> tuple[list[str], int]:
+        """A comma-separated list of names."""
+        stops = set(stop)
+        found: list[str] = []
+        while True:
+            index = self.skip(index, "ONLY")
+            if self.word(index) in stops:
+                break
+            name, index = self.name(index)
+            if name is None:
+                break
+            found.append(name)
+            if self.is_punct(index, "*"):
+                index += 1
+            if not self.is_punct(index, ","):
+                break
+            index += 1
+        return found, index
+
+    def top_level(self, start: int, end: int | None = None) -> list[int]:
+        """Indexes of the tokens at parenthesis depth 0 between start and end."""
+        found, depth = [], 0
+        for index in range(start, len(self.tokens) if end is None else end):
+            token = self.tokens[index]
+            if token.kind == "punct" and token.value == "(":
+                depth += 1
+            elif token.kind == "punct" and token.value == ")":
+                depth -= 1
+            elif depth == 0:
+                found.append(index)
+        return found
+
+    def has_top_word(self, start: int, word: str, end: int | None = None) -> bool:
+        return any(self.word(i) == word for i in self.top_level(start, end))
+
+    def split_top(self, start: int, end: int | None = None) -> list[tuple[int, int]]:
+        """Ranges between depth-0 commas."""
+        ranges, begin = [], start
+        stop = len(self.tokens) if end is None else end
+        for index in self.top_level(start, stop):
+            if self.is_punct(index, ","):
+                ranges.append((begin, index))
+                begin = index + 1
+        ranges.append((begin, stop))
+        return ranges
+
+    def paren_names(self, index: int) -> list[str]:
+        """Plain names inside the parenthesis group starting at `index`."""
+        if not self.is_punct(index, "("):
+            return []
+        names, depth, expect = [], 0, True
+        for position in range(index, len(self.tokens)):
+            token = self.tokens[position]
+            if token.kind == "punct" and token.value == "(":
+                depth += 1
+                expect = depth == 1
+                continue
+            if token.kind == "punct" and token.value == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+                continue
+            if depth == 1 and token.kind == "punct" and token.value == ",":
+                expect = True
+                continue
+            if depth == 1 and expect and token.kind in ("word", "quoted"):
+                name, _ = self.name(position)
+                if name is not None:
+                    names.append(bare_name(name))
+            expect = False
+        return names
+
+    # -- statements
+
+    def read(self) -> _Facts:
+        first = self.first
+        if first == "WITH":
+            return self.with_query()
+        if first == "CREATE":
+            return self.create()
+        if first == "DROP":
+            return self.drop()
+        if first == "ALTER":
+            return self.alter()
+        if first == "RENAME":
+            return self.rename_tables()
+        if first == "TRUNCATE":
+            return self.truncate()
+        if first == "DELETE":
+            return self.delete(0)
+        if first == "UPDATE":
+            return self.update(0)
+        if first in _DML:
+            return self.insert(first)
+        if first in _QUERY:
+            return _Facts(first, "query")
+        if first in _CONTROL:
+            return _Facts(first, "control")
+        if first in _PROCEDURAL:
+            return _Facts(first, "procedural")
+        if first == "COMMENT":
+            return _Facts("COMMENT", "ddl")
+        if first in _OTHER:
+            facts = _Facts(first, "other")
+            if first == "VACUUM" or (first == "REINDEX" and self.has_top_word(1, "CONCURRENTLY")):
+                facts.no_transaction = True
+            return facts
+        return _Facts(first or "?", "unknown")
+
+    def with_query(self) -> _Facts:
+        inner: list[_Facts] = []
+        main: _Facts | None = None
+        depth = 0
+        for position in range(self.skip(1, "RECURSIVE"), len(self.tokens)):
+            if self.is_punct(position, "("):
+                if depth == 0 and self.word(position + 1) in ("UPDATE", "DELETE", "INSERT"):
+                    inner.append(self.from_position(position + 1))
+                depth += 1
+            elif self.is_punct(position, ")"):
+                depth -= 1
+            elif depth == 0 and self.word(position) in _MAIN_VERBS:
+                main = self.from_position(position)
+                break
+        if main is None:
+            return _Facts("WITH", "unknown")
+        for facts in inner:
+            main.hazards.extend(facts.hazards)
+            main.tables.extend(facts.tables)
+            if facts.kind == "dml":
+                main.kind = "dml"
+        return main
+
+    def from_position(self, position: int) -> _Facts:
+        """Read the statement that starts at `position` (a CTE's body or main query)."""
+        end = position
+        depth = 0
+        while end < len(self.tokens):
+            token = self.tokens[end]
+            if token.kind == "punct" and token.value == "(":
+                depth += 1
+            elif token.kind == "punct" and token.value == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            end += 1
+        reader = _Reader(self.tokens[position:end])
+        return reader.read()
+
+    def create(self) -> _Facts:
+        index = self.skip(1, *_TABLE_PREFIXES)
+        index = self.skip(index, "UNIQUE", "FULLTEXT", "SPATIAL")
+        what = self.word(index)
+        if what == "TABLE":
+            index = self.skip_phrase(index + 1, "IF", "NOT", "EXISTS")
+            name, _ = self.name(index)
+            facts = _Facts("CREATE TABLE", "ddl")
+            if name:
+                facts.tables.append(name)
+                facts.creates.append(name)
+            return facts
+        if what == "INDEX":
+            return self.create_index(index)
+        if what == "MATERIALIZED":
+            what = "MATERIALIZED VIEW"
+        if what in ("DATABASE", "TABLESPACE"):
+            return _Facts(f"CREATE {what}", "ddl", no_transaction=True)
+        return _Facts(f"CREATE {what}".strip(), "ddl")
+
+    def create_index(self, index: int) -> _Facts:
+        unique = self.has_top_word(1, "UNIQUE", index)
+        index += 1
+        concurrently = self.word(index) == "CONCURRENTLY"
+        index = self.skip(index, "CONCURRENTLY")
+        index = self.skip_phrase(index, "IF", "NOT", "EXISTS")
+        if self.word(index) != "ON":
+            _, index = self.name(index)
+        index = self.skip(index, "USING", "BTREE", "HASH")
+        facts = _Facts("CREATE UNIQUE INDEX" if unique else "CREATE INDEX", "ddl")
+        if self.word(index) == "ON":
+            index = self.skip(index + 1, "ONLY")
+            table, index = self.name(index)
+            if table:
+                facts.tables.append(table)
+            index = self.skip(index, "USING")
+            if not self.is_punct(index, "("):
+                _, index = self.name(index)
+            facts.columns.extend(self.paren_names(index))
+        table = facts.tables[0] if facts.tables else None
+        column = facts.columns[0] if len(facts.columns) == 1 else None
+        if concurrently:
+            facts.no_transaction = True
+        else:
+            facts.hazards.append(Hazard(CREATE_INDEX, table, column))
+            if unique:
+                facts.hazards.append(Hazard(ADD_UNIQUE, table, column))
+        return facts
+
+    def drop(self) -> _Facts:
+        index = self.skip(1, "TEMPORARY", "TEMP")
+        what = self.word(index)
+        if what == "TABLE":
+            index = self.skip_phrase(index + 1, "IF", "EXISTS")
+            tables, _ = self.names(index, stop=("CASCADE", "RESTRICT"))
+            facts = _Facts("DROP TABLE", "ddl", tables=list(tables))
+            facts.hazards.extend(Hazard(DROP_TABLE, table) for table in tables)
+            return facts
+        if what in ("SCHEMA", "DATABASE"):
+            index = self.skip_phrase(index + 1, "IF", "EXISTS")
+            names, _ = self.names(index)
+            facts = _Facts(f"DROP {what}", "ddl", no_transaction=what == "DATABASE")
+            facts.hazards.extend(Hazard(DROP_SCHEMA, name) for name in names or ["?"])
+            return facts
+        if what == "INDEX":
+            facts = _Facts("DROP INDEX", "ddl")
+            facts.no_transaction = self.word(index + 1) == "CONCURRENTLY"
+            return facts
+        if what == "MATERIALIZED":
+            what = "MATERIALIZED VIEW"
+        return _Facts(f"DROP {what}".strip(), "ddl")
+
+    def rename_tables(self) -> _Facts:
+        facts = _Facts("RENAME TABLE", "ddl")
+        index = self.skip(1, "TABLE")
+        for begin, _ in self.split_top(index):
+            old, after = self.name(begin)
+            if old is None:
+                continue
+            facts.tables.append(old)
+            if self.word(after) == "TO":
+                new, _ = self.name(after + 1)
+                if new:
+                    facts.tables.append(new)
+            facts.hazards.append(Hazard(RENAME_TABLE, old))
+        return facts
+
+    def truncate(self) -> _Facts:
+        index = self.skip(1, "TABLE", "ONLY")
+        tables, _ = self.names(index, stop=("RESTART", "CONTINUE", "CASCADE", "RESTRICT"))
+        facts = _Facts("TRUNCATE", "dml", tables=list(tables))
+        facts.hazards.extend(Hazard(TRUNCATE, table) for table in tables)
+        return facts
+
+    def delete(self, index: int) -> _Facts:
+        facts = _Facts("DELETE", "dml")
+        position = index + 1
+        if self.word(position) != "FROM":
+            # MySQL `DELETE t1 FROM t1 JOIN ...`: the target comes first.
+            target, position = self.name(position)
+            if target:
+                facts.tables.append(target)
+        position = self.skip(position, "FROM", "ONLY")
+        table, _ = self.name(position)
+        if table and not facts.tables:
+            facts.tables.append(table)
+        if not self.restricted(index + 1):
+            facts.hazards.append(Hazard(DELETE_ALL, facts.tables[0] if facts.tables else None))
+        return facts
+
+    def update(self, index: int) -> _Facts:
+        facts = _Facts("UPDATE", "dml")
+        table, position = self.name(self.skip(index + 1, "ONLY", "LOW_PRIORITY", "IGNORE"))
+        if table:
+            facts.tables.append(table)
+        tops = self.top_level(position)
+        set_at = next((i for i in tops if self.word(i) == "SET"), None)
+        joined = any(self.word(i) in ("JOIN", "ON") for i in tops if set_at is None or i < set_at)
+        if set_at is not None:
+            stop = next(
+                (i for i in tops if i > set_at and self.word(i) in ("FROM", "WHERE", "RETURNING")),
+                len(self.tokens),
+            )
+            for begin, _end in self.split_top(set_at + 1, stop):
+                if self.is_punct(begin, "("):
+                    facts.columns.extend(self.paren_names(begin))
+                else:
+                    column, _ = self.name(begin)
+                    if column:
+                        facts.columns.append(bare_name(column))
+        if not joined and not self.restricted(index + 1):
+            facts.hazards.append(Hazard(UPDATE_ALL, table, None))
+        return facts
+
+    def restricted(self, start: int) -> bool:
+        """A WHERE at the statement's own level (not one inside a subquery)."""
+        return self.has_top_word(start, "WHERE")
+
+    def insert(self, verb: str) -> _Facts:
+        facts = _Facts(verb, "dml")
+        index = self.skip(1, "INTO", "IGNORE", "LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY")
+        if verb in ("INSERT", "REPLACE", "COPY"):
+            table, index = self.name(index)
+            if table:
+                facts.tables.append(table)
+                facts.columns.extend(self.paren_names(index))
+        return facts
+
+    def alter(self) -> _Facts:
+        what = self.word(1)
+        if what == "SYSTEM":
+            return _Facts("ALTER SYSTEM", "ddl", no_transaction=True)
+        if what != "TABLE":
+            if what == "MATERIALIZED":
+                what = "MATERIALIZED VIEW"
+            return _Facts(f"ALTER {what}".strip(), "ddl")
+        index = self.skip_phrase(2, "IF", "EXISTS")
+        index = self.skip(index, "ONLY")
+        table, index = self.name(index)
+        facts = _Facts("ALTER TABLE", "ddl")
+        if table is None:
+            facts.kind = "unknown"
+            return facts
+        if self.is_punct(index, "*"):
+            index += 1
+        facts.tables.append(table)
+        for begin, end in self.split_top(index):
+            self.alter_action(facts, table, begin, end)
+        return facts
+
+    def alter_action(self, facts: _Facts, table: str, begin: int, end: int) -> None:
+        action = self.word(begin)
+        words = [self.word(i) for i in self.top_level(begin, end)]
+        if action == "ADD":
+            self.add(facts, table, begin + 1, end)
+        elif action == "DROP":
+            index = begin + 1
+            if self.word(index) in _NOT_A_COLUMN:
+                return
+            index = self.skip(index, "COLUMN")
+            index = self.skip_phrase(index, "IF", "EXISTS")
+            column, _ = self.name(index)
+            if column:
+                facts.columns.append(column)
+                facts.hazards.append(Hazard(DROP_COLUMN, table, column))
+        elif action == "ALTER":
+            index = begin + 1
+            if self.word(index) in ("CONSTRAINT", "INDEX", "CHECK"):
+                return
+            index = self.skip(index, "COLUMN")
+            column, index = self.name(index)
+            if column is None:
+                return
+            facts.columns.append(column)
+            rest = words[words.index(self.word(index)) :] if self.word(index) in words else []
+            if "TYPE" in rest:
+                facts.hazards.append(Hazard(ALTER_TYPE, table, column))
+            elif rest[:3] == ["SET", "NOT", "NULL"]:
+                facts.hazards.append(Hazard(SET_NOT_NULL, table, column))
+            elif rest[:2] == ["DROP", "DEFAULT"]:
+                facts.hazards.append(Hazard("drop-default", table, column))
+        elif action in ("MODIFY", "CHANGE"):
+            index = self.skip(begin + 1, "COLUMN")
+            column, index = self.name(index)
+            if column is None:
+                return
+            facts.columns.append(column)
+            if action == "CHANGE":
+                new, _ = self.name(index)
+                if new and new != column:
+                    facts.columns.append(new)
+                    facts.hazards.append(Hazard(RENAME_COLUMN, table, column))
+            facts.hazards.append(Hazard(ALTER_TYPE, table, column))
+        elif action == "RENAME":
+            index = begin + 1
+            nxt = self.word(index)
+            if nxt in ("TO", "AS"):
+                facts.hazards.append(Hazard(RENAME_TABLE, table))
+                new, _ = self.name(index + 1)
+                if new:
+                    facts.tables.append(new)
+            elif nxt in ("CONSTRAINT", "INDEX", "KEY"):
+                return
+            else:
+                column, _ = self.name(self.skip(index, "COLUMN"))
+                if column:
+                    facts.columns.append(column)
+                    facts.hazards.append(Hazard(RENAME_COLUMN, table, column))
+        elif action == "DETACH" and "CONCURRENTLY" in words:
+            facts.no_transaction = True
+
+    def add(self, facts: _Facts, table: str, index: int, end: int) -> None:
+        words = [self.word(i) for i in self.top_level(index, end)]
+        if self.word(index) == "CONSTRAINT":
+            index += 2
+        kind = self.word(index)
+        not_valid = _phrase_in(words, "NOT", "VALID")
+        using_index = _phrase_in(words, "USING", "INDEX")
+        if kind == "FOREIGN":
+            if not not_valid:
+                facts.hazards.append(Hazard(ADD_FOREIGN_KEY, table))
+            return
+        if kind in ("UNIQUE", "PRIMARY"):
+            columns: list[str] = []
+            for position in range(index, end):
+                if self.is_punct(position, "("):
+                    columns = self.paren_names(position)
+                    break
+            facts.columns.extend(columns)
+            if not using_index:
+                column = columns[0] if len(columns) == 1 else None
+                facts.hazards.append(Hazard(ADD_UNIQUE, table, column))
+            return
+        if kind == "CHECK":
+            if not not_valid:
+                facts.hazards.append(Hazard(ADD_CHECK, table))
+            return
+        if kind in ("INDEX", "KEY", "FULLTEXT", "SPATIAL"):
+            facts.hazards.append(Hazard(CREATE_INDEX, table))
+            return
+        if kind in ("EXCLUDE", "PARTITION", "CONSTRAINT"):
+            return
+        index = self.skip(index, "COLUMN")
+        index = self.skip_phrase(index, "IF", "NOT", "EXISTS")
+        column, _ = self.name(index)
+        if column is None:
+            return
+        column = bare_name(column)
+        facts.columns.append(column)
+        default = "DEFAULT" in words or "GENERATED" in words or "AUTO_INCREMENT" in words
+        serial = any(w in _SERIAL for w in words)
+        if _phrase_in(words, "NOT", "NULL") and not serial:
+            if default:
+                facts.hazards.append(Hazard("not-null-with-default", table, column))
+            else:
+                facts.hazards.append(Hazard(ADD_NOT_NULL, table, column))
+        if "REFERENCES" in words:
+            facts.hazards.append(Hazard(ADD_FOREIGN_KEY, table, column))
+        if "UNIQUE" in words or _phrase_in(words, "PRIMARY", "KEY"):
+            facts.hazards.append(Hazard(ADD_UNIQUE, table, column))
+        if "CHECK" in words:
+            facts.hazards.append(Hazard(ADD_CHECK, table, column))
+
+
+def _phrase_in(words: list[str], *phrase: str) -> bool:
+    size = len(phrase)
+    return any(tuple(words[i : i + size]) == phrase for i in range(len(words) - size + 1))
+
+
+_MARKERS = frozenset({"drop-default", "not-null-with-default"})
+
+
+def _defaults_dropped(statements: list[Statement]) -> Iterable[Statement]:
+    """Turn the bookkeeping marks into hazards: a NOT NULL column added with a DEFAULT that
+    a later statement drops ends up with no default in the database (Django's AddField)."""
+    added: set[tuple[str, str]] = set()
+    for statement in statements:
+        hazards = []
+        for hazard in statement.hazards:
+            key = (bare_name(hazard.table or ""), hazard.column or "")
+            if hazard.kind == "not-null-with-default":
+                added.add(key)
+            elif hazard.kind == "drop-default":
+                if key in added:
+                    hazards.append(Hazard(DEFAULT_DROPPED, hazard.table, hazard.column))
+            else:
+                hazards.append(hazard)
+        if len(hazards) != len(statement.hazards) or any(
+            h.kind in _MARKERS for h in statement.hazards
+        ):
+            statement = _with(statement, hazards=tuple(hazards))
+        yield statement
+
+
+# --- RunSQL arguments ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SqlPiece:
+    """One SQL string of a RunSQL argument and where its literal is in the file."""
+
+    sql: str
+    span: s.Span
+
+
+@dataclass(frozen=True)
+class SqlArgument:
+    """The `sql` or `reverse_sql` of a RunSQL, as far as it can be read."""
+
+    pieces: tuple[SqlPiece, ...] = ()
+    # Some part is not a literal (a name, an f-string, a function call): not read.
+    unreadable: bool = False
+    # Given as `RunSQL.noop` (or an empty string).
+    noop: bool = False
+    given: bool = True
+
+    def statements(self) -> tuple[Statement, ...]:
+        return analyse([piece.sql for piece in self.pieces])
+
+    def span_of(self, statement: Statement) -> s.Span:
+        return statement_span(self.pieces[statement.piece], statement)
+
+
+def runsql_argument(value: s.Value | s.Missing, span: s.Span) -> SqlArgument:
+    """The SQL strings of a RunSQL `sql`/`reverse_sql` value at `span` in the file."""
+    if isinstance(value, s.Missing) or value is None:
+        return SqlArgument(given=False)
+    if isinstance(value, s.Ref) and value.last == "noop":
+        return SqlArgument(noop=True)
+    if isinstance(value, str):
+        return SqlArgument((SqlPiece(value, span),), noop=not value.strip())
+    pieces: list[SqlPiece] = []
+    unreadable = False
+    for item, item_span in _items(value, span):
+        if isinstance(item, str):
+            pieces.append(SqlPiece(item, item_span))
+        elif isinstance(item, s.Seq) and item.kind in ("list", "tuple") and item.items:
+            # A (sql, params) pair.
+            head = item.items[0]
+            if isinstance(head, str) and len(item.items) <= 2:
+                head_span = item.item_spans[0] if item.item_spans else item_span
+                pieces.append(SqlPiece(head, head_span))
+            else:
+                unreadable = True
+        elif isinstance(item, s.Ref) and item.last == "noop":
+            continue
+        else:
+            unreadable = True
+    return SqlArgument(tuple(pieces), unreadable=unreadable)
+
+
+def _items(value: s.Value, span: s.Span) -> Iterable[tuple[s.Value, s.Span]]:
+    if isinstance(value, s.Seq) and value.kind in ("list", "tuple"):
+        spans = value.item_spans or (value.span,) * len(value.items)
+        yield from zip(value.items, spans, strict=False)
+    elif isinstance(value, s.Concat):
+        for part in value.parts:
+            yield from _items(part, s.span_of(part) or span)
+    else:
+        yield value, span
+
+
+def statement_span(piece: SqlPiece, statement: Statement) -> s.Span:
+    """Where `statement` is in the file: its own lines when the literal's lines can be
+    matched with the string's lines, else the whole literal."""
+    span = piece.span
+    file_lines = span.end_line - span.line
+    breaks = piece.sql.count("\n")
+    if breaks == file_lines:
+        first = span.line  # the string starts on the literal's first line
+    elif breaks == file_lines - 1:
+        first = span.line + 1  # `"""\` : the string starts on the next line
+    else:
+        return span
+    line = first + statement.line
+    end_line = first + statement.end_line
+    starts_inside = statement.line > 0 or first > span.line
+    ends_inside = statement.end_line > 0 or first > span.line
+    column = statement.column + 1 if starts_inside else span.column
+    if ends_inside:
+        end_column = statement.end_column + 1
+    elif span.line == span.end_line:
+        end_column = span.end_column
+    else:
+        end_column = column + 1
+    return s.Span(line, column, end_line, max(end_column, column + 1 if line == end_line else 1))
