@@ -33,6 +33,7 @@ EPILOG = """\
 commands:
   miglint [check] [PATH ...]      lint (the default command)
   miglint rules [CODE]            list the rules, or show one rule's documentation
+  miglint action                  run as the GitHub Action (reads the Actions environment)
 
 `miglint COMMAND --help` explains each command. A folder that happens to be named like a
 command is linted with `miglint check NAME`.
@@ -143,7 +144,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 
 # Further subcommands, each in its own module: name -> "module:function". The function
 # takes argparse's subparsers object, adds its parser and returns the command's runner.
-_EXTRA_COMMANDS: dict[str, str] = {}
+_EXTRA_COMMANDS: dict[str, str] = {
+    "action": "miglint.github.action:register",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

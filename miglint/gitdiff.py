@@ -37,13 +37,33 @@ def repository_root(path: str) -> str:
     return os.path.realpath(_git(["rev-parse", "--show-toplevel"], directory).strip())
 
 
-def changed_files(root: str, base: str, head: str | None = None) -> set[str]:
+def has_commit(root: str, revision: str) -> bool:
+    """Whether `revision` names a commit in the clone (a shallow clone lacks older ones)."""
+    try:
+        _git(["cat-file", "-e", f"{revision}^{{commit}}"], root)
+    except GitError:
+        return False
+    return True
+
+
+def changed_files(
+    root: str,
+    base: str,
+    head: str | None = None,
+    *,
+    since_fork: bool = False,
+    include_deleted: bool = False,
+) -> set[str]:
     """Absolute paths of files added, copied, modified or renamed between base and head.
 
     Without `head`, the working tree (and untracked files) is compared with `base`.
+    `since_fork` compares with the merge base of `base` and `head` (what a pull request
+    changes); `include_deleted` adds deleted files (a deleted migration touches its app).
     """
-    revisions = [base, head] if head else [base]
-    output = _git(["diff", "--name-only", "-z", "--diff-filter=ACMRT", *revisions, "--"], root)
+    revisions = ([f"{base}...{head}"] if since_fork else [base, head]) if head else [base]
+    status = "--diff-filter=ACMRTD" if include_deleted else "--diff-filter=ACMRT"
+    renames = ["--no-renames"] if include_deleted else []
+    output = _git(["diff", "--name-only", "-z", status, *renames, *revisions, "--"], root)
     names = [name for name in output.split("\0") if name]
     if head is None:
         untracked = _git(["ls-files", "-z", "--others", "--exclude-standard"], root)
@@ -54,10 +74,13 @@ def changed_files(root: str, base: str, head: str | None = None) -> set[str]:
 def in_scope(findings: Iterable[Finding], project: Project, changed: set[str]) -> list[Finding]:
     """Findings in changed files, plus graph findings of apps with a changed migration."""
     real = {os.path.realpath(path) for path in changed}
+    folders = {os.path.dirname(path) for path in real}
     touched_apps = {
         app.label
         for app in project.apps
         if any(os.path.realpath(p) in real for p in (*app.migration_paths, *app.models_paths))
+        # A migration deleted or renamed away is no longer on disk, but its folder is.
+        or os.path.realpath(app.migrations_path) in folders
     }
     return [
         finding

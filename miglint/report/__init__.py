@@ -36,5 +36,29 @@ def _json(findings: list[Finding]) -> str:
     return json.render(findings)
 
 
+def _github(findings: list[Finding]) -> str:
+    from miglint.report import github
+
+    return github.render(findings)
+
+
+def _sarif(findings: list[Finding]) -> str:
+    from miglint.report import sarif
+
+    return sarif.render(findings)
+
+
+def _markdown(findings: list[Finding]) -> str:
+    from miglint.report import markdown
+
+    return markdown.render(findings)
+
+
 # `--format` name -> renderer. Each renderer is a small module in this package.
-FORMATS: dict[str, Callable[[list[Finding]], str]] = {"text": _text, "json": _json}
+FORMATS: dict[str, Callable[[list[Finding]], str]] = {
+    "text": _text,
+    "json": _json,
+    "github": _github,
+    "sarif": _sarif,
+    "markdown": _markdown,
+}

@@ -1,0 +1,333 @@
+"""`miglint action`: the GitHub Action's entry point (the Docker image runs it).
+
+It lints the checked-out tree, narrows the report to what the event changed, posts a
+`miglint` check run with one annotation per finding on the head commit, and writes the job
+summary and the step outputs. When the check run cannot be written (a fork's read-only
+token, no `checks: write`, an API outage) the annotations go out as workflow commands
+instead; the summary, the outputs and the exit status (by `fail_on`) never depend on the API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from miglint.cli import UsageError, exit_status, resolve_config
+from miglint.config import ConfigError
+from miglint.finding import Finding, Severity
+from miglint.gitdiff import GitError, repository_root
+from miglint.github import summary
+from miglint.github.environment import ActionEnvironment, InputError, read_environment
+from miglint.github.scope import Scope, diff_scope
+from miglint.project import PathError, Project, load_project
+from miglint.report import counts, markdown, text
+from miglint.report import github as commands
+
+if TYPE_CHECKING:
+    from miglint.github.checks import CheckRunPublisher, ClientSettings
+
+EXIT_ERROR = 2
+
+DESCRIPTION = """\
+Run as the GitHub Action: read the Actions environment (GITHUB_WORKSPACE, the event
+payload, INPUT_* inputs, the token), lint the workspace, report on what the pull request
+or push changed as a `miglint` check run with annotations (or workflow commands when the
+token cannot write checks), and write the job summary and the outputs `findings` and
+`errors`. Exit status follows the `fail_on` input.
+"""
+
+
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> Callable[[argparse.Namespace], int]:
+    parser = subparsers.add_parser(
+        "action",
+        help="run as the GitHub Action (reads the Actions environment)",
+        description=DESCRIPTION,
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print tracebacks of internal errors"
+    )
+    return run
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return run_action(os.environ, sys.stdout)
+    except Exception:
+        # A bug: still leave the summary and outputs the workflow reads, then report it.
+        log = Log(sys.stdout)
+        write_summary(os.environ.get("GITHUB_STEP_SUMMARY"), CRASH_SUMMARY, log)
+        write_outputs(os.environ.get("GITHUB_OUTPUT"), [], log)
+        raise
+
+
+CRASH_SUMMARY = "## miglint\n\nmiglint stopped with an internal error; see the job log.\n"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    findings: list[Finding]
+    # (finding, path relative to the repository root), in report order.
+    rows: list[tuple[Finding, str]]
+    status: int
+    conclusion: str
+
+
+def client_settings(env: Mapping[str, str]) -> ClientSettings:
+    """API client settings; MIGLINT_GITHUB_* variables override them (tests use them)."""
+    from miglint.github.checks import ClientSettings
+
+    defaults = ClientSettings()
+
+    def number(name: str, default: float) -> float:
+        try:
+            return max(float(env.get(name, default)), 0.0)
+        except ValueError:
+            return default
+
+    return ClientSettings(
+        timeout=max(int(number("MIGLINT_GITHUB_TIMEOUT", defaults.timeout)), 1),
+        retries=int(number("MIGLINT_GITHUB_RETRIES", defaults.retries)),
+        backoff=number("MIGLINT_GITHUB_BACKOFF", defaults.backoff),
+        write_interval=number("MIGLINT_GITHUB_WRITE_INTERVAL", defaults.write_interval),
+        retry_after_max=number("MIGLINT_GITHUB_RETRY_AFTER_MAX", defaults.retry_after_max),
+    )
+
+
+class Log:
+    """The job log. Text from the linted tree is printed with workflow commands stopped."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def line(self, text: str = "") -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def verbatim(self, text: str) -> None:
+        # A file named `::error::x` must not become a command: stop them around user text.
+        token = secrets.token_hex(16)
+        self.stream.write(f"::stop-commands::{token}\n{text}::{token}::\n")
+        self.stream.flush()
+
+
+def trust_workspace(workspace: str, log: Log) -> None:
+    """Let git read the workspace, which belongs to another user than the container's."""
+    try:
+        current = subprocess.run(
+            ["git", "config", "--global", "--get-all", "safe.directory"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+        if workspace in current.stdout.splitlines():
+            return
+        added = subprocess.run(
+            ["git", "config", "--global", "--add", "safe.directory", workspace],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        log.line(f"miglint: cannot run git ({error}); every migration will be reported")
+        return
+    if added.returncode != 0:
+        log.line(f"miglint: git config --global failed: {added.stderr.strip()}")
+
+
+def conclusion_for(findings: Sequence[Finding], fail_on: str) -> str:
+    if fail_on != "never" and any(f.severity >= Severity.parse(fail_on) for f in findings):
+        return "failure"
+    return "neutral" if findings else "success"
+
+
+def title_for(findings: Sequence[Finding]) -> str:
+    return markdown.headline(findings) if findings else "No problems found"
+
+
+def write_outputs(path: str | None, findings: Sequence[Finding], log: Log) -> None:
+    if not path:
+        log.line("miglint: GITHUB_OUTPUT is not set; outputs not written")
+        return
+    tally = counts(list(findings))
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"findings={len(findings)}\nerrors={tally['error']}\n")
+    except OSError as error:
+        log.line(f"miglint: cannot write the outputs to {path}: {error.strerror}")
+
+
+def write_summary(path: str | None, text: str, log: Log) -> None:
+    if not path:
+        log.line("miglint: GITHUB_STEP_SUMMARY is not set; job summary not written")
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        log.line(f"miglint: cannot write the job summary to {path}: {error.strerror}")
+
+
+def _relative(path: str, root: str) -> str:
+    try:
+        relative = os.path.relpath(os.path.realpath(path), os.path.realpath(root))
+    except ValueError:
+        relative = path
+    return relative.replace(os.sep, "/")
+
+
+def _lint(environment: ActionEnvironment) -> tuple[Project, list[Finding], str | None]:
+    """The project, its findings and the repository root; raises on unusable settings."""
+    from miglint.lint import lint
+
+    inputs = environment.inputs
+    path = os.path.join(environment.workspace, inputs.path)
+    config = os.path.join(environment.workspace, inputs.config) if inputs.config else None
+    arguments = argparse.Namespace(
+        config=config, select=inputs.select, ignore=inputs.ignore, fail_on=inputs.fail_on
+    )
+    settings = resolve_config(arguments, [path])
+    project = load_project([path], settings)
+    try:
+        root: str | None = repository_root(path)
+    except GitError:
+        root = None
+    return project, lint(project), root
+
+
+def run_action(env: Mapping[str, str], stream: TextIO) -> int:
+    # PyGithub and urllib3 load only here, so that other commands start fast.
+    from miglint.github import checks
+
+    log = Log(stream)
+    try:
+        environment = read_environment(env)
+    except InputError as error:
+        log.line(f"::error title=miglint::{commands.escape_data(str(error))}")
+        write_summary(env.get("GITHUB_STEP_SUMMARY"), f"## miglint\n\n{error}\n", log)
+        write_outputs(env.get("GITHUB_OUTPUT"), [], log)
+        return EXIT_ERROR
+    inputs = environment.inputs
+    trust_workspace(environment.workspace, log)
+
+    publisher: CheckRunPublisher | None = None
+    no_check_run = _check_run_unavailable(environment)
+    if no_check_run is None:
+        assert environment.token and environment.repository and environment.event.head
+        target = checks.Target(
+            environment.api_url,
+            environment.token,
+            environment.repository,
+            environment.event.head,
+        )
+        publisher = checks.CheckRunPublisher(target, client_settings(env))
+        try:
+            publisher.start()
+        except checks.PublishError as error:
+            no_check_run = f"cannot create the check run: {error}"
+            publisher.close()
+            publisher = None
+
+    try:
+        project, found, root = _lint(environment)
+    except (ConfigError, PathError, UsageError) as error:
+        log.line(f"::error title=miglint::{commands.escape_data(str(error))}")
+        message = f"## miglint\n\nmiglint could not run: {markdown.escape(str(error))}\n"
+        if publisher is not None:
+            publisher.abandon("miglint could not run", message)
+            publisher.close()
+        write_summary(environment.step_summary, message, log)
+        write_outputs(environment.output, [], log)
+        return EXIT_ERROR
+
+    scope = diff_scope(root, environment.event, inputs.only_changed)
+    outcome = _outcome(scope, project, found, root or environment.workspace, inputs.fail_on)
+    log.line(f"miglint: {scope.note}")
+    log.verbatim(text.render(outcome.findings))
+
+    rows = outcome.rows
+    title = title_for(outcome.findings)
+    links = (
+        summary.Links(environment.server_url, environment.repository, environment.event.head)
+        if environment.repository and environment.event.head
+        else None
+    )
+    notes = [scope.note]
+    undelivered: list[tuple[Finding, str]] = rows if inputs.annotations else []
+    if publisher is not None:
+        annotations = [checks.annotation(f, path) for f, path in rows] if inputs.annotations else []
+        body = summary.render(
+            rows, project, links=links, notes=notes, max_chars=checks.MAX_TEXT - 1000
+        )
+        delivery = publisher.finish(annotations, title, body, outcome.conclusion)
+        publisher.close()
+        undelivered = rows[delivery.delivered :] if inputs.annotations else []
+        if delivery.failure is None:
+            notes.append(
+                f"{len(annotations)} annotation{'s' if len(annotations) != 1 else ''} posted to "
+                f"the `{checks.CHECK_NAME}` check run on {environment.event.head}."
+            )
+        else:
+            log.line(
+                f"miglint: posting annotations to the check run failed after "
+                f"{delivery.delivered} of {len(annotations)}: {delivery.failure}"
+            )
+            notes.append(
+                f"Posting to the check run failed after {delivery.delivered} of "
+                f"{len(annotations)} annotations ({markdown.escape(delivery.failure)}); "
+                "the rest are annotated through workflow commands in the job log."
+            )
+            if not delivery.completed:
+                log.line("miglint: the check run could not be completed either")
+    elif no_check_run is not None:
+        log.line(f"miglint: no check run: {no_check_run}")
+        if inputs.annotations:
+            log.line("miglint: annotating the findings with workflow commands instead")
+        notes.append(
+            f"No check run was posted ({markdown.escape(no_check_run)})"
+            + ("; the findings are annotated through workflow commands instead." if rows else ".")
+        )
+    if undelivered:
+        for finding, path in undelivered:
+            log.line(commands.command(finding, path))
+        notes.append(
+            "GitHub shows at most 10 errors and 10 warnings per step from workflow commands; "
+            "the table lists every finding."
+        )
+    write_summary(
+        environment.step_summary,
+        summary.render(rows, project, links=links, notes=notes),
+        log,
+    )
+    write_outputs(environment.output, outcome.findings, log)
+    return outcome.status
+
+
+def _check_run_unavailable(environment: ActionEnvironment) -> str | None:
+    """Why no check run can be posted, or None when one can."""
+    if not environment.token:
+        return "no token (set the `github_token` input or GITHUB_TOKEN)"
+    if not environment.repository:
+        return "GITHUB_REPOSITORY is not set"
+    if not environment.event.head:
+        return "the event names no head commit and GITHUB_SHA is not set"
+    return None
+
+
+def _outcome(
+    scope: Scope, project: Project, found: list[Finding], root: str, fail_on: str
+) -> Outcome:
+    findings = scope.apply(found, project)
+    rows = [(finding, _relative(finding.path, root)) for finding in findings]
+    rows.sort(key=lambda row: (row[1], row[0].line, row[0].column, row[0].code))
+    ordered = [finding for finding, _ in rows]
+    return Outcome(ordered, rows, exit_status(ordered, fail_on), conclusion_for(ordered, fail_on))
