@@ -118,6 +118,8 @@ def _tokens(sql: str) -> list[list[_Token]] | None:
         for token in statement.flatten():
             ttype, value = token.ttype, token.value
             start, end = offset, offset + len(value)
+            if not sql.startswith(value, start):
+                return None  # the splitter lost text: positions would be wrong
             offset = end
             if ttype in T.Error:
                 return None
@@ -128,8 +130,7 @@ def _tokens(sql: str) -> list[list[_Token]] | None:
             current.extend(_token(ttype, value, start, end))
         if current:
             statements.append(current)
-    if offset != len(sql):
-        # The splitter lost or added text: positions would be wrong.
+    if sql[offset:].strip():
         return None
     return statements
 

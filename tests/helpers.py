@@ -8,11 +8,11 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from miglint.config import Config
+from miglint.config import Config, find_config_file, load_config
 from miglint.finding import Finding
 from miglint.lint import lint
 from miglint.project import Project, load_project
-from miglint.rules import rule_for_code
+from miglint.rules import all_rules, rule_for_code
 
 MIGRATION_HEADER = "from django.db import migrations, models\n\n\n"
 
@@ -43,7 +43,16 @@ def migration(*, dependencies: str = "", operations: str = "", extra: str = "") 
 
 
 def load(root: Path, config: Config | None = None) -> Project:
-    return load_project([str(root)], config or Config(root=str(root)))
+    """The project at `root`, with its own `[tool.miglint]` when it has a config file."""
+    if config is None:
+        found = find_config_file(str(root))
+        inside = found is not None and Path(found).parent == root
+        config = load_config(found, known_codes()) if inside else Config(root=str(root))
+    return load_project([str(root)], config)
+
+
+def known_codes() -> set[str]:
+    return {rule.code for rule in all_rules()}
 
 
 def lint_tree(root: Path, *codes: str, config: Config | None = None) -> list[Finding]:

@@ -1,0 +1,201 @@
+"""What the deploy-safety rules share: the database backend, the change under review, the
+tables that are new in it, field facts, and the statements of each RunSQL.
+
+"New tables are safe": a table created in the same migration, or in another migration of the
+change under review, holds no rows that old code or a lock could hurt. miglint has no deploy
+history, so "the change" is: the migration itself; the files named on the command line (as
+pre-commit passes the staged files); and migrations marked `initial = True` together (Django
+writes `0001_initial` and `0002_initial` in one go). A table created in any other migration
+is taken to exist in production already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from miglint import sql as sqlmod
+from miglint import syntax as s
+from miglint.nodes import NodeKey
+from miglint.project import Project
+from miglint.tablestate import Step, Table, default_table
+
+POSTGRES_MODULE = "django.contrib.postgres"
+
+
+@dataclass(frozen=True)
+class Context:
+    project: Project
+    # "postgresql", "mysql", "sqlite", "oracle", or None when unknown.
+    database: str | None
+    # The database was guessed from django.contrib.postgres imports, not configured.
+    hinted: bool
+    scope: frozenset[NodeKey]
+    # Database names of the tables created by the migrations of the change.
+    scope_tables: frozenset[str]
+
+    @classmethod
+    def of(cls, project: Project) -> Context:
+        database, hinted = project.config.database, False
+        if database is None and uses_postgres(project):
+            database, hinted = "postgresql", True
+        scope = change_scope(project)
+        tables: set[str] = set()
+        for key in scope:
+            migration = project.graph.disk.get(key)
+            if migration is None or not migration.readable:
+                continue
+            for operation in migration.facts.operations:
+                if operation.is_("CreateModel"):
+                    name = operation.argument(0, "name")
+                    options = operation.argument(2, "options")
+                    table = _dict_get(options, "db_table")
+                    if isinstance(table, str):
+                        tables.add(table.lower())
+                    elif isinstance(name, str):
+                        tables.add(default_table(migration.app, name))
+        return cls(project, database, hinted, scope, frozenset(tables))
+
+    def is_new(self, step: Step) -> bool:
+        """The table the step's operation names was created in the change under review."""
+        table = step.table
+        if table is None:
+            return False
+        if table.created_in == step.migration.key or table.created_in in self.scope:
+            return True
+        creator = self.project.graph.disk.get(table.created_in)
+        return (
+            creator is not None
+            and creator.facts.initial is True
+            and step.migration.facts.initial is True
+        )
+
+    def is_new_table(self, step: Step, name: str | None) -> bool:
+        """A table named in SQL was created in this migration or in the change."""
+        if name is None:
+            return False
+        bare = sqlmod.bare_name(name).lower()
+        return bare in step.created_here or bare in self.scope_tables
+
+    def where(self) -> str:
+        """How the backend was chosen, for messages."""
+        if self.database is None:
+            return ""
+        return " (guessed from django.contrib.postgres imports)" if self.hinted else ""
+
+
+def uses_postgres(project: Project) -> bool:
+    """A hint that the project runs on PostgreSQL: a migration imports django.contrib.postgres."""
+    for migration in project.migrations:
+        for imported in migration.facts.imports:
+            if imported.module.startswith(POSTGRES_MODULE):
+                return True
+        for operation in migration.facts.operations:
+            if operation.qualname.startswith(POSTGRES_MODULE):
+                return True
+    return False
+
+
+def change_scope(project: Project) -> frozenset[NodeKey]:
+    """The migrations of the change under review, as far as miglint can know it."""
+    if project.only_paths is None:
+        return frozenset()
+    return frozenset(m.key for m in project.migrations if m.path in project.only_paths)
+
+
+def _dict_get(value: s.Value | s.Missing, key: str) -> s.Value | s.Missing:
+    if isinstance(value, s.Dict):
+        for name, item in value.items:
+            if name == key:
+                return item
+    return s.MISSING
+
+
+# --- fields -------------------------------------------------------------------------------
+
+FOREIGN_KEYS = frozenset({"ForeignKey", "OneToOneField"})
+NO_COLUMN = frozenset({"ManyToManyField", "GeneratedField"})
+# Field classes that get an index unless told otherwise.
+INDEXED_BY_DEFAULT = frozenset({"ForeignKey", "OneToOneField", "SlugField"})
+
+
+def field_call(value: s.Value | s.Missing | None) -> s.Call | None:
+    return value if isinstance(value, s.Call) else None
+
+
+def flag(call: s.Call, name: str, default: bool | None = False) -> bool | None:
+    """A boolean argument of a field: its literal value, `default` when absent, None when
+    it is not a literal."""
+    value = call.kwarg(name)
+    if isinstance(value, s.Missing):
+        return default
+    return value if isinstance(value, bool) else None
+
+
+def given(call: s.Call, name: str) -> bool:
+    return not isinstance(call.kwarg(name), s.Missing)
+
+
+def is_unique(call: s.Call) -> bool:
+    return (flag(call, "unique") is True or call.name == "OneToOneField") and flag(
+        call, "primary_key"
+    ) is not True
+
+
+def is_indexed(call: s.Call) -> bool | None:
+    db_index = flag(call, "db_index", None)
+    if db_index is None:
+        return (
+            call.name in INDEXED_BY_DEFAULT
+            if isinstance(call.kwarg("db_index"), s.Missing)
+            else None
+        )
+    return db_index
+
+
+def has_constraint(call: s.Call) -> bool:
+    return call.name in FOREIGN_KEYS and flag(call, "db_constraint", True) is not False
+
+
+def column_name(field_name: str, call: s.Call) -> str | None:
+    column = call.kwarg("db_column")
+    if isinstance(column, str):
+        return column
+    if column is None or isinstance(column, s.Missing):
+        return f"{field_name}_id" if call.name in FOREIGN_KEYS else field_name
+    return None
+
+
+def model_label(step: Step, table: Table | None = None) -> str:
+    table = table or step.table
+    if table is not None:
+        return table.model
+    name = step.operation.argument(0, "model_name")
+    if not isinstance(name, str):
+        name = step.operation.argument(0, "name")
+    return name if isinstance(name, str) else "?"
+
+
+# --- RunSQL -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SqlStatement:
+    statement: sqlmod.Statement
+    span: s.Span
+    reverse: bool
+
+
+def runsql_statements(step: Step, reverse: bool = False) -> Iterator[SqlStatement]:
+    """The statements of a RunSQL step's `sql` (and of `reverse_sql` when asked)."""
+    operation = step.operation
+    if not operation.is_("RunSQL") or operation.call is None:
+        return
+    arguments = [(0, "sql", False)] + ([(1, "reverse_sql", True)] if reverse else [])
+    for position, keyword, backwards in arguments:
+        value = operation.argument(position, keyword)
+        argument = sqlmod.runsql_argument(value, operation.argument_span(position, keyword))
+        if not argument.pieces:
+            continue
+        for statement in argument.statements():
+            yield SqlStatement(statement, argument.span_of(statement), backwards)

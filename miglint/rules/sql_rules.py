@@ -1,0 +1,113 @@
+"""Rules about the SQL inside RunSQL: statements that destroy data (MIG104)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from miglint import sql as sqlmod
+from miglint.finding import Finding, Severity
+from miglint.project import Project
+from miglint.rules.base import Rule
+from miglint.rules.deploy_context import Context, runsql_statements
+from miglint.tablestate import steps
+
+_HEADER = "from django.db import migrations\n\n\n"
+
+
+def _runsql(arguments: str, extra: str = "") -> str:
+    return (
+        _HEADER
+        + "class Migration(migrations.Migration):\n"
+        + extra
+        + "    dependencies = []\n\n"
+        + "    operations = [\n"
+        + f"        migrations.RunSQL({arguments}),\n"
+        + "    ]\n"
+    )
+
+
+_WHAT = {
+    sqlmod.DROP_TABLE: "drops table {table}: every row in it is lost",
+    sqlmod.DROP_SCHEMA: "drops schema {table} and every table in it",
+    sqlmod.DROP_COLUMN: "drops column {column} of {table}: its values are lost",
+    sqlmod.TRUNCATE: "truncates {table}: every row is deleted",
+    sqlmod.DELETE_ALL: "deletes every row of {table} (DELETE without WHERE)",
+    sqlmod.UPDATE_ALL: "overwrites {columns} on every row of {table} (UPDATE without WHERE)",
+}
+
+
+class DestructiveSql(Rule):
+    """RunSQL is opaque to Django: a `DROP TABLE`, `DROP COLUMN`, `DROP SCHEMA`,
+    `TRUNCATE`, or a `DELETE` without `WHERE` in it destroys data that no rollback brings
+    back (reverse_sql can recreate a table, not its rows), and the old release still
+    running during the deploy fails on the missing table or column. An `UPDATE` without
+    `WHERE` overwrites a column on every row; it is reported as a warning, since a backfill
+    of a new column looks the same.
+
+    Only the forward `sql` is checked: a `reverse_sql` that drops what `sql` created is the
+    normal way to undo it. Statements inside comments, string literals, quoted identifiers
+    and dollar-quoted function bodies are not statements; SQL that cannot be read (a
+    variable, an f-string, a statement sqlparse cannot split) is not reported. Tables
+    created in the same migration may be dropped freely.
+    """
+
+    code = "MIG104"
+    name = "destructive-sql"
+    severity = Severity.ERROR
+    summary = "RunSQL with DROP / TRUNCATE / DELETE or UPDATE without WHERE."
+    fix = (
+        "Back the data up (or copy it to an archive table) first, drop in a later release "
+        "once no code reads it, and restrict DELETE/UPDATE with a WHERE clause."
+    )
+    VALID = (
+        _runsql('"UPDATE shop_product SET price = 0 WHERE price IS NULL", migrations.RunSQL.noop'),
+        _runsql(
+            '"""\n'
+            "            -- DROP TABLE shop_product; (kept for reference)\n"
+            "            CREATE FUNCTION purge() RETURNS trigger AS $$\n"
+            "            BEGIN DELETE FROM shop_log; RETURN NULL; END;\n"
+            "            $$ LANGUAGE plpgsql;\n"
+            '            """,\n'
+            '            "DROP FUNCTION purge()"'
+        ),
+        _runsql(
+            '["CREATE TABLE tmp_ids (id int)", "INSERT INTO tmp_ids SELECT id FROM shop_product", '
+            '"DROP TABLE tmp_ids"], migrations.RunSQL.noop'
+        ),
+        _runsql('\'ALTER TABLE "drop" ADD COLUMN "delete" int NULL\', migrations.RunSQL.noop'),
+    )
+    INVALID = (
+        _runsql('"DROP TABLE shop_legacy", migrations.RunSQL.noop'),
+        _runsql(
+            '"""\n'
+            "            UPDATE shop_product SET price = 0 WHERE price IS NULL;\n"
+            "            DELETE FROM shop_order;\n"
+            '            """,\n'
+            "            migrations.RunSQL.noop"
+        ),
+        _runsql('[("TRUNCATE shop_log", None)], migrations.RunSQL.noop'),
+        _runsql('"ALTER TABLE shop_product DROP COLUMN legacy_code", migrations.RunSQL.noop'),
+    )
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        context = Context.of(project)
+        for step in steps(project):
+            created: set[str] = set()
+            for found in runsql_statements(step):
+                statement = found.statement
+                for hazard in statement.hazards:
+                    if hazard.kind not in sqlmod.DESTRUCTIVE:
+                        continue
+                    table = hazard.table
+                    if table is not None and (
+                        sqlmod.bare_name(table) in created or context.is_new_table(step, table)
+                    ):
+                        continue
+                    message = "RunSQL " + _WHAT[hazard.kind].format(
+                        table=table or "?",
+                        column=hazard.column or "?",
+                        columns=", ".join(statement.columns) or "columns",
+                    )
+                    severity = Severity.WARNING if hazard.kind == sqlmod.UPDATE_ALL else None
+                    yield self.at(step.migration, found.span, message, severity=severity)
+                created.update(sqlmod.bare_name(name) for name in statement.creates)

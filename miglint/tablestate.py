@@ -1,0 +1,246 @@
+"""Each table as the deploy-safety rules need it just before an operation runs.
+
+One pass over an app's migrations in the order `migrate` applies them, keeping per model:
+the migration that created its table, its table name, its fields as written, and its
+`unique_together`. The rules ask two things of it: "is this table new in the change under
+review?" and "what was this field before?". What cannot be read is unknown, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+
+from miglint import syntax as s
+from miglint.nodes import Migration, NodeKey
+from miglint.parse import Operation
+from miglint.project import Project
+
+
+@dataclass(frozen=True)
+class Table:
+    """A model's table before an operation."""
+
+    app: str
+    model: str
+    # The migration whose CreateModel made it (in the state).
+    created_in: NodeKey
+    # Explicit `db_table`, else None (Django's default name is `app_model`).
+    db_table: str | None = None
+    # Field name (lower) -> its definition as written; missing when unknown.
+    fields: Mapping[str, s.Value] = field(default_factory=dict)
+    unique_together: frozenset[tuple[str, ...]] | None = frozenset()
+    index_together: frozenset[tuple[str, ...]] | None = frozenset()
+
+    @property
+    def name(self) -> str:
+        return self.db_table or default_table(self.app, self.model)
+
+    def field(self, name: object) -> s.Value | None:
+        return self.fields.get(name.lower()) if isinstance(name, str) else None
+
+
+def default_table(app: str, model: str) -> str:
+    return f"{app}_{model}".lower()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation that runs SQL, with the table it names as it was just before."""
+
+    migration: Migration
+    operation: Operation
+    table: Table | None
+    # Tables created so far in this migration (database names), for RunSQL.
+    created_here: frozenset[str] = frozenset()
+
+
+def steps(project: Project) -> Iterator[Step]:
+    """Every operation that runs SQL, app by app, in the order `migrate` applies them."""
+    for app in project.apps:
+        yield from _app_steps(project, app.key)
+
+
+def _app_steps(project: Project, app_key: str) -> Iterator[Step]:
+    tables: dict[str, Table] = {}
+    for key in project.graph.app_order(app_key):
+        migration = project.graph.disk.get(key)
+        if migration is None or not migration.readable:
+            tables.clear()
+            continue
+        created: set[str] = set()
+        for operation in migration.facts.operations:
+            if operation.call is None or not operation.is_django:
+                if operation.call is None:
+                    tables.clear()
+                yield Step(migration, operation, None, frozenset(created))
+                continue
+            if operation.is_("SeparateDatabaseAndState"):
+                for inner in operation.database_operations:
+                    yield Step(migration, inner, _named(inner, tables), frozenset(created))
+                    created.update(_created_tables(inner, migration))
+                for inner in operation.state_operations:
+                    _apply(inner, migration, tables)
+                continue
+            yield Step(migration, operation, _named(operation, tables), frozenset(created))
+            created.update(_created_tables(operation, migration))
+            _apply(operation, migration, tables)
+
+
+def _text(value: s.Value | s.Missing) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+_MODEL_ARGUMENT = {
+    "CreateModel": (0, "name"),
+    "DeleteModel": (0, "name"),
+    "RenameModel": (0, "old_name"),
+    "AlterModelTable": (0, "name"),
+    "AlterModelOptions": (0, "name"),
+    "AlterUniqueTogether": (0, "name"),
+    "AlterIndexTogether": (0, "name"),
+}
+
+
+def model_name(operation: Operation) -> str | None:
+    """The model an operation names (`model_name`, or `name` for model operations)."""
+    position, keyword = _MODEL_ARGUMENT.get(operation.name, (0, "model_name"))
+    return _text(operation.argument(position, keyword))
+
+
+def _named(operation: Operation, tables: Mapping[str, Table]) -> Table | None:
+    name = model_name(operation)
+    return tables.get(name.lower()) if name else None
+
+
+def _created_tables(operation: Operation, migration: Migration) -> set[str]:
+    if not operation.is_("CreateModel"):
+        return set()
+    name = _text(operation.argument(0, "name"))
+    if name is None:
+        return set()
+    table = _option(operation.argument(2, "options"), "db_table")
+    return {(table if isinstance(table, str) else default_table(migration.app, name)).lower()}
+
+
+def _option(options: s.Value | s.Missing, key: str) -> s.Value | s.Missing:
+    if isinstance(options, s.Dict):
+        for name, value in options.items:
+            if name == key:
+                return value
+    return s.MISSING
+
+
+def together_sets(value: s.Value | s.Missing) -> frozenset[tuple[str, ...]] | None:
+    """`unique_together` as a set of name tuples; None when it cannot be read."""
+    if isinstance(value, s.Missing) or value is None:
+        return frozenset()
+    plain = s.literal(value)
+    if not isinstance(plain, list | tuple | set | frozenset):
+        return None
+    items = list(plain)
+    if items and all(isinstance(item, str) for item in items):
+        items = [tuple(items)]  # a single tuple, as Django normalises it
+    result = set()
+    for item in items:
+        if not isinstance(item, list | tuple) or not all(isinstance(n, str) for n in item):
+            return None
+        result.add(tuple(item))
+    return frozenset(result)
+
+
+def _apply(operation: Operation, migration: Migration, tables: dict[str, Table]) -> None:
+    """Django's `state_forwards` for what the deploy rules look at."""
+    call = operation.call
+    if call is None:
+        tables.clear()
+        return
+    if not operation.is_django:
+        return
+    name = operation.name
+    if call.has_star and name in _CHANGES:
+        tables.clear()
+        return
+    model = model_name(operation)
+    key = model.lower() if model else None
+    table = tables.get(key) if key else None
+    if name == "CreateModel" and model and key:
+        options = call.argument(2, "options")
+        db_table = _option(options, "db_table")
+        fields: dict[str, s.Value] = {}
+        listed = call.argument(1, "fields")
+        if isinstance(listed, s.Seq):
+            for item in listed.items:
+                if isinstance(item, s.Seq) and len(item.items) == 2:
+                    field_name, value = item.items
+                    if isinstance(field_name, str):
+                        fields[field_name.lower()] = value
+        tables[key] = Table(
+            migration.app,
+            model,
+            migration.key,
+            db_table if isinstance(db_table, str) else None,
+            fields,
+            together_sets(_option(options, "unique_together")),
+            together_sets(_option(options, "index_together")),
+        )
+    elif name == "DeleteModel" and key:
+        tables.pop(key, None)
+    elif name == "RenameModel" and key:
+        new = _text(call.argument(1, "new_name"))
+        tables.pop(key, None)
+        if table is not None and new:
+            tables[new.lower()] = replace(table, model=new)
+    elif table is None or key is None:
+        return
+    elif name == "AlterModelTable":
+        new_table = call.argument(1, "table")
+        tables[key] = replace(table, db_table=new_table if isinstance(new_table, str) else None)
+    elif name == "AlterUniqueTogether":
+        tables[key] = replace(
+            table, unique_together=together_sets(call.argument(1, "unique_together"))
+        )
+    elif name == "AlterIndexTogether":
+        tables[key] = replace(
+            table, index_together=together_sets(call.argument(1, "index_together"))
+        )
+    elif name in ("AddField", "AlterField"):
+        field_name = _text(call.argument(1, "name"))
+        if field_name:
+            fields = dict(table.fields)
+            fields[field_name.lower()] = _field_value(call.argument(2, "field"))
+            tables[key] = replace(table, fields=fields)
+    elif name == "RemoveField":
+        field_name = _text(call.argument(1, "name"))
+        if field_name:
+            fields = {k: v for k, v in table.fields.items() if k != field_name.lower()}
+            tables[key] = replace(table, fields=fields)
+    elif name == "RenameField":
+        old = _text(call.argument(1, "old_name"))
+        new = _text(call.argument(2, "new_name"))
+        if old and new:
+            fields = dict(table.fields)
+            moved = fields.pop(old.lower(), None)
+            if moved is not None:
+                fields[new.lower()] = moved
+            tables[key] = replace(table, fields=fields)
+
+
+def _field_value(value: s.Value | s.Missing) -> s.Value:
+    return s.Unknown("?", "missing") if isinstance(value, s.Missing) else value
+
+
+_CHANGES = frozenset(
+    {
+        "CreateModel",
+        "DeleteModel",
+        "RenameModel",
+        "AlterModelTable",
+        "AlterUniqueTogether",
+        "AlterIndexTogether",
+        "AddField",
+        "AlterField",
+        "RemoveField",
+        "RenameField",
+    }
+)
