@@ -6,7 +6,9 @@ from collections.abc import Iterable
 
 from miglint import suppress
 from miglint.finding import Finding
+from miglint.parse import Suppression, find_suppressions
 from miglint.project import Project
+from miglint.pysource import SourceError, decode
 from miglint.rules import Rule, all_rules
 
 
@@ -21,5 +23,25 @@ def lint(project: Project, rules: Iterable[type[Rule]] | None = None) -> list[Fi
     if project.only_paths is not None:
         findings = [f for f in findings if f.path in project.only_paths]
     suppressions = {m.path: m.facts.suppressions for m in project.migrations}
+    for path in {f.path for f in findings} - set(suppressions):
+        # Findings outside migrations (MIG401 in models.py) honour that file's comments too.
+        suppressions[path] = _file_suppressions(path)
     kept = suppress.apply(findings, config, suppressions)
     return sorted(set(kept), key=Finding.sort_key)
+
+
+def _file_suppressions(path: str) -> tuple[Suppression, ...]:
+    try:
+        with open(path, "rb") as handle:
+            return find_suppressions(decode(handle.read()))
+    except (OSError, SourceError):
+        return ()
+
+
+def notices(project: Project, rules: Iterable[type[Rule]] | None = None) -> list[str]:
+    """What the enabled rules could not check (printed with -v)."""
+    lines: list[str] = []
+    for rule in rules if rules is not None else all_rules():
+        if project.config.enabled(rule.code):
+            lines.extend(rule().notices(project))
+    return lines

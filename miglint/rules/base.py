@@ -41,6 +41,10 @@ class Rule:
     def check(self, project: Project) -> Iterable[Finding]:
         raise NotImplementedError
 
+    def notices(self, project: Project) -> Iterable[str]:
+        """What the rule could not check on `project`, one line each (shown with -v)."""
+        return ()
+
     def finding(
         self,
         path: str,

@@ -1,0 +1,929 @@
+"""An app's models.py (or models/ package) read as source, into the state shape of `state`.
+
+Model classes are found by following base classes through the app's own modules and the
+project's other apps (abstract bases, multi-table and proxy inheritance); fields are
+deconstructed as Django would; Meta options, managers with `use_in_migrations`, module
+constants and `TextChoices`/`IntegerChoices` classes are resolved. Whatever depends on code
+miglint cannot see (a third-party base class or field, a field added by a function) marks
+that model or field as unknown: its comparison is skipped, and the reason is kept.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import cast
+
+from miglint import syntax as s
+from miglint.nodes import App
+from miglint.parse import import_aliases, qualify
+from miglint.pysource import SourceError, decode, parse_source
+from miglint.state import (
+    AppState,
+    FieldState,
+    ModelState,
+    Resolved,
+    Undecidable,
+    Undecided,
+    canonical,
+    deconstruct_field,
+    field_class,
+    option_value,
+)
+
+# Meta attributes that become model options (django.db.models.options.DEFAULT_NAMES).
+META_OPTIONS = (
+    "verbose_name",
+    "verbose_name_plural",
+    "db_table",
+    "db_table_comment",
+    "ordering",
+    "unique_together",
+    "permissions",
+    "get_latest_by",
+    "order_with_respect_to",
+    "db_tablespace",
+    "abstract",
+    "managed",
+    "proxy",
+    "swappable",
+    "auto_created",
+    "default_permissions",
+    "select_on_save",
+    "default_related_name",
+    "required_db_features",
+    "required_db_vendor",
+    "base_manager_name",
+    "default_manager_name",
+    "indexes",
+    "constraints",
+)
+_MODEL_BASES = frozenset({"django.db.models.Model", "django.db.models.base.Model"})
+# Django's own abstract models: a model, but with fields miglint does not list.
+_DJANGO_ABSTRACT_PREFIXES = ("django.contrib.",)
+_MANAGER_CLASSES = frozenset(
+    {
+        "django.db.models.Manager",
+        "django.db.models.manager.Manager",
+        "django.db.models.manager.BaseManager",
+        "django.db.models.BaseManager",
+    }
+)
+# Managers of django.contrib whose use_in_migrations is True.
+_MIGRATION_MANAGERS = frozenset(
+    {"django.contrib.auth.models.UserManager", "django.contrib.auth.base_user.UserManager"}
+)
+_CHOICES_BASES = frozenset({"TextChoices", "IntegerChoices", "Choices"})
+_DYNAMIC = re.compile(r"\b(add_to_class|contribute_to_class)\s*\(")
+_COMPOUND = frozenset(
+    {"If", "Try", "TryStar", "For", "While", "With", "Match", "AsyncFor", "AsyncWith"}
+)
+
+Reader = Callable[[str], str | None]
+
+
+def read_text(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return decode(handle.read())
+    except (OSError, SourceError):
+        return None
+
+
+@dataclass(frozen=True)
+class Module:
+    path: str
+    tree: s.Module
+    text: str
+    aliases: dict[str, str]
+    constants: dict[str, s.Value]
+    classes: dict[str, s.ClassDef]
+    functions: frozenset[str]
+    star_imports: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    module: Module
+    node: s.ClassDef
+
+
+@dataclass
+class _ClassInfo:
+    """What a class is: a model (abstract or not), a Choices enum, a manager, or unknown."""
+
+    kind: str  # "model", "choices", "manager", "field", "plain", "unknown"
+    ref: ClassRef | None = None
+    parents: list[_ClassInfo] = field(default_factory=list)
+    # External base classes that may add fields (e.g. django.contrib's AbstractUser).
+    opaque_bases: list[str] = field(default_factory=list)
+    meta: dict[str, tuple[s.Value, Module]] | None = None
+    meta_undecided: str | None = None
+    abstract: bool = False
+    # A direct base miglint cannot read may hold a Meta the class inherits.
+    direct_opaque: bool = False
+    use_in_migrations: bool | None = False
+    choices: object = None
+    members: dict[str, tuple[object, object]] = field(default_factory=dict)
+    qualified: str = ""
+
+
+class ModelsReader:
+    """Reads one app's models; other modules of the project are read on demand."""
+
+    def __init__(self, app: App, apps: tuple[App, ...], top: str, read: Reader = read_text) -> None:
+        self.app = app
+        self.apps = apps
+        self.top = top
+        self.read = read
+        self.modules: dict[str, Module | None] = {}
+        self.infos: dict[tuple[str, str], _ClassInfo] = {}
+        self.notes: list[str] = []
+        self.files: dict[tuple[str, str], str | None] = {}
+
+    # --- modules -----------------------------------------------------------------------
+
+    def module(self, path: str) -> Module | None:
+        if path in self.modules:
+            return self.modules[path]
+        self.modules[path] = None
+        text = self.read(path)
+        if text is None:
+            return None
+        try:
+            tree = parse_source(text)
+        except SourceError:
+            return None
+        imports = [st for st in tree.body if isinstance(st, s.Import)]
+        constants: dict[str, s.Value] = {}
+        classes: dict[str, s.ClassDef] = {}
+        functions: set[str] = set()
+        for statement in tree.body:
+            if isinstance(statement, s.Assign) and not statement.augmented:
+                for target in statement.targets:
+                    constants[target] = statement.value
+                    classes.pop(target, None)
+            elif isinstance(statement, s.ClassDef):
+                classes[statement.name] = statement
+                constants.pop(statement.name, None)
+            elif isinstance(statement, s.FunctionDef):
+                functions.add(statement.name)
+        stars = tuple(st.module for st in imports if st.name == "*")
+        module = Module(
+            path,
+            tree,
+            text,
+            import_aliases(imports),
+            constants,
+            classes,
+            frozenset(functions),
+            stars,
+        )
+        self.modules[path] = module
+        return module
+
+    def module_file(self, dotted: str, from_path: str) -> str | None:
+        """The file of module `dotted` imported from `from_path`, if it is in the project."""
+        key = (dotted, os.path.dirname(from_path) if dotted.startswith(".") else "")
+        if key not in self.files:
+            self.files[key] = self._module_file(dotted, from_path)
+        return self.files[key]
+
+    def _module_file(self, dotted: str, from_path: str) -> str | None:
+        level = len(dotted) - len(dotted.lstrip("."))
+        parts = [p for p in dotted[level:].split(".") if p]
+        if level:
+            base = os.path.dirname(from_path)
+            for _ in range(level - 1):
+                base = os.path.dirname(base)
+            return _module_at(base, parts)
+        directory = os.path.dirname(self.app.path)
+        while True:
+            found = _module_at(directory, parts)
+            if found is not None:
+                return found
+            parent = os.path.dirname(directory)
+            if parent == directory or not parent.startswith(self.top):
+                return None
+            directory = parent
+
+    # --- names -------------------------------------------------------------------------
+
+    def resolve(self, dotted: str, module: Module, depth: int = 0) -> object:
+        """What `dotted` names in `module`: a ClassRef, ("value", Value, Module),
+        ("module", Module), ("external", qualified name), ("function", name) or None."""
+        if depth > 12:
+            return None
+        head, _, rest = dotted.partition(".")
+        target: object = None
+        if head in module.classes:
+            target = ClassRef(module, module.classes[head])
+        elif head in module.constants:
+            value = module.constants[head]
+            if isinstance(value, s.Ref) and value.name != dotted:
+                target = self.resolve(value.name, module, depth + 1)
+            else:
+                target = ("value", value, module)
+        elif head in module.functions:
+            target = ("function", head)
+        elif head in module.aliases:
+            target = self.imported(module.aliases[head], module, depth)
+        else:
+            for star in module.star_imports:
+                path = self.module_file(star, module.path)
+                other = self.module(path) if path else None
+                if other is not None:
+                    found = self.resolve(head, other, depth + 1)
+                    if found is not None:
+                        target = found
+                        break
+        if not rest:
+            return target
+        if isinstance(target, tuple) and target[0] == "module":
+            inner = target[1]
+            assert isinstance(inner, Module)
+            return self.resolve(rest, inner, depth + 1)
+        if isinstance(target, tuple) and target[0] == "external":
+            return ("external", f"{target[1]}.{rest}")
+        if isinstance(target, ClassRef):
+            return ("attribute", target, rest)
+        return None
+
+    def imported(self, qualified: str, module: Module, depth: int) -> object:
+        """Follow an import: a module or a name in a module of the project, else external."""
+        path = self.module_file(qualified, module.path)
+        if path is not None:
+            found = self.module(path)
+            return ("module", found) if found is not None else None
+        owner, _, name = qualified.rpartition(".")
+        if owner:
+            path = self.module_file(owner, module.path)
+            if path is not None:
+                found = self.module(path)
+                if found is None:
+                    return None
+                return self.resolve(name, found, depth + 1)
+        if qualified.startswith("."):
+            return None
+        return ("external", qualified)
+
+    # --- classes -----------------------------------------------------------------------
+
+    def info(self, ref: ClassRef, depth: int = 0) -> _ClassInfo:
+        key = (ref.module.path, ref.node.name)
+        if key in self.infos:
+            return self.infos[key]
+        self.infos[key] = _ClassInfo("unknown", ref)  # cycle guard
+        info = self._info(ref, depth)
+        self.infos[key] = info
+        return info
+
+    def _info(self, ref: ClassRef, depth: int) -> _ClassInfo:
+        info = _ClassInfo("plain", ref)
+        kinds: list[str] = []
+        for base in ref.node.bases:
+            if not isinstance(base, s.Ref):
+                kinds.append("unknown")
+                continue
+            target = self.resolve(base.name, ref.module)
+            if isinstance(target, ClassRef) and depth < 30:
+                parent = self.info(target, depth + 1)
+                info.parents.append(parent)
+                kinds.append(parent.kind)
+                if parent.kind == "model":
+                    info.opaque_bases.extend(parent.opaque_bases)
+            elif isinstance(target, tuple) and target[0] == "external":
+                qualified = str(target[1])
+                kinds.append(_external_kind(qualified))
+                if kinds[-1] == "model" and qualified not in _MODEL_BASES:
+                    info.opaque_bases.append(qualified)
+                    info.direct_opaque = True
+                if kinds[-1] == "manager":
+                    info.use_in_migrations = (
+                        True
+                        if qualified in _MIGRATION_MANAGERS
+                        else None
+                        if qualified not in _MANAGER_CLASSES
+                        else False
+                    )
+                if kinds[-1] == "choices":
+                    info.qualified = qualified
+            elif base.name == "object":
+                kinds.append("plain")
+            else:
+                kinds.append("unknown")
+        for kind in ("model", "choices", "manager", "field"):
+            if kind in kinds:
+                info.kind = kind
+                break
+        else:
+            if "unknown" in kinds:
+                info.kind = "unknown"
+        if info.kind == "model":
+            if "unknown" in kinds:
+                info.opaque_bases.append("a base class miglint cannot resolve")
+                info.direct_opaque = True
+            self._read_meta(info)
+        elif info.kind == "manager":
+            for parent in info.parents:
+                if parent.kind == "manager" and parent.use_in_migrations is not False:
+                    info.use_in_migrations = parent.use_in_migrations
+            for statement in ref.node.body:
+                if isinstance(statement, s.Assign) and "use_in_migrations" in statement.targets:
+                    flag = statement.value
+                    info.use_in_migrations = flag if isinstance(flag, bool) else None
+        elif info.kind == "choices":
+            self._read_choices(info)
+        return info
+
+    def _read_meta(self, info: _ClassInfo) -> None:
+        assert info.ref is not None
+        meta_node = next(
+            (st for st in info.ref.node.body if isinstance(st, s.ClassDef) and st.name == "Meta"),
+            None,
+        )
+        attributes: dict[str, tuple[s.Value, Module]] = {}
+        if meta_node is None:
+            # Without its own Meta, a class gets the first abstract parent's Meta (MRO).
+            inherited = self._inherited_meta(info)
+            if info.direct_opaque:
+                info.meta_undecided = "Meta may be inherited from a base miglint cannot read"
+            if inherited is not None:
+                attributes = dict(inherited)
+                attributes.pop("abstract", None)
+            info.meta = attributes
+            info.abstract = False
+            return
+        for base in meta_node.bases:
+            if not isinstance(base, s.Ref) or base.name == "object":
+                continue
+            owner, _, attribute = base.name.rpartition(".")
+            target = self.resolve(owner, info.ref.module) if owner and attribute == "Meta" else None
+            parent_meta = (
+                self.infos.get((target.module.path, target.node.name))
+                if isinstance(target, ClassRef)
+                else None
+            )
+            if isinstance(target, ClassRef) and parent_meta is None:
+                parent_meta = self.info(target)
+            if parent_meta is None or parent_meta.meta is None:
+                info.meta_undecided = f"Meta inherits from {base.name}"
+                continue
+            inherited_attrs = dict(parent_meta.meta)
+            if parent_meta.abstract:
+                inherited_attrs.pop("abstract", None)
+            attributes.update(inherited_attrs)
+        for statement in meta_node.body:
+            if isinstance(statement, s.Assign) and not statement.augmented:
+                for target_name in statement.targets:
+                    attributes[target_name] = (statement.value, info.ref.module)
+            elif not isinstance(statement, s.FunctionDef):
+                info.meta_undecided = "Meta has statements miglint cannot read"
+        info.meta = attributes
+        abstract = attributes.get("abstract")
+        info.abstract = abstract is not None and abstract[0] is True
+
+    def _inherited_meta(self, info: _ClassInfo) -> dict[str, tuple[s.Value, Module]] | None:
+        for parent in info.parents:
+            if parent.kind != "model":
+                continue
+            if parent.abstract and parent.meta is not None:
+                return parent.meta
+            found = self._inherited_meta(parent)
+            if found is not None:
+                return found
+        return None
+
+    def _read_choices(self, info: _ClassInfo) -> None:
+        assert info.ref is not None
+        integer = any(
+            isinstance(b, s.Ref) and b.last == "IntegerChoices" for b in info.ref.node.bases
+        ) or any(
+            p.kind == "choices" and p.qualified.endswith("IntegerChoices") for p in info.parents
+        )
+        scope = ModuleScope(self, info.ref.module)
+        pairs: list[object] = []
+        empty: object = None
+        seen_values: set[object] = set()
+        try:
+            for statement in info.ref.node.body:
+                if not isinstance(statement, s.Assign) or statement.augmented:
+                    if isinstance(statement, s.Other):
+                        raise Undecidable("choices with statements miglint cannot read")
+                    continue
+                for name in statement.targets:
+                    if name == "__empty__":
+                        empty = canonical(statement.value, scope)
+                        continue
+                    if name.startswith("_") or name == "do_not_call_in_templates":
+                        continue
+                    value, label = self._member(statement.value, name, scope)
+                    if value in seen_values:
+                        continue
+                    seen_values.add(value)
+                    info.members[name] = (value, label)
+                    pairs.append(("tuple", (value, label)))
+        except Undecidable as error:
+            info.choices = Undecided(f"choices {info.ref.node.name}: {error}")
+            return
+        if empty is not None:
+            pairs.insert(0, ("tuple", (None, empty)))
+        info.choices = ("list", tuple(pairs))
+        del integer
+
+    def _member(self, value: s.Value, name: str, scope: ModuleScope) -> tuple[object, object]:
+        label: object = name.replace("_", " ").title()
+        if isinstance(value, s.Seq) and value.kind == "tuple":
+            items = [canonical(item, scope) for item in value.items]
+            if len(items) > 1 and isinstance(items[-1], str):
+                label = items.pop()
+            if len(items) != 1:
+                raise Undecidable("a member value miglint cannot build")
+            return items[0], label
+        member = canonical(value, scope)
+        if isinstance(member, tuple):
+            raise Undecidable(f"member {name} miglint cannot evaluate")
+        return member, label
+
+    # --- models ------------------------------------------------------------------------
+
+    def model_modules(self) -> tuple[list[Module], list[Module], str | None]:
+        """(modules Django imports with the app's models, other model files, why partial)."""
+        partial: str | None = None
+        loaded: list[Module] = []
+        unreachable: list[Module] = []
+        paths = list(self.app.models_paths)
+        package_init = os.path.join(self.app.path, "models", "__init__.py")
+        single = os.path.join(self.app.path, "models.py")
+        entry = package_init if package_init in paths else single if single in paths else None
+        if entry is None and paths:
+            partial = "the models package has no __init__.py"
+        reachable: list[str] = []
+        queue = [entry] if entry else list(paths)
+        seen: set[str] = set()
+        app_dir = self.app.path + os.sep
+        while queue:
+            path = queue.pop(0)
+            if path in seen or len(seen) > 500:
+                continue
+            seen.add(path)
+            module = self.module(path)
+            if module is None:
+                partial = f"{os.path.relpath(path)} cannot be read"
+                continue
+            reachable.append(path)
+            loaded.append(module)
+            if any(st.kind in _COMPOUND for st in module.tree.body if isinstance(st, s.Other)):
+                partial = f"{os.path.relpath(path)} defines things conditionally"
+            if _DYNAMIC.search(module.text):
+                partial = f"{os.path.relpath(path)} adds fields with add_to_class()"
+            for statement in module.tree.body:
+                if not isinstance(statement, s.Import):
+                    continue
+                candidates = [statement.module]
+                if statement.name and statement.name != "*":
+                    candidates.insert(0, f"{statement.module}.{statement.name}")
+                for candidate in candidates:
+                    target = self.module_file(candidate, path) if candidate.strip(".") else None
+                    if candidate.strip(".") == "" and statement.name:
+                        target = self.module_file("." * len(candidate) + statement.name, path)
+                    if target is None:
+                        continue
+                    if target.startswith(app_dir) and os.sep + "migrations" + os.sep not in target:
+                        queue.append(target)
+                    break
+        for path in paths:
+            if path not in seen:
+                module = self.module(path)
+                if module is not None:
+                    unreachable.append(module)
+        return loaded, unreachable, partial
+
+    def app_state(self) -> tuple[AppState, set[str]]:
+        loaded, unreachable, partial = self.model_modules()
+        models: dict[str, ModelState] = {}
+        maybe: set[str] = set()
+        for group, registered in ((loaded, True), (unreachable, False)):
+            for module in group:
+                for node in module.classes.values():
+                    info = self.info(ClassRef(module, node))
+                    if info.kind == "unknown":
+                        maybe.add(node.name.lower())
+                        continue
+                    if info.kind != "model" or info.abstract:
+                        continue
+                    if not registered:
+                        maybe.add(node.name.lower())
+                    label = self._app_label(info)
+                    if label is None:
+                        maybe.add(node.name.lower())
+                        continue
+                    if label != self.app.label:
+                        continue
+                    state = self.model_state(info)
+                    if not registered:
+                        state = _replace(
+                            state,
+                            unknown=state.unknown or "defined in a module the app may not import",
+                        )
+                    models.setdefault(state.key, state)
+        notes = tuple(self.notes)
+        if maybe:
+            partial = partial or "classes miglint cannot classify: " + ", ".join(sorted(maybe))
+        return AppState(self.app.label, models, None, partial, notes), maybe
+
+    def _app_label(self, info: _ClassInfo) -> str | None:
+        meta = info.meta or {}
+        if "app_label" in meta:
+            value = meta["app_label"][0]
+            return value if isinstance(value, str) else None
+        return self.app.label
+
+    def model_state(self, info: _ClassInfo) -> ModelState:
+        assert info.ref is not None
+        node = info.ref.node
+        name = node.name
+        label = self.app.label
+        partial: list[str] = []
+        if info.opaque_bases:
+            partial.append("inherits from " + ", ".join(sorted(set(info.opaque_bases))))
+        fields: dict[str, FieldState] = {}
+        managers: list[tuple[str, object]] = []
+        managers_undecided: str | None = None
+        # Fields of abstract parents first, then the class's own (which override them).
+        for parent in self._abstract_chain(info):
+            assert parent.ref is not None
+            self._collect(parent.ref, name, fields, managers, partial, inherited=True)
+        own_managers: list[tuple[str, object]] = []
+        self._collect(info.ref, name, fields, own_managers, partial, inherited=False)
+        for field_name, current in list(fields.items()):
+            if current.cls == "<removed>":
+                del fields[field_name]
+        concrete = [p for p in info.parents if p.kind == "model" and not p.abstract]
+        proxy = _meta_flag(info, "proxy")
+        if concrete and not proxy:
+            for index, parent in enumerate(_concrete_parents(concrete)):
+                assert parent.ref is not None
+                parent_label = f"{self._label_of(parent)}.{parent.ref.node.name}".lower()
+                declared = any(
+                    f.cls == "OneToOneField"
+                    and f.kwargs.get("parent_link") is True
+                    and f.kwargs.get("to") == parent_label
+                    for f in fields.values()
+                )
+                if declared:
+                    continue
+                kwargs: dict[str, object] = {
+                    "auto_created": True,
+                    "on_delete": ("ref", "CASCADE"),
+                    "parent_link": True,
+                    "to": parent_label,
+                }
+                if index == 0:
+                    kwargs.update(primary_key=True, serialize=False)
+                ptr = f"{parent.ref.node.name.lower()}_ptr"
+                fields[ptr] = FieldState(ptr, "OneToOneField", kwargs, node.span)
+        elif not proxy and not any(
+            f.kwargs.get("primary_key") is True for f in fields.values() if f.unknown is None
+        ):
+            if any(f.unknown is not None for f in fields.values()):
+                # A field miglint cannot read may be the primary key.
+                auto = FieldState("id", "?", {}, node.span, unknown="the primary key is unknown")
+            else:
+                auto = FieldState("id", "AutoField", {}, node.span, auto_pk=True)
+            fields = {"id": auto, **fields}
+        options: dict[str, object] = {}
+        scope_cache: dict[str, ModuleScope] = {}
+        for key, (value, module) in (info.meta or {}).items():
+            if key not in META_OPTIONS:
+                continue
+            scope = scope_cache.setdefault(module.path, ModuleScope(self, module))
+            options[key] = option_value(key, value, scope, label, name)
+        if info.meta_undecided:
+            options["__undecided__"] = Undecided(info.meta_undecided)
+        all_managers = own_managers + [m for m in managers if m[0] not in dict(own_managers)]
+        result_managers: object
+        try:
+            result_managers = self._migration_managers(info, all_managers, options)
+        except Undecidable as error:
+            managers_undecided = str(error)
+            result_managers = Undecided(managers_undecided)
+        return ModelState(
+            label,
+            name,
+            fields,
+            options,
+            result_managers,
+            node.span,
+            info.ref.module.path,
+            unknown=None,
+            partial="; ".join(partial) or None,
+        )
+
+    def _label_of(self, info: _ClassInfo) -> str:
+        assert info.ref is not None
+        meta = info.meta or {}
+        if "app_label" in meta and isinstance(meta["app_label"][0], str):
+            return meta["app_label"][0]
+        path = info.ref.module.path
+        best = ""
+        label = self.app.label
+        for app in self.apps:
+            if path.startswith(app.path + os.sep) and len(app.path) > len(best):
+                best, label = app.path, app.label
+        return label
+
+    def _abstract_chain(self, info: _ClassInfo) -> Iterator[_ClassInfo]:
+        """Abstract model ancestors whose fields the model copies, farthest first."""
+        seen: set[int] = set()
+
+        def walk(current: _ClassInfo) -> Iterator[_ClassInfo]:
+            for parent in reversed(current.parents):
+                if parent.kind != "model" or not parent.abstract or id(parent) in seen:
+                    continue
+                seen.add(id(parent))
+                yield from walk(parent)
+                yield parent
+
+        yield from walk(info)
+
+    def _collect(
+        self,
+        ref: ClassRef,
+        model_name: str,
+        fields: dict[str, FieldState],
+        managers: list[tuple[str, object]],
+        partial: list[str],
+        *,
+        inherited: bool,
+    ) -> None:
+        scope = ModuleScope(self, ref.module)
+        label = self.app.label
+        for statement in ref.node.body:
+            if isinstance(statement, s.Other):
+                partial.append(f"{ref.node.name} has statements miglint cannot read")
+                continue
+            if not isinstance(statement, s.Assign) or statement.augmented:
+                continue
+            value = statement.value
+            for name in statement.targets:
+                if value is None:
+                    fields[name] = FieldState(name, "<removed>", {}, statement.span)
+                    continue
+                if isinstance(value, s.Unknown) and value.kind == "call":
+                    partial.append(f"{ref.node.name}.{name} is built by `{value.source}`")
+                    managers.append((name, Undecided(value.source)))
+                    fields.pop(name, None)
+                    continue
+                if not isinstance(value, s.Call):
+                    continue
+                kind, detail = self._call_kind(value, ref.module)
+                if kind == "field":
+                    if field_class(value, scope) in ("GenericForeignKey", "GenericRelation"):
+                        continue
+                    fields[name] = _with_span(
+                        deconstruct_field(name, value, scope, label, model_name), statement.span
+                    )
+                elif kind == "custom-field":
+                    fields[name] = FieldState(
+                        name,
+                        value.func,
+                        {},
+                        statement.span,
+                        unknown=f"custom field class {value.func}",
+                    )
+                    partial.append(f"{ref.node.name}.{name} uses {value.func}")
+                elif kind == "manager":
+                    managers.append((name, detail))
+                elif kind == "unknown":
+                    # Maybe a field, maybe not: cls "?" keeps it out of added/removed fields.
+                    fields[name] = FieldState(
+                        name, "?", {}, statement.span, unknown=f"{value.func} is not resolvable"
+                    )
+                    partial.append(f"{ref.node.name}.{name} uses {value.func}")
+                    managers.append((name, Undecided(value.func)))
+
+    def _call_kind(self, call: s.Call, module: Module) -> tuple[str, object]:
+        """ "field", "custom-field", "manager" (with its canonical entry), "other", "unknown"."""
+        scope = ModuleScope(self, module)
+        if field_class(call, scope) is not None:
+            return "field", None
+        target = self.resolve(call.func, module)
+        if isinstance(target, ClassRef):
+            info = self.info(target)
+            if info.kind == "field":
+                return "custom-field", None
+            if info.kind == "manager":
+                return "manager", self._manager_entry(call, info, scope)
+            if info.kind in ("plain", "choices", "model"):
+                return "other", None
+            return "unknown", None
+        if isinstance(target, tuple) and target[0] == "external":
+            qualified = str(target[1])
+            kind = _external_kind(qualified)
+            if kind == "field":
+                return "custom-field", None
+            if kind == "manager":
+                flag: bool | None = (
+                    True
+                    if qualified in _MIGRATION_MANAGERS
+                    else False
+                    if qualified in _MANAGER_CLASSES
+                    else None
+                )
+                return "manager", self._manager_tuple(call, flag, scope)
+            if qualified.startswith(("django.", "datetime.", "decimal.", "uuid.")):
+                return "other", None
+            return "unknown", None
+        if isinstance(target, tuple) and target[0] == "value":
+            return "unknown", None
+        if target is None and "." not in call.func and hasattr(builtins, call.func):
+            return "other", None
+        return "unknown", None
+
+    def _manager_entry(self, call: s.Call, info: _ClassInfo, scope: ModuleScope) -> object:
+        return self._manager_tuple(call, info.use_in_migrations, scope)
+
+    def _manager_tuple(self, call: s.Call, flag: bool | None, scope: ModuleScope) -> object:
+        if flag is None:
+            return Undecided(f"manager {call.func}")
+        try:
+            built = canonical(call, scope)
+        except Undecidable as error:
+            return Undecided(str(error))
+        return ("manager", flag, built)
+
+    def _migration_managers(
+        self, info: _ClassInfo, managers: list[tuple[str, object]], options: dict[str, object]
+    ) -> object:
+        """The managers ModelState.from_model keeps: use_in_migrations ones, and shims."""
+        for parent in info.parents:
+            if parent.kind == "model" and not parent.abstract and parent.ref is not None:
+                raise Undecidable("managers inherited from a concrete parent")
+        if not managers:
+            return ()
+        default_name = options.get("default_manager_name")
+        base_name = options.get("base_manager_name")
+        names = [name for name, _ in managers]
+        default = default_name if isinstance(default_name, str) else names[0]
+        result: list[tuple[str, object]] = []
+        seen: set[str] = set()
+        shim_default = False
+        for name, entry in managers:
+            if name in seen:
+                continue
+            if isinstance(entry, Undecided):
+                raise Undecidable(entry.reason)
+            assert isinstance(entry, tuple)
+            _, flag, built = entry
+            if flag:
+                result.append((name, built))
+            elif name in (default, base_name):
+                result.append((name, ("call", "Manager", (), frozenset())))
+                shim_default = shim_default or name == default
+            else:
+                continue
+            seen.add(name)
+        if len(result) == 1 and result[0][0] == "objects" and shim_default:
+            return ()
+        return tuple(result)
+
+
+def _with_span(state: FieldState, span: s.Span) -> FieldState:
+    return FieldState(state.name, state.cls, state.kwargs, span, state.unknown, state.auto_pk)
+
+
+def _replace(state: ModelState, **changes: object) -> ModelState:
+    from dataclasses import replace
+
+    return replace(state, **changes)  # type: ignore[arg-type]
+
+
+def _meta_flag(info: _ClassInfo, key: str) -> bool:
+    value = (info.meta or {}).get(key)
+    return value is not None and value[0] is True
+
+
+def _concrete_parents(parents: list[_ClassInfo]) -> list[_ClassInfo]:
+    """Concrete model parents, proxies replaced by the model they stand for."""
+    result = []
+    for parent in parents:
+        while _meta_flag(parent, "proxy"):
+            concrete = [p for p in parent.parents if p.kind == "model" and not p.abstract]
+            if not concrete:
+                break
+            parent = concrete[0]
+        result.append(parent)
+    return result
+
+
+def _module_at(base: str, parts: list[str]) -> str | None:
+    if not parts:
+        init = os.path.join(base, "__init__.py")
+        return init if os.path.isfile(init) else None
+    path = os.path.join(base, *parts)
+    if os.path.isfile(path + ".py"):
+        return path + ".py"
+    init = os.path.join(path, "__init__.py")
+    if os.path.isfile(init):
+        return init
+    return None
+
+
+def _external_kind(qualified: str) -> str:
+    """What a class imported from outside the project is, as far as miglint knows."""
+    module, _, name = qualified.rpartition(".")
+    if qualified in _MODEL_BASES:
+        return "model"
+    if qualified in _MANAGER_CLASSES or qualified in _MIGRATION_MANAGERS:
+        return "manager"
+    if module == "django.db.models" and name in _CHOICES_BASES:
+        return "choices"
+    if module.startswith("django.db.models") and name.endswith("Field"):
+        return "field"
+    if module.startswith(_DJANGO_ABSTRACT_PREFIXES) and name.startswith("Abstract"):
+        return "model"
+    if module.startswith("django.contrib.auth") and name == "PermissionsMixin":
+        return "model"
+    if module.startswith("django.") and name in ("Manager", "BaseManager"):
+        return "manager"
+    if module.startswith("django.db.models") and name == "QuerySet":
+        return "plain"
+    if qualified in ("enum.Enum", "enum.IntEnum", "enum.StrEnum"):
+        return "plain"
+    return "unknown"
+
+
+class ModuleScope:
+    """Names as seen from one module of the project: imports, constants, classes."""
+
+    def __init__(self, reader: ModelsReader, module: Module) -> None:
+        self.reader = reader
+        self.module = module
+
+    def qualify(self, dotted: str) -> str:
+        target = self.reader.resolve(dotted, self.module)
+        if isinstance(target, tuple) and target[0] == "external":
+            return str(target[1])
+        return qualify(dotted, self.module.aliases)
+
+    def lookup(self, dotted: str) -> s.Value | Resolved | None:
+        target = self.reader.resolve(dotted, self.module)
+        if isinstance(target, tuple) and target[0] == "value":
+            value, owner = target[1], target[2]
+            assert isinstance(owner, Module)
+            if owner is self.module:
+                return cast(s.Value, value)
+            return Resolved(canonical(cast(s.Value, value), ModuleScope(self.reader, owner)))
+        if isinstance(target, ClassRef):
+            info = self.reader.info(target)
+            if info.kind == "model":
+                return Resolved(
+                    ("model", f"{self.reader._label_of(info)}.{target.node.name}".lower())
+                )
+            if info.kind == "choices":
+                if isinstance(info.choices, Undecided):
+                    raise Undecidable(info.choices.reason)
+                return Resolved(("choices-class", info.choices))
+            return None
+        if isinstance(target, tuple) and target[0] == "attribute":
+            ref, rest = target[1], target[2]
+            assert isinstance(ref, ClassRef) and isinstance(rest, str)
+            return self._attribute(ref, rest)
+        return None
+
+    def _attribute(self, ref: ClassRef, rest: str) -> Resolved | None:
+        info = self.reader.info(ref)
+        if info.kind != "choices":
+            return None
+        if isinstance(info.choices, Undecided):
+            raise Undecidable(info.choices.reason)
+        member, _, attribute = rest.partition(".")
+        if member == "choices":
+            return Resolved(info.choices)
+        if member in ("values", "labels", "names"):
+            position = {"values": 0, "labels": 1}.get(member)
+            items = tuple(
+                name if position is None else pair[position] for name, pair in info.members.items()
+            )
+            return Resolved(("list", items))
+        if member in info.members:
+            value, label = info.members[member]
+            if attribute in ("", "value"):
+                return Resolved(value)
+            if attribute == "label":
+                return Resolved(label)
+        raise Undecidable(f"{ref.node.name}.{rest}")
+
+
+def read_app_models(
+    app: App, apps: tuple[App, ...], top: str, read: Reader = read_text
+) -> tuple[AppState, frozenset[str]]:
+    """The app's models as Django would build its state from them, and the names of
+    classes that may be models miglint cannot read (never reported as deleted/created)."""
+    reader = ModelsReader(app, apps, top, read)
+    state, maybe = reader.app_state()
+    return state, frozenset(maybe)

@@ -1,0 +1,150 @@
+"""Model changes without a migration: models.py against the state the migrations build."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from miglint.autodetect import Change, compare_app, first_location, models_file
+from miglint.finding import Finding, Severity
+from miglint.models_state import read_app_models
+from miglint.nodes import App
+from miglint.project import Project
+from miglint.rules.base import Rule
+from miglint.state import migration_states
+
+_INITIAL = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel(
+            name="Product",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("status", models.CharField(choices=[("draft", "Draft"), ("live", "Live")], default="draft", max_length=10)),
+            ],
+            options={"ordering": ["name"]},
+        ),
+    ]
+"""
+
+_MODELS = """\
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    LIVE = "live", _("Live")
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+{extra}
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+"""
+
+
+@dataclass(frozen=True)
+class AppDrift:
+    """What makemigrations would write for one app, and what miglint could not compare."""
+
+    app: App
+    changes: tuple[Change, ...]
+    notes: tuple[str, ...]
+
+
+def analyse(project: Project) -> list[AppDrift]:
+    """Compare every app that has models files with the state its migrations build."""
+    if not project.apps:
+        return []
+    states = migration_states(project)
+    top = os.path.commonpath([os.path.dirname(root) for root in project.roots] or ["/"])
+    result = []
+    for app in project.apps:
+        if not app.models_paths:
+            result.append(AppDrift(app, (), (f"app {app.label}: no models.py, not compared",)))
+            continue
+        new, maybe = read_app_models(app, project.apps, top)
+        changes, notes = compare_app(states[app.key], new, maybe)
+        notes = [*notes, *states[app.key].notes]
+        result.append(AppDrift(app, tuple(changes), tuple(notes)))
+    return result
+
+
+class MissingMigration(Rule):
+    """`makemigrations` would write a migration: a model, field or Meta option was changed
+    without one. Deploying that code runs against a schema that does not match it (missing
+    columns, wrong constraints), and the next developer's `makemigrations` picks up your
+    change inside their unrelated migration.
+
+    miglint reads models.py (or the models/ package) as source and compares it with the state
+    that replaying the app's migrations builds, the way Django's autodetector does (a renamed
+    field shows as a removal plus an addition, as in `makemigrations --check`). What depends
+    on code it cannot see (a third-party base class or field class, fields added by a
+    function, choices built at import time) is skipped rather than guessed; `-v` lists what
+    was skipped. `--django-check` asks Django itself instead (it imports your project).
+    """
+
+    code = "MIG401"
+    name = "missing-migration"
+    severity = Severity.ERROR
+    summary = "models.py differs from the state the migrations build (unapplied model changes)."
+    fix = "Run `python manage.py makemigrations APP` and commit the new migration."
+    VALID = (
+        {
+            "shop/models.py": _MODELS.format(extra=""),
+            "shop/migrations/0001_initial.py": _INITIAL,
+        },
+        {
+            "shop/models.py": _MODELS.format(
+                extra="    sku = models.CharField(max_length=20)  # miglint: ignore[MIG401]\n"
+            ),
+            "shop/migrations/0001_initial.py": _INITIAL,
+        },
+    )
+    INVALID = (
+        {
+            "shop/models.py": _MODELS.format(extra="    sku = models.CharField(max_length=20)\n"),
+            "shop/migrations/0001_initial.py": _INITIAL,
+        },
+        {
+            "shop/models.py": _MODELS.format(extra="").replace("max_length=100", "max_length=200"),
+            "shop/migrations/0001_initial.py": _INITIAL,
+        },
+    )
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for drift in analyse(project):
+            if not drift.changes:
+                continue
+            fallback = models_file(drift.app.models_paths, drift.app.path)
+            path, span = first_location(list(drift.changes), fallback)
+            described = [change.description for change in drift.changes]
+            shown = "; ".join(described[:5]) + (
+                f"; and {len(described) - 5} more" if len(described) > 5 else ""
+            )
+            yield self.finding(
+                path,
+                span,
+                f"app {drift.app.label!r} has model changes without a migration: {shown}",
+                app=drift.app.label,
+                fix=f"Run `python manage.py makemigrations {drift.app.label}` and commit the "
+                "new migration.",
+            )
+
+    def notices(self, project: Project) -> Iterator[str]:
+        for drift in analyse(project):
+            for note in drift.notes:
+                yield f"MIG401: {note}"
