@@ -1,0 +1,291 @@
+"""Rules about migrations that cannot be rolled back: RunPython and RunSQL without a reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from miglint import syntax as s
+from miglint.finding import Finding, Severity
+from miglint.history import database_operations
+from miglint.nodes import Migration
+from miglint.parse import Operation
+from miglint.project import Project
+from miglint.rules.base import MigrationRule
+
+
+def _missing_reverse(
+    migration: Migration, operation_name: str, keyword: str
+) -> Iterator[tuple[Operation, str]]:
+    """Each `operation_name` (run on the database) whose 2nd argument `keyword` is absent or
+    None, with how it is written ("no reverse_code" or "reverse_code=None")."""
+    for _, operation in database_operations(migration.facts.operations):
+        call = operation.call
+        if call is None or call.has_star or not operation.is_(operation_name):
+            continue
+        reverse = call.argument(1, keyword)
+        if reverse is s.MISSING:
+            yield operation, f"no {keyword}"
+        elif reverse is None:
+            yield operation, f"{keyword}=None"
+
+
+class RunPythonNoReverse(MigrationRule):
+    """A `RunPython` without `reverse_code` (or with `reverse_code=None`) makes the whole
+    migration irreversible: `migrate APP PREVIOUS` stops with `IrreversibleError` at this
+    migration, so neither it nor anything before it can be rolled back. When a deploy goes
+    wrong, that is the moment a rollback is needed, and the moment it is found to be
+    impossible.
+
+    Most data migrations either can be undone or have nothing to undo:
+    `reverse_code=migrations.RunPython.noop` says so explicitly and keeps the chain
+    reversible. Any callable (a function, a lambda, `functools.partial(...)`) is accepted.
+
+    This is an error by default because it silently takes away the rollback path for every
+    earlier migration; a project that never rolls back can lower it with
+    `severity = { MIG201 = "warning" }`.
+    """
+
+    code = "MIG201"
+    name = "runpython-no-reverse"
+    severity = Severity.ERROR
+    summary = "RunPython without reverse_code: the migration cannot be rolled back."
+    fix = (
+        "Pass reverse_code=<a function that undoes it>, or reverse_code=migrations.RunPython.noop "
+        "when there is nothing to undo."
+    )
+    VALID = (
+        """\
+from django.db import migrations
+
+
+def fill_slugs(apps, schema_editor):
+    Product = apps.get_model("shop", "Product")
+    for product in Product.objects.filter(slug=""):
+        product.slug = f"product-{product.pk}"
+        product.save(update_fields=["slug"])
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0002_product_slug")]
+
+    operations = [
+        migrations.RunPython(fill_slugs, migrations.RunPython.noop),
+    ]
+""",
+        """\
+from django.db import migrations
+from django.db.migrations import RunPython
+
+
+def forwards(apps, schema_editor):
+    pass
+
+
+def backwards(apps, schema_editor):
+    pass
+
+
+class Migration(migrations.Migration):
+    operations = [
+        RunPython(code=forwards, reverse_code=backwards),
+        RunPython(forwards, reverse_code=lambda apps, schema_editor: None),
+    ]
+""",
+        """\
+import functools
+
+from django.db import migrations
+
+
+def set_flag(apps, schema_editor, value):
+    apps.get_model("shop", "Product").objects.update(active=value)
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.RunPython(
+            functools.partial(set_flag, value=True),
+            functools.partial(set_flag, value=False),
+        ),
+    ]
+""",
+    )
+    INVALID = (
+        """\
+from django.db import migrations
+
+
+def fill_slugs(apps, schema_editor):
+    Product = apps.get_model("shop", "Product")
+    for product in Product.objects.filter(slug=""):
+        product.slug = f"product-{product.pk}"
+        product.save(update_fields=["slug"])
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0002_product_slug")]
+
+    operations = [
+        migrations.RunPython(fill_slugs),
+    ]
+""",
+        """\
+from django.db import migrations
+from django.db.migrations import RunPython
+
+
+def forwards(apps, schema_editor):
+    pass
+
+
+class Migration(migrations.Migration):
+    operations = [RunPython(code=forwards)]
+""",
+        """\
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    pass
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(forwards, reverse_code=None, elidable=True)]
+""",
+        """\
+import functools
+
+from django.db import migrations
+
+
+def set_flag(apps, schema_editor, value):
+    apps.get_model("shop", "Product").objects.update(active=value)
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunPython(functools.partial(set_flag, value=True))],
+        ),
+    ]
+""",
+    )
+
+    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
+        for operation, written in _missing_reverse(migration, "RunPython", "reverse_code"):
+            yield self.at(
+                migration,
+                operation.span,
+                f"RunPython with {written}: rolling back {migration.label} raises "
+                "IrreversibleError, so no migration before it can be rolled back either; pass "
+                "reverse_code (migrations.RunPython.noop when there is nothing to undo)",
+            )
+
+
+class RunSQLNoReverse(MigrationRule):
+    """A `RunSQL` without `reverse_sql` (or with `reverse_sql=None`) makes the whole migration
+    irreversible: `migrate APP PREVIOUS` stops with `IrreversibleError` at this migration, so
+    neither it nor anything before it can be rolled back when a deploy goes wrong.
+
+    Give the SQL that undoes it (`DROP INDEX` for a `CREATE INDEX`, and so on), or
+    `reverse_sql=migrations.RunSQL.noop` when there is nothing to undo. An empty string or
+    list is accepted too: Django treats any value but None as reversible.
+
+    This is an error by default because it silently takes away the rollback path for every
+    earlier migration; a project that never rolls back can lower it with
+    `severity = { MIG202 = "warning" }`.
+    """
+
+    code = "MIG202"
+    name = "runsql-no-reverse"
+    severity = Severity.ERROR
+    summary = "RunSQL without reverse_sql: the migration cannot be rolled back."
+    fix = (
+        "Pass reverse_sql=<SQL that undoes it>, or reverse_sql=migrations.RunSQL.noop when "
+        "there is nothing to undo."
+    )
+    VALID = (
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0004_product_name")]
+
+    operations = [
+        migrations.RunSQL(
+            "CREATE INDEX product_name_trgm ON shop_product USING gin (name gin_trgm_ops);",
+            reverse_sql="DROP INDEX product_name_trgm;",
+        ),
+    ]
+""",
+        """\
+from django.db import migrations
+from django.db.migrations import RunSQL
+
+
+class Migration(migrations.Migration):
+    operations = [
+        RunSQL(
+            [("UPDATE shop_product SET active = %s WHERE active IS NULL;", [True])],
+            RunSQL.noop,
+        ),
+        RunSQL(sql=["SELECT 1;", "SELECT 2;"], reverse_sql=[]),
+    ]
+""",
+    )
+    INVALID = (
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0004_product_name")]
+
+    operations = [
+        migrations.RunSQL(
+            "CREATE INDEX product_name_trgm ON shop_product USING gin (name gin_trgm_ops);",
+        ),
+    ]
+""",
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.RunSQL(
+            sql=[("UPDATE shop_product SET active = %s;", [True]), "DELETE FROM shop_cart;"],
+            reverse_sql=None,
+        ),
+    ]
+""",
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    \"\"\"
+                    ALTER TABLE shop_product RENAME TO catalog_product;
+                    ALTER SEQUENCE shop_product_id_seq RENAME TO catalog_product_id_seq;
+                    \"\"\"
+                ),
+            ],
+        ),
+    ]
+""",
+    )
+
+    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
+        for operation, written in _missing_reverse(migration, "RunSQL", "reverse_sql"):
+            yield self.at(
+                migration,
+                operation.span,
+                f"RunSQL with {written}: rolling back {migration.label} raises "
+                "IrreversibleError, so no migration before it can be rolled back either; pass "
+                "reverse_sql (migrations.RunSQL.noop when there is nothing to undo)",
+            )

@@ -1,0 +1,574 @@
+"""MIG101 remove-field, MIG102 delete-model, MIG103 lossy-alter-field: migration text in,
+findings out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from miglint.config import Config
+from miglint.finding import Finding, Severity
+from tests.helpers import lint_tree, migration, write_tree
+
+INITIAL = "shop/migrations/0001_initial.py"
+SECOND = "shop/migrations/0002_change.py"
+AFTER_INITIAL = '("shop", "0001_initial")'
+
+
+def run(tmp_path: Path, files: dict[str, str], code: str, **config: object) -> list[Finding]:
+    write_tree(tmp_path, files)
+    settings = Config(root=str(tmp_path), **config)  # type: ignore[arg-type]
+    findings = lint_tree(tmp_path, "MIG000", code, config=settings)
+    assert not [f for f in findings if f.code == "MIG000"], "the example must parse"
+    return findings
+
+
+def where(findings: list[Finding]) -> list[tuple[str, int, int, int, int]]:
+    return [(Path(f.path).name, f.line, f.column, f.end_line, f.end_column) for f in findings]
+
+
+def create_product(*fields: str, options: str = "") -> str:
+    """An initial migration creating Product with the given `("name", field)` lines."""
+    lines = "".join(f"                {field},\n" for field in fields)
+    extra = f"            options={options},\n" if options else ""
+    return migration(
+        operations=(
+            "        migrations.CreateModel(\n"
+            '            name="Product",\n'
+            "            fields=[\n"
+            '                ("id", models.BigAutoField(primary_key=True, serialize=False)),\n'
+            f"{lines}"
+            "            ],\n"
+            f"{extra}"
+            "        ),"
+        )
+    )
+
+
+# MIG101 remove-field
+
+
+def test_remove_field_points_at_the_operation_and_says_what_is_lost(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product('("sku", models.CharField(max_length=32))'),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                "        migrations.RemoveField(\n"
+                '            model_name="product",\n'
+                '            name="sku",\n'
+                "        ),"
+            ),
+        ),
+    }
+    findings = run(tmp_path, files, "MIG101")
+    assert where(findings) == [("0002_change.py", 7, 9, 10, 10)]
+    finding = findings[0]
+    assert finding.severity is Severity.ERROR
+    assert finding.rule == "remove-field"
+    assert finding.migration == "0002_change" and finding.app == "shop"
+    assert "drops the column of shop.Product.sku and every value in it" in finding.message
+    assert "rolling back re-creates it empty" in finding.message
+    assert "then remove it in a later release" in finding.message
+    assert finding.fix is not None and "SeparateDatabaseAndState" in finding.fix
+
+
+def test_remove_field_imported_by_name_with_positional_arguments(tmp_path: Path) -> None:
+    source = (
+        "from django.db.migrations import Migration as Base, RemoveField\n\n\n"
+        "class Migration(Base):\n"
+        '    operations = [RemoveField("product", "sku"), RemoveField("order", name="note")]\n'
+    )
+    findings = run(tmp_path, {INITIAL: source}, "MIG101")
+    assert where(findings) == [
+        ("0001_initial.py", 5, 19, 5, 48),
+        ("0001_initial.py", 5, 50, 5, 83),
+    ]
+    assert "shop.product.sku" in findings[0].message
+    assert "shop.order.note" in findings[1].message
+
+
+def test_remove_field_in_operations_built_with_plus(tmp_path: Path) -> None:
+    source = (
+        "from django.db import migrations\n\n"
+        'DROP = [migrations.RemoveField("product", "sku")]\n\n\n'
+        "class Migration(migrations.Migration):\n"
+        '    operations = [migrations.DeleteModel("Cart")] + DROP\n'
+    )
+    assert where(run(tmp_path, {INITIAL: source}, "MIG101")) == [("0001_initial.py", 3, 9, 3, 49)]
+
+
+def test_state_operations_never_lose_data(tmp_path: Path) -> None:
+    operations = (
+        "        migrations.SeparateDatabaseAndState(\n"
+        '            state_operations=[migrations.RemoveField("product", "sku")],\n'
+        "            database_operations=[\n"
+        '                migrations.RunSQL("SELECT 1", migrations.RunSQL.noop),\n'
+        "            ],\n"
+        "        ),\n"
+        "        migrations.RunSQL(\n"
+        '            "SELECT 1", migrations.RunSQL.noop,\n'
+        '            state_operations=[migrations.RemoveField("product", "name")],\n'
+        "        ),"
+    )
+    assert run(tmp_path, {INITIAL: migration(operations=operations)}, "MIG101") == []
+
+
+def test_database_operations_of_separate_database_and_state_do(tmp_path: Path) -> None:
+    operations = (
+        "        migrations.SeparateDatabaseAndState(\n"
+        "            [migrations.RemoveField('product', 'sku')],\n"
+        "            [migrations.RemoveField('product', 'sku')],\n"
+        "        ),"
+    )
+    findings = run(tmp_path, {INITIAL: migration(operations=operations)}, "MIG101")
+    assert where(findings) == [("0001_initial.py", 8, 14, 8, 54)]
+
+
+@pytest.mark.parametrize(
+    "options",
+    ['{"managed": False}', '{"proxy": True}', '{"managed": False, "db_table": "erp_product"}'],
+)
+def test_models_without_a_table_lose_nothing(tmp_path: Path, options: str) -> None:
+    files = {
+        INITIAL: create_product('("sku", models.CharField(max_length=32))', options=options),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                '        migrations.RemoveField("product", "sku"),\n'
+                '        migrations.DeleteModel("Product"),'
+            ),
+        ),
+    }
+    assert run(tmp_path, files, "MIG101") == []
+    assert run(tmp_path, files, "MIG102") == []
+
+
+def test_a_model_made_managed_again_has_a_table(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product(
+            '("sku", models.CharField(max_length=32))', options='{"managed": False}'
+        ),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            # Django resets `managed` when the new options leave it out.
+            operations=(
+                '        migrations.AlterModelOptions(name="product", options={}),\n'
+                '        migrations.RemoveField("product", "sku"),'
+            ),
+        ),
+    }
+    assert where(run(tmp_path, files, "MIG101")) == [("0002_change.py", 8, 9, 8, 49)]
+
+
+def test_many_to_many_fields(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product(
+            '("tags", models.ManyToManyField(to="shop.tag"))',
+            '("suppliers", models.ManyToManyField(through="shop.Supply", to="shop.supplier"))',
+        ),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                '        migrations.RemoveField("product", "tags"),\n'
+                '        migrations.RemoveField("product", "suppliers"),'
+            ),
+        ),
+    }
+    findings = run(tmp_path, files, "MIG101")
+    # A custom `through` model keeps its table: only the automatic link table is dropped.
+    assert where(findings) == [("0002_change.py", 7, 9, 7, 50)]
+    assert "drops the link table of the many-to-many field shop.Product.tags" in findings[0].message
+
+
+def test_inline_suppression(tmp_path: Path) -> None:
+    operations = (
+        "        # miglint: ignore[MIG101]\n"
+        '        migrations.RemoveField("product", "sku"),\n'
+        '        migrations.RemoveField("product", "name"),  # miglint: ignore[MIG101]\n'
+        '        migrations.AlterModelOptions("product", {}),\n'
+        '        migrations.RemoveField("product", "price"),'
+    )
+    findings = run(tmp_path, {INITIAL: migration(operations=operations)}, "MIG101")
+    assert [f.line for f in findings] == [11]
+
+
+# MIG102 delete-model
+
+
+def test_delete_model(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product(),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations='        migrations.DeleteModel(\n            name="product",\n        ),',
+        ),
+    }
+    findings = run(tmp_path, files, "MIG102")
+    assert where(findings) == [("0002_change.py", 7, 9, 9, 10)]
+    assert findings[0].severity is Severity.ERROR
+    # The model's name as its CreateModel wrote it (Django compares names case-insensitively).
+    assert "drops the table of shop.Product and every row in it" in findings[0].message
+    assert "rolling back re-creates it empty" in findings[0].message
+
+
+def test_delete_model_in_state_operations_only(tmp_path: Path) -> None:
+    operations = (
+        "        migrations.SeparateDatabaseAndState(\n"
+        '            state_operations=[migrations.DeleteModel("Cart")],\n'
+        "        ),"
+    )
+    assert run(tmp_path, {INITIAL: migration(operations=operations)}, "MIG102") == []
+
+
+def test_delete_model_after_rename_follows_the_new_name(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product(options='{"proxy": True}'),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                '        migrations.RenameModel("Product", "Item"),\n'
+                '        migrations.DeleteModel("ITEM"),'
+            ),
+        ),
+    }
+    assert run(tmp_path, files, "MIG102") == []
+
+
+# MIG103 lossy-alter-field
+
+
+def alter(old: str, new: str, tmp_path: Path, **config: object) -> list[Finding]:
+    files = {
+        INITIAL: create_product(f'("value", {old})'),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=f'        migrations.AlterField("product", "value", {new}),',
+        ),
+    }
+    return run(tmp_path, files, "MIG103", **config)
+
+
+NARROWING = [
+    (
+        "models.CharField(max_length=200)",
+        "models.CharField(max_length=100)",
+        "values longer than 100 characters make the migration fail",
+    ),
+    ("models.TextField()", "models.CharField(max_length=255)", "values longer than 255"),
+    ("models.CharField()", "models.CharField(max_length=255)", "values longer than 255"),
+    ("models.CharField(max_length=100)", "models.SlugField()", "values longer than 50"),
+    ("models.URLField(max_length=500)", "models.URLField()", "values longer than 200"),
+    (
+        "models.CharField(max_length=20)",
+        "models.IntegerField()",
+        "text that is not a number will make the migration fail",
+    ),
+    ("models.TextField()", "models.DecimalField(max_digits=5, decimal_places=2)", "leading zeros"),
+    (
+        "models.DecimalField(max_digits=10, decimal_places=2)",
+        "models.IntegerField()",
+        "the fractional part of every value is rounded away",
+    ),
+    (
+        "models.DecimalField(max_digits=10, decimal_places=2)",
+        "models.DecimalField(max_digits=8, decimal_places=2)",
+        "values with more than 6 digits before the decimal point make the migration fail",
+    ),
+    (
+        "models.DecimalField(max_digits=10, decimal_places=4)",
+        "models.DecimalField(max_digits=10, decimal_places=2)",
+        "digits after the 2nd decimal place are rounded away",
+    ),
+    (
+        "models.DecimalField(max_digits=10, decimal_places=2)",
+        "models.DecimalField(max_digits=12, decimal_places=6)",
+        "more than 6 digits before the decimal point",
+    ),
+    ("models.FloatField()", "models.IntegerField()", "fractional part"),
+    ("models.FloatField()", "models.DecimalField(max_digits=9, decimal_places=2)", "rounded to 2"),
+    (
+        "models.BigIntegerField()",
+        "models.IntegerField()",
+        "values outside -2147483648..2147483647 make the migration fail",
+    ),
+    ("models.IntegerField()", "models.SmallIntegerField()", "outside -32768..32767"),
+    ("models.IntegerField()", "models.PositiveIntegerField()", "outside 0..2147483647"),
+    ("models.BigIntegerField()", "models.FloatField()", "beyond 2**53"),
+    ("models.IntegerField()", "models.DecimalField(max_digits=5, decimal_places=0)", "5 digits"),
+    ("models.IntegerField()", "models.CharField(max_length=5)", "numbers longer than 5"),
+    ("models.DateTimeField()", "models.DateField()", "the time of day of every value is lost"),
+    ("models.DateTimeField()", "models.TimeField()", "the date of every value is lost"),
+    (
+        "models.CharField(max_length=20, null=True)",
+        "models.CharField(max_length=20)",
+        "rows that hold NULL make the migration fail",
+    ),
+    ("models.NullBooleanField()", "models.BooleanField()", "rows that hold NULL"),
+    (
+        'models.ForeignKey(null=True, on_delete=models.CASCADE, to="shop.tag")',
+        'models.ForeignKey(on_delete=models.CASCADE, to="shop.tag")',
+        "rows that hold NULL",
+    ),
+    ("models.IntegerField(null=True)", "models.IntegerField(default=None)", "rows that hold NULL"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), NARROWING)
+def test_narrowing(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    findings = alter(old, new, tmp_path)
+    assert where(findings) == [("0002_change.py", 7, 9, 7, 52 + len(new))]
+    assert expected in findings[0].message
+    assert findings[0].severity is Severity.ERROR
+
+
+WIDENING = [
+    ("models.CharField(max_length=100)", "models.CharField(max_length=200)"),
+    ("models.CharField(max_length=100)", "models.TextField()"),
+    ("models.CharField(max_length=100)", "models.CharField()"),
+    ("models.SlugField()", "models.CharField(max_length=50)"),
+    ("models.CharField(max_length=100)", "models.CharField(max_length=100, unique=True)"),
+    ("models.IntegerField()", "models.BigIntegerField()"),
+    ("models.SmallIntegerField()", "models.IntegerField()"),
+    ("models.PositiveIntegerField()", "models.IntegerField()"),
+    ("models.AutoField(primary_key=True)", "models.BigAutoField(primary_key=True)"),
+    ("models.IntegerField()", "models.FloatField()"),
+    ("models.IntegerField()", "models.DecimalField(max_digits=12, decimal_places=2)"),
+    ("models.IntegerField()", "models.CharField(max_length=11)"),
+    ("models.IntegerField()", "models.TextField()"),
+    (
+        "models.DecimalField(max_digits=8, decimal_places=2)",
+        "models.DecimalField(max_digits=10, decimal_places=2)",
+    ),
+    ("models.DecimalField(max_digits=8, decimal_places=2)", "models.FloatField()"),
+    ("models.DateField()", "models.DateTimeField()"),
+    ("models.BooleanField()", "models.IntegerField()"),
+    ("models.CharField(max_length=20)", "models.CharField(max_length=20, null=True)"),
+    ("models.CharField(max_length=20, null=True)", "models.CharField(max_length=20, default='')"),
+    ("models.DateTimeField(null=True)", "models.DateTimeField(db_default=Now())"),
+    ("models.IntegerField(null=True)", "models.IntegerField(null=NULLABLE)"),
+    ("models.CharField(max_length=LENGTH)", "models.CharField(max_length=10)"),
+    ("models.CharField(max_length=200)", "models.CharField(max_length=LENGTH)"),
+    ("models.CharField(max_length=200)", "fields.EncryptedCharField(max_length=100)"),
+    ("fields.EncryptedCharField(max_length=200)", "models.CharField(max_length=100)"),
+    ("models.ManyToManyField(to='shop.tag')", "models.ManyToManyField(to='shop.tag', blank=True)"),
+    ("models.CharField(max_length=200)", "models.CharField(*args, max_length=100)"),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), WIDENING)
+def test_widening_or_unknown_is_fine(tmp_path: Path, old: str, new: str) -> None:
+    assert alter(old, new, tmp_path) == []
+
+
+def test_positive_integers_are_unsigned_on_mysql(tmp_path: Path) -> None:
+    old, new = "models.PositiveIntegerField()", "models.IntegerField()"
+    assert alter(old, new, tmp_path / "default") == []
+    findings = alter(old, new, tmp_path / "mysql", database="mysql")
+    assert "outside -2147483648..2147483647" in findings[0].message
+
+
+def test_message_names_the_field_both_definitions_and_where_the_old_one_is(
+    tmp_path: Path,
+) -> None:
+    findings = alter(
+        "models.CharField(max_length=200)", "models.CharField(max_length=100)", tmp_path
+    )
+    assert findings[0].message.startswith(
+        "AlterField narrows shop.Product.value from CharField(max_length=200) "
+        "(in shop.0001_initial) to CharField(max_length=100): "
+    )
+    null = alter("models.IntegerField(null=True)", "models.IntegerField()", tmp_path / "null")
+    assert null[0].message.startswith(
+        "AlterField makes shop.Product.value NOT NULL (nullable in shop.0001_initial) with no default"
+    )
+
+
+def test_previous_definition_from_add_field_and_earlier_alter_field(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product(),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                "        migrations.AddField(\n"
+                '            model_name="product",\n'
+                '            name="sku",\n'
+                '            field=models.CharField(default="", max_length=64),\n'
+                "            preserve_default=False,\n"
+                "        ),"
+            ),
+        ),
+        "shop/migrations/0003_widen.py": migration(
+            dependencies='("shop", "0002_change")',
+            operations='        migrations.AlterField("product", "sku", models.TextField()),',
+        ),
+        "shop/migrations/0004_narrow.py": migration(
+            dependencies='("shop", "0003_widen")',
+            operations=(
+                "        migrations.AlterField(\n"
+                '            "product", "sku", models.CharField(max_length=64, unique=True)\n'
+                "        ),"
+            ),
+        ),
+    }
+    findings = run(tmp_path, files, "MIG103")
+    assert where(findings) == [("0004_narrow.py", 7, 9, 9, 10)]
+    assert "from TextField (in shop.0003_widen)" in findings[0].message
+
+
+def test_history_follows_graph_order_not_file_names(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product('("name", models.CharField(max_length=50))'),
+        # Applied second, although its name sorts last.
+        "shop/migrations/0003_widen.py": migration(
+            dependencies=AFTER_INITIAL,
+            operations='        migrations.AlterField("product", "name", models.TextField()),',
+        ),
+        "shop/migrations/0002_narrow.py": migration(
+            dependencies='("shop", "0003_widen")',
+            operations=(
+                '        migrations.AlterField("product", "name", models.CharField(max_length=80)),'
+            ),
+        ),
+    }
+    findings = run(tmp_path, files, "MIG103")
+    assert where(findings) == [("0002_narrow.py", 7, 9, 7, 82)]
+
+
+def test_history_follows_renames_and_ignores_model_name_case(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product('("name", models.CharField(max_length=200))'),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                '        migrations.RenameModel(old_name="Product", new_name="Item"),\n'
+                '        migrations.RenameField(model_name="item", old_name="name", new_name="title"),'
+            ),
+        ),
+        "shop/migrations/0003_alter_item_title.py": (
+            "from django.db.migrations import AlterField, Migration as BaseMigration\n"
+            "from django.db.models import CharField\n\n\n"
+            "class Migration(BaseMigration):\n"
+            '    dependencies = [("shop", "0002_change")]\n'
+            '    operations = [AlterField("ITEM", "title", CharField(max_length=80))]\n'
+        ),
+    }
+    findings = run(tmp_path, files, "MIG103")
+    assert where(findings) == [("0003_alter_item_title.py", 7, 19, 7, 72)]
+    assert (
+        "shop.Item.title from CharField(max_length=200) (in shop.0001_initial)"
+        in findings[0].message
+    )
+
+
+def test_renamed_away_field_is_unknown(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product('("name", models.CharField(max_length=200))'),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                '        migrations.RenameField("product", "name", "title"),\n'
+                '        migrations.AddField("product", "name", models.CharField(max_length=10, null=True)),\n'
+                '        migrations.AlterField("product", "name", models.CharField(max_length=10, default="")),'
+            ),
+        ),
+    }
+    assert run(tmp_path, files, "MIG103") == []
+
+
+def test_unknown_previous_definition_gives_no_finding(tmp_path: Path) -> None:
+    files = {
+        INITIAL: migration(
+            operations=(
+                "        migrations.CreateModel(\n"
+                '            name="Product",\n'
+                "            fields=FIELDS,\n"
+                "        ),"
+            )
+        ),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations='        migrations.AlterField("product", "name", models.CharField(max_length=1)),',
+        ),
+    }
+    assert run(tmp_path, files, "MIG103") == []
+
+
+def test_an_unreadable_operation_forgets_the_history(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product('("name", models.CharField(max_length=200))'),
+        SECOND: (
+            "from django.db import migrations\n\n"
+            "from shop.ops import make_operations\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            '    dependencies = [("shop", "0001_initial")]\n'
+            "    operations = make_operations()\n"
+        ),
+        "shop/migrations/0003_narrow.py": migration(
+            dependencies='("shop", "0002_change")',
+            operations='        migrations.AlterField("product", "name", models.CharField(max_length=1)),',
+        ),
+    }
+    assert run(tmp_path, files, "MIG103") == []
+
+
+def test_separate_database_and_state(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product('("name", models.CharField(max_length=200))'),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                "        migrations.SeparateDatabaseAndState(\n"
+                "            state_operations=[\n"
+                '                migrations.AlterField("product", "name", models.CharField(max_length=20)),\n'
+                "            ],\n"
+                "            database_operations=[\n"
+                '                migrations.AlterField("product", "name", models.CharField(max_length=100)),\n'
+                "            ],\n"
+                "        ),"
+            ),
+        ),
+        # The state now says max_length=20, so going to 30 widens.
+        "shop/migrations/0003_widen.py": migration(
+            dependencies='("shop", "0002_change")',
+            operations='        migrations.AlterField("product", "name", models.CharField(max_length=30)),',
+        ),
+    }
+    findings = run(tmp_path, files, "MIG103")
+    assert where(findings) == [("0002_change.py", 12, 17, 12, 91)]
+    assert "from CharField(max_length=200)" in findings[0].message
+
+
+def test_squash_and_the_migrations_it_replaces(tmp_path: Path) -> None:
+    narrow = '        migrations.AlterField("product", "name", models.CharField(max_length=10)),'
+    files = {
+        INITIAL: create_product('("name", models.CharField(max_length=200))'),
+        SECOND: migration(dependencies=AFTER_INITIAL, operations=narrow),
+        "shop/migrations/0001_squashed_0002_change.py": migration(
+            extra='    replaces = [("shop", "0001_initial"), ("shop", "0002_change")]\n',
+            operations=create_product('("name", models.CharField(max_length=200))')
+            .split("operations = [\n", 1)[1]
+            .rsplit("\n    ]", 1)[0]
+            + "\n"
+            + narrow,
+        ),
+    }
+    findings = run(tmp_path, files, "MIG103")
+    assert sorted(Path(f.path).name for f in findings) == [
+        "0001_squashed_0002_change.py",
+        "0002_change.py",
+    ]
+
+
+def test_other_apps_fields_are_not_confused(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product('("name", models.CharField(max_length=200))'),
+        "billing/migrations/0001_initial.py": migration(
+            operations=(
+                '        migrations.CreateModel("Product", [("name", models.CharField(max_length=5))]),\n'
+                '        migrations.AlterField("product", "name", models.CharField(max_length=10)),'
+            )
+        ),
+    }
+    assert run(tmp_path, files, "MIG103") == []
