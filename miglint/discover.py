@@ -109,13 +109,28 @@ def _migration_files(directory: str, warnings: list[str]) -> list[str]:
 
 
 def _has_migration_class(paths: list[str]) -> bool:
+    """Whether any file defines a top-level `class Migration(...)` with a base class.
+
+    The text search is only a quick filter: Django's own django/db/migrations package
+    has a bare `class Migration:` and a `class Migration(...)` inside a template string.
+    """
     for path in paths:
         try:
             with open(path, "rb") as handle:
-                if _MIGRATION_CLASS.search(handle.read()):
-                    return True
+                data = handle.read()
         except OSError:
             # Unreadable files still belong to the package; the parse step reports them.
+            return True
+        if not _MIGRATION_CLASS.search(data):
+            continue
+        try:
+            module = parse_source(decode(data))
+        except SourceError:
+            # A broken migration file is still a migration file: MIG000 reports it.
+            return True
+        if any(
+            isinstance(st, s.ClassDef) and st.name == "Migration" and st.bases for st in module.body
+        ):
             return True
     return False
 
