@@ -1,0 +1,441 @@
+"""Deploy-safety rules (MIG501-MIG509) on migrations written as real projects write them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from miglint.config import Config
+from miglint.finding import Finding, Severity
+from miglint.lint import lint
+from miglint.project import load_project
+from miglint.rules import rule_for_code
+from tests.helpers import lint_tree, write_tree
+
+INITIAL = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+
+    dependencies = []
+
+    operations = [
+        migrations.CreateModel(
+            name="Order",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.CharField(max_length=32)),
+                ("total", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("quantity", models.IntegerField(default=1)),
+                ("comment", models.TextField(blank=True, null=True)),
+            ],
+            options={"ordering": ["-id"]},
+        ),
+    ]
+"""
+
+
+def change(
+    operations: str, *, atomic: bool = True, imports: str = "", initial: bool = False
+) -> str:
+    return (
+        f"{imports}from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        + ("    atomic = False\n" if not atomic else "")
+        + ("    initial = True\n" if initial else "")
+        + '    dependencies = [("orders", "0001_initial")]\n\n'
+        + f"    operations = [\n{operations}    ]\n"
+    )
+
+
+def project(
+    tmp_path: Path, operations: str, database: str | None = None, **kwargs: bool | str
+) -> Path:
+    files = {
+        "orders/migrations/0001_initial.py": INITIAL,
+        "orders/migrations/0002_change.py": change(operations, **kwargs),  # type: ignore[arg-type]
+    }
+    if database:
+        files["pyproject.toml"] = f'[tool.miglint]\ndatabase = "{database}"\n'
+    return write_tree(tmp_path, files)
+
+
+def codes(findings: list[Finding]) -> list[str]:
+    return sorted(finding.code for finding in findings)
+
+
+def deploy(tmp_path: Path, *rules: str) -> list[Finding]:
+    return [f for f in lint_tree(tmp_path, *rules) if f.code.startswith("MIG5")]
+
+
+# --- MIG501 --------------------------------------------------------------------------------
+
+
+def test_makemigrations_one_off_default_is_a_warning_with_the_recipe(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.AddField(
+            model_name="order",
+            name="currency",
+            field=models.CharField(default="EUR", max_length=3),
+            preserve_default=False,
+        ),
+""",
+    )
+    (finding,) = deploy(tmp_path, "MIG501")
+    assert finding.severity == Severity.WARNING
+    assert (finding.line, finding.migration) == (8, "0002_change")
+    assert "Order.currency" in finding.message and "one-off default" in finding.message
+    assert finding.fix is not None and "db_default" in finding.fix
+
+
+def test_no_default_at_all_is_an_error(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        '        migrations.AddField("order", "customer", models.ForeignKey('
+        'on_delete=models.PROTECT, to="auth.user")),\n',
+    )
+    findings = deploy(tmp_path, "MIG501")
+    assert [(f.code, f.severity) for f in findings] == [("MIG501", Severity.ERROR)]
+
+
+def test_safe_add_fields(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.AddField("order", "paid", models.BooleanField(db_default=False)),
+        migrations.AddField("order", "note", models.TextField(null=True, blank=True)),
+        migrations.AddField("order", "tags", models.ManyToManyField(to="auth.group")),
+        migrations.AddField("order", "created", models.DateTimeField(db_default=models.functions.Now())),
+""",
+    )
+    assert deploy(tmp_path, "MIG501") == []
+
+
+def test_runsql_add_not_null_without_default(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.RunSQL(
+            \"\"\"
+            ALTER TABLE orders_order ADD COLUMN currency varchar(3) NULL;
+            ALTER TABLE orders_order ADD COLUMN region integer NOT NULL;
+            \"\"\",
+            reverse_sql=migrations.RunSQL.noop,
+        ),
+""",
+    )
+    (finding,) = deploy(tmp_path, "MIG501")
+    assert finding.line == 11 and finding.severity == Severity.ERROR
+    assert "region" in finding.message
+
+
+# --- new tables ------------------------------------------------------------------------------
+
+
+def test_everything_is_safe_on_a_table_created_in_the_same_migration(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "orders/migrations/0001_initial.py": INITIAL[: INITIAL.rindex("    ]")]
+            + """\
+        migrations.AddField("order", "customer", models.ForeignKey(on_delete=models.PROTECT, to="auth.user")),
+        migrations.AddField("order", "code", models.CharField(max_length=8, unique=True, default="")),
+        migrations.AddIndex("order", models.Index(fields=["number"], name="order_number_idx")),
+        migrations.AlterUniqueTogether("order", {("number", "customer")}),
+        migrations.RenameField("order", "comment", "remark"),
+        migrations.AlterField("order", "quantity", models.BigIntegerField(default=1)),
+        migrations.RemoveField("order", "total"),
+        migrations.RunSQL("CREATE INDEX order_remark ON orders_order (remark)", migrations.RunSQL.noop),
+    ]
+""",
+            "pyproject.toml": '[tool.miglint]\ndatabase = "postgresql"\n',
+        },
+    )
+    assert deploy(tmp_path) == []
+
+
+def test_initial_migrations_written_together_are_one_change(tmp_path: Path) -> None:
+    # makemigrations writes 0002_initial for foreign keys that close a dependency cycle.
+    project(
+        tmp_path,
+        '        migrations.AddField("order", "customer", models.ForeignKey('
+        'on_delete=models.PROTECT, to="auth.user")),\n',
+        initial=True,
+    )
+    assert deploy(tmp_path) == []
+
+
+def test_files_named_on_the_command_line_are_the_change(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "orders/migrations/0001_initial.py": INITIAL,
+            "orders/migrations/0002_change.py": change(
+                '        migrations.AddField("order", "ref", models.IntegerField(default=0)),\n'
+            ),
+        },
+    )
+    config = Config(root=str(tmp_path))
+    rule = rule_for_code("MIG501")
+    assert rule is not None
+    everything = lint(load_project([str(tmp_path)], config), [rule])
+    assert codes(everything) == ["MIG501"]
+    # Both files in the change: the table is new, nothing to report.
+    paths = [
+        str(tmp_path / "orders/migrations/0001_initial.py"),
+        str(tmp_path / "orders/migrations/0002_change.py"),
+    ]
+    assert lint(load_project(paths, config), [rule]) == []
+    # Only the second file: the table was released before.
+    assert codes(lint(load_project(paths[1:], config), [rule])) == ["MIG501"]
+
+
+# --- MIG502 / MIG503 -------------------------------------------------------------------------
+
+
+def test_renames(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.RenameField(model_name="order", old_name="number", new_name="reference"),
+        migrations.RenameModel(old_name="Order", new_name="Purchase"),
+        migrations.AlterModelTable(name="purchase", table="sales_purchase"),
+""",
+    )
+    assert codes(deploy(tmp_path)) == ["MIG502", "MIG503", "MIG503"]
+
+
+def test_rename_that_keeps_the_column_is_safe(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.AlterField("order", "number", models.CharField(max_length=32, db_column="number")),
+        migrations.RenameField("order", "number", "reference"),
+        migrations.AlterModelTable("order", "orders_order"),
+""",
+    )
+    assert deploy(tmp_path) == []
+
+
+# --- MIG504 ----------------------------------------------------------------------------------
+
+
+def test_type_changes_by_backend(tmp_path: Path) -> None:
+    operations = """\
+        migrations.AlterField("order", "number", models.CharField(max_length=64)),
+        migrations.AlterField("order", "total", models.DecimalField(decimal_places=2, max_digits=12)),
+        migrations.AlterField("order", "comment", models.CharField(max_length=500, null=True)),
+        migrations.AlterField("order", "quantity", models.BigIntegerField(default=1)),
+        migrations.AlterField("order", "id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
+"""
+    # PostgreSQL: wider varchar and more digits are catalogue-only; text -> varchar rewrites.
+    project(tmp_path / "pg", operations, "postgresql")
+    assert [f.line for f in deploy(tmp_path / "pg", "MIG504")] == [10, 11]
+    project(tmp_path / "mysql", operations, "mysql")
+    assert [f.line for f in deploy(tmp_path / "mysql", "MIG504")] == [8, 9, 10, 11]
+    project(tmp_path / "unset", operations)
+    assert [f.line for f in deploy(tmp_path / "unset", "MIG504")] == [10, 11]
+
+
+def test_alter_field_without_type_change_is_quiet(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.AlterField("order", "number", models.CharField(max_length=32, help_text="Visible to the customer")),
+        migrations.AlterField("order", "quantity", models.IntegerField(default=2, verbose_name="qty")),
+        migrations.AlterField("order", "comment", models.TextField(blank=True)),
+""",
+        "mysql",
+    )
+    assert deploy(tmp_path, "MIG504") == []
+
+
+# --- MIG505 ----------------------------------------------------------------------------------
+
+INDEX = '        migrations.AddIndex("order", models.Index(fields=["number"], name="order_number_idx")),\n'
+
+
+def test_add_index_needs_postgresql(tmp_path: Path) -> None:
+    project(tmp_path / "pg", INDEX, "postgresql")
+    (finding,) = deploy(tmp_path / "pg", "MIG505")
+    assert "CONCURRENTLY" in finding.message and "AddIndexConcurrently" in (finding.fix or "")
+    project(tmp_path / "sqlite", INDEX, "sqlite")
+    assert deploy(tmp_path / "sqlite", "MIG505") == []
+    project(tmp_path / "unset", INDEX)
+    assert deploy(tmp_path / "unset", "MIG505") == []
+
+
+def test_django_contrib_postgres_is_a_hint_for_postgresql(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        INDEX
+        + '        migrations.AddField("order", "tags", ArrayField(models.CharField(max_length=10), null=True)),\n',
+        imports="from django.contrib.postgres.fields import ArrayField\n",
+    )
+    (finding,) = deploy(tmp_path, "MIG505")
+    assert "guessed from django.contrib.postgres" in finding.message
+
+
+def test_concurrent_index_in_a_non_atomic_migration_is_the_safe_recipe(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        '        AddIndexConcurrently("order", models.Index(fields=["number"], name="order_number_idx")),\n'
+        '        migrations.RunSQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS order_total ON orders_order (total)",'
+        ' "DROP INDEX CONCURRENTLY IF EXISTS order_total"),\n',
+        "postgresql",
+        atomic=False,
+        imports="from django.contrib.postgres.operations import AddIndexConcurrently\n",
+    )
+    assert deploy(tmp_path) == []
+
+
+def test_runsql_index_on_an_existing_table(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.RunSQL(
+            sql=[
+                "CREATE TABLE orders_archive (id bigint)",
+                "CREATE INDEX archive_id ON orders_archive (id)",
+                "CREATE INDEX order_total ON orders_order (total)",
+            ],
+            reverse_sql=["DROP TABLE orders_archive", "DROP INDEX order_total"],
+        ),
+""",
+        "postgresql",
+    )
+    (finding,) = deploy(tmp_path, "MIG505")
+    assert finding.line == 12 and "orders_order" in finding.message
+
+
+# --- MIG506 / MIG507 -------------------------------------------------------------------------
+
+
+def test_unique_and_foreign_keys(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.AddField("order", "invoice", models.OneToOneField(null=True, on_delete=models.SET_NULL, to="auth.user")),
+        migrations.AddConstraint("order", models.UniqueConstraint(fields=["number"], name="uniq_order_number")),
+        migrations.AddConstraint("order", models.CheckConstraint(condition=models.Q(quantity__gte=0), name="qty_positive")),
+""",
+    )
+    assert [(f.code, f.line) for f in deploy(tmp_path, "MIG506", "MIG507")] == [
+        ("MIG506", 8),
+        ("MIG507", 8),
+        ("MIG506", 9),
+    ]
+
+
+def test_unique_with_a_default_always_fails(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        '        migrations.AddField("order", "uuid", models.UUIDField(default=uuid.uuid4, unique=True)),\n',
+        imports="import uuid\n",
+    )
+    (finding,) = deploy(tmp_path, "MIG506")
+    assert finding.severity == Severity.ERROR and "same value" in finding.message
+
+
+def test_foreign_key_not_reported_on_sqlite_nor_without_constraint(tmp_path: Path) -> None:
+    fk = '        migrations.AddField("order", "owner", models.ForeignKey(null=True, on_delete=models.CASCADE, to="auth.user")),\n'
+    project(tmp_path / "sqlite", fk, "sqlite")
+    assert deploy(tmp_path / "sqlite", "MIG507") == []
+    project(
+        tmp_path / "pg", fk.replace("null=True", "null=True, db_constraint=False"), "postgresql"
+    )
+    assert deploy(tmp_path / "pg", "MIG507") == []
+
+
+def test_two_step_foreign_key_in_runsql(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    "ALTER TABLE orders_order ADD CONSTRAINT owner_fk FOREIGN KEY (owner_id) "
+                    "REFERENCES auth_user (id) DEFERRABLE INITIALLY DEFERRED NOT VALID",
+                    "ALTER TABLE orders_order DROP CONSTRAINT owner_fk",
+                ),
+            ],
+            state_operations=[
+                migrations.AlterField("order", "quantity", models.IntegerField(default=3)),
+            ],
+        ),
+        migrations.RunSQL("ALTER TABLE orders_order VALIDATE CONSTRAINT owner_fk", migrations.RunSQL.noop),
+""",
+        "postgresql",
+    )
+    assert deploy(tmp_path) == []
+
+
+# --- MIG508 ----------------------------------------------------------------------------------
+
+
+def test_concurrent_operations_in_an_atomic_migration(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        RemoveIndexConcurrently("order", "order_number_idx"),
+        migrations.RunSQL(
+            sql="VACUUM ANALYZE orders_order",
+            reverse_sql="DROP INDEX CONCURRENTLY IF EXISTS order_total",
+        ),
+""",
+        imports="from django.contrib.postgres.operations import RemoveIndexConcurrently\n",
+    )
+    findings = deploy(tmp_path, "MIG508")
+    assert [(f.line, f.severity) for f in findings] == [
+        (9, Severity.ERROR),
+        (11, Severity.ERROR),
+        (12, Severity.ERROR),
+    ]
+    assert "reverse_sql" in findings[2].message
+
+
+# --- MIG509 ----------------------------------------------------------------------------------
+
+
+def test_remove_field(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.RemoveField(model_name="order", name="number"),
+        migrations.RemoveField(model_name="order", name="comment"),
+        migrations.SeparateDatabaseAndState(state_operations=[migrations.RemoveField("order", "quantity")]),
+""",
+    )
+    (finding,) = deploy(tmp_path, "MIG509")
+    assert finding.line == 8 and "Order.number" in finding.message
+
+
+def test_remove_field_with_unknown_history_is_quiet(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "orders/migrations/0001_initial.py": INITIAL.replace(
+                "migrations.CreateModel(", "build_model(", 1
+            ).replace("from django.db", "from orders.utils import build_model\nfrom django.db"),
+            "orders/migrations/0002_change.py": change(
+                '        migrations.RemoveField("order", "number"),\n'
+            ),
+        },
+    )
+    assert deploy(tmp_path, "MIG509") == []
+
+
+def test_unreadable_runsql_is_never_a_hazard(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.RunSQL(FORWARD, BACKWARD),
+        migrations.RunSQL(f"CREATE INDEX {NAME} ON orders_order (number)"),
+        migrations.RunSQL("ALTER TABLE orders_order ADD COLUMN x int NOT NULL DEFAULT 'unterminated"),
+""",
+        "postgresql",
+    )
+    assert deploy(tmp_path) == []

@@ -1,0 +1,159 @@
+"""MIG104 destructive-sql on RunSQL as real projects write it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from miglint.finding import Finding, Severity
+from tests.helpers import lint_tree, write_tree
+
+
+def runsql_migration(body: str, header: str = "") -> str:
+    return (
+        "from django.db import migrations\n"
+        + header
+        + "\n\nclass Migration(migrations.Migration):\n"
+        + '    dependencies = [("shop", "0001_initial")]\n\n'
+        + f"    operations = [\n{body}    ]\n"
+    )
+
+
+INITIAL = (
+    "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+    "    initial = True\n    operations = []\n"
+)
+
+
+def mig104(tmp_path: Path, body: str, header: str = "") -> list[Finding]:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_sql.py": runsql_migration(body, header),
+        },
+    )
+    return lint_tree(tmp_path, "MIG104")
+
+
+def test_points_at_the_line_of_each_statement(tmp_path: Path) -> None:
+    findings = mig104(
+        tmp_path,
+        '''\
+        migrations.RunSQL(
+            """
+            -- Old rows were migrated in 0001; DROP TABLE shop_legacy would lose the audit log.
+            UPDATE shop_product SET price = 0 WHERE price IS NULL;
+            DELETE FROM shop_cart;
+            TRUNCATE shop_session;
+            ALTER TABLE shop_product DROP COLUMN legacy_code, DROP CONSTRAINT legacy_check;
+            UPDATE shop_product SET currency = 'EUR';
+            """,
+            reverse_sql=migrations.RunSQL.noop,
+        ),
+''',
+    )
+    assert [(f.line, f.column, f.severity) for f in findings] == [
+        (12, 13, Severity.ERROR),
+        (13, 13, Severity.ERROR),
+        (14, 13, Severity.ERROR),
+        (15, 13, Severity.WARNING),
+    ]
+    assert "deletes every row of shop_cart" in findings[0].message
+    assert "legacy_code" in findings[2].message
+    assert "currency" in findings[3].message
+
+
+def test_list_of_statements_and_params(tmp_path: Path) -> None:
+    findings = mig104(
+        tmp_path,
+        """\
+        migrations.RunSQL(
+            [
+                ("DELETE FROM shop_price WHERE valid_until < %s", ["2020-01-01"]),
+                ("DROP TABLE IF EXISTS shop_price_backup", None),
+                "DROP SCHEMA IF EXISTS staging CASCADE",
+            ],
+            migrations.RunSQL.noop,
+        ),
+""",
+    )
+    assert [(f.line, f.message.split(":")[0]) for f in findings] == [
+        (11, "RunSQL drops table shop_price_backup"),
+        (12, "RunSQL drops schema staging and every table in it"),
+    ]
+
+
+def test_reverse_sql_is_not_checked(tmp_path: Path) -> None:
+    assert (
+        mig104(
+            tmp_path,
+            """\
+        migrations.RunSQL(
+            "CREATE TABLE shop_stats (day date PRIMARY KEY, orders int)",
+            "DROP TABLE shop_stats",
+        ),
+""",
+        )
+        == []
+    )
+
+
+def test_tables_created_in_the_migration_may_be_dropped(tmp_path: Path) -> None:
+    body = """\
+        migrations.CreateModel(name="Import", fields=[("id", models.AutoField(primary_key=True))]),
+        migrations.RunSQL(
+            [
+                "CREATE TEMPORARY TABLE tmp_ids AS SELECT id FROM shop_product",
+                "DELETE FROM shop_import",
+                "DROP TABLE tmp_ids",
+            ],
+            migrations.RunSQL.noop,
+        ),
+"""
+    assert mig104(tmp_path, body, header="from django.db import models\n") == []
+
+
+def test_functions_comments_and_quoted_names_are_not_statements(tmp_path: Path) -> None:
+    body = '''\
+        migrations.RunSQL(
+            sql="""
+            /* DROP TABLE shop_product; */
+            CREATE OR REPLACE FUNCTION shop_purge() RETURNS trigger AS $purge$
+            BEGIN
+                DELETE FROM shop_log WHERE created < now() - interval '30 days';
+                DELETE FROM shop_cache;
+                RETURN NULL;
+            END;
+            $purge$ LANGUAGE plpgsql;
+            DO $$ BEGIN TRUNCATE shop_tmp; END $$;
+            UPDATE "delete" SET "drop" = 1 WHERE id = 1;
+            INSERT INTO shop_note (text) VALUES ('DROP TABLE shop_product; DELETE FROM x');
+            COMMENT ON TABLE shop_product IS 'never TRUNCATE this';
+            """,
+            reverse_sql="DROP FUNCTION shop_purge()",
+        ),
+'''
+    assert mig104(tmp_path, body) == []
+
+
+def test_unreadable_sql_is_not_reported(tmp_path: Path) -> None:
+    body = """\
+        migrations.RunSQL(CLEANUP_SQL, migrations.RunSQL.noop),
+        migrations.RunSQL(f"DELETE FROM {TABLE}", migrations.RunSQL.noop),
+        migrations.RunSQL("DELETE FROM shop_x WHERE note = 'unterminated", migrations.RunSQL.noop),
+        migrations.RunSQL("DELIMITER //\\nCREATE PROCEDURE p() BEGIN DELETE FROM t; END //", ""),
+"""
+    assert mig104(tmp_path, body, header='CLEANUP_SQL = "DELETE FROM shop_x"\nTABLE = "t"\n') == []
+
+
+def test_separate_database_and_state(tmp_path: Path) -> None:
+    findings = mig104(
+        tmp_path,
+        """\
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunSQL("DROP TABLE shop_old", migrations.RunSQL.noop)],
+            state_operations=[],
+        ),
+""",
+    )
+    assert [f.line for f in findings] == [9]
