@@ -663,8 +663,12 @@ class ModelsReader:
         scope = ModuleScope(self, ref.module)
         label = self.app.label
         for statement in ref.node.body:
-            if isinstance(statement, s.Other):
-                partial.append(f"{ref.node.name} has statements miglint cannot read")
+            if isinstance(statement, s.Other) and statement.kind in _COMPOUND:
+                partial.append(f"{ref.node.name} defines attributes conditionally")
+                continue
+            if isinstance(statement, s.FunctionDef | s.ClassDef) and statement.name in fields:
+                # A later method or property of the same name replaces the field.
+                fields[statement.name] = FieldState(statement.name, "<removed>", {}, statement.span)
                 continue
             if not isinstance(statement, s.Assign) or statement.augmented:
                 continue

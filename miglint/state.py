@@ -424,7 +424,9 @@ def _field_kwargs(
         else:
             kwargs[key] = canonical(raw, scope)
     for key, default in _FIELD_DEFAULTS.items():
-        if key == "db_index" and cls in _INDEXED_BY_DEFAULT:
+        if (key == "db_index" and cls in _INDEXED_BY_DEFAULT) or (
+            key == "editable" and cls == "BinaryField"
+        ):
             continue
         if key in kwargs and type(kwargs[key]) is type(default) and kwargs[key] == default:
             del kwargs[key]

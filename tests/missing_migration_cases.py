@@ -20,6 +20,9 @@ HEADER = "from django.db import models\nfrom django.conf import settings\n\n\n"
 
 MAKE_SCRIPT = """
 from django.core.management import call_command
+from django.db.migrations import questioner
+questioner.NonInteractiveMigrationQuestioner.ask_not_null_addition = lambda *a: None
+questioner.NonInteractiveMigrationQuestioner.ask_auto_now_add_addition = lambda *a: None
 call_command("makemigrations", *{labels!r}, interactive=False, verbosity=0)
 print(json.dumps("ok"))
 """
