@@ -135,12 +135,11 @@ def _field(rng: random.Random, models: list[str]) -> FieldSpec:
     cls, options = rng.choice(_SIMPLE)
     kwargs = {}
     for key, values in options:
-        if key in ("max_length", "max_digits", "decimal_places") and cls in (
+        required = key in ("max_length", "max_digits", "decimal_places") and cls in (
             "CharField",
             "DecimalField",
-        ):
-            kwargs[key] = rng.choice(values)
-        elif rng.random() < 0.3:
+        )
+        if required or rng.random() < 0.3:
             kwargs[key] = rng.choice(values)
     if cls == "CharField" and kwargs.get("choices") in ("COLORS", '[("a", "A"), ("b", "B")]'):
         kwargs.pop("default", None)
@@ -173,7 +172,7 @@ def random_app(rng: random.Random) -> list[ModelSpec]:
             model.parent = rng.choice(names)
         for number in range(rng.randint(1, 5)):
             model.fields[f"m{index}f{number}_{rng.choice('xyz')}"] = _field(
-                rng, names + [model.name]
+                rng, [*names, model.name]
             )
         if rng.random() < 0.4:
             _meta_edit(rng, model)
@@ -283,7 +282,7 @@ def drift(rng: random.Random, specs: list[ModelSpec]) -> list[ModelSpec]:
             for other in specs:
                 if other.parent == victim.name:
                     other.parent = "models.Model"
-                for key, (cls, kwargs) in list(other.fields.items()):
+                for key, (_, kwargs) in list(other.fields.items()):
                     if kwargs.get("to") == victim.name:
                         del other.fields[key]
         else:
