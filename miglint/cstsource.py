@@ -11,7 +11,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from miglint import syntax as s
-from miglint.pysource import UNKNOWN_SOURCE_CHARS
+from miglint.pysource import ITERATION_WRAPPERS, MAX_CHAIN_PARTS, UNKNOWN_SOURCE_CHARS
 
 
 def module(tree: cst.Module) -> s.Module:
@@ -48,14 +48,86 @@ class _Reader:
                 for small in node.body:
                     result.extend(self.small_statement(small, self.span(node)))
             elif isinstance(node, cst.FunctionDef):
-                result.append(
-                    s.FunctionDef(node.name.value, self.span(node), node.asynchronous is not None)
-                )
+                result.append(self.function(node))
             elif isinstance(node, cst.ClassDef):
                 result.append(self.class_def(node))
             else:
                 result.append(s.Other(type(node).__name__, self.span(node)))
         return tuple(result)
+
+    def function(self, node: cst.FunctionDef) -> s.FunctionDef:
+        positional = [*node.params.posonly_params, *node.params.params]
+        return s.FunctionDef(
+            node.name.value,
+            self.span(node),
+            node.asynchronous is not None,
+            tuple(p.name.value for p in positional),
+            sum(1 for p in positional if p.default is None),
+            isinstance(node.params.star_arg, cst.Param),
+            self.body(node.body),
+        )
+
+    def body(self, block: cst.BaseSuite) -> s.FunctionBody:
+        """The libcst twin of `pysource._AstBodyReader` (simpler: no comprehension loops)."""
+        imports: list[s.Import] = []
+        calls: list[s.BodyCall] = []
+        loops: list[s.Loop] = []
+        bindings: list[s.Binding] = []
+        stack: list[tuple[cst.CSTNode, int]] = [(block, -1)]
+        while stack:
+            node, loop = stack.pop()
+            children: list[tuple[cst.CSTNode, int]] = []
+            if isinstance(node, cst.For | cst.While):
+                iterable = node.iter if isinstance(node, cst.For) else node.test
+                while (
+                    isinstance(iterable, cst.Call)
+                    and isinstance(iterable.func, cst.Name)
+                    and iterable.func.value in ITERATION_WRAPPERS
+                    and iterable.args
+                ):
+                    iterable = iterable.args[0].value
+                targets = (
+                    tuple(n.value for n in _names(node.target)) if isinstance(node, cst.For) else ()
+                )
+                kind = "for" if isinstance(node, cst.For) else "while"
+                loops.append(s.Loop(kind, _chain(iterable), targets, self.span(node), loop))
+                inner = len(loops) - 1
+                children = [(iterable, loop), (node.body, inner)]
+                if node.orelse is not None:
+                    children.append((node.orelse, loop))
+            else:
+                if isinstance(node, cst.Call):
+                    args = tuple(
+                        self.light(a.value)
+                        for a in node.args[:4]
+                        if not a.star and a.keyword is None
+                    )
+                    calls.append(s.BodyCall(_chain(node.func), args, self.span(node), loop))
+                elif isinstance(node, cst.Import | cst.ImportFrom):
+                    found = self.small_statement(node, self.span(node))
+                    imports.extend(i for i in found if isinstance(i, s.Import))
+                elif (
+                    isinstance(node, cst.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0].target, cst.Name)
+                ):
+                    name = node.targets[0].target.value
+                    value = node.value
+                    bindings.append(
+                        s.Binding(name, _chain(value), self.light(value), self.span(node))
+                    )
+                children = [(child, loop) for child in node.children]
+            stack.extend(reversed(children))
+        return s.FunctionBody(tuple(imports), tuple(calls), tuple(loops), tuple(bindings))
+
+    def light(self, node: cst.BaseExpression) -> s.Value:
+        if isinstance(node, cst.SimpleString | cst.Integer | cst.Float):
+            return node.evaluated_value
+        if isinstance(node, cst.Name | cst.Attribute):
+            return self.value(node)
+        return s.Unknown(
+            self.source(node).partition("\n")[0], type(node).__name__.lower(), self.span(node)
+        )
 
     def class_def(self, node: cst.ClassDef) -> s.ClassDef:
         body = node.body.body
@@ -217,3 +289,47 @@ class _Reader:
         if items:
             parts.append(s.Seq(kind, tuple(items), self.span(node), tuple(spans)))
         return s.Concat(tuple(parts), self.span(node))
+
+
+def _names(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.append(current)
+        else:
+            stack.extend(reversed(current.children))
+    return found
+
+
+def _chain(node: cst.BaseExpression) -> str:
+    """`pysource.chain` for libcst nodes."""
+    parts: list[str] = []
+    current: cst.BaseExpression = node
+    while len(parts) < MAX_CHAIN_PARTS:
+        if isinstance(current, cst.Attribute):
+            parts.append("." + current.attr.value)
+            current = current.value
+        elif isinstance(current, cst.Call):
+            parts.append("()")
+            current = current.func
+        elif isinstance(current, cst.Subscript):
+            sliced = any(isinstance(e.slice, cst.Slice) for e in current.slice)
+            parts.append("[:]" if sliced else "[]")
+            current = current.value
+        elif isinstance(current, cst.Name):
+            parts.append(current.value)
+            break
+        elif isinstance(
+            current,
+            cst.BaseNumber | cst.BaseString | cst.List | cst.Tuple | cst.Set | cst.Dict,
+        ):
+            parts.append("<literal>")
+            break
+        else:
+            parts.append("?")
+            break
+    else:
+        parts.append("?")
+    return "".join(reversed(parts))

@@ -104,6 +104,8 @@ class MigrationFacts:
     operations: tuple[Operation, ...] = ()
     # Names of module-level functions, for resolving RunPython(code=...) references.
     functions: tuple[str, ...] = ()
+    # The module-level functions themselves, with what their bodies do (for MIG6xx).
+    function_defs: tuple[s.FunctionDef, ...] = ()
     imports: tuple[s.Import, ...] = ()
     suppressions: tuple[Suppression, ...] = ()
     notes: tuple[Note, ...] = ()
@@ -169,14 +171,18 @@ class _MigrationReader:
                     self.globals[target] = statement.value
 
     def facts(self, suppressions: tuple[Suppression, ...]) -> MigrationFacts:
-        functions = tuple(st.name for st in self.module.body if isinstance(st, s.FunctionDef))
+        function_defs = tuple(st for st in self.module.body if isinstance(st, s.FunctionDef))
+        functions = tuple(function.name for function in function_defs)
         migration_class = None
         for statement in self.module.body:
             if isinstance(statement, s.ClassDef) and statement.name == "Migration":
                 migration_class = statement
         if migration_class is None:
             return MigrationFacts(
-                functions=functions, imports=self.imports, suppressions=suppressions
+                functions=functions,
+                function_defs=function_defs,
+                imports=self.imports,
+                suppressions=suppressions,
             )
         attributes: dict[str, s.Value] = {}
         for statement in migration_class.body:
@@ -198,6 +204,7 @@ class _MigrationReader:
             atomic=self.flag(attributes, "atomic", True) is not False,
             operations=self.operations(attributes.get("operations"), migration_class.span),
             functions=functions,
+            function_defs=function_defs,
             imports=self.imports,
             suppressions=suppressions,
             notes=tuple(self.notes),

@@ -9,17 +9,24 @@ here imports, compiles to bytecode or executes the text.
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import io
 import re
 import tokenize
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from miglint import syntax as s
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-# libcst's native parser crashes the process on a few thousand nested brackets.
+# libcst's native parser crashes the process (stack overflow) on a few thousand nested
+# brackets and takes minutes on long chains (`a.b.b...`, `x[0][0]...`, `a + a + ...`), so
+# it only ever sees files within these budgets (hand-written migrations are far inside).
 MAX_LIBCST_NESTING = 100
+MAX_LIBCST_DEPTH = 200
+MAX_LIBCST_CHARS = 256 * 1024
 UNKNOWN_SOURCE_CHARS = 120
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -67,6 +74,23 @@ def decode(data: bytes) -> str:
 
 def parse_source(text: str) -> s.Module:
     """Parse `text`; raise SourceError with the position of the first problem."""
+    # A big file makes millions of acyclic objects at once; cycle collection only slows it.
+    with _cycle_collection_paused():
+        return _parse_source(text)
+
+
+@contextlib.contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parse_source(text: str) -> s.Module:
     try:
         tree = ast.parse(text)
     except SyntaxError as error:
@@ -78,17 +102,70 @@ def parse_source(text: str) -> s.Module:
     else:
         try:
             return _AstReader(text).module(tree)
-        except RecursionError:
+        except (RecursionError, MemoryError):
             raise SourceError("file is too deeply nested to parse") from None
     message = first_error.msg or "invalid syntax"
     line = first_error.lineno or 1
     column = first_error.offset or 1
-    if "too many nested" in message or _bracket_depth(text) > MAX_LIBCST_NESTING:
+    if "too many nested" in message or not _within_libcst_budget(text):
         raise SourceError(f"syntax error: {message}", line, column)
     module = _parse_with_libcst(text)
     if module is None:
         raise SourceError(f"syntax error: {message}", line, column)
     return module
+
+
+def _within_libcst_budget(text: str) -> bool:
+    """Whether libcst may be given `text` (see MAX_LIBCST_*)."""
+    if len(text) > MAX_LIBCST_CHARS or _bracket_depth(text) > MAX_LIBCST_NESTING:
+        return False
+    depth = _expression_depth(text)
+    return depth is not None and depth <= MAX_LIBCST_DEPTH
+
+
+_OPEN = frozenset("([{")
+_CLOSE = frozenset(")]}")
+_SEPARATORS = frozenset({",", ";", "=", ":="})
+_OPERATOR_WORDS = frozenset({"not", "and", "or", "if", "else", "lambda", "await", "in", "is"})
+
+
+def _expression_depth(text: str) -> int | None:
+    """An upper bound of the parse tree's depth from tokens alone; None if `text` does not
+    tokenize. Each operator between two separators may add a level, so does each bracket
+    and each indented block."""
+    counts = [0]  # operators in the current comma-separated part, per open bracket
+    total = deepest = indent = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            kind, string = token.type, token.string
+            if kind == tokenize.OP:
+                if string in _OPEN:
+                    counts[-1] += 1
+                    total += 1
+                    counts.append(0)
+                elif string in _CLOSE:
+                    if len(counts) > 1:
+                        total -= counts.pop()
+                elif string in _SEPARATORS:
+                    total -= counts[-1]
+                    counts[-1] = 0
+                else:
+                    counts[-1] += 1
+                    total += 1
+            elif kind == tokenize.STRING or (kind == tokenize.NAME and string in _OPERATOR_WORDS):
+                # Adjacent strings nest too: libcst reads `"a" "b" "c"` as a chain of pairs.
+                counts[-1] += 1
+                total += 1
+            elif kind == tokenize.NEWLINE:
+                counts, total = [0], 0
+            elif kind == tokenize.INDENT:
+                indent += 1
+            elif kind == tokenize.DEDENT:
+                indent -= 1
+            deepest = max(deepest, total + len(counts) + indent)
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+    return deepest
 
 
 def _bracket_depth(text: str) -> int:
@@ -138,6 +215,21 @@ class _AstReader:
             segment = segment[: UNKNOWN_SOURCE_CHARS - 3] + "..."
         return segment
 
+    def short_source(self, node: ast.AST) -> str:
+        """The first line of `node`'s source, cut short (cheaper than `source` in a loop)."""
+        line = getattr(node, "lineno", 1)
+        column = getattr(node, "col_offset", 0)
+        text = self._line(line)
+        if self.ascii:
+            text = text[column:]
+        else:
+            text = text.encode("utf-8")[column:].decode("utf-8", errors="ignore")
+        if getattr(node, "end_lineno", line) == line:
+            end = getattr(node, "end_col_offset", None)
+            if end is not None:
+                text = text[: max(end - column, 0)] if self.ascii else text
+        return text[:UNKNOWN_SOURCE_CHARS]
+
     def module(self, tree: ast.Module) -> s.Module:
         return s.Module(self.statements(tree.body), parser="ast")
 
@@ -172,7 +264,7 @@ class _AstReader:
             if isinstance(node.target, ast.Name) and isinstance(node.op, ast.Add):
                 return [s.Assign((node.target.id,), self.value(node.value), span, augmented=True)]
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            return [s.FunctionDef(node.name, span, isinstance(node, ast.AsyncFunctionDef))]
+            return [self.function(node, span)]
         elif isinstance(node, ast.ClassDef):
             return [
                 s.ClassDef(
@@ -189,6 +281,19 @@ class _AstReader:
                 )
             ]
         return [s.Other(type(node).__name__, span)]
+
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, span: s.Span) -> s.FunctionDef:
+        arguments = node.args
+        params = tuple(a.arg for a in (*arguments.posonlyargs, *arguments.args))
+        return s.FunctionDef(
+            node.name,
+            span,
+            isinstance(node, ast.AsyncFunctionDef),
+            params,
+            len(params) - len(arguments.defaults),
+            arguments.vararg is not None,
+            _AstBodyReader(self).read(node.body),
+        )
 
     def dotted(self, node: ast.expr) -> str | None:
         parts: list[str] = []
@@ -296,6 +401,173 @@ class _AstReader:
         return s.Unknown(self.source(node), "binop", self.span(node))
 
 
+# Longest chain rendered; a longer one ends in `?` (chains this long are never meaningful).
+MAX_CHAIN_PARTS = 40
+# Calls that wrap the iterable of a loop without changing what is iterated.
+ITERATION_WRAPPERS = frozenset({"enumerate", "list", "sorted", "reversed", "tuple", "set"})
+
+
+def chain(node: ast.expr) -> str:
+    """`node` as a chain: `Order.objects.filter().update`, `qs[:]`, `<literal>` (see BodyCall)."""
+    parts: list[str] = []
+    current: ast.expr = node
+    while len(parts) < MAX_CHAIN_PARTS:
+        if isinstance(current, ast.Attribute):
+            parts.append("." + current.attr)
+            current = current.value
+        elif isinstance(current, ast.Call):
+            parts.append("()")
+            current = current.func
+        elif isinstance(current, ast.Subscript):
+            parts.append("[:]" if isinstance(current.slice, ast.Slice) else "[]")
+            current = current.value
+        elif isinstance(current, ast.Name):
+            parts.append(current.id)
+            break
+        elif isinstance(current, ast.Constant | ast.List | ast.Tuple | ast.Set | ast.Dict):
+            parts.append("<literal>")
+            break
+        else:
+            parts.append("?")
+            break
+    else:
+        parts.append("?")
+    return "".join(reversed(parts))
+
+
+def _iterated(node: ast.expr) -> ast.expr:
+    """What a loop really iterates: `qs` for `enumerate(qs)` or `list(qs)`."""
+    while (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ITERATION_WRAPPERS
+        and node.args
+    ):
+        node = node.args[0]
+    return node
+
+
+def _target_names(node: ast.expr) -> tuple[str, ...]:
+    return tuple(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+
+
+_LOOP_NODES = frozenset(
+    {ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp}
+)
+# Node fields that never hold a node worth visiting (contexts, operators, strings).
+_LEAF_FIELDS = frozenset({"ctx", "op", "kind", "type_comment", "id", "attr", "arg", "name"})
+
+
+class _AstBodyReader:
+    """Collects a function body's imports, calls, loops and local names, without recursion
+    (a 10,000-term expression must not exhaust the stack)."""
+
+    def __init__(self, reader: _AstReader) -> None:
+        self.reader = reader
+        self.imports: list[s.Import] = []
+        self.calls: list[s.BodyCall] = []
+        self.loops: list[s.Loop] = []
+        self.bindings: list[s.Binding] = []
+
+    def read(self, body: list[ast.stmt]) -> s.FunctionBody:
+        # Child fields per node type, without contexts and operators (most of a tree's nodes).
+        fields_of: dict[type[ast.AST], tuple[str, ...]] = {}
+        stack: list[tuple[ast.AST, int]] = [(node, -1) for node in body]
+        while stack:
+            node, loop = stack.pop()
+            kind = type(node)
+            if kind is ast.Name or kind is ast.Constant:
+                continue
+            if kind is ast.Call:
+                self.call(node, loop)  # type: ignore[arg-type]
+            elif kind in _LOOP_NODES:
+                stack.extend(self.loop_children(node, loop))
+                continue
+            elif kind is ast.Import or kind is ast.ImportFrom:
+                found = self.reader.statement(node)  # type: ignore[arg-type]
+                self.imports.extend(i for i in found if isinstance(i, s.Import))
+                continue
+            elif kind is ast.Assign:
+                self.assign(node, loop)  # type: ignore[arg-type]
+            fields = fields_of.get(kind)
+            if fields is None:
+                fields = fields_of[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+            for name in fields:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    stack.extend((item, loop) for item in value if isinstance(item, ast.AST))
+                elif isinstance(value, ast.AST):
+                    stack.append((value, loop))
+        self.calls.sort(key=lambda call: (call.span.line, call.span.column))
+        return s.FunctionBody(
+            tuple(self.imports), tuple(self.calls), tuple(self.loops), tuple(self.bindings)
+        )
+
+    def loop_children(self, node: ast.AST, loop: int) -> list[tuple[ast.AST, int]]:
+        """Record the loop `node` and return its children, each with the loop it runs in."""
+        children: list[tuple[ast.AST, int]]
+        if isinstance(node, ast.For | ast.AsyncFor):
+            inner = self.loop("for", node.iter, node.target, node, loop)
+            children = [(node.iter, loop), *((n, inner) for n in node.body)]
+            children += [(n, loop) for n in node.orelse]
+        elif isinstance(node, ast.While):
+            span = self.reader.span(node)
+            inner = self.add_loop(s.Loop("while", chain(node.test), (), span, loop))
+            children = [(node.test, loop), *((n, inner) for n in node.body)]
+            children += [(n, loop) for n in node.orelse]
+        else:
+            assert isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp)
+            first = node.generators[0]
+            inner = self.loop("comprehension", first.iter, first.target, node, loop)
+            children = [(first.iter, loop), *((n, inner) for n in first.ifs)]
+            children += [(n, inner) for n in node.generators[1:]]
+            elements = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
+            children += [(n, inner) for n in elements]
+        return children
+
+    def assign(self, node: ast.Assign, loop: int) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            value = node.value
+            span = self.reader.span(node)
+            self.bindings.append(
+                s.Binding(node.targets[0].id, chain(value), self.light(value), span)
+            )
+
+    def add_loop(self, loop: s.Loop) -> int:
+        self.loops.append(loop)
+        return len(self.loops) - 1
+
+    def loop(
+        self, kind: str, iterable: ast.expr, target: ast.expr, node: ast.AST, parent: int
+    ) -> int:
+        return self.add_loop(
+            s.Loop(
+                kind,
+                chain(_iterated(iterable)),
+                _target_names(target),
+                self.reader.span(node),
+                parent,
+            )
+        )
+
+    def call(self, node: ast.Call, loop: int) -> None:
+        args = tuple(self.light(arg) for arg in node.args[:4] if not isinstance(arg, ast.Starred))
+        self.calls.append(s.BodyCall(chain(node.func), args, self.reader.span(node), loop))
+
+    def light(self, node: ast.expr) -> s.Value:
+        """A cheap value: constants and names as such, anything else as its (short) source."""
+        if isinstance(node, ast.Constant) and node.value is not Ellipsis:
+            constant: s.Value = node.value
+            return constant
+        if isinstance(node, ast.Name | ast.Attribute):
+            name = self.reader.dotted(node)
+            if name is not None:
+                return s.Ref(name, self.reader.span(node))
+        return s.Unknown(
+            self.reader.short_source(node), type(node).__name__.lower(), self.reader.span(node)
+        )
+
+
 _NUMBER = (int, float)
 
 
@@ -335,7 +607,7 @@ def _parse_with_libcst(text: str) -> s.Module | None:
     from miglint import cstsource
 
     try:
-        tree = libcst.parse_module(text)
-    except (libcst.ParserSyntaxError, RecursionError, MemoryError, ValueError):
+        return cstsource.module(libcst.parse_module(text))
+    except Exception:
+        # Hostile input for a fallback parser: whatever goes wrong, the file is unreadable.
         return None
-    return cstsource.module(tree)

@@ -147,10 +147,66 @@ class Assign:
 
 
 @dataclass(frozen=True)
+class Loop:
+    """A `for`, `while` or comprehension inside a function body.
+
+    `iterable` is the looped-over expression as a chain (see `BodyCall.callee`); `parent` is
+    the index of the enclosing loop in `FunctionBody.loops`, -1 at the top.
+    """
+
+    kind: str
+    iterable: str
+    targets: tuple[str, ...] = ()
+    span: Span = field(default=NO_SPAN, compare=False)
+    parent: int = -1
+
+
+@dataclass(frozen=True)
+class BodyCall:
+    """A call inside a function body.
+
+    `callee` renders the called expression as a chain: names and attributes as written,
+    `()` for a call, `[]` for an index, `[:]` for a slice, `<literal>` for a literal and `?`
+    for anything else, e.g. `Order.objects.filter().update` or `schema_editor.execute`.
+    `loop` is the index of the innermost enclosing loop in `FunctionBody.loops`, or -1.
+    """
+
+    callee: str
+    args: tuple[Value, ...] = ()
+    span: Span = field(default=NO_SPAN, compare=False)
+    loop: int = -1
+
+
+@dataclass(frozen=True)
+class Binding:
+    """`name = value` inside a function body; `chain` renders the value as in BodyCall."""
+
+    name: str
+    chain: str
+    value: Value = None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class FunctionBody:
+    """What miglint reads inside a function: its imports, calls, loops and local names."""
+
+    imports: tuple[Import, ...] = ()
+    calls: tuple[BodyCall, ...] = ()
+    loops: tuple[Loop, ...] = ()
+    bindings: tuple[Binding, ...] = ()
+
+
+@dataclass(frozen=True)
 class FunctionDef:
     name: str
     span: Span = field(default=NO_SPAN, compare=False)
     is_async: bool = False
+    # Positional parameter names; how many have no default; whether it takes *args.
+    params: tuple[str, ...] = ()
+    required: int = 0
+    varargs: bool = False
+    body: FunctionBody = FunctionBody()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,728 @@
+"""Data-migration hygiene (MIG6xx): what the functions given to RunPython do.
+
+The functions are the module-level functions named in `RunPython(code, reverse_code)` (also
+by keyword and through `functools.partial`), plus the module-level functions they call. A
+function imported from another module cannot be seen and is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from miglint import sql
+from miglint import syntax as s
+from miglint.finding import Finding, Severity
+from miglint.history import database_operations
+from miglint.nodes import Migration
+from miglint.parse import Operation
+from miglint.project import Project
+from miglint.rules.base import MigrationRule
+
+_MANAGERS = ("objects", "_default_manager", "_base_manager")
+# Calls that return a queryset (or a manager's): iterating one reads rows from a table.
+_QUERYSET_CALLS = (
+    "all",
+    "filter",
+    "exclude",
+    "iterator",
+    "select_related",
+    "prefetch_related",
+    "order_by",
+    "only",
+    "defer",
+    "distinct",
+    "annotate",
+    "using",
+    "values",
+    "values_list",
+)
+_QUERYSET_CALL = re.compile(r"\.(?:" + "|".join(_QUERYSET_CALLS) + r")\(\)")
+_MANAGER = re.compile(r"\.(?:" + "|".join(_MANAGERS) + r")(?:\.|$)")
+# Schema editor methods that change the schema directly (what operations normally do).
+_SCHEMA_METHODS = frozenset(
+    {
+        "create_model",
+        "delete_model",
+        "add_field",
+        "remove_field",
+        "alter_field",
+        "add_index",
+        "remove_index",
+        "rename_index",
+        "add_constraint",
+        "remove_constraint",
+        "alter_db_table",
+        "alter_unique_together",
+        "alter_index_together",
+    }
+)
+_DDL_START = re.compile(
+    r"^\s*(?:--[^\n]*\n\s*)*(CREATE|ALTER|DROP|TRUNCATE|RENAME|COMMENT\s+ON)\b", re.IGNORECASE
+)
+_STRING_PREFIX = re.compile(r"""^[rRbBfFuU]{0,2}(?:'''|\"\"\"|'|")""")
+
+
+@dataclass(frozen=True)
+class RunPythonFunction:
+    """A module-level function that RunPython runs, directly or through the functions it calls."""
+
+    function: s.FunctionDef
+    operation: Operation
+    # "code" or "reverse_code"; the function reached through calls keeps its caller's role.
+    role: str
+    # Where the operation names it.
+    span: s.Span
+    # Positional arguments bound by functools.partial (the direct function only).
+    bound: int = 0
+    direct: bool = True
+
+
+def runpython_functions(migration: Migration) -> Iterator[RunPythonFunction]:
+    """Every function the migration's RunPython operations run, each once per role."""
+    facts = migration.facts
+    functions = {function.name: function for function in facts.function_defs}
+    seen: set[tuple[str, str]] = set()
+    for _, operation in database_operations(facts.operations):
+        if not operation.is_("RunPython") or operation.call is None:
+            continue
+        for position, role in ((0, "code"), (1, "reverse_code")):
+            value = operation.argument(position, role)
+            bound = 0
+            if isinstance(value, s.Call) and value.name == "partial" and value.args:
+                bound = len(value.args) - 1
+                value = value.args[0]
+            if not isinstance(value, s.Ref) or value.name not in functions:
+                continue
+            span = operation.argument_span(position, role)
+            queue = [functions[value.name]]
+            direct = True
+            while queue:
+                function = queue.pop(0)
+                if (function.name, role) in seen:
+                    continue
+                seen.add((function.name, role))
+                yield RunPythonFunction(function, operation, role, span, bound, direct)
+                direct = False
+                queue.extend(
+                    functions[call.callee]
+                    for call in function.body.calls
+                    if call.callee in functions
+                )
+
+
+def _enclosing_loops(body: s.FunctionBody, index: int) -> Iterator[s.Loop]:
+    while 0 <= index < len(body.loops):
+        loop = body.loops[index]
+        yield loop
+        index = loop.parent
+
+
+def _binding(body: s.FunctionBody, name: str) -> s.Binding | None:
+    found = None
+    for binding in body.bindings:
+        if binding.name == name:
+            found = binding
+    return found
+
+
+def _resolved_chain(body: s.FunctionBody, chain: str) -> str:
+    """`chain`, or what a bare local name in it was assigned from (one level)."""
+    if chain.isidentifier():
+        binding = _binding(body, chain)
+        if binding is not None:
+            return binding.chain
+    return chain
+
+
+def reads_table(chain: str) -> bool:
+    """The chain is a queryset of a model (`Order.objects.filter()`, `order.lines.all()`)."""
+    return bool(_MANAGER.search(chain) or _QUERYSET_CALL.search(chain))
+
+
+def _from_manager(chain: str) -> bool:
+    return bool(_MANAGER.search(chain))
+
+
+def _receiver(callee: str) -> tuple[str, str]:
+    receiver, _, method = callee.rpartition(".")
+    return receiver, method
+
+
+class RunPythonImportsModel(MigrationRule):
+    """A migration runs against the models *as they were* at that point in history, which is
+    what `apps.get_model("app", "Model")` returns inside RunPython. A model imported from
+    the app's `models.py` (or `get_user_model()`, or the global `django.apps.apps`
+    registry) is today's model: once a later migration adds a field to it, this migration
+    selects a column that does not exist yet on a fresh database, and `migrate` fails for
+    every new developer, test run and environment. When the model is renamed or deleted the
+    import itself breaks the migration.
+
+    Importing other things from a `models` module (choices enums, constants, helper
+    functions) is not reported; nor is `from django.db import models`. A module-level
+    import is reported only when a RunPython function uses it as a model (a manager such as
+    `Model.objects`, `Model(...)`, `Model.DoesNotExist`, `Model._meta`).
+    """
+
+    code = "MIG601"
+    name = "runpython-imports-model"
+    severity = Severity.WARNING
+    summary = (
+        "A RunPython function uses a model imported from models.py instead of apps.get_model()."
+    )
+    fix = 'Use the historical model: `Order = apps.get_model("shop", "Order")` inside the function.'
+    VALID = (
+        """\
+from django.db import migrations
+
+
+def fill_totals(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    Order.objects.filter(total=None).update(total=0)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(fill_totals, migrations.RunPython.noop)]
+""",
+        """\
+from django.db import migrations
+
+from shop.models import OrderStatus
+
+
+def mark_paid(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    Order.objects.filter(paid=True).update(status=OrderStatus.PAID)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(mark_paid, migrations.RunPython.noop)]
+""",
+        """\
+import shop.models
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.AddField(
+            "order", "code", models.CharField(default=shop.models.new_code, max_length=8)
+        ),
+    ]
+""",
+    )
+    INVALID = (
+        """\
+from django.db import migrations
+
+from shop.models import Order
+
+
+def fill_totals(apps, schema_editor):
+    for order in Order.objects.filter(total=None).iterator():
+        order.total = 0
+        order.save()
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(fill_totals, migrations.RunPython.noop)]
+""",
+        """\
+from django.db import migrations
+
+
+def create_admin(apps, schema_editor):
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("admin", "admin@example.com", "changeme")
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(code=create_admin, reverse_code=migrations.RunPython.noop)]
+""",
+        """\
+from django.contrib.auth import get_user_model
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    User = get_user_model()
+    User.objects.filter(email="").update(is_active=False)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+""",
+    )
+
+    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
+        reported: set[tuple[str, str]] = set()
+        for found in runpython_functions(migration):
+            function = found.function
+            for name, span, message in self._uses(function, migration.facts.imports):
+                if (function.name, name) in reported:
+                    continue
+                reported.add((function.name, name))
+                yield self.at(migration, span, message)
+
+    def _uses(
+        self, function: s.FunctionDef, module_imports: tuple[s.Import, ...]
+    ) -> Iterator[tuple[str, s.Span, str]]:
+        body = function.body
+        local = {binding.name for binding in body.bindings}
+        imports = [(i, False) for i in module_imports] + [(i, True) for i in body.imports]
+        for imported, inside in imports:
+            kind = _models_import(imported)
+            if kind is None or (imported.alias in local and not inside):
+                continue
+            for call in body.calls:
+                model = _model_use(call.callee, imported.alias, kind)
+                if model is None:
+                    continue
+                where = "inside the function" if inside else f"on line {imported.span.line}"
+                yield (
+                    model,
+                    imported.span if inside else call.span,
+                    f"{function.name}() uses {model}, imported from {imported.module} {where}: that is "
+                    f"today's model, not the historical one this migration runs against; use "
+                    f"apps.get_model() instead",
+                )
+                break
+        for call in body.calls:
+            if call.callee == "get_user_model" or call.callee.endswith(".get_user_model"):
+                yield (
+                    "get_user_model",
+                    call.span,
+                    f"{function.name}() calls get_user_model(), which returns today's user "
+                    "model, not the historical one; use apps.get_model(settings.AUTH_USER_MODEL)",
+                )
+                break
+        registry = {
+            i.alias
+            for i in (*module_imports, *body.imports)
+            if i.module == "django.apps" and i.name == "apps"
+        }
+        for call in body.calls:
+            receiver, method = _receiver(call.callee)
+            if method == "get_model" and receiver in registry and receiver not in function.params:
+                yield (
+                    "apps",
+                    call.span,
+                    f"{function.name}() calls {call.callee}() on the global app registry "
+                    "(django.apps.apps), which holds today's models; use the `apps` argument "
+                    "RunPython passes to the function",
+                )
+                break
+
+
+def _models_import(imported: s.Import) -> str | None:
+    """ "model" for `from x.models import Model`, "module" for a models module; else None."""
+    parts = imported.module.lstrip(".").split(".")
+    if imported.name is None:
+        if parts[-1] != "models" or _db_models(parts) or len(parts) < 2:
+            return None
+        # `import shop.models` binds `shop`; `import shop.models as m` binds the module.
+        return "dotted" if imported.alias == parts[0] else "module"
+    if imported.name == "models":
+        return None if parts[-1] == "db" or not parts[-1] else "module"
+    if "models" not in parts or _db_models(parts):
+        return None
+    name = imported.name
+    return "model" if name[:1].isupper() and not name.isupper() else None
+
+
+def _db_models(parts: list[str]) -> bool:
+    """`django.db.models` and its kin (`django.contrib.gis.db.models`): not an app's models."""
+    index = parts.index("models") if "models" in parts else -1
+    return index > 0 and parts[index - 1] == "db"
+
+
+_MODEL_ACCESS = re.compile(r"^\.(?:objects|_default_manager|_base_manager|DoesNotExist|_meta)\b")
+
+
+def _model_use(callee: str, alias: str, kind: str) -> str | None:
+    """The model named by `callee` when it uses the imported `alias` as a model, else None."""
+    if kind == "model":
+        if callee == alias:
+            return alias
+        if callee.startswith(alias + ".") and _MODEL_ACCESS.match(callee[len(alias) :]):
+            return alias
+        return None
+    if kind == "dotted" and not callee.startswith(alias + "."):
+        return None
+    prefix = alias + "."
+    if not callee.startswith(prefix):
+        return None
+    rest = callee[len(prefix) :]
+    if kind == "dotted":
+        # `shop.models.Order...`: skip to what follows the `models` module.
+        _, _, rest = rest.partition("models.")
+        if not rest:
+            return None
+    model, _, after = rest.partition(".")
+    if not model[:1].isupper() or model.isupper():
+        return None
+    if not after and callee.endswith(model):
+        return model
+    return model if _MODEL_ACCESS.match("." + after) else None
+
+
+class SaveInLoop(MigrationRule):
+    """`obj.save()`, `obj.delete()` or `Model.objects.create()` inside a loop over a queryset
+    sends one query per row. On a table of a million rows that is a million round trips
+    inside one transaction, holding locks for the whole migration, and a deploy that
+    takes hours. The historical models RunPython gets have no custom `save()` or `delete()`
+    methods, so nothing is lost by writing in bulk: `queryset.update(...)` (with `F()` and
+    `Case`/`When` expressions), `bulk_update(objs, fields, batch_size=...)`,
+    `bulk_create(objs, batch_size=...)`, `queryset.delete()`.
+
+    A loop over a literal list or tuple (seeding a few fixed rows) is not reported: a
+    handful of `create()` calls is fine.
+    """
+
+    code = "MIG602"
+    name = "save-in-loop"
+    severity = Severity.WARNING
+    summary = "save(), delete() or create() called per object in a loop over a queryset."
+    fix = "Write in bulk: queryset.update(), bulk_update(objs, fields, batch_size=...), bulk_create(), queryset.delete()."
+    VALID = (
+        """\
+from django.db import migrations
+from django.db.models import F
+
+
+def fill_totals(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    Order.objects.update(total=F("price") * F("quantity"))
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(fill_totals, migrations.RunPython.noop)]
+""",
+        """\
+from django.db import migrations
+
+
+def seed_groups(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name in ("editors", "reviewers", "admins"):
+        Group.objects.create(name=name)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(seed_groups, migrations.RunPython.noop)]
+""",
+        """\
+from django.db import migrations
+
+
+def fill_slugs(apps, schema_editor):
+    Article = apps.get_model("blog", "Article")
+    batch = []
+    for article in Article.objects.filter(slug="").iterator(chunk_size=2000):
+        article.slug = article.title.lower().replace(" ", "-")
+        batch.append(article)
+    Article.objects.bulk_update(batch, ["slug"], batch_size=2000)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(fill_slugs, migrations.RunPython.noop)]
+""",
+    )
+    INVALID = (
+        """\
+from django.db import migrations
+
+
+def combine_names(apps, schema_editor):
+    Person = apps.get_model("people", "Person")
+    for person in Person.objects.all():
+        person.name = f"{person.first_name} {person.last_name}"
+        person.save()
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(combine_names, migrations.RunPython.noop)]
+""",
+        """\
+import functools
+
+from django.db import migrations
+
+
+def copy_addresses(apps, schema_editor, kind):
+    Customer = apps.get_model("shop", "Customer")
+    Address = apps.get_model("shop", "Address")
+    customers = Customer.objects.exclude(street="")
+    for customer in customers.iterator():
+        Address.objects.create(customer=customer, street=customer.street, kind=kind)
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.RunPython(
+            code=functools.partial(copy_addresses, kind="billing"),
+            reverse_code=migrations.RunPython.noop,
+        )
+    ]
+""",
+    )
+
+    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
+        for found in runpython_functions(migration):
+            body = found.function.body
+            for call in body.calls:
+                if call.loop < 0:
+                    continue
+                loop = next(
+                    (
+                        loop
+                        for loop in _enclosing_loops(body, call.loop)
+                        if loop.kind != "while"
+                        and reads_table(_resolved_chain(body, loop.iterable))
+                    ),
+                    None,
+                )
+                if loop is None:
+                    continue
+                message = self._per_row(call, loop, body)
+                if message is not None:
+                    yield self.at(migration, call.span, message)
+
+    def _per_row(self, call: s.BodyCall, loop: s.Loop, body: s.FunctionBody) -> str | None:
+        receiver, method = _receiver(call.callee)
+        rows = _resolved_chain(body, loop.iterable)
+        where = f"for each row of `{rows}`"
+        if method in ("save", "delete") and receiver.isidentifier():
+            if method == "save":
+                return (
+                    f"`{call.callee}()` runs one query {where}; use "
+                    "`queryset.update(...)`, or `bulk_update(objs, fields, batch_size=...)`"
+                )
+            return (
+                f"`{call.callee}()` runs one DELETE {where}; delete the queryset at once "
+                "(`queryset.delete()`)"
+            )
+        if method == "create":
+            head = receiver.partition(".")[0]
+            related = receiver.count(".") == 1 and head in loop.targets
+            if related or receiver.rpartition(".")[2] in _MANAGERS:
+                return (
+                    f"`{call.callee}()` runs one INSERT {where}; build the objects and "
+                    "`bulk_create(objs, batch_size=...)`"
+                )
+        return None
+
+
+class UnbatchedDataMigration(MigrationRule):
+    """Iterating `Model.objects.all()` (or a filter of it) loads every row into memory at
+    once: Django fetches the whole result and caches it in the queryset before the first
+    iteration step. On a large table the migration process runs out of memory (or swaps)
+    halfway through a deploy. `.iterator(chunk_size=...)` streams the rows; slicing by
+    primary key processes them in batches.
+
+    A loop inside a `while` loop (the usual hand-written batching) and a sliced queryset are
+    not reported.
+    """
+
+    code = "MIG603"
+    name = "unbatched-data-migration"
+    severity = Severity.WARNING
+    summary = "A RunPython loop reads a whole table at once, without .iterator() or batching."
+    fix = "Iterate `queryset.iterator(chunk_size=2000)`, or process primary-key ranges in batches."
+    VALID = (
+        """\
+from django.db import migrations
+
+
+def fill_slugs(apps, schema_editor):
+    Article = apps.get_model("blog", "Article")
+    batch = []
+    for article in Article.objects.filter(slug="").iterator(chunk_size=2000):
+        article.slug = article.title.lower().replace(" ", "-")
+        batch.append(article)
+        if len(batch) == 2000:
+            Article.objects.bulk_update(batch, ["slug"])
+            batch = []
+    Article.objects.bulk_update(batch, ["slug"])
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(fill_slugs, migrations.RunPython.noop)]
+""",
+        """\
+from django.db import migrations
+
+
+def seed(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name in ["editors", "admins"]:
+        Group.objects.get_or_create(name=name)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
+""",
+    )
+    INVALID = (
+        """\
+from django.db import migrations
+
+
+def fill_slugs(apps, schema_editor):
+    Article = apps.get_model("blog", "Article")
+    articles = Article.objects.filter(slug="")
+    updated = []
+    for article in articles:
+        article.slug = article.title.lower().replace(" ", "-")
+        updated.append(article)
+    Article.objects.bulk_update(updated, ["slug"], batch_size=1000)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(fill_slugs, migrations.RunPython.noop)]
+""",
+    )
+
+    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
+        for found in runpython_functions(migration):
+            body = found.function.body
+            for loop in body.loops:
+                if loop.kind == "while":
+                    continue
+                chain = _resolved_chain(body, loop.iterable)
+                if not _from_manager(chain) or ".iterator()" in chain or "[" in chain:
+                    continue
+                if any(outer.kind == "while" for outer in _enclosing_loops(body, loop.parent)):
+                    continue
+                yield self.at(
+                    migration,
+                    loop.span,
+                    f"{found.function.name}() iterates `{chain}` without `.iterator()` or "
+                    "batching: every row is loaded into memory at once",
+                )
+
+
+class SchemaEditorDdlInRunPython(MigrationRule):
+    """DDL run from RunPython (`schema_editor.execute("ALTER TABLE ...")`, a cursor's
+    `execute()`, or `schema_editor.add_field(...)`) changes the schema behind Django's back:
+    the migration state does not know about it, so the autodetector later generates a
+    migration that conflicts with it, `sqlmigrate` does not show it, and rolling back does
+    not undo it unless the reverse function repeats it by hand.
+
+    Use an operation instead: `RunSQL(sql, reverse_sql, state_operations=[...])` (or
+    `SeparateDatabaseAndState`) for hand-written DDL, `AddIndex`/`AddConstraint`, or
+    `CreateExtension` for extensions. Queries and data changes (SELECT, UPDATE, INSERT) are
+    not reported.
+    """
+
+    code = "MIG604"
+    name = "schema-editor-ddl-in-runpython"
+    severity = Severity.WARNING
+    summary = "DDL run inside RunPython, hidden from the migration state."
+    fix = "Move the DDL into RunSQL(sql, reverse_sql, state_operations=[...]) or the matching operation."
+    VALID = (
+        """\
+from django.db import migrations
+
+
+def fill_totals(apps, schema_editor):
+    schema_editor.execute("UPDATE shop_order SET total = price * quantity WHERE total IS NULL")
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(fill_totals, migrations.RunPython.noop)]
+""",
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.RunSQL(
+            "CREATE INDEX order_created_idx ON shop_order (created)",
+            "DROP INDEX order_created_idx",
+        )
+    ]
+""",
+    )
+    INVALID = (
+        """\
+from django.db import migrations
+
+
+def add_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("CREATE INDEX order_created_idx ON shop_order (created)")
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(add_index, migrations.RunPython.noop)]
+""",
+        """\
+from django.db import migrations
+
+
+def widen(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE shop_order ALTER COLUMN note TYPE text")
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(widen, migrations.RunPython.noop)]
+""",
+    )
+
+    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
+        for found in runpython_functions(migration):
+            function = found.function
+            editor = function.params[1] if len(function.params) > 1 else "schema_editor"
+            for call in function.body.calls:
+                receiver, method = _receiver(call.callee)
+                if receiver == editor and method in _SCHEMA_METHODS:
+                    yield self.at(
+                        migration,
+                        call.span,
+                        f"{function.name}() changes the schema with {call.callee}(): the "
+                        "migration state does not know about it",
+                    )
+                    continue
+                if method not in ("execute", "executemany") or not call.args:
+                    continue
+                if receiver != editor and "cursor" not in receiver:
+                    continue
+                statement = _ddl(_argument_text(call.args[0], function.body))
+                if statement is not None:
+                    yield self.at(
+                        migration,
+                        call.span,
+                        f"{function.name}() runs DDL ({statement}) through {call.callee}(): a "
+                        "schema change hidden from the migration state",
+                    )
+
+
+def _argument_text(value: s.Value, body: s.FunctionBody) -> str | None:
+    """The SQL text an `execute()` argument starts with, following one local name."""
+    if isinstance(value, s.Ref) and value.name.isidentifier():
+        binding = _binding(body, value.name)
+        if binding is not None:
+            value = binding.value
+    if isinstance(value, str):
+        return value
+    if isinstance(value, s.Unknown):
+        match = _STRING_PREFIX.match(value.source)
+        if match:
+            return value.source[match.end() :]
+    return None
+
+
+def _ddl(text: str | None) -> str | None:
+    """The leading words of the first DDL statement in `text`, or None."""
+    if not text:
+        return None
+    for statement in sql.classify(text):
+        if statement.kind == "ddl":
+            return " ".join(statement.text.split()[:3]).rstrip(";")
+    match = _DDL_START.match(text)
+    return " ".join(text[match.start(1) :].split()[:3]) if match else None
