@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from miglint import syntax as s
@@ -12,6 +11,7 @@ from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import MigrationRule
+from miglint.sql import classify
 
 # Django's operations that run DDL (AlterModelOptions and AlterModelManagers run no SQL).
 _SCHEMA_OPERATIONS = frozenset(
@@ -52,54 +52,17 @@ _SCHEMA_OPERATIONS = frozenset(
         "ValidateConstraint",
     }
 )
-_DATA_STATEMENTS = frozenset(
-    {"INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "REPLACE", "UPSERT", "TRUNCATE"}
-)
-_SCHEMA_STATEMENTS = frozenset({"CREATE", "ALTER", "DROP", "RENAME", "COMMENT"})
-
-_WORD = re.compile(r"[A-Za-z_]\w*")
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_]\w*)?\$")
 
 
 def _statement_kinds(sql: str) -> frozenset[str]:
-    """ "data" and/or "schema": what the statements of `sql` do, judged by the first keyword of
-    each. Comments and quoted text (also PostgreSQL's $$ bodies) are skipped, so a function
-    body's UPDATE is not a statement of its own. (`miglint.sql` will replace this check.)"""
+    """ "data" and/or "schema": what the statements of `sql` do, as `miglint.sql` reads them
+    (comments, quoted text and $$ bodies are no statements; unreadable SQL is neither)."""
     kinds: set[str] = set()
-    at_start = True
-    index, end = 0, len(sql)
-    while index < end:
-        char = sql[index]
-        if sql.startswith("--", index):
-            newline = sql.find("\n", index)
-            index = end if newline < 0 else newline + 1
-        elif sql.startswith("/*", index):
-            close = sql.find("*/", index + 2)
-            index = end if close < 0 else close + 2
-        elif char == ";":
-            at_start = True
-            index += 1
-        elif char in "'\"`":
-            close = sql.find(char, index + 1)
-            index = end if close < 0 else close + 1
-            at_start = False
-        elif char == "$" and (tag := _DOLLAR_TAG.match(sql, index)):
-            close = sql.find(tag.group(), tag.end())
-            index = end if close < 0 else close + len(tag.group())
-            at_start = False
-        elif (word := _WORD.match(sql, index)) is not None:
-            if at_start:
-                keyword = word.group().upper()
-                if keyword in _DATA_STATEMENTS:
-                    kinds.add("data")
-                elif keyword in _SCHEMA_STATEMENTS:
-                    kinds.add("schema")
-                at_start = False
-            index = word.end()
-        else:
-            if not char.isspace():
-                at_start = False
-            index += 1
+    for statement in classify(sql):
+        if statement.is_data:
+            kinds.add("data")
+        elif statement.is_schema:
+            kinds.add("schema")
     return frozenset(kinds)
 
 
