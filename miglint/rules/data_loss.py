@@ -23,7 +23,7 @@ from miglint.rules.base import Rule
 
 def _with_history(
     project: Project, *names: str
-) -> Iterator[tuple[Migration, Operation, Before | None]]:
+) -> Iterator[tuple[Migration, OperationPath, Operation, Before | None]]:
     """Each of Django's operations `names` that runs SQL, with what it saw before it ran."""
     by_app: dict[str, list[Migration]] = {}
     for migration in project.migrations:
@@ -41,7 +41,7 @@ def _with_history(
         # The history is only needed (and only computed) for apps with such operations.
         history = app_history(project, app_key)
         for migration, path, operation in found:
-            yield migration, operation, history.get((migration.key, path))
+            yield migration, path, operation, history.get((migration.key, path))
 
 
 def _name(value: s.Value | s.Missing) -> str:
@@ -194,7 +194,7 @@ class Migration(migrations.Migration):
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for migration, operation, before in _with_history(project, "RemoveField"):
+        for migration, _, operation, before in _with_history(project, "RemoveField"):
             if before is not None and before.model is not None and not before.model.has_table:
                 continue
             definition = before.field if before is not None else None
@@ -327,7 +327,7 @@ class Migration(migrations.Migration):
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for migration, operation, before in _with_history(project, "DeleteModel"):
+        for migration, _, operation, before in _with_history(project, "DeleteModel"):
             if before is not None and before.model is not None and not before.model.has_table:
                 continue
             model = _model_label(operation, before, "name")
@@ -531,6 +531,14 @@ def _ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
+def _first_data_step(migration: Migration) -> OperationPath | None:
+    """Where the migration first runs code or SQL (RunPython, RunSQL) on the database."""
+    for path, operation in database_operations(migration.facts.operations):
+        if operation.is_("RunPython", "RunSQL"):
+            return path
+    return None
+
+
 def _nullable(call: s.Call) -> bool | None:
     if call.name == "NullBooleanField":
         return True
@@ -605,7 +613,10 @@ class LossyAlterField(Rule):
     AddField or previous AlterField, following renames); when miglint cannot read it, it
     reports nothing. Widening (a longer `max_length`, CharField to TextField, IntegerField
     to BigIntegerField) is safe. AlterField in `SeparateDatabaseAndState`'s
-    `state_operations` runs no SQL and is not checked.
+    `state_operations` runs no SQL and is not checked. When the same migration runs a data
+    step (RunPython or RunSQL) before the AlterField, that step is taken to prepare the
+    existing rows (as when `makemigrations` is told "I will handle the NULL rows myself"),
+    and nothing is reported.
     """
 
     code = "MIG103"
@@ -630,6 +641,17 @@ class LossyAlterField(Rule):
             '        migrations.AlterField("product", "stock", models.BigIntegerField(default=0)),\n'
             "        migrations.AlterField(\n"
             '            "product", "updated", models.DateTimeField(default=None, db_default=models.functions.Now())\n'
+            "        ),"
+        ),
+        _altered(
+            "        migrations.RunSQL(\n"
+            '            "UPDATE shop_product SET updated = created WHERE updated IS NULL;",\n'
+            "            migrations.RunSQL.noop,\n"
+            "        ),\n"
+            "        migrations.AlterField(\n"
+            '            model_name="product",\n'
+            '            name="updated",\n'
+            "            field=models.DateTimeField(),\n"
             "        ),"
         ),
         _altered(
@@ -699,9 +721,13 @@ class Migration(BaseMigration):
 
     def check(self, project: Project) -> Iterator[Finding]:
         database = project.config.database
-        for migration, operation, before in _with_history(project, "AlterField"):
+        for migration, path, operation, before in _with_history(project, "AlterField"):
             new = field_definition(operation.argument(2, "field"), migration)
             if before is None or before.field is None or new is None:
+                continue
+            data_step = _first_data_step(migration)
+            if data_step is not None and data_step < path:
+                # Django's "handle the existing rows myself": a data step prepares them first.
                 continue
             old = before.field
             old_shape, new_shape = _shape(old, database), _shape(new, database)

@@ -84,6 +84,10 @@ def _kinds(operation: Operation) -> frozenset[str]:
     if operation.call is None or not operation.is_django:
         return frozenset()
     if operation.is_("RunPython"):
+        code = operation.argument(0, "code")
+        # RunPython(RunPython.noop, ...) is a placeholder (squashes leave them): it runs nothing.
+        if isinstance(code, s.Ref) and code.name.endswith("RunPython.noop"):
+            return frozenset()
         return frozenset({"data"})
     if operation.is_("RunSQL"):
         return _sql_kinds(operation)

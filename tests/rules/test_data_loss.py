@@ -572,3 +572,31 @@ def test_other_apps_fields_are_not_confused(tmp_path: Path) -> None:
         ),
     }
     assert run(tmp_path, files, "MIG103") == []
+
+
+def test_a_data_step_before_the_alter_field_prepares_the_rows(tmp_path: Path) -> None:
+    prepare = (
+        '        migrations.AddField("product", "sku", models.CharField(max_length=40, null=True)),\n'
+        "        migrations.RunPython(fill_skus, migrations.RunPython.noop),\n"
+        '        migrations.AlterField("product", "sku", models.CharField(max_length=40)),'
+    )
+    too_late = (
+        '        migrations.AddField("product", "sku", models.CharField(max_length=40, null=True)),\n'
+        '        migrations.AlterField("product", "sku", models.CharField(max_length=40)),\n'
+        "        migrations.RunPython(fill_skus, migrations.RunPython.noop),"
+    )
+    trimmed = (
+        '        migrations.RunSQL("UPDATE shop_product SET name = SUBSTRING(name, 1, 70)"),\n'
+        '        migrations.AlterField("product", "name", models.CharField(max_length=70)),'
+    )
+    for name, operations, expected in (
+        ("prepare", prepare, []),
+        ("too_late", too_late, [8]),
+        ("trimmed", trimmed, []),
+    ):
+        files = {
+            INITIAL: create_product('("name", models.CharField(max_length=200))'),
+            SECOND: migration(dependencies=AFTER_INITIAL, operations=operations),
+        }
+        findings = run(tmp_path / name, files, "MIG103")
+        assert [f.line for f in findings] == expected, name

@@ -151,7 +151,7 @@ def test_postgres_operations_are_schema_changes(tmp_path: Path) -> None:
         "    atomic = False\n"
         "    operations = [\n"
         "        TrigramExtension(),\n"
-        "        migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),\n"
+        "        migrations.RunPython(forwards, migrations.RunPython.noop),\n"
         "    ]\n"
     )
     write_tree(tmp_path, {PATH: source})
@@ -172,3 +172,12 @@ def test_operations_joined_with_plus(tmp_path: Path) -> None:
     findings = lint_tree(tmp_path, "MIG301")
     assert [(f.line, f.column) for f in findings] == [(12, 28)]
     assert "AddField (line 8)" in findings[0].message
+
+
+def test_a_noop_runpython_changes_no_data(tmp_path: Path) -> None:
+    operations = [
+        ADD_FIELD,
+        "migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop, elidable=True)",
+        "RunPython(code=RunPython.noop, reverse_code=forwards)",
+    ]
+    assert lint(tmp_path, operations) == []
