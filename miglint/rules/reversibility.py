@@ -177,7 +177,7 @@ class Migration(migrations.Migration):
                 migration,
                 operation.span,
                 f"RunPython with {written}: rolling back {migration.label} raises "
-                "IrreversibleError, so no migration before it can be rolled back either; pass "
+                "IrreversibleError, which blocks every rollback past it; pass "
                 "reverse_code (migrations.RunPython.noop when there is nothing to undo)",
             )
 
@@ -286,6 +286,6 @@ class Migration(migrations.Migration):
                 migration,
                 operation.span,
                 f"RunSQL with {written}: rolling back {migration.label} raises "
-                "IrreversibleError, so no migration before it can be rolled back either; pass "
+                "IrreversibleError, which blocks every rollback past it; pass "
                 "reverse_sql (migrations.RunSQL.noop when there is nothing to undo)",
             )

@@ -85,7 +85,7 @@ def test_runpython_without_reverse(tmp_path: Path) -> None:
     )
     assert first.message == (
         "RunPython with no reverse_code: rolling back shop.0002_data raises IrreversibleError, "
-        "so no migration before it can be rolled back either; pass reverse_code "
+        "which blocks every rollback past it; pass reverse_code "
         "(migrations.RunPython.noop when there is nothing to undo)"
     )
     assert "reverse_code=None" in findings[2].message
