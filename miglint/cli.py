@@ -238,6 +238,12 @@ def run_check(args: argparse.Namespace) -> int:
     from miglint.report import FORMATS
 
     project, config = load(args)
+    if args.diff:
+        from dataclasses import replace
+
+        from miglint.gitdiff import diff_paths
+
+        project = replace(project, changed_paths=frozenset(diff_paths(project, args.diff)))
     findings = lint(project)
     if args.diff:
         from miglint.gitdiff import restrict_to_diff

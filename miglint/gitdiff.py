@@ -90,13 +90,17 @@ def in_scope(findings: Iterable[Finding], project: Project, changed: set[str]) -
     ]
 
 
-def restrict_to_diff(findings: list[Finding], project: Project, base: str) -> list[Finding]:
+def diff_paths(project: Project, base: str) -> set[str]:
+    """The files changed since `base` in the repository of the project (`--diff BASE`)."""
     from miglint.cli import UsageError
 
     start = project.roots[0] if project.roots else "."
     try:
         root = repository_root(start)
-        changed = changed_files(root, base)
+        return changed_files(root, base)
     except GitError as error:
         raise UsageError(f"--diff {base}: {error}") from None
-    return in_scope(findings, project, changed)
+
+
+def restrict_to_diff(findings: list[Finding], project: Project, base: str) -> list[Finding]:
+    return in_scope(findings, project, diff_paths(project, base))

@@ -43,6 +43,9 @@ class Project:
     notices: tuple[str, ...] = ()
     # When files were named on the command line: report only on these (absolute paths).
     only_paths: frozenset[str] | None = None
+    # The files of the change under review (`--diff BASE`), when known: the deploy rules
+    # take tables created anywhere in it as new.
+    changed_paths: frozenset[str] | None = None
 
     @cached_property
     def by_key(self) -> dict[NodeKey, Migration]:

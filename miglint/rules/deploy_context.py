@@ -4,13 +4,14 @@ tables that are new in it, field facts, and the statements of each RunSQL.
 "New tables are safe": a table created in the same migration, or in another migration of the
 change under review, holds no rows that old code or a lock could hurt. miglint has no deploy
 history, so "the change" is: the migration itself; the files named on the command line (as
-pre-commit passes the staged files); and migrations marked `initial = True` together (Django
-writes `0001_initial` and `0002_initial` in one go). A table created in any other migration
-is taken to exist in production already.
+pre-commit passes the staged files); the files changed since `--diff BASE`; and migrations
+marked `initial = True` together (Django writes `0001_initial` and `0002_initial` in one
+go). A table created in any other migration is taken to exist in production already.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -97,10 +98,13 @@ def uses_postgres(project: Project) -> bool:
 
 
 def change_scope(project: Project) -> frozenset[NodeKey]:
-    """The migrations of the change under review, as far as miglint can know it."""
-    if project.only_paths is None:
+    """The migrations of the change under review, as far as miglint can know it: the files
+    named on the command line, and the files changed since `--diff BASE`."""
+    paths = set(project.only_paths or ()) | set(project.changed_paths or ())
+    if not paths:
         return frozenset()
-    return frozenset(m.key for m in project.migrations if m.path in project.only_paths)
+    real = {os.path.realpath(path) for path in paths}
+    return frozenset(m.key for m in project.migrations if os.path.realpath(m.path) in real)
 
 
 def _dict_get(value: s.Value | s.Missing, key: str) -> s.Value | s.Missing:

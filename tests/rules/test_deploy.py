@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 from miglint.config import Config
@@ -9,7 +11,7 @@ from miglint.finding import Finding, Severity
 from miglint.lint import lint
 from miglint.project import load_project
 from miglint.rules import rule_for_code
-from tests.helpers import lint_tree, write_tree
+from tests.helpers import lint_tree, run_cli, write_tree
 
 INITIAL = """\
 from django.db import migrations, models
@@ -439,3 +441,36 @@ def test_unreadable_runsql_is_never_a_hazard(tmp_path: Path) -> None:
         "postgresql",
     )
     assert deploy(tmp_path) == []
+
+
+def test_tables_created_in_the_diff_are_new(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.miglint]\ndatabase = "postgresql"\n',
+            "orders/migrations/0001_initial.py": INITIAL,
+        },
+    )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run([*git, "-C", str(tmp_path), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(tmp_path), "commit", "-q", "-m", "base"], check=True)
+    write_tree(
+        tmp_path,
+        {
+            "orders/migrations/0002_invoice.py": change(
+                '        migrations.CreateModel("Invoice", [("id", models.BigAutoField(primary_key=True))]),\n'
+            ),
+            "orders/migrations/0003_invoice_index.py": change(
+                '        migrations.AddIndex("invoice", models.Index(fields=["id"], name="inv_idx")),\n'
+                + INDEX
+            ).replace('"0001_initial"', '"0002_invoice"'),
+        },
+    )
+    in_diff = run_cli("--diff", "HEAD", "--select", "MIG505", "--format", "json", ".", cwd=tmp_path)
+    assert in_diff.returncode != 2, in_diff.stderr
+    reported = [(f["path"], f["line"]) for f in json.loads(in_diff.stdout)]
+    # Invoice was created in the change: only the index on the released Order table counts.
+    assert reported == [("orders/migrations/0003_invoice_index.py", 9)]
+    everything = run_cli("--select", "MIG505", "--format", "json", ".", cwd=tmp_path)
+    assert len(json.loads(everything.stdout)) == 2
