@@ -30,6 +30,8 @@ class MissingDependency:
 class SquashProblem:
     migration: Migration
     message: str
+    # Django's loader stops on it (NodeNotFoundError) rather than possibly resolving it.
+    fatal: bool = False
 
 
 @dataclass
@@ -77,6 +79,9 @@ class MigrationGraph:
     def _iterative_dfs(self, start: NodeKey, forwards: bool) -> list[NodeKey]:
         visited: list[NodeKey] = []
         seen: set[NodeKey] = set()
+        # Nodes whose parents are being visited; meeting one again means a cycle (where
+        # Django's loop would never end), so it is not expanded twice.
+        open_nodes: set[NodeKey] = set()
         stack: list[tuple[NodeKey, bool]] = [(start, False)]
         edges = self.parents if forwards else self.children
         while stack:
@@ -86,7 +91,8 @@ class MigrationGraph:
             if processed:
                 seen.add(node)
                 visited.append(node)
-            else:
+            elif node not in open_nodes:
+                open_nodes.add(node)
                 stack.append((node, True))
                 stack.extend((n, False) for n in sorted(edges.get(node, ())))
         return visited
@@ -110,14 +116,20 @@ class MigrationGraph:
 
 
 class _Builder:
-    """Django's MigrationLoader.build_graph, with every error collected instead of raised."""
+    """Django's MigrationLoader.build_graph, with every error collected instead of raised.
+
+    Like Django's graph, `parents`/`children` hold a placeholder ("dummy") node for every
+    key that is referenced but not on disk until the squashes have been applied, and
+    `__first__`/`__latest__` see those placeholders too.
+    """
 
     def __init__(self, migrations: Iterable[Migration], labels: dict[str, str]) -> None:
         self.graph = MigrationGraph()
         # App label -> the app key its migrations live under.
         self.labels = labels
         self.migrations = sorted(migrations, key=lambda m: m.key)
-        self.dummies: dict[NodeKey, MissingDependency] = {}
+        # Keys referenced but not on disk, with every reference to them.
+        self.dummies: dict[NodeKey, list[MissingDependency]] = {}
 
     def build(self) -> MigrationGraph:
         graph = self.graph
@@ -128,6 +140,7 @@ class _Builder:
             graph.children[migration.key] = set()
         for migration in self.migrations:
             for dependency in migration.facts.dependencies:
+                # Same-app edges first, so that `__first__` finds the right root (as Django).
                 if dependency.app == migration.app and dependency.name != "__first__":
                     internal = (migration.app_key, dependency.name)
                     self.add_edge(migration, internal, migration.key, dependency, "dependencies")
@@ -143,9 +156,10 @@ class _Builder:
                 if child is not None:
                     self.add_edge(migration, migration.key, child, dependency, "run_before")
         self.replace_squashed()
-        graph.missing.extend(self.dummies[key] for key in sorted(self.dummies))
         for key in self.dummies:
+            graph.missing.extend(self.dummies[key])
             self.drop(key)
+        graph.missing.sort(key=lambda m: (m.migration.key, m.target))
         graph.cycles.extend(find_cycles(graph))
         return graph
 
@@ -156,22 +170,28 @@ class _Builder:
         return self.labels.get(label)
 
     def check_key(self, dependency: Dependency, migration: Migration) -> NodeKey | None:
+        """Django's MigrationLoader.check_key: resolve `__first__`/`__latest__` of other apps."""
         if dependency.app is None:
             return None
         app_key = self.app_key(dependency.app, migration)
         if app_key is None:
             return None
         key = (app_key, dependency.name)
-        if dependency.name not in ("__first__", "__latest__") or key in self.graph.nodes:
+        if dependency.name not in ("__first__", "__latest__") or key in self.graph.parents:
             return key
         if app_key == migration.app_key:
             return None
-        nodes = (
-            self.graph.root_nodes(app_key)
-            if dependency.name == "__first__"
-            else self.graph.leaf_nodes(app_key)
-        )
+        nodes = self.ends(app_key, first=dependency.name == "__first__")
         return nodes[0] if nodes else None
+
+    def ends(self, app_key: str, first: bool) -> list[NodeKey]:
+        """Roots (or leaves) of an app while building, placeholders included, as Django."""
+        edges = self.graph.parents if first else self.graph.children
+        return sorted(
+            key
+            for key, linked in edges.items()
+            if key[0] == app_key and all(other[0] != app_key for other in linked)
+        )
 
     def add_edge(
         self,
@@ -182,51 +202,75 @@ class _Builder:
         via: str,
     ) -> None:
         graph = self.graph
+        target = parent if via == "dependencies" else child
         for key in (child, parent):
             if key not in graph.parents:
-                missing = MissingDependency(migration, dependency, key, via)
-                self.dummies.setdefault(key, missing)
+                self.dummies[key] = []
                 graph.parents[key] = set()
                 graph.children[key] = set()
+        if target in self.dummies:
+            self.dummies[target].append(MissingDependency(migration, dependency, target, via))
         graph.children[parent].add(child)
         graph.parents[child].add(parent)
 
     def replace_squashed(self) -> None:
         graph = self.graph
-        for migration in self.migrations:
-            if not migration.facts.replaces:
-                continue
-            replaced = {
-                (self.app_key(d.app, migration) or d.app, d.name)
-                for d in migration.facts.replaces
-                if d.app is not None
-            }
-            if migration.key not in graph.nodes:
+        squashes = [m for m in self.migrations if m.facts.replaces]
+        replaced_keys = {m.key: self.replaced(m) for m in squashes}
+        nested = {key for keys in replaced_keys.values() for key in keys} & set(replaced_keys)
+        # Inner squashes first: Django takes files in no fixed order and fails when an outer
+        # squash has already removed an inner one, so the order that works is modelled.
+        for migration in sorted(squashes, key=lambda m: (m.key not in nested, m.key)):
+            replaced = replaced_keys[migration.key]
+            if migration.key not in graph.parents:
                 graph.squash_problems.append(
                     SquashProblem(
                         migration,
                         "it is itself replaced by another squashed migration, so Django's "
                         "loader fails with 'Unable to find replacement node'",
+                        fatal=True,
                     )
                 )
                 continue
-            for key in sorted(replaced):
-                if key in graph.nodes or key in self.dummies:
-                    graph.replaced_by[key] = migration.key
-                self.dummies.pop(key, None)
-                graph.nodes.pop(key, None)
-                if key not in graph.parents:
-                    continue
-                for child in graph.children.pop(key):
-                    graph.parents[child].discard(key)
-                    if child not in replaced:
-                        graph.parents[child].add(migration.key)
-                        graph.children[migration.key].add(child)
-                for parent in graph.parents.pop(key):
-                    graph.children[parent].discard(key)
-                    if parent not in replaced:
-                        graph.children[parent].add(migration.key)
-                        graph.parents[migration.key].add(parent)
+            for key in sorted(replaced & nested - {migration.key}):
+                if key in graph.disk:
+                    graph.squash_problems.append(
+                        SquashProblem(
+                            migration,
+                            f"it replaces {graph.disk[key].label}, itself a squashed "
+                            "migration still on disk; Django's loader reads the files in no "
+                            "fixed order and may fail with 'Unable to find replacement node'",
+                        )
+                    )
+            self.remove_replaced(migration.key, replaced)
+
+    def replaced(self, migration: Migration) -> set[NodeKey]:
+        return {
+            (self.app_key(d.app, migration) or d.app, d.name)
+            for d in migration.facts.replaces
+            if d.app is not None
+        }
+
+    def remove_replaced(self, replacement: NodeKey, replaced: set[NodeKey]) -> None:
+        """Django's MigrationGraph.remove_replaced_nodes: edges move to the replacement."""
+        graph = self.graph
+        for key in sorted(replaced):
+            if key in graph.nodes or key in self.dummies:
+                graph.replaced_by[key] = replacement
+            self.dummies.pop(key, None)
+            graph.nodes.pop(key, None)
+            if key not in graph.parents:
+                continue
+            for child in graph.children.pop(key):
+                graph.parents[child].discard(key)
+                if child not in replaced:
+                    graph.parents[child].add(replacement)
+                    graph.children[replacement].add(child)
+            for parent in graph.parents.pop(key):
+                graph.children[parent].discard(key)
+                if parent not in replaced:
+                    graph.children[parent].add(replacement)
+                    graph.parents[replacement].add(parent)
 
     def drop(self, key: NodeKey) -> None:
         graph = self.graph

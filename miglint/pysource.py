@@ -9,12 +9,10 @@ here imports, compiles to bytecode or executes the text.
 from __future__ import annotations
 
 import ast
-import contextlib
 import gc
 import io
 import re
 import tokenize
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -75,16 +73,11 @@ def decode(data: bytes) -> str:
 def parse_source(text: str) -> s.Module:
     """Parse `text`; raise SourceError with the position of the first problem."""
     # A big file makes millions of acyclic objects at once; cycle collection only slows it.
-    with _cycle_collection_paused():
-        return _parse_source(text)
-
-
-@contextlib.contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
+    # (Not a contextlib manager: it would assign to the frozen SourceError's traceback.)
     collecting = gc.isenabled()
     gc.disable()
     try:
-        yield
+        return _parse_source(text)
     finally:
         if collecting:
             gc.enable()
