@@ -33,6 +33,8 @@ EPILOG = """\
 commands:
   miglint [check] [PATH ...]      lint (the default command)
   miglint rules [CODE]            list the rules, or show one rule's documentation
+  miglint plan APP TARGET [PATH]  what `migrate APP TARGET` would unapply; can it be reversed?
+  miglint graph [PATH]            the migration graph in `migrate` order (text, mermaid, json)
   miglint action                  run as the GitHub Action (reads the Actions environment)
 
 `miglint COMMAND --help` explains each command. A folder that happens to be named like a
@@ -145,6 +147,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 # Further subcommands, each in its own module: name -> "module:function". The function
 # takes argparse's subparsers object, adds its parser and returns the command's runner.
 _EXTRA_COMMANDS: dict[str, str] = {
+    "plan": "miglint.commands.plan:register",
+    "graph": "miglint.commands.graph:register",
     "action": "miglint.github.action:register",
 }
 

@@ -1,0 +1,1 @@
+"""Subcommands other than `check` and `rules`, one module each, registered in `cli`."""
