@@ -331,6 +331,15 @@ def _pop(state: _State, name: str | None) -> _Model | None:
     return state.pop(name.lower(), None)
 
 
+def migrations_by_app(project: Project) -> dict[str, list[Migration]]:
+    """The readable migrations of each app (by app key), in the project's order."""
+    by_app: dict[str, list[Migration]] = {}
+    for migration in project.migrations:
+        if migration.readable:
+            by_app.setdefault(migration.app_key, []).append(migration)
+    return by_app
+
+
 def database_operations(
     operations: Iterable[Operation], prefix: OperationPath = ()
 ) -> Iterator[tuple[OperationPath, Operation]]:

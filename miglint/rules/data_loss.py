@@ -14,6 +14,7 @@ from miglint.history import (
     app_history,
     database_operations,
     field_definition,
+    migrations_by_app,
 )
 from miglint.nodes import Migration
 from miglint.parse import Operation
@@ -25,11 +26,7 @@ def _with_history(
     project: Project, *names: str
 ) -> Iterator[tuple[Migration, OperationPath, Operation, Before | None]]:
     """Each of Django's operations `names` that runs SQL, with what it saw before it ran."""
-    by_app: dict[str, list[Migration]] = {}
-    for migration in project.migrations:
-        if migration.readable:
-            by_app.setdefault(migration.app_key, []).append(migration)
-    for app_key, migrations in by_app.items():
+    for app_key, migrations in migrations_by_app(project).items():
         found: list[tuple[Migration, OperationPath, Operation]] = [
             (migration, path, operation)
             for migration in migrations

@@ -6,11 +6,18 @@ from collections.abc import Iterator
 
 from miglint import syntax as s
 from miglint.finding import Finding, Severity
-from miglint.history import database_operations
+from miglint.history import (
+    Before,
+    History,
+    app_history,
+    database_operations,
+    field_definition,
+    migrations_by_app,
+)
 from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.project import Project
-from miglint.rules.base import MigrationRule
+from miglint.rules.base import Rule
 from miglint.sql import classify
 
 # Django's operations that run DDL (AlterModelOptions and AlterModelManagers run no SQL).
@@ -96,7 +103,7 @@ def _kinds(operation: Operation) -> frozenset[str]:
     return frozenset()
 
 
-class MixedSchemaAndData(MigrationRule):
+class MixedSchemaAndData(Rule):
     """A migration that changes data (`RunPython`, or `RunSQL` with INSERT, UPDATE, DELETE...)
     and the schema (CreateModel, AddField, AddIndex, DDL in RunSQL...) at once is hard to run
     safely. On PostgreSQL it is one transaction: the locks the schema changes take are held
@@ -108,7 +115,10 @@ class MixedSchemaAndData(MigrationRule):
     Put the data step in a migration of its own, after (or before) the schema change, so each
     one can be run, timed, retried and rolled back on its own. Only operations that run SQL
     count: `SeparateDatabaseAndState`'s `state_operations` change no schema. Model option
-    changes (AlterModelOptions, AlterModelManagers) run no SQL either.
+    changes (AlterModelOptions, AlterModelManagers) run no SQL either, and neither does an
+    AlterField that, compared with the field's previous definition in the history, changes
+    only `choices`, `help_text`, `verbose_name` or other arguments Django keeps out of the
+    database (the usual "new choices, remap the old values" migration).
     """
 
     code = "MIG301"
@@ -146,6 +156,44 @@ def fill_totals(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("shop", "0002_order_total")]
     operations = [migrations.RunPython(fill_totals, migrations.RunPython.noop)]
+""",
+        },
+        {
+            "shop/migrations/0001_initial.py": """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    operations = [
+        migrations.CreateModel(
+            name="Order",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("status", models.CharField(choices=[("n", "New")], max_length=10)),
+            ],
+        ),
+    ]
+""",
+            "shop/migrations/0002_order_status_choices.py": """\
+from django.db import migrations, models
+
+
+def rename_status(apps, schema_editor):
+    apps.get_model("shop", "Order").objects.filter(status="n").update(status="new")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        # Only the choices change: Django runs no SQL for this AlterField.
+        migrations.AlterField(
+            model_name="order",
+            name="status",
+            field=models.CharField(choices=[("new", "New")], max_length=10),
+        ),
+        migrations.RunPython(rename_status, migrations.RunPython.noop),
+    ]
 """,
         },
         """\
@@ -266,11 +314,29 @@ class Migration(migrations.Migration):
 """,
     )
 
-    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
-        operations = [operation for _, operation in database_operations(migration.facts.operations)]
-        kinds = [_kinds(operation) for operation in operations]
-        if not any("data" in k for k in kinds) or not any("schema" in k for k in kinds):
-            return
+    def check(self, project: Project) -> Iterator[Finding]:
+        for app_key, migrations in migrations_by_app(project).items():
+            history: History | None = None
+            for migration in migrations:
+                operations = list(database_operations(migration.facts.operations))
+                kinds = [_kinds(operation) for _, operation in operations]
+                if not _mixed(kinds):
+                    continue
+                if any(operation.is_("AlterField") for _, operation in operations):
+                    # Only the history tells whether an AlterField runs any SQL.
+                    history = app_history(project, app_key) if history is None else history
+                    kinds = [
+                        frozenset()
+                        if operation.is_("AlterField")
+                        and _state_only(history.get((migration.key, path)), operation, migration)
+                        else kind
+                        for (path, operation), kind in zip(operations, kinds, strict=True)
+                    ]
+                yield from self.findings(migration, [op for _, op in operations], kinds)
+
+    def findings(
+        self, migration: Migration, operations: list[Operation], kinds: list[frozenset[str]]
+    ) -> Iterator[Finding]:
         for index, operation in enumerate(operations):
             if "data" not in kinds[index]:
                 continue
@@ -290,3 +356,42 @@ class Migration(migrations.Migration):
                 f"{what} in the same migration as schema changes: {listed}{more}; "
                 "move the data step into a migration of its own",
             )
+
+
+def _mixed(kinds: list[frozenset[str]]) -> bool:
+    return any("data" in kind for kind in kinds) and any("schema" in kind for kind in kinds)
+
+
+# Field arguments Django never turns into SQL (`Field.non_db_attrs`; a db_column change renames).
+_NON_DB_ARGUMENTS = frozenset(
+    {
+        "blank",
+        "choices",
+        "editable",
+        "error_messages",
+        "help_text",
+        "limit_choices_to",
+        "on_delete",
+        "related_name",
+        "related_query_name",
+        "validators",
+        "verbose_name",
+    }
+)
+
+
+def _state_only(before: Before | None, operation: Operation, migration: Migration) -> bool:
+    """An AlterField that changes only what Django never turns into SQL (choices, help_text...)."""
+    old = before.field if before is not None else None
+    new = field_definition(operation.argument(2, "field"), migration)
+    if old is None or new is None or old.call.has_star or new.call.has_star:
+        return False
+
+    def database_arguments(call: s.Call) -> dict[str, s.Value]:
+        return {k.name: k.value for k in call.kwargs if k.name not in _NON_DB_ARGUMENTS}
+
+    return (
+        old.field_class == new.field_class
+        and old.call.args == new.call.args
+        and database_arguments(old.call) == database_arguments(new.call)
+    )

@@ -181,3 +181,47 @@ def test_a_noop_runpython_changes_no_data(tmp_path: Path) -> None:
         "RunPython(code=RunPython.noop, reverse_code=forwards)",
     ]
     assert lint(tmp_path, operations) == []
+
+
+def test_alter_field_that_runs_no_sql_is_not_a_schema_change(tmp_path: Path) -> None:
+    initial = (
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    initial = True\n"
+        "    operations = [\n"
+        "        migrations.CreateModel(\n"
+        '            name="Order",\n'
+        "            fields=[\n"
+        '                ("status", models.CharField(max_length=10, choices=[("n", "N")])),\n'
+        '                ("code", models.CharField(max_length=10)),\n'
+        "            ],\n"
+        "        ),\n"
+        "    ]\n"
+    )
+    cases = {
+        # Only arguments Django keeps out of the database.
+        "choices": (
+            'migrations.AlterField("order", "status", models.CharField(max_length=10, '
+            'choices=[("new", "New")], help_text="state", verbose_name="State", blank=True))',
+            [],
+        ),
+        "length": (
+            'migrations.AlterField("order", "status", models.CharField(max_length=20))',
+            [1],
+        ),
+        "column": (
+            'migrations.AlterField("order", "code", models.CharField(max_length=10, db_column="c"))',
+            [1],
+        ),
+        "class": ('migrations.AlterField("order", "code", models.SlugField(max_length=10))', [1]),
+        "unknown history": (
+            'migrations.AlterField("order", "missing", models.CharField(max_length=10))',
+            [1],
+        ),
+    }
+    for name, (alter, expected) in cases.items():
+        root = tmp_path / name.replace(" ", "_")
+        source = HEADER + f"        {alter},\n        {RUN_PYTHON},\n    ]\n"
+        write_tree(root, {"shop/migrations/0001_initial.py": initial, PATH: source})
+        findings = lint_tree(root, "MIG301")
+        assert [f.line - FIRST_LINE for f in findings] == expected, name
