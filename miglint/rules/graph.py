@@ -148,7 +148,8 @@ class ConflictingLeaves(Rule):
                     migration,
                     migration.facts.class_span,
                     f"conflicting migrations in app {label!r}: {len(leaves)} leaf nodes "
-                    f"({names}); `migrate` will refuse to run until they are merged",
+                    f"({names}); `migrate` will refuse to run until they are merged with "
+                    f"`python manage.py makemigrations --merge {label}`",
                     fix=f"Run `python manage.py makemigrations --merge {label}`.",
                 )
 

@@ -1,0 +1,279 @@
+"""The migration graph and its rules (MIG001-MIG004): migration files in, findings out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from miglint.finding import Severity
+from tests.helpers import lint_tree, load, migration, write_tree
+
+INITIAL = migration()
+
+
+def codes(findings: list) -> list[str]:  # type: ignore[type-arg]
+    return sorted(finding.code for finding in findings)
+
+
+def test_linear_history_has_no_graph_findings(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0003_sku.py": migration(dependencies='("shop", "0002_price")'),
+        },
+    )
+    assert lint_tree(tmp_path, "MIG000", "MIG001", "MIG002", "MIG003", "MIG004") == []
+    graph = load(tmp_path).graph
+    assert graph.leaf_nodes("shop") == [("shop", "0003_sku")]
+    assert graph.root_nodes("shop") == [("shop", "0001_initial")]
+    assert graph.forwards_plan(("shop", "0003_sku")) == [
+        ("shop", "0001_initial"),
+        ("shop", "0002_price"),
+        ("shop", "0003_sku"),
+    ]
+    assert graph.backwards_plan(("shop", "0001_initial")) == [
+        ("shop", "0003_sku"),
+        ("shop", "0002_price"),
+        ("shop", "0001_initial"),
+    ]
+
+
+def test_conflict_names_both_leaves_and_the_merge_command(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0002_sku.py": migration(dependencies='("shop", "0001_initial")'),
+        },
+    )
+    findings = lint_tree(tmp_path, "MIG001")
+    assert [Path(f.path).name for f in findings] == ["0002_price.py", "0002_sku.py"]
+    for finding in findings:
+        assert "0002_price, 0002_sku" in finding.message
+        assert "makemigrations --merge shop" in finding.message
+        assert finding.line == 4
+
+
+def test_merge_migration_resolves_the_conflict(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0002_sku.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0003_merge.py": migration(
+                dependencies='("shop", "0002_price"), ("shop", "0002_sku")'
+            ),
+        },
+    )
+    assert lint_tree(tmp_path, "MIG001") == []
+
+
+def test_every_reference_to_a_missing_node_is_reported_where_it_is(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_inital")'),
+            "billing/migrations/0001_initial.py": migration(dependencies='("shop", "0001_inital")'),
+        },
+    )
+    findings = lint_tree(tmp_path, "MIG002")
+    assert sorted((Path(f.path).parent.parent.name, f.line, f.column) for f in findings) == [
+        ("billing", 5, 21),
+        ("shop", 5, 21),
+    ]
+    for finding in findings:
+        assert "('shop', '0001_inital')" in finding.message
+        assert finding.fix == "Did you mean ('shop', '0001_initial')?"
+
+
+def test_run_before_a_missing_node_is_reported(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "billing/migrations/0001_initial.py": migration(
+                extra='    run_before = [("shop", "0002_gone")]\n'
+            ),
+        },
+    )
+    [finding] = lint_tree(tmp_path, "MIG002")
+    assert "run_before" in finding.message and "0002_gone" in finding.message
+
+
+def test_dependencies_outside_the_tree_are_not_errors(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(
+                dependencies=(
+                    '("auth", "0012_alter_user_first_name_max_length"), '
+                    '("contenttypes", "__first__"), ("taggit", "0003_taggeditem_add_unique_index"), '
+                    "migrations.swappable_dependency(settings.AUTH_USER_MODEL)"
+                )
+            ),
+        },
+    )
+    assert lint_tree(tmp_path, "MIG002", "MIG003") == []
+
+
+def test_cycle_across_apps_is_named(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(
+                dependencies='("billing", "0001_initial")'
+            ),
+            "billing/migrations/0001_initial.py": migration(
+                dependencies='("shop", "0001_initial")'
+            ),
+        },
+    )
+    [finding] = lint_tree(tmp_path, "MIG003")
+    assert "billing.0001_initial -> shop.0001_initial -> billing.0001_initial" in finding.message
+
+
+def test_a_cycle_does_not_hang_plans_or_rules(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(dependencies='("shop", "0002_b")'),
+            "shop/migrations/0002_b.py": migration(dependencies='("shop", "0001_initial")'),
+        },
+    )
+    project = load(tmp_path)
+    assert sorted(project.graph.forwards_plan(("shop", "0002_b"))) == [
+        ("shop", "0001_initial"),
+        ("shop", "0002_b"),
+    ]
+    assert {m.name for m in project.app_migrations("shop")} == {"0001_initial", "0002_b"}
+    assert "MIG003" in codes(lint_tree(tmp_path))
+
+
+SQUASH = migration(extra='    replaces = [("shop", "0001_initial"), ("shop", "0002_price")]\n')
+
+
+def test_squash_with_replaced_files_deleted_is_fine(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_squashed_0002_price.py": SQUASH,
+            "shop/migrations/0003_sku.py": migration(dependencies='("shop", "0002_price")'),
+            "billing/migrations/0001_initial.py": migration(
+                dependencies='("shop", "0001_initial")'
+            ),
+        },
+    )
+    assert lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004") == []
+    graph = load(tmp_path).graph
+    assert graph.forwards_plan(("billing", "0001_initial")) == [
+        ("shop", "0001_squashed_0002_price"),
+        ("billing", "0001_initial"),
+    ]
+
+
+def test_squash_with_replaced_files_present_replaces_them(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0001_squashed_0002_price.py": SQUASH,
+            "shop/migrations/0003_sku.py": migration(dependencies='("shop", "0002_price")'),
+        },
+    )
+    assert lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004") == []
+    graph = load(tmp_path).graph
+    assert sorted(graph.nodes) == [("shop", "0001_squashed_0002_price"), ("shop", "0003_sku")]
+    assert graph.replaced_by[("shop", "0002_price")] == ("shop", "0001_squashed_0002_price")
+    # Every file on disk is still known, for rules that read replaced migrations.
+    assert len(graph.disk) == 4
+
+
+def test_partly_deleted_squash_is_fine(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0001_squashed_0002_price.py": SQUASH,
+        },
+    )
+    assert lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004") == []
+
+
+def test_nested_squash_with_the_inner_squash_on_disk_is_a_warning_about_django(
+    tmp_path: Path,
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_squashed_0002_price.py": SQUASH,
+            "shop/migrations/0001_squashed_0003_sku.py": migration(
+                extra=(
+                    '    replaces = [("shop", "0001_squashed_0002_price"), ("shop", "0003_sku")]\n'
+                )
+            ),
+            "shop/migrations/0004_tax.py": migration(dependencies='("shop", "0003_sku")'),
+        },
+    )
+    findings = lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004")
+    assert [(f.code, Path(f.path).name) for f in findings] == [
+        ("MIG004", "0001_squashed_0003_sku.py")
+    ]
+    assert "Unable to find replacement node" in findings[0].message
+    graph = load(tmp_path).graph
+    assert sorted(graph.nodes) == [("shop", "0001_squashed_0003_sku"), ("shop", "0004_tax")]
+
+
+def test_squash_depending_on_what_it_replaces_is_broken(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0001_squashed_0002_price.py": migration(
+                dependencies='("shop", "0001_initial")',
+                extra='    replaces = [("shop", "0001_initial"), ("shop", "0002_price")]\n',
+            ),
+        },
+    )
+    assert {"MIG003", "MIG004"} <= set(codes(lint_tree(tmp_path)))
+
+
+def test_first_and_latest_resolve_like_django(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+            "billing/migrations/0001_initial.py": migration(dependencies='("shop", "__first__")'),
+            "billing/migrations/0002_tax.py": migration(
+                dependencies='("billing", "0001_initial"), ("shop", "__latest__")'
+            ),
+        },
+    )
+    graph = load(tmp_path).graph
+    assert graph.parents[("billing", "0001_initial")] == {("shop", "0001_initial")}
+    assert graph.parents[("billing", "0002_tax")] == {
+        ("billing", "0001_initial"),
+        ("shop", "0002_price"),
+    }
+    assert lint_tree(tmp_path, "MIG001", "MIG002", "MIG003") == []
+
+
+def test_unreadable_file_does_not_cause_a_false_conflict(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+            # It would have merged the branch, but cannot be read.
+            "shop/migrations/0003_merge.py": "class Migration(:\n",
+            "shop/migrations/0002_sku.py": migration(dependencies='("shop", "0001_initial")'),
+        },
+    )
+    findings = lint_tree(tmp_path)
+    assert [f.code for f in findings if f.severity == Severity.ERROR] == ["MIG000"]
