@@ -494,6 +494,11 @@ class Migration(migrations.Migration):
         receiver, method = _receiver(call.callee)
         rows = _resolved_chain(body, loop.iterable)
         where = f"for each row of `{rows}`"
+        if method == "save" and re.fullmatch(r"[A-Z]\w*\(\)", receiver):
+            return (
+                f"`{call.callee}()` runs one INSERT {where}; build the objects and "
+                "`bulk_create(objs, batch_size=...)`"
+            )
         if method in ("save", "delete") and receiver.isidentifier():
             if method == "save":
                 return (

@@ -1,0 +1,246 @@
+"""MIG601-MIG604 on data migrations written the ways people write them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import lint_tree, write_tree
+
+CODES = ("MIG601", "MIG602", "MIG603", "MIG604")
+PATH = "shop/migrations/0002_data.py"
+
+
+def _findings(
+    tmp_path: Path, source: str, extra: dict[str, str] | None = None
+) -> list[tuple[str, int]]:
+    write_tree(tmp_path, {PATH: source, **(extra or {})})
+    return [(f.code, f.line) for f in lint_tree(tmp_path, *CODES) if f.path.endswith(PATH)]
+
+
+def _migration(
+    functions: str, operation: str = "migrations.RunPython(forwards, migrations.RunPython.noop)"
+) -> str:
+    return (
+        "from django.db import migrations\n"
+        + functions
+        + "\n\nclass Migration(migrations.Migration):\n"
+        + '    dependencies = [("shop", "0001_initial")]\n'
+        + f"    operations = [{operation}]\n"
+    )
+
+
+CASES = [
+    pytest.param(
+        # Django's documentation example: a save per row of a whole table.
+        _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            '    Person = apps.get_model("yourappname", "Person")\n'
+            "    for person in Person.objects.all():\n"
+            '        person.name = f"{person.first_name} {person.last_name}"\n'
+            "        person.save()\n"
+        ),
+        [("MIG603", 6), ("MIG602", 8)],
+        id="django-docs-combine-names",
+    ),
+    pytest.param(
+        _migration(
+            "from django.contrib.auth.models import User\n\n\n"
+            "def forwards(apps, schema_editor):\n"
+            '    User.objects.filter(email="").update(is_active=False)\n'
+        ),
+        [("MIG601", 6)],
+        id="module-level-auth-user-import",
+    ),
+    pytest.param(
+        _migration(
+            "from shop.models import Order\n\n\n"
+            "def forwards(apps, schema_editor):\n"
+            '    Order = apps.get_model("shop", "Order")\n'
+            "    Order.objects.update(total=0)\n"
+        ),
+        [],
+        id="stale-import-shadowed-by-get-model",
+    ),
+    pytest.param(
+        _migration(
+            "from shop.models import Order, OrderStatus\n\n\n"
+            "def forwards(apps, schema_editor):\n"
+            '    apps.get_model("shop", "Order").objects.update(status=OrderStatus.NEW)\n'
+            "    return isinstance(None, Order)\n"
+        ),
+        [],
+        id="enum-import-and-isinstance-are-not-model-use",
+    ),
+    pytest.param(
+        _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            "    from shop import models as shop_models\n"
+            "    for order in shop_models.Order.objects.iterator():\n"
+            "        pass\n"
+        ),
+        [("MIG601", 5)],
+        id="models-module-imported-in-function",
+    ),
+    pytest.param(
+        _migration(
+            "from django.apps import apps as global_apps\n\n\n"
+            "def forwards(apps, schema_editor):\n"
+            '    Order = global_apps.get_model("shop", "Order")\n'
+            "    Order.objects.update(total=0)\n"
+        ),
+        [("MIG601", 6)],
+        id="global-app-registry",
+    ),
+    pytest.param(
+        _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            '    Group = apps.get_model("auth", "Group")\n'
+            '    for name in ["editors", "admins"]:\n'
+            "        Group.objects.create(name=name)\n"
+            '    Tag = apps.get_model("shop", "Tag")\n'
+            '    [Tag.objects.get_or_create(name=n) for n in ("a", "b")]\n'
+        ),
+        [],
+        id="seeding-fixed-rows",
+    ),
+    pytest.param(
+        _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            '    Order = apps.get_model("shop", "Order")\n'
+            "    stale = Order.objects.filter(paid=False)\n"
+            "    for order in stale.iterator(chunk_size=500):\n"
+            "        order.delete()\n"
+        ),
+        [("MIG602", 8)],
+        id="delete-per-row-through-a-local-queryset",
+    ),
+    pytest.param(
+        _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            '    User = apps.get_model("auth", "User")\n'
+            '    Profile = apps.get_model("shop", "Profile")\n'
+            "    for user in User.objects.filter(profile=None).iterator():\n"
+            "        Profile(user=user).save()\n"
+        ),
+        [("MIG602", 8)],
+        id="constructor-save-per-row",
+    ),
+    pytest.param(
+        _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            '    Author = apps.get_model("shop", "Author")\n'
+            "    for author in Author.objects.all():\n"
+            "        for book in author.books.all():\n"
+            "            book.title = book.title.strip()\n"
+            "            book.save()\n"
+            "        author.books.create(title='untitled')\n"
+        ),
+        [("MIG603", 6), ("MIG602", 9), ("MIG602", 10)],
+        id="nested-related-managers",
+    ),
+    pytest.param(
+        _migration(
+            "\n\ndef _touch(Order):\n"
+            "    for order in Order.objects.filter(total=None):\n"
+            "        order.save()\n\n\n"
+            "def forwards(apps, schema_editor):\n"
+            '    _touch(apps.get_model("shop", "Order"))\n'
+        ),
+        [("MIG603", 5), ("MIG602", 6)],
+        id="helper-called-from-runpython",
+    ),
+    pytest.param(
+        _migration(
+            "from functools import partial\n\n\n"
+            "def set_flag(apps, schema_editor, value):\n"
+            '    Order = apps.get_model("shop", "Order")\n'
+            "    for order in Order.objects.all():\n"
+            "        order.flag = value\n"
+            "        order.save()\n",
+            "migrations.RunPython(code=partial(set_flag, value=True), "
+            "reverse_code=partial(set_flag, value=False))",
+        ),
+        [("MIG603", 7), ("MIG602", 9)],
+        id="partial-by-keyword-for-both-directions",
+    ),
+    pytest.param(
+        _migration(
+            "from shop.migrations_helpers import forwards\n",
+            "migrations.RunPython(forwards)",
+        ),
+        [],
+        id="function-from-another-module-is-not-seen",
+    ),
+    pytest.param(
+        _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            '    Order = apps.get_model("shop", "Order")\n'
+            "    last = 0\n"
+            "    while True:\n"
+            "        batch = list(Order.objects.filter(pk__gt=last).order_by('pk')[:1000])\n"
+            "        if not batch:\n"
+            "            break\n"
+            "        for order in batch:\n"
+            "            order.total = 0\n"
+            "        Order.objects.bulk_update(batch, ['total'])\n"
+            "        last = batch[-1].pk\n"
+        ),
+        [],
+        id="hand-written-batches",
+    ),
+    pytest.param(
+        _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            '    sql = "ALTER TABLE shop_order ADD COLUMN legacy integer"\n'
+            "    schema_editor.execute(sql)\n"
+            '    schema_editor.execute("UPDATE shop_order SET total = 0")\n'
+            "    schema_editor.execute(f\"DROP INDEX {'idx'}\")\n"
+            '    schema_editor.add_field(apps.get_model("shop", "Order"), None)\n'
+        ),
+        [("MIG604", 6), ("MIG604", 8), ("MIG604", 9)],
+        id="ddl-through-the-schema-editor",
+    ),
+    pytest.param(
+        _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            "    with schema_editor.connection.cursor() as cursor:\n"
+            '        cursor.execute("SELECT id FROM shop_order")\n'
+            "        rows = cursor.fetchall()\n"
+        ),
+        [],
+        id="queries-through-a-cursor",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), CASES)
+def test_data_migration(tmp_path: Path, source: str, expected: list[tuple[str, int]]) -> None:
+    assert sorted(_findings(tmp_path, source), key=lambda f: (f[1], f[0])) == sorted(
+        expected, key=lambda f: (f[1], f[0])
+    )
+
+
+def test_lambda_and_noop_are_skipped(tmp_path: Path) -> None:
+    source = _migration(
+        "",
+        "migrations.RunPython(lambda apps, editor: None, migrations.RunPython.noop)",
+    )
+    assert _findings(tmp_path, source) == []
+
+
+def test_newer_syntax_read_by_libcst_still_finds_hazards(tmp_path: Path) -> None:
+    # `except A, B:` (Python 3.14) makes this file go through the libcst front-end.
+    source = _migration(
+        "\n\ndef forwards(apps, schema_editor):\n"
+        "    from django.contrib.auth.models import User\n"
+        "    try:\n"
+        "        for user in User.objects.all():\n"
+        "            user.save()\n"
+        "    except ValueError, TypeError:\n"
+        "        pass\n"
+    )
+    found = _findings(tmp_path, source)
+    assert ("MIG601", 5) in found
+    assert ("MIG602", 8) in found
