@@ -189,12 +189,24 @@ def app_label(app_dir: str) -> tuple[str, str]:
     chosen = _default_config(configs)
     if chosen is None:
         return folder, "folder"
-    attributes = {
-        target: st.value for st in chosen.body if isinstance(st, s.Assign) for target in st.targets
+    constants = {
+        target: st.value
+        for st in module.body
+        if isinstance(st, s.Assign) and isinstance(st.value, str)
+        for target in st.targets
     }
-    label = attributes.get("label")
-    if isinstance(label, str) and label.isidentifier():
-        return label, "apps.py"
+    attributes = {
+        target: constants.get(st.value.name, st.value) if isinstance(st.value, s.Ref) else st.value
+        for st in chosen.body
+        if isinstance(st, s.Assign)
+        for target in st.targets
+    }
+    if "label" in attributes:
+        label = attributes["label"]
+        # A label computed at run time cannot be known: the folder name is the best guess.
+        if isinstance(label, str) and label.isidentifier():
+            return label, "apps.py"
+        return folder, "folder"
     name = attributes.get("name")
     if isinstance(name, str) and name:
         return name.rpartition(".")[2], "apps.py"
@@ -202,14 +214,20 @@ def app_label(app_dir: str) -> tuple[str, str]:
 
 
 def _default_config(configs: list[s.ClassDef]) -> s.ClassDef | None:
-    """Which AppConfig Django uses by default: the only one, or the one with `default = True`."""
-    if len(configs) == 1:
-        return configs[0]
-    for config in configs:
-        for st in config.body:
-            if isinstance(st, s.Assign) and "default" in st.targets and st.value is True:
-                return config
-    return None
+    """The AppConfig Django picks for an app module: the only one not marked `default =
+    False`, else the only one marked `default = True`, else none (a plain AppConfig)."""
+
+    def default(config: s.ClassDef) -> object:
+        values = [
+            st.value for st in config.body if isinstance(st, s.Assign) and "default" in st.targets
+        ]
+        return values[-1] if values else None
+
+    candidates = [config for config in configs if default(config) is not False]
+    if len(candidates) == 1:
+        return candidates[0]
+    marked = [config for config in candidates if default(config) is True]
+    return marked[0] if len(marked) == 1 else None
 
 
 def _assign_keys(apps: list[App]) -> tuple[list[App], list[str]]:
