@@ -118,7 +118,7 @@ class Log:
         self.stream.flush()
 
 
-def trust_workspace(workspace: str, log: Log) -> None:
+def trust_directories(directories: Sequence[str], log: Log) -> None:
     """Let git read the workspace, which belongs to another user than the container's."""
     try:
         current = subprocess.run(
@@ -127,21 +127,21 @@ def trust_workspace(workspace: str, log: Log) -> None:
             text=True,
             check=False,
             timeout=30,
-        )
-        if workspace in current.stdout.splitlines():
-            return
-        added = subprocess.run(
-            ["git", "config", "--global", "--add", "safe.directory", workspace],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
+        ).stdout.splitlines()
+        for directory in dict.fromkeys(directories):
+            if directory in current:
+                continue
+            added = subprocess.run(
+                ["git", "config", "--global", "--add", "safe.directory", directory],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=30,
+            )
+            if added.returncode != 0:
+                log.line(f"miglint: git config --global failed: {added.stderr.strip()}")
     except (OSError, subprocess.TimeoutExpired) as error:
         log.line(f"miglint: cannot run git ({error}); every migration will be reported")
-        return
-    if added.returncode != 0:
-        log.line(f"miglint: git config --global failed: {added.stderr.strip()}")
 
 
 def conclusion_for(findings: Sequence[Finding], fail_on: str) -> str:
@@ -217,7 +217,9 @@ def run_action(env: Mapping[str, str], stream: TextIO) -> int:
         write_outputs(env.get("GITHUB_OUTPUT"), [], log)
         return EXIT_ERROR
     inputs = environment.inputs
-    trust_workspace(environment.workspace, log)
+    # The folder linted may be a repository checked out below the workspace (`path:`).
+    lint_path = os.path.realpath(os.path.join(environment.workspace, inputs.path))
+    trust_directories([environment.workspace, lint_path], log)
 
     publisher: CheckRunPublisher | None = None
     no_check_run = _check_run_unavailable(environment)

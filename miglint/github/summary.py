@@ -63,7 +63,7 @@ def conflict_tail(graph: MigrationGraph, app_key: str) -> tuple[list[NodeKey], b
                     distance[parent] = distance[key] + 1
                     following.append(parent)
         frontier = following
-    shown = sorted(key for key, steps in distance.items() if steps <= TAIL_DEPTH)
+    shown = sorted(key for key, steps in distance.items() if steps < TAIL_DEPTH)
     return shown, len(shown) < len(distance)
 
 
