@@ -116,7 +116,9 @@ def render_text(project: Project, app: str | None = None) -> str:
             marks.append(f"squashes {len(migration.facts.replaces)}")
         if key in leaves:
             marks.append("CONFLICT: leaf" if key[0] in conflicted else "leaf")
-        deps = ", ".join(f"{a}.{n}" for a, n in dependencies(key, project))
+        deps = ", ".join(
+            a if a.startswith("settings.") else f"{a}.{n}" for a, n in dependencies(key, project)
+        )
         line = f"{'!' if key in leaves and key[0] in conflicted else ' '} {migration.label}"
         if deps:
             line += f" ... ({deps})"
