@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from miglint.config import Config
 from miglint.discover import discover
@@ -13,6 +14,9 @@ from miglint.graph import MigrationGraph, build_graph
 from miglint.nodes import App, Migration, NodeKey
 from miglint.parse import MigrationFacts, parse_migration_bytes
 from miglint.pysource import SourceError
+
+if TYPE_CHECKING:
+    from miglint.tablestate import Step
 
 # Reads one migration file into facts; the cache wraps this.
 FileParser = Callable[[str], MigrationFacts]
@@ -54,6 +58,14 @@ class Project:
     @cached_property
     def apps_by_key(self) -> dict[str, App]:
         return {app.key: app for app in self.apps}
+
+    @cached_property
+    def table_steps(self) -> tuple[Step, ...]:
+        """Every operation that runs SQL with its table as it was just before (one replay,
+        shared by the deploy-safety rules)."""
+        from miglint.tablestate import steps
+
+        return tuple(steps(self))
 
     def app_migrations(self, app_key: str) -> list[Migration]:
         """The app's migrations in the order `migrate` applies them; broken files last."""

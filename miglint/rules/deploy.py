@@ -31,7 +31,7 @@ from miglint.rules.deploy_context import (
     model_label,
     runsql_statements,
 )
-from miglint.tablestate import Step, steps, together_sets
+from miglint.tablestate import Step, together_sets
 
 _HEADER = "from django.db import migrations, models\n\n\n"
 
@@ -103,6 +103,8 @@ class DeployRule(Rule):
     # The hazard exists on these backends, but not on all: when the backend is unknown
     # the rule stays quiet unless `when_unknown` is True.
     when_unknown: ClassVar[bool] = True
+    # The operations the rule looks at (RunSQL for the DDL counterparts).
+    operations: ClassVar[frozenset[str]] = frozenset()
 
     def check(self, project: Project) -> Iterator[Finding]:
         context = Context.of(project)
@@ -111,8 +113,9 @@ class DeployRule(Rule):
                 return
             if context.database is not None and context.database not in self.backends:
                 return
-        for step in steps(project):
-            yield from self.check_step(step, context)
+        for step in project.table_steps:
+            if step.operation.name in self.operations:
+                yield from self.check_step(step, context)
 
     def check_step(self, step: Step, context: Context) -> Iterable[Finding]:
         raise NotImplementedError
@@ -156,6 +159,40 @@ def _before(step: Step, name: str) -> s.Call | None:
     return field_call(step.table.field(name))
 
 
+_EMPTY_STRINGS_ALLOWED = frozenset(
+    {
+        "CharField",
+        "TextField",
+        "SlugField",
+        "EmailField",
+        "URLField",
+        "FileField",
+        "ImageField",
+        "FilePathField",
+        "BinaryField",
+    }
+)
+_OTHER_FIELDS = frozenset(
+    {"ForeignKey", "OneToOneField", "ManyToManyField", "GeneratedField", "ArrayField"}
+)
+
+
+def is_django_field(call: s.Call) -> bool:
+    """One of Django's own field classes, whose defaults miglint knows."""
+    known = call.name in _TYPES or call.name in _OTHER_FIELDS
+    head = call.func.partition(".")[0]
+    return known and (call.func == call.name or head in ("models", "django", "fields"))
+
+
+def implicit_default(call: s.Call) -> str | None:
+    """What Django fills existing rows with when the field gives no default."""
+    if flag(call, "auto_now") is True or flag(call, "auto_now_add") is True:
+        return "the current time"
+    if flag(call, "blank") is True and call.name in _EMPTY_STRINGS_ALLOWED:
+        return "an empty string"
+    return None
+
+
 class AddNotNullWithoutDefault(DeployRule):
     """Adding a NOT NULL column to a table that has rows needs a value for every row, and
     the database must keep accepting the old release's INSERTs during the deploy.
@@ -177,6 +214,7 @@ class AddNotNullWithoutDefault(DeployRule):
     code = "MIG501"
     name = "add-not-null-without-default"
     severity = Severity.WARNING
+    operations = frozenset({"AddField", "RunSQL"})
     summary = "AddField of a NOT NULL column with no database default on an existing table."
     fix = (
         "Give the field `db_default=...` (Django 5.0+), or add it with `null=True`, backfill, "
@@ -235,9 +273,13 @@ class AddNotNullWithoutDefault(DeployRule):
             return
         if given(call, "db_default") or flag(call, "primary_key") is True:
             return
+        # A field class of another package may be nullable or defaulted in its __init__.
+        if not is_django_field(call) and flag(call, "null", None) is not False:
+            return
         model = model_label(step)
         span = step.operation.span
-        if not given(call, "default"):
+        implicit = implicit_default(call)
+        if not given(call, "default") and implicit is None:
             yield self.at(
                 step.migration,
                 span,
@@ -246,11 +288,14 @@ class AddNotNullWithoutDefault(DeployRule):
                 severity=Severity.ERROR,
             )
             return
-        kind = (
-            "a one-off default (preserve_default=False)"
-            if flag(step.operation.call or call, "preserve_default", True) is False
-            else "a default in Python only"
-        )
+        if given(call, "default"):
+            kind = (
+                "a one-off default (preserve_default=False)"
+                if flag(step.operation.call or call, "preserve_default", True) is False
+                else "a default in Python only"
+            )
+        else:
+            kind = f"{implicit} as Django's implicit default"
         yield self.at(
             step.migration,
             span,
@@ -276,6 +321,7 @@ class RenameField(DeployRule):
     code = "MIG502"
     name = "rename-field"
     severity = Severity.WARNING
+    operations = frozenset({"RenameField", "AlterField", "RunSQL"})
     summary = (
         "RenameField (or a db_column change) on an existing table: old code reads the old column."
     )
@@ -371,6 +417,7 @@ class RenameModel(DeployRule):
     code = "MIG503"
     name = "rename-model"
     severity = Severity.WARNING
+    operations = frozenset({"RenameModel", "AlterModelTable", "RunSQL"})
     summary = "RenameModel or a table rename (AlterModelTable) on an existing table."
     fix = (
         "Keep the table name: set `db_table` to the old table name in the model's Meta "
@@ -552,6 +599,7 @@ class AlterFieldType(DeployRule):
     code = "MIG504"
     name = "alter-field-type"
     severity = Severity.WARNING
+    operations = frozenset({"AlterField", "RunSQL"})
     summary = "AlterField that changes the column type and rewrites the table."
     fix = (
         "Add a new column with the new type, backfill it in batches, switch the code to it and "
@@ -620,6 +668,7 @@ class AddIndexNotConcurrently(DeployRule):
     code = "MIG505"
     name = "add-index-not-concurrently"
     severity = Severity.WARNING
+    operations = frozenset({"AddIndex", "AddField", "AlterField", "AlterIndexTogether", "RunSQL"})
     summary = "AddIndex or db_index=True on an existing PostgreSQL table, not CONCURRENTLY."
     fix = (
         "Use django.contrib.postgres.operations.AddIndexConcurrently in a migration with "
@@ -730,6 +779,9 @@ class AddUnique(DeployRule):
     code = "MIG506"
     name = "add-unique"
     severity = Severity.WARNING
+    operations = frozenset(
+        {"AddField", "AlterField", "AddConstraint", "AlterUniqueTogether", "RunSQL"}
+    )
     summary = "A unique field or constraint added to an existing table."
     fix = (
         "Check for duplicates, then build the index CONCURRENTLY and attach it with "
@@ -843,6 +895,7 @@ class AddForeignKeyValidated(DeployRule):
     code = "MIG507"
     name = "add-foreign-key-validated"
     severity = Severity.WARNING
+    operations = frozenset({"AddField", "AlterField", "RunSQL"})
     summary = "A new foreign-key constraint validated at once on an existing table."
     fix = (
         "Add the field with db_constraint=False, then ADD CONSTRAINT ... NOT VALID and "
@@ -928,6 +981,7 @@ class ConcurrentInAtomic(DeployRule):
     code = "MIG508"
     name = "concurrent-in-atomic"
     severity = Severity.ERROR
+    operations = frozenset({"AddIndexConcurrently", "RemoveIndexConcurrently", "RunSQL"})
     summary = "A CONCURRENTLY operation in a migration that is not `atomic = False`."
     fix = "Move the operation to its own migration with `atomic = False`."
     _OPERATION = (
@@ -998,6 +1052,7 @@ class RemoveFieldWithoutDefault(DeployRule):
     code = "MIG509"
     name = "remove-field-without-default"
     severity = Severity.WARNING
+    operations = frozenset({"RemoveField"})
     summary = "RemoveField of a NOT NULL column with no database default."
     fix = (
         "Make the field null=True (or give it db_default) and stop using it in one release; "
@@ -1027,6 +1082,8 @@ class RemoveFieldWithoutDefault(DeployRule):
         name = operation.argument(1, "name")
         before = _before(step, name) if isinstance(name, str) else None
         if before is None or before.name in NO_COLUMN:
+            return
+        if not is_django_field(before) and flag(before, "null", None) is not False:
             return
         if flag(before, "null") is not False or given(before, "db_default"):
             return

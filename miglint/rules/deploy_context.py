@@ -87,14 +87,12 @@ class Context:
 
 def uses_postgres(project: Project) -> bool:
     """A hint that the project runs on PostgreSQL: a migration imports django.contrib.postgres."""
-    for migration in project.migrations:
-        for imported in migration.facts.imports:
-            if imported.module.startswith(POSTGRES_MODULE):
-                return True
-        for operation in migration.facts.operations:
-            if operation.qualname.startswith(POSTGRES_MODULE):
-                return True
-    return False
+    # Its operations, fields and indexes are all imported by name (or as a module).
+    return any(
+        imported.module.startswith(POSTGRES_MODULE)
+        for migration in project.migrations
+        for imported in migration.facts.imports
+    )
 
 
 def change_scope(project: Project) -> frozenset[NodeKey]:

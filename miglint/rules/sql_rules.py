@@ -9,7 +9,6 @@ from miglint.finding import Finding, Severity
 from miglint.project import Project
 from miglint.rules.base import Rule
 from miglint.rules.deploy_context import Context, runsql_statements
-from miglint.tablestate import steps
 
 _HEADER = "from django.db import migrations\n\n\n"
 
@@ -91,7 +90,7 @@ class DestructiveSql(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         context = Context.of(project)
-        for step in steps(project):
+        for step in project.table_steps:
             created: set[str] = set()
             for found in runsql_statements(step):
                 statement = found.statement

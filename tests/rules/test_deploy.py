@@ -474,3 +474,24 @@ def test_tables_created_in_the_diff_are_new(tmp_path: Path) -> None:
     assert reported == [("orders/migrations/0003_invoice_index.py", 9)]
     everything = run_cli("--select", "MIG505", "--format", "json", ".", cwd=tmp_path)
     assert len(json.loads(everything.stdout)) == 2
+
+
+def test_implicit_defaults_and_fields_of_other_packages(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.AddField("order", "slug", models.SlugField(blank=True)),
+        migrations.AddField("order", "seen", models.DateTimeField(auto_now=True)),
+        migrations.AddField("order", "code", oscar.models.fields.NullCharField(max_length=8)),
+        migrations.AddField("order", "price", djmoney.models.fields.MoneyField(max_digits=8, null=False)),
+""",
+        imports="import djmoney.models.fields\nimport oscar.models.fields\n",
+    )
+    findings = deploy(tmp_path, "MIG501")
+    assert [(f.line, f.severity) for f in findings] == [
+        (10, Severity.WARNING),
+        (11, Severity.WARNING),
+        (13, Severity.ERROR),
+    ]
+    assert "an empty string as Django's implicit default" in findings[0].message
+    assert "the current time" in findings[1].message
