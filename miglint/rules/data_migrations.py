@@ -77,6 +77,8 @@ class RunPythonFunction:
     # Positional arguments bound by functools.partial (the direct function only).
     bound: int = 0
     direct: bool = True
+    # Parameters bound by name through functools.partial; None when `*`/`**` hide them.
+    keywords: tuple[str, ...] | None = ()
 
 
 def runpython_functions(migration: Migration) -> Iterator[RunPythonFunction]:
@@ -90,8 +92,10 @@ def runpython_functions(migration: Migration) -> Iterator[RunPythonFunction]:
         for position, role in ((0, "code"), (1, "reverse_code")):
             value = operation.argument(position, role)
             bound = 0
+            keywords: tuple[str, ...] | None = ()
             if isinstance(value, s.Call) and value.name == "partial" and value.args:
                 bound = len(value.args) - 1
+                keywords = None if value.has_star else tuple(k.name for k in value.kwargs)
                 value = value.args[0]
             if not isinstance(value, s.Ref) or value.name not in functions:
                 continue
@@ -103,7 +107,7 @@ def runpython_functions(migration: Migration) -> Iterator[RunPythonFunction]:
                 if (function.name, role) in seen:
                     continue
                 seen.add((function.name, role))
-                yield RunPythonFunction(function, operation, role, span, bound, direct)
+                yield RunPythonFunction(function, operation, role, span, bound, direct, keywords)
                 direct = False
                 queue.extend(
                     functions[call.callee]
@@ -731,3 +735,104 @@ def _ddl(text: str | None) -> str | None:
             return " ".join(statement.text.split()[:3]).rstrip(";")
     match = _DDL_START.match(text)
     return " ".join(text[match.start(1) :].split()[:3]) if match else None
+
+
+class RunPythonBadSignature(MigrationRule):
+    """Django calls the functions given to RunPython as `function(apps, schema_editor)`. A
+    function that cannot take those two positional arguments (`def forwards(apps):`, a
+    `functools.partial` that binds one too many, or that binds a parameter the call already
+    fills) raises `TypeError` in the middle of `migrate`, in production, after every
+    earlier migration of the deploy has run. Nothing catches it before: Django imports
+    the migration without calling the function.
+
+    Only what the text shows is checked: a function imported from elsewhere, and a partial
+    with `*args` or `**kwargs`, are skipped.
+    """
+
+    code = "MIG605"
+    name = "runpython-bad-signature"
+    severity = Severity.ERROR
+    summary = "A RunPython function that cannot be called as function(apps, schema_editor)."
+    fix = (
+        "Define it as `def name(apps, schema_editor):` (extra parameters need defaults or partial)."
+    )
+    VALID = (
+        """\
+import functools
+
+from django.db import migrations
+
+
+def set_flag(apps, schema_editor, value=True):
+    apps.get_model("shop", "Order").objects.update(flag=value)
+
+
+def noop(*args):
+    pass
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.RunPython(set_flag, functools.partial(set_flag, value=False)),
+        migrations.RunPython(noop, noop),
+    ]
+""",
+    )
+    INVALID = (
+        """\
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    apps.get_model("shop", "Order").objects.update(flag=True)
+
+
+def backwards(apps):
+    apps.get_model("shop", "Order").objects.update(flag=False)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(forwards, backwards)]
+""",
+        """\
+import functools
+
+from django.db import migrations
+
+
+def set_flag(apps, schema_editor, value):
+    apps.get_model("shop", "Order").objects.update(flag=value)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(functools.partial(set_flag, apps=None, value=True))]
+""",
+    )
+
+    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
+        for found in runpython_functions(migration):
+            if not found.direct or found.keywords is None:
+                continue
+            problem = _call_problem(found.function, found.bound, found.keywords)
+            if problem is not None:
+                yield self.at(
+                    migration,
+                    found.span,
+                    f"RunPython calls {found.function.name}(apps, schema_editor) as its "
+                    f"{found.role}, which raises TypeError: {problem}",
+                )
+
+
+def _call_problem(function: s.FunctionDef, bound: int, keywords: tuple[str, ...]) -> str | None:
+    """Why `function(*bound_args, apps, schema_editor, **keywords)` fails, or None."""
+    given = bound + 2
+    params = function.params
+    if given > len(params) and not function.varargs:
+        return f"it takes {len(params)} positional argument{'s' if len(params) != 1 else ''}"
+    for name in keywords:
+        if name in params[:given]:
+            return f"{name!r} is given twice (by position and by functools.partial)"
+    missing = [name for name in params[given : function.required] if name not in keywords]
+    if missing:
+        return "missing " + ", ".join(repr(name) for name in missing)
+    return None

@@ -244,3 +244,60 @@ def test_newer_syntax_read_by_libcst_still_finds_hazards(tmp_path: Path) -> None
     found = _findings(tmp_path, source)
     assert ("MIG601", 5) in found
     assert ("MIG602", 8) in found
+
+
+@pytest.mark.parametrize(
+    ("definition", "operation", "problem"),
+    [
+        ("def forwards(apps):", "migrations.RunPython(forwards)", "it takes 1 positional argument"),
+        ("def forwards():", "migrations.RunPython(code=forwards)", "it takes 0 positional"),
+        (
+            "def forwards(apps, schema_editor, value):",
+            "migrations.RunPython(forwards)",
+            "missing 'value'",
+        ),
+        (
+            "def forwards(apps, schema_editor):",
+            "migrations.RunPython(functools.partial(forwards, 1))",
+            "it takes 2 positional arguments",
+        ),
+        (
+            "def forwards(flag, apps, schema_editor):",
+            "migrations.RunPython(functools.partial(forwards, flag=True))",
+            "'flag' is given twice",
+        ),
+        (
+            "def forwards(flag, apps, schema_editor):",
+            "migrations.RunPython(functools.partial(forwards, True))",
+            None,
+        ),
+        ("def forwards(apps, schema_editor, value=1):", "migrations.RunPython(forwards)", None),
+        ("def forwards(*args, **kwargs):", "migrations.RunPython(forwards)", None),
+        ("def forwards(apps, *rest):", "migrations.RunPython(forwards)", None),
+        (
+            "def forwards(apps, schema_editor, value):",
+            "migrations.RunPython(functools.partial(forwards, value=2))",
+            None,
+        ),
+        (
+            "def forwards(apps):",
+            "migrations.RunPython(functools.partial(forwards, **OPTIONS))",
+            None,
+        ),
+    ],
+)
+def test_runpython_signature(
+    tmp_path: Path, definition: str, operation: str, problem: str | None
+) -> None:
+    source = (
+        "import functools\n\nfrom django.db import migrations\n\n\n"
+        f"{definition}\n    pass\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        f"    operations = [{operation}]\n"
+    )
+    write_tree(tmp_path, {PATH: source})
+    messages = [f.message for f in lint_tree(tmp_path, "MIG605")]
+    if problem is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and problem in messages[0], messages
