@@ -4,7 +4,8 @@ GitHub takes at most 50 annotations per request, so they go in batches, each sen
 a batch that fails is not resent (it may have been stored), and the findings from it on
 are handed back to be printed as workflow commands instead. Nothing is lost, nothing is
 posted twice to the check run. Retries are bounded: a few for connection failures, 5xx and
-429 (honouring a short Retry-After), none after a request may have reached the server.
+429 (honouring a short Retry-After, giving up at once on a long one), none after a
+request may have reached the server.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from miglint.finding import Finding, Severity
@@ -57,7 +62,7 @@ class PublishError(Exception):
 
 
 class _CappedRetry(Retry):
-    """urllib3's Retry, with Retry-After cut to `retry_after_cap` seconds."""
+    """urllib3's Retry that gives up at once when told to wait over `retry_after_cap` s."""
 
     retry_after_cap = 10.0
 
@@ -66,8 +71,25 @@ class _CappedRetry(Retry):
         retry.retry_after_cap = self.retry_after_cap
         return retry
 
-    def parse_retry_after(self, retry_after: str) -> float:
-        return min(super().parse_retry_after(retry_after), self.retry_after_cap)
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> _CappedRetry:
+        header = response.headers.get("Retry-After") if response is not None else None
+        if header is not None and _pool is not None:
+            try:
+                wait = self.parse_retry_after(header)
+            except InvalidHeader:
+                wait = 0.0
+            if wait > self.retry_after_cap:
+                # Waiting minutes in a lint step helps nobody: fail now, fall back.
+                raise MaxRetryError(_pool, url, InvalidHeader(f"Retry-After: {header}"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 def retry_policy(settings: ClientSettings) -> Retry:
@@ -135,6 +157,10 @@ def describe(error: BaseException, token: str | None = None) -> str:
             text += " (the repository is unknown to this token, or GITHUB_API_URL is wrong)"
         elif error.status == 422 and data.get("errors"):
             text += f" {data['errors']}"
+        elif (error.headers or {}).get("retry-after") or (error.headers or {}).get("Retry-After"):
+            headers = error.headers or {}
+            wait = headers.get("retry-after") or headers.get("Retry-After")
+            text += f" (rate limited: asked to wait {wait} s)"
         elif error.status >= 500 or error.status == 429:
             text += " (still failing after retries)"
     elif isinstance(error, OSError):

@@ -107,7 +107,7 @@ class FakeGitHub:
         self.faults: list[Fault] = []
         self.lock = threading.Lock()
         self.next_id = 4_000_000_001
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -379,6 +379,12 @@ def _fault_body(fault: Fault) -> Any:
         "documentation_url": "https://docs.github.com/rest/checks/runs#create-a-check-run",
         "status": str(fault.status),
     }
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout, dropped connection) is what fault tests do.
+        return
 
 
 def _handler(api: FakeGitHub) -> type[BaseHTTPRequestHandler]:

@@ -179,3 +179,10 @@ def test_describe_masks_the_token() -> None:
     error = OSError("connection to https://x-access-token:tok123@example.com failed")
     assert "tok123" not in checks.describe(error, "tok123")
     assert "***" in checks.describe(error, "tok123")
+
+
+def test_a_long_retry_after_is_not_waited_for(fake_github: FakeGitHub) -> None:
+    fake_github.fail("POST", "/check-runs$", status=429, headers={"Retry-After": "3600"})
+    with pytest.raises(PublishError, match=r"HTTP 429.*wait 3600 s"):
+        publisher(fake_github).start()
+    assert len(fake_github.calls("POST")) == 1
