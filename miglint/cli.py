@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from miglint import __version__
 from miglint.config import FAIL_ON, Config, ConfigError, check_codes, find_config_file, load_config
 from miglint.finding import Finding, Severity
-from miglint.project import PathError, Project, load_project
+from miglint.project import BatchParser, PathError, Project, load_project
 from miglint.rules import all_rules
 
 EXIT_OK = 0
@@ -150,6 +150,7 @@ _EXTRA_COMMANDS: dict[str, str] = {
     "plan": "miglint.commands.plan:register",
     "graph": "miglint.commands.graph:register",
     "action": "miglint.github.action:register",
+    "cache": "miglint.commands.cache:register",
 }
 
 
@@ -233,8 +234,19 @@ def use_colour(choice: str) -> bool:
 def load(args: argparse.Namespace) -> tuple[Project, Config]:
     paths = args.paths or ["."]
     config = resolve_config(args, paths)
-    project = load_project(paths, config)
+    project = load_project(paths, config, parse_files=file_reader(args, config, paths))
     return project, config
+
+
+def file_reader(args: argparse.Namespace, config: Config, paths: Sequence[str]) -> BatchParser:
+    """Migration files are read through the cache (unless --no-cache), on several cores."""
+    from functools import partial
+
+    from miglint.cache import open_cache
+    from miglint.parallel import parse_all, read_each
+
+    cache = None if getattr(args, "no_cache", False) else open_cache(config, paths, os.environ)
+    return partial(parse_all, cache or read_each)
 
 
 def run_check(args: argparse.Namespace) -> int:
