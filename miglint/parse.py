@@ -110,6 +110,8 @@ class MigrationFacts:
     suppressions: tuple[Suppression, ...] = ()
     notes: tuple[Note, ...] = ()
     error: SourceError | None = None
+    # Module-level names bound to strings or lists of strings, for RunSQL(sql=FORWARD_SQL).
+    constants: tuple[tuple[str, s.Value], ...] = ()
 
     @property
     def operations_known(self) -> bool:
@@ -208,6 +210,15 @@ class _MigrationReader:
             imports=self.imports,
             suppressions=suppressions,
             notes=tuple(self.notes),
+            constants=self.constants(),
+        )
+
+    def constants(self) -> tuple[tuple[str, s.Value], ...]:
+        return tuple(
+            (name, value)
+            for name, value in self.globals.items()
+            if isinstance(value, str)
+            or (isinstance(value, s.Seq) and all(isinstance(i, str | s.Seq) for i in value.items))
         )
 
     def resolve(self, value: s.Value, depth: int = 0) -> s.Value:

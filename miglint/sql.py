@@ -7,7 +7,7 @@ significant words. Whatever cannot be read is `unknown`, and unknown is never a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -882,8 +882,18 @@ class SqlArgument:
         return statement_span(self.pieces[statement.piece], statement)
 
 
-def runsql_argument(value: s.Value | s.Missing, span: s.Span) -> SqlArgument:
-    """The SQL strings of a RunSQL `sql`/`reverse_sql` value at `span` in the file."""
+def runsql_argument(
+    value: s.Value | s.Missing, span: s.Span, names: Mapping[str, s.Value] | None = None
+) -> SqlArgument:
+    """The SQL strings of a RunSQL `sql`/`reverse_sql` value at `span` in the file.
+
+    `names` are the module's constants (`FORWARD_SQL = "..."`): a bare name is read as the
+    value bound to it, reported at the place it is used."""
+    names = names or {}
+    resolved = _resolve(value, names)
+    # A constant's SQL is reported where the constant is used.
+    fixed_span = span if resolved is not value else None
+    value = resolved
     if isinstance(value, s.Missing) or value is None:
         return SqlArgument(given=False)
     if isinstance(value, s.Ref) and value.last == "noop":
@@ -892,15 +902,17 @@ def runsql_argument(value: s.Value | s.Missing, span: s.Span) -> SqlArgument:
         return SqlArgument((SqlPiece(value, span),), noop=not value.strip())
     pieces: list[SqlPiece] = []
     unreadable = False
-    for item, item_span in _items(value, span):
+    for entry, entry_span in _items(value, span):
+        item = _resolve(entry, names)
+        item_span = fixed_span or (entry_span if item is entry else s.span_of(entry) or span)
         if isinstance(item, str):
             pieces.append(SqlPiece(item, item_span))
         elif isinstance(item, s.Seq) and item.kind in ("list", "tuple") and item.items:
             # A (sql, params) pair.
             head = item.items[0]
             if isinstance(head, str) and len(item.items) <= 2:
-                head_span = item.item_spans[0] if item.item_spans else item_span
-                pieces.append(SqlPiece(head, head_span))
+                head_span = item.item_spans[0] if item.item_spans and item is entry else item_span
+                pieces.append(SqlPiece(head, fixed_span or head_span))
             else:
                 unreadable = True
         elif isinstance(item, s.Ref) and item.last == "noop":
@@ -908,6 +920,12 @@ def runsql_argument(value: s.Value | s.Missing, span: s.Span) -> SqlArgument:
         else:
             unreadable = True
     return SqlArgument(tuple(pieces), unreadable=unreadable)
+
+
+def _resolve(value: s.Value | s.Missing, names: Mapping[str, s.Value]) -> s.Value | s.Missing:
+    if isinstance(value, s.Ref) and "." not in value.name and value.name in names:
+        return names[value.name]
+    return value
 
 
 def _items(value: s.Value, span: s.Span) -> Iterable[tuple[s.Value, s.Span]]:

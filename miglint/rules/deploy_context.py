@@ -194,9 +194,11 @@ def runsql_statements(step: Step, reverse: bool = False) -> Iterator[SqlStatemen
     if not operation.is_("RunSQL") or operation.call is None:
         return
     arguments = [(0, "sql", False)] + ([(1, "reverse_sql", True)] if reverse else [])
+    names = dict(step.migration.facts.constants)
     for position, keyword, backwards in arguments:
         value = operation.argument(position, keyword)
-        argument = sqlmod.runsql_argument(value, operation.argument_span(position, keyword))
+        span = operation.argument_span(position, keyword)
+        argument = sqlmod.runsql_argument(value, span, names)
         if not argument.pieces:
             continue
         for statement in argument.statements():

@@ -143,7 +143,8 @@ def test_unreadable_sql_is_not_reported(tmp_path: Path) -> None:
         migrations.RunSQL("DELETE FROM shop_x WHERE note = 'unterminated", migrations.RunSQL.noop),
         migrations.RunSQL("DELIMITER //\\nCREATE PROCEDURE p() BEGIN DELETE FROM t; END //", ""),
 """
-    assert mig104(tmp_path, body, header='CLEANUP_SQL = "DELETE FROM shop_x"\nTABLE = "t"\n') == []
+    header = "from shop.sql import CLEANUP_SQL\n"
+    assert mig104(tmp_path, body, header=header + 'TABLE = "t"\n') == []
 
 
 def test_separate_database_and_state(tmp_path: Path) -> None:
@@ -157,3 +158,22 @@ def test_separate_database_and_state(tmp_path: Path) -> None:
 """,
     )
     assert [f.line for f in findings] == [9]
+
+
+def test_sql_in_module_constants(tmp_path: Path) -> None:
+    header = (
+        'FORWARD = """\nUPDATE shop_product SET active = true WHERE active IS NULL;\n"""\n'
+        'CLEANUP = ["DELETE FROM shop_session", "VACUUM shop_session"]\n'
+        'BACKWARD = "DROP TABLE shop_product"\n'
+    )
+    findings = mig104(
+        tmp_path,
+        """\
+        migrations.RunSQL(FORWARD, BACKWARD),
+        migrations.RunSQL(sql=CLEANUP, reverse_sql=migrations.RunSQL.noop),
+""",
+        header=header,
+    )
+    assert [(f.line, f.message.split(" (")[0]) for f in findings] == [
+        (14, "RunSQL deletes every row of shop_session")
+    ]
