@@ -5,13 +5,33 @@ Used for files the running interpreter's `ast` rejects but libcst reads (newer s
 
 from __future__ import annotations
 
+import ast
 from typing import Literal
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from miglint import syntax as s
-from miglint.pysource import ITERATION_WRAPPERS, MAX_CHAIN_PARTS, UNKNOWN_SOURCE_CHARS
+from miglint.pysource import ITERATION_WRAPPERS, MAX_CHAIN_PARTS, UNKNOWN_SOURCE_CHARS, fold
+
+# libcst node names -> the `ast` names the fast front-end gives `Unknown.kind`.
+_AST_KINDS = {
+    "FormattedString": "joinedstr",
+    "ConcatenatedString": "joinedstr",
+    "Comparison": "compare",
+    "BooleanOperation": "boolop",
+    "BinaryOperation": "binop",
+    "UnaryOperation": "unaryop",
+}
+# libcst operators -> the `ast` operators constant folding knows.
+_AST_OPERATORS: dict[type[cst.BaseBinaryOp], ast.operator] = {
+    cst.Add: ast.Add(),
+    cst.Subtract: ast.Sub(),
+    cst.Multiply: ast.Mult(),
+    cst.Divide: ast.Div(),
+    cst.FloorDivide: ast.FloorDiv(),
+    cst.Power: ast.Pow(),
+}
 
 
 def module(tree: cst.Module) -> s.Module:
@@ -28,14 +48,17 @@ class _Reader:
     def span(self, node: cst.CSTNode) -> s.Span:
         position = self.positions[node]  # type: ignore[index]
         assert isinstance(position, CodeRange)
-        return s.Span(
-            position.start.line,
-            position.start.column + 1,
-            position.end.line,
-            position.end.column + 1,
-        )
+        start, end = position.start, position.end
+        if isinstance(node, cst.Tuple | cst.GeneratorExp) and node.lpar and node.rpar:
+            # `ast` counts a tuple's own (innermost) parentheses as part of it; so must we.
+            start = self.positions[node.lpar[-1]].start  # type: ignore[index]
+            end = self.positions[node.rpar[0]].end  # type: ignore[index]
+        return s.Span(start.line, start.column + 1, end.line, end.column + 1)
 
     def source(self, node: cst.CSTNode) -> str:
+        if getattr(node, "lpar", None) and not isinstance(node, cst.Tuple | cst.GeneratorExp):
+            # `ast` leaves an expression's parentheses out of its source; so must we.
+            node = node.with_changes(lpar=[], rpar=[])
         text = self.tree.code_for_node(node).strip()
         if len(text) > UNKNOWN_SOURCE_CHARS:
             text = text[: UNKNOWN_SOURCE_CHARS - 3] + "..."
@@ -233,21 +256,27 @@ class _Reader:
                     ),
                     self.span(node),
                 )
-        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        elif isinstance(node, cst.BinaryOperation):
             left, right = self.value(node.left), self.value(node.right)
-            if isinstance(left, str) and isinstance(right, str):
-                return left + right
-            parts: list[s.Value] = []
-            for side in (left, right):
-                parts.extend(side.parts if isinstance(side, s.Concat) else (side,))
-            return s.Concat(tuple(parts), self.span(node))
-        elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            operator = _AST_OPERATORS.get(type(node.operator))
+            folded = None if operator is None else fold(left, operator, right)
+            if folded is not None:
+                return folded
+            if isinstance(node.operator, cst.Add):
+                parts: list[s.Value] = []
+                for side in (left, right):
+                    parts.extend(side.parts if isinstance(side, s.Concat) else (side,))
+                return s.Concat(tuple(parts), self.span(node))
+        elif isinstance(node, cst.UnaryOperation) and isinstance(
+            node.operator, cst.Minus | cst.Plus
+        ):
             operand = self.value(node.expression)
-            if isinstance(operand, int | float) and not isinstance(operand, bool):
-                return -operand
+            if isinstance(operand, int | float | complex) and not isinstance(operand, bool):
+                return -operand if isinstance(node.operator, cst.Minus) else operand
         elif isinstance(node, cst.Lambda):
             return s.Unknown(self.source(node), "lambda", self.span(node))
-        return s.Unknown(self.source(node), type(node).__name__.lower(), self.span(node))
+        kind = type(node).__name__
+        return s.Unknown(self.source(node), _AST_KINDS.get(kind, kind.lower()), self.span(node))
 
     def call(self, func: str, node: cst.Call) -> s.Call:
         args: list[s.Value] = []

@@ -160,6 +160,11 @@ def parse_migration(text: str) -> MigrationFacts:
     return _MigrationReader(module).facts(suppressions)
 
 
+def migration_facts(module: s.Module, text: str) -> MigrationFacts:
+    """Facts of a module already read by either front-end; `text` is its source."""
+    return _MigrationReader(module).facts(find_suppressions(text))
+
+
 class _MigrationReader:
     def __init__(self, module: s.Module) -> None:
         self.module = module

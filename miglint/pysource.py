@@ -55,7 +55,12 @@ def decode(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise SourceError(f"bad encoding declaration: {error.msg}", error.lineno or 1) from None
+        # tokenize says "invalid or missing encoding declaration" for any non-UTF-8 byte
+        # in the first two lines; a file with no declaration at all is just not UTF-8.
+        if error.msg.startswith("invalid or missing") and not _has_coding_line(data):
+            encoding = "utf-8"
+        else:
+            raise SourceError(f"bad encoding declaration: {error.msg}", error.lineno or 1) from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
@@ -68,6 +73,10 @@ def decode(data: bytes) -> str:
     except LookupError:
         raise SourceError(f"unknown source encoding {encoding!r}") from None
     return text.removeprefix("\ufeff")
+
+
+def _has_coding_line(data: bytes) -> bool:
+    return any(b"coding" in line for line in data.split(b"\n", 2)[:2])
 
 
 def parse_source(text: str) -> s.Module:
@@ -383,7 +392,7 @@ class _AstReader:
     def binary(self, node: ast.BinOp) -> s.Value:
         left = self.value(node.left)
         right = self.value(node.right)
-        folded = _fold(left, node.op, right)
+        folded = fold(left, node.op, right)
         if folded is not None:
             return folded
         if isinstance(node.op, ast.Add):
@@ -564,7 +573,7 @@ class _AstBodyReader:
 _NUMBER = (int, float)
 
 
-def _fold(left: s.Value, op: ast.operator, right: s.Value) -> s.Value | None:
+def fold(left: s.Value, op: ast.operator, right: s.Value) -> s.Value | None:
     """Constant-fold `left op right` for plain numbers and strings, else None."""
     if isinstance(left, bool) or isinstance(right, bool):
         return None
