@@ -97,7 +97,8 @@ def diff_paths(project: Project, base: str) -> set[str]:
     start = project.roots[0] if project.roots else "."
     try:
         root = repository_root(start)
-        return changed_files(root, base)
+        # Deleted files too: deleting a migration touches its app's graph.
+        return changed_files(root, base, include_deleted=True)
     except GitError as error:
         raise UsageError(f"--diff {base}: {error}") from None
 

@@ -10,6 +10,7 @@ instead; the summary, the outputs and the exit status (by `fail_on`) never depen
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import secrets
 import subprocess
@@ -185,8 +186,11 @@ def _relative(path: str, root: str) -> str:
     return relative.replace(os.sep, "/")
 
 
-def _lint(environment: ActionEnvironment) -> tuple[Project, list[Finding], str | None]:
-    """The project, its findings and the repository root; raises on unusable settings."""
+def _lint(environment: ActionEnvironment) -> tuple[Project, list[Finding], str | None, Scope]:
+    """The project, its findings, the repository root and the diff scope.
+
+    Raises ConfigError, PathError or UsageError on settings miglint cannot use.
+    """
     from miglint.lint import lint
 
     inputs = environment.inputs
@@ -201,7 +205,11 @@ def _lint(environment: ActionEnvironment) -> tuple[Project, list[Finding], str |
         root: str | None = repository_root(path)
     except GitError:
         root = None
-    return project, lint(project), root
+    scope = diff_scope(root, environment.event, inputs.only_changed)
+    if scope.changed is not None:
+        # Rules that judge a change as a whole (e.g. tables it creates) see what it touches.
+        project = dataclasses.replace(project, changed_paths=scope.changed)
+    return project, lint(project), root, scope
 
 
 def run_action(env: Mapping[str, str], stream: TextIO) -> int:
@@ -240,7 +248,7 @@ def run_action(env: Mapping[str, str], stream: TextIO) -> int:
             publisher = None
 
     try:
-        project, found, root = _lint(environment)
+        project, found, root, scope = _lint(environment)
     except (ConfigError, PathError, UsageError) as error:
         log.line(f"::error title=miglint::{commands.escape_data(str(error))}")
         message = f"## miglint\n\nmiglint could not run: {markdown.escape(str(error))}\n"
@@ -251,7 +259,6 @@ def run_action(env: Mapping[str, str], stream: TextIO) -> int:
         write_outputs(environment.output, [], log)
         return EXIT_ERROR
 
-    scope = diff_scope(root, environment.event, inputs.only_changed)
     outcome = _outcome(scope, project, found, root or environment.workspace, inputs.fail_on)
     log.line(f"miglint: {scope.note}")
     log.verbatim(text.render(outcome.findings))
