@@ -258,6 +258,12 @@ def run_action(env: Mapping[str, str], stream: TextIO) -> int:
         write_summary(environment.step_summary, message, log)
         write_outputs(environment.output, [], log)
         return EXIT_ERROR
+    except Exception:
+        # A bug in miglint: do not leave the check pending forever.
+        if publisher is not None:
+            publisher.abandon("miglint stopped with an internal error", CRASH_SUMMARY)
+            publisher.close()
+        raise
 
     outcome = _outcome(scope, project, found, root or environment.workspace, inputs.fail_on)
     log.line(f"miglint: {scope.note}")
@@ -292,8 +298,8 @@ def run_action(env: Mapping[str, str], stream: TextIO) -> int:
             )
             notes.append(
                 f"Posting to the check run failed after {delivery.delivered} of "
-                f"{len(annotations)} annotations ({markdown.escape(delivery.failure)}); "
-                "the rest are annotated through workflow commands in the job log."
+                f"{len(annotations)} annotations ({markdown.escape(delivery.failure)})"
+                + ("; the rest are annotated through workflow commands." if undelivered else ".")
             )
             if not delivery.completed:
                 log.line("miglint: the check run could not be completed either")
