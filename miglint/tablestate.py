@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from miglint import syntax as s
 from miglint.nodes import Migration, NodeKey
-from miglint.parse import Operation
+from miglint.parse import Operation, import_aliases, qualify
 from miglint.project import Project
 
 
@@ -85,6 +85,19 @@ def _app_steps(project: Project, app_key: str) -> Iterator[Step]:
             yield Step(migration, operation, _named(operation, tables), frozenset(created))
             created.update(_created_tables(operation, migration))
             _apply(operation, migration, tables)
+            if operation.is_("RunSQL"):
+                # RunSQL(state_operations=[...]) tells Django's state what the SQL did.
+                for inner in _state_operations(operation, migration):
+                    _apply(inner, migration, tables)
+
+
+def _state_operations(operation: Operation, migration: Migration) -> Iterator[Operation]:
+    listed = operation.argument(2, "state_operations")
+    if isinstance(listed, s.Seq):
+        aliases = import_aliases(migration.facts.imports)
+        for item in listed.items:
+            if isinstance(item, s.Call):
+                yield Operation(item.name, qualify(item.func, aliases), item, item.span)
 
 
 def _text(value: s.Value | s.Missing) -> str | None:

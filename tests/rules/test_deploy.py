@@ -495,3 +495,20 @@ def test_implicit_defaults_and_fields_of_other_packages(tmp_path: Path) -> None:
     ]
     assert "an empty string as Django's implicit default" in findings[0].message
     assert "the current time" in findings[1].message
+
+
+def test_runsql_state_operations_create_tables(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.RunSQL(
+            "CREATE TABLE orders_refund (id bigserial PRIMARY KEY)",
+            "DROP TABLE orders_refund",
+            state_operations=[
+                migrations.CreateModel("Refund", [("id", models.BigAutoField(primary_key=True))]),
+            ],
+        ),
+        migrations.AddField("refund", "amount", models.IntegerField()),
+""",
+    )
+    assert deploy(tmp_path) == []
