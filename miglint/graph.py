@@ -46,6 +46,51 @@ class MigrationGraph:
     replaced_by: dict[NodeKey, NodeKey] = field(default_factory=dict)
     # Every migration on disk, replaced ones included.
     disk: dict[NodeKey, Migration] = field(default_factory=dict)
+    # Indexes filled by `build_graph` (see `index`) so that per-app questions on a large
+    # graph cost the app's size, not the graph's: each app's nodes, and for each node the
+    # apps among its ancestors (itself included) as a bit mask (-1: unknown, in a cycle).
+    app_nodes: dict[str, list[NodeKey]] = field(default_factory=dict, repr=False, compare=False)
+    upstream_apps: dict[NodeKey, int] = field(default_factory=dict, repr=False, compare=False)
+    app_bits: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    # len(nodes) when indexed; a graph changed since then is scanned in full.
+    indexed_size: int = field(default=-1, repr=False, compare=False)
+    # app_order's answers since `index`: several rules ask for every app's order.
+    app_orders: dict[str, tuple[NodeKey, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def index(self) -> None:
+        """Build the per-app indexes; call again after changing the graph."""
+        self.app_nodes = {}
+        for key in sorted(self.nodes):
+            self.app_nodes.setdefault(key[0], []).append(key)
+        self.app_bits = {app: 1 << i for i, app in enumerate(sorted(self.app_nodes))}
+        # Kahn's order: a node's mask is ready once all its parents' are; nodes left over
+        # sit in or after a cycle and keep -1 (every app), which only disables skipping.
+        pending = {key: len(self.parents.get(key, ())) for key in self.nodes}
+        ready = [key for key, count in pending.items() if count == 0]
+        masks = {key: self.app_bits[key[0]] for key in self.nodes}
+        while ready:
+            key = ready.pop()
+            for child in self.children.get(key, ()):
+                if child in pending:
+                    masks[child] |= masks[key]
+                    pending[child] -= 1
+                    if pending[child] == 0:
+                        ready.append(child)
+            del pending[key]
+        for key in pending:
+            masks[key] = -1
+        self.upstream_apps = masks
+        self.app_orders = {}
+        self.indexed_size = len(self.nodes)
+
+    def _candidates(self, app: str | None) -> Iterable[NodeKey]:
+        if app is None:
+            return self.nodes
+        if self.indexed_size == len(self.nodes):
+            return self.app_nodes.get(app, ())
+        return (key for key in self.nodes if key[0] == app)
 
     def app_keys(self) -> list[str]:
         return sorted({key[0] for key in self.nodes})
@@ -54,18 +99,16 @@ class MigrationGraph:
         """Nodes with no child in their own app: the current state of each app."""
         return sorted(
             key
-            for key in self.nodes
-            if (app is None or key[0] == app)
-            and all(child[0] != key[0] for child in self.children[key])
+            for key in self._candidates(app)
+            if all(child[0] != key[0] for child in self.children[key])
         )
 
     def root_nodes(self, app: str | None = None) -> list[NodeKey]:
         """Nodes with no parent in their own app."""
         return sorted(
             key
-            for key in self.nodes
-            if (app is None or key[0] == app)
-            and all(parent[0] != key[0] for parent in self.parents[key])
+            for key in self._candidates(app)
+            if all(parent[0] != key[0] for parent in self.parents[key])
         )
 
     def forwards_plan(self, target: NodeKey) -> list[NodeKey]:
@@ -76,7 +119,14 @@ class MigrationGraph:
         """What must be unapplied to unapply `target`, ending with it (Django's order)."""
         return self._iterative_dfs(target, forwards=False)
 
-    def _iterative_dfs(self, start: NodeKey, forwards: bool) -> list[NodeKey]:
+    def _iterative_dfs(
+        self, start: NodeKey, forwards: bool, app: str | None = None
+    ) -> list[NodeKey]:
+        """Django's iterative DFS. With `app` (forwards only), parents with no node of
+        `app` among their ancestors are not entered: the order of `app`'s nodes is the
+        same, since no node that leads to `app` sits above such a parent."""
+        bit = self.app_bits.get(app, 0) if app and self.indexed_size == len(self.nodes) else 0
+        upstream = self.upstream_apps
         visited: list[NodeKey] = []
         seen: set[NodeKey] = set()
         # Nodes whose parents are being visited; meeting one again means a cycle (where
@@ -94,18 +144,28 @@ class MigrationGraph:
             elif node not in open_nodes:
                 open_nodes.add(node)
                 stack.append((node, True))
-                stack.extend((n, False) for n in sorted(edges.get(node, ())))
+                if bit:
+                    stack.extend(
+                        (n, False) for n in sorted(edges.get(node, ())) if upstream[n] & bit
+                    )
+                else:
+                    stack.extend((n, False) for n in sorted(edges.get(node, ())))
         return visited
 
     def app_order(self, app: str) -> list[NodeKey]:
         """The app's migrations in the order `migrate` applies them."""
+        indexed = self.indexed_size == len(self.nodes)
+        if indexed and app in self.app_orders:
+            return list(self.app_orders[app])
         order: list[NodeKey] = []
         seen: set[NodeKey] = set()
         for leaf in self.leaf_nodes(app):
-            for key in self.forwards_plan(leaf):
+            for key in self._iterative_dfs(leaf, forwards=True, app=app):
                 if key[0] == app and key not in seen:
                     seen.add(key)
                     order.append(key)
+        if indexed:
+            self.app_orders[app] = tuple(order)
         return order
 
     def ancestors(self, key: NodeKey) -> Iterator[NodeKey]:
@@ -346,4 +406,6 @@ def _cycle_path(graph: MigrationGraph, group: set[NodeKey]) -> tuple[NodeKey, ..
 
 def build_graph(migrations: Iterable[Migration], labels: dict[str, str]) -> MigrationGraph:
     """The graph of `migrations`; `labels` maps each app label in the tree to its app key."""
-    return _Builder(migrations, labels).build()
+    graph = _Builder(migrations, labels).build()
+    graph.index()
+    return graph
