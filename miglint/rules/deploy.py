@@ -9,6 +9,7 @@ tables are recognised (they are always safe).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
@@ -95,8 +96,23 @@ _POSTGRES = {"pyproject.toml": '[tool.miglint]\ndatabase = "postgresql"\n'}
 _CONCURRENT_IMPORT = "from django.contrib.postgres.operations import AddIndexConcurrently\n"
 
 
+NEW_TABLES = """
+New tables are never reported: a table created in the same migration, in another migration
+of the change under review (the files named on the command line, as pre-commit passes them,
+or the files changed since `--diff BASE`), or in an `initial = True` migration when this one
+is initial too (Django writes `0001_initial` and `0002_initial` together). miglint has no
+deploy history: a table created in any other migration is taken to be in production."""
+
+
 class DeployRule(Rule):
     """A rule over each operation that runs SQL, with the table it names as it was before."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every page says the same thing about new tables.
+        about_tables = vars(cls).get("about_tables", True)
+        if cls.__doc__ and about_tables and "New tables are never reported" not in cls.__doc__:
+            cls.__doc__ = inspect.cleandoc(cls.__doc__) + "\n" + NEW_TABLES
 
     # Backends the hazard exists on; None: every backend (also when the backend is unknown).
     backends: ClassVar[frozenset[str] | None] = None
@@ -978,6 +994,8 @@ class ConcurrentInAtomic(DeployRule):
     Safe recipe: put the concurrent operation in its own migration with `atomic = False`.
     """
 
+    # A concurrent operation fails in an atomic migration whatever its table.
+    about_tables = False
     code = "MIG508"
     name = "concurrent-in-atomic"
     severity = Severity.ERROR

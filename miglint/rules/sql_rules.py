@@ -46,8 +46,10 @@ class DestructiveSql(Rule):
     Only the forward `sql` is checked: a `reverse_sql` that drops what `sql` created is the
     normal way to undo it. Statements inside comments, string literals, quoted identifiers
     and dollar-quoted function bodies are not statements; SQL that cannot be read (a
-    variable, an f-string, a statement sqlparse cannot split) is not reported. Tables
-    created in the same migration may be dropped freely.
+    variable from another module, an f-string, a statement sqlparse cannot split) is not
+    reported. Tables created in the same migration, or in another migration of the change
+    under review (files named on the command line, or changed since `--diff BASE`), may be
+    emptied and dropped freely: they hold no released data.
     """
 
     code = "MIG104"
