@@ -414,3 +414,38 @@ def test_single_line_string_points_at_the_literal() -> None:
     argument = _argument(call)
     spans = [argument.span_of(st) for st in argument.statements()]
     assert {span.line for span in spans} == {6}
+
+
+SCRIPTS = [
+    # MySQL bodies without DELIMITER: the splitter keeps BEGIN ... END in one statement.
+    (
+        "CREATE PROCEDURE p() BEGIN DELETE FROM t; UPDATE u SET a = 1; END; SELECT 1",
+        [("CREATE PROCEDURE", set()), ("SELECT", set())],
+    ),
+    (
+        "CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW BEGIN UPDATE t2 SET x = 1; END; DROP TABLE t9",
+        [("CREATE TRIGGER", set()), ("DROP TABLE", {sql.DROP_TABLE})],
+    ),
+    (
+        "CREATE FUNCTION f() RETURNS void AS 'DELETE FROM t' LANGUAGE sql",
+        [("CREATE FUNCTION", set())],
+    ),
+    ("SELECT E'it\\'s; DROP TABLE t'", [("SELECT", set())]),
+    ("INSERT INTO t VALUES ($$DROP TABLE x;$$)", [("INSERT", set())]),
+    ("ALTER TABLE t ADD COLUMN x int; -- trailing DROP TABLE t", [("ALTER TABLE", set())]),
+    (
+        "BEGIN; DELETE FROM t WHERE id = 1; COMMIT;",
+        [("BEGIN", set()), ("DELETE", set()), ("COMMIT", set())],
+    ),
+    (
+        # What Django writes for AddField(PositiveIntegerField(default=0)) on PostgreSQL.
+        'ALTER TABLE "t" ADD COLUMN "n" integer DEFAULT 0 NOT NULL CHECK ("n" >= 0); '
+        'ALTER TABLE "t" ALTER COLUMN "n" DROP DEFAULT;',
+        [("ALTER TABLE", {sql.ADD_CHECK}), ("ALTER TABLE", {sql.DEFAULT_DROPPED})],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SCRIPTS)
+def test_scripts(text: str, expected: list[tuple[str, set[str]]]) -> None:
+    assert [(st.verb, _hazards(st)) for st in sql.classify(text)] == expected
