@@ -165,7 +165,8 @@ class Codec:
     def _union(self, alternatives: tuple[object, ...]) -> tuple[Encoder, Decoder]:
         scalars: set[type] = set()
         tagged: dict[str, tuple[type, Encoder, Decoder]] = {}
-        by_class: dict[type, tuple[str, Encoder]] = {}
+        # type -> (tag, encoder); bytes, complex and floats tag themselves (tag None).
+        by_class: dict[type, tuple[str | None, Encoder]] = {}
         sequence: tuple[Encoder, Decoder] | None = None
         sequence_type: type | None = None
         for alternative in alternatives:
@@ -186,7 +187,7 @@ class Codec:
                 assert isinstance(alternative, type)
                 encoder, decoder = self._compile(alternative)
                 tagged[alternative.__name__] = (alternative, encoder, decoder)
-                by_class[alternative] = (alternative.__name__, encoder)
+                by_class[alternative] = (None, encoder)
                 continue
             if isinstance(alternative, type) and (
                 dataclasses.is_dataclass(alternative) or issubclass(alternative, enum.Enum)
@@ -212,7 +213,7 @@ class Codec:
             entry = by_class.get(kind)
             if entry is not None:
                 tag, encoder = entry
-                return {tag: encoder(value)}
+                return encoder(value) if tag is None else {tag: encoder(value)}
             if sequence is not None and isinstance(value, sequence_type):  # type: ignore[arg-type]
                 return sequence[0](value)
             raise TypeError(f"miglint.serial: {kind.__name__} is not one of {alternatives!r}")
