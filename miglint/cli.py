@@ -84,6 +84,13 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         help="report only on migrations (and models) added or changed since git ref BASE; "
         "the graph is still built from the whole tree",
     )
+    parser.add_argument(
+        "--django-check",
+        action="store_true",
+        help="also run the project's own `python manage.py makemigrations --check --dry-run` "
+        "and report its answer as MIG401. This IMPORTS AND EXECUTES YOUR PROJECT'S CODE "
+        "(settings, models, apps); off by default. Uses $MIGLINT_PYTHON, else `python` on PATH",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     parser.add_argument(
         "--config",
@@ -265,8 +272,12 @@ def run_check(args: argparse.Namespace) -> int:
         from miglint.gitdiff import restrict_to_diff
 
         findings = restrict_to_diff(findings, project, args.diff)
+    if getattr(args, "django_check", False):
+        findings = _with_django_check(findings, args, project)
     if args.verbose:
-        for line in (*project.warnings, *project.notices):
+        from miglint.lint import notices
+
+        for line in (*project.warnings, *project.notices, *notices(project)):
             print(f"miglint: {line}", file=sys.stderr)
     elif not args.quiet:
         for line in project.notices:
@@ -284,6 +295,21 @@ def run_check(args: argparse.Namespace) -> int:
     sys.stdout.write(output)
     sys.stdout.flush()
     return exit_status(findings, config.fail_on)
+
+
+def _with_django_check(
+    findings: list[Finding], args: argparse.Namespace, project: Project
+) -> list[Finding]:
+    """Add Django's own makemigrations --check answer (runs the project's code)."""
+    from miglint.djangocheck import DjangoCheckError, django_check
+
+    if not project.config.enabled("MIG401"):
+        return findings
+    try:
+        extra = django_check(args.paths or ["."], project.apps)
+    except DjangoCheckError as error:
+        raise UsageError(str(error)) from None
+    return sorted({*findings, *extra}, key=Finding.sort_key)
 
 
 def run_rules(args: argparse.Namespace) -> int:

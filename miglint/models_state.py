@@ -14,14 +14,15 @@ import builtins
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 from miglint import syntax as s
 from miglint.nodes import App
 from miglint.parse import import_aliases, qualify
-from miglint.pysource import SourceError, decode, parse_source
+from miglint.pysource import SourceError, decode, parse_source, read_file
 from miglint.state import (
+    FIELD_POSITIONAL,
     AppState,
     FieldState,
     ModelState,
@@ -87,9 +88,8 @@ Reader = Callable[[str], str | None]
 
 def read_text(path: str) -> str | None:
     try:
-        with open(path, "rb") as handle:
-            return decode(handle.read())
-    except (OSError, SourceError):
+        return decode(read_file(path))
+    except SourceError:
         return None
 
 
@@ -126,6 +126,9 @@ class _ClassInfo:
     # A direct base miglint cannot read may hold a Meta the class inherits.
     direct_opaque: bool = False
     use_in_migrations: bool | None = False
+    # For a project's field class: the Django field class it behaves like, if it changes
+    # nothing deconstruct() depends on (no __init__, deconstruct or contribute_to_class).
+    field_base: str | None = None
     choices: object = None
     members: dict[str, tuple[object, object]] = field(default_factory=dict)
     qualified: str = ""
@@ -311,6 +314,9 @@ class ModelsReader:
                     )
                 if kinds[-1] == "choices":
                     info.qualified = qualified
+                if kinds[-1] == "field":
+                    name = qualified.rpartition(".")[2]
+                    info.field_base = name if name in FIELD_POSITIONAL else None
             elif base.name == "object":
                 kinds.append("plain")
             else:
@@ -337,6 +343,14 @@ class ModelsReader:
                     info.use_in_migrations = flag if isinstance(flag, bool) else None
         elif info.kind == "choices":
             self._read_choices(info)
+        elif info.kind == "field":
+            bases = {p.field_base for p in info.parents if p.kind == "field"}
+            if info.field_base is not None:
+                bases.add(info.field_base)
+            overrides = {"__init__", "deconstruct", "contribute_to_class"}
+            defined = {st.name for st in ref.node.body if isinstance(st, s.FunctionDef)}
+            simple = len(bases) == 1 and None not in bases and not defined & overrides
+            info.field_base = bases.pop() if simple else None
         return info
 
     def _read_meta(self, info: _ClassInfo) -> None:
@@ -691,6 +705,12 @@ class ModelsReader:
                     fields[name] = _with_span(
                         deconstruct_field(name, value, scope, label, model_name), statement.span
                     )
+                elif kind == "field-subclass":
+                    assert isinstance(detail, str)
+                    fields[name] = _with_span(
+                        deconstruct_field(name, value, scope, label, model_name, base=detail),
+                        statement.span,
+                    )
                 elif kind == "custom-field":
                     fields[name] = FieldState(
                         name,
@@ -719,7 +739,11 @@ class ModelsReader:
         if isinstance(target, ClassRef):
             info = self.info(target)
             if info.kind == "field":
-                return "custom-field", None
+                return (
+                    ("field-subclass", info.field_base)
+                    if info.field_base
+                    else ("custom-field", None)
+                )
             if info.kind == "manager":
                 return "manager", self._manager_entry(call, info, scope)
             if info.kind in ("plain", "choices", "model"):
@@ -767,6 +791,8 @@ class ModelsReader:
         for parent in info.parents:
             if parent.kind == "model" and not parent.abstract and parent.ref is not None:
                 raise Undecidable("managers inherited from a concrete parent")
+        if info.opaque_bases:
+            raise Undecidable("managers may come from " + ", ".join(sorted(set(info.opaque_bases))))
         if not managers:
             return ()
         default_name = options.get("default_manager_name")
@@ -797,12 +823,14 @@ class ModelsReader:
 
 
 def _with_span(state: FieldState, span: s.Span) -> FieldState:
-    return FieldState(state.name, state.cls, state.kwargs, span, state.unknown, state.auto_pk)
+    return _replace_field(state, span=span)
 
 
 def _replace(state: ModelState, **changes: object) -> ModelState:
-    from dataclasses import replace
+    return replace(state, **changes)  # type: ignore[arg-type]
 
+
+def _replace_field(state: FieldState, **changes: object) -> FieldState:
     return replace(state, **changes)  # type: ignore[arg-type]
 
 

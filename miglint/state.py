@@ -13,7 +13,7 @@ import datetime
 import decimal
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from miglint import syntax as s
@@ -361,6 +361,10 @@ class FieldState:
     unknown: str | None = None
     # An implicit primary key (`id`) whose class depends on settings.
     auto_pk: bool = False
+    # A project's subclass of this Django field class (same deconstruct() rules).
+    base: str | None = None
+    # A class miglint does not know: kwargs kept as written in the migration.
+    raw: bool = False
 
 
 def field_class(call: s.Call, scope: Scope) -> str | None:
@@ -392,25 +396,41 @@ def relation_label(value: object, app_label: str, model_name: str) -> object:
 
 
 def deconstruct_field(
-    name: str, call: s.Call, scope: Scope, app_label: str, model_name: str
+    name: str,
+    call: s.Call,
+    scope: Scope,
+    app_label: str,
+    model_name: str,
+    base: str | None = None,
 ) -> FieldState:
-    """The field built by `call`, normalised as Django's deconstruct() would return it."""
-    cls = field_class(call, scope)
+    """The field built by `call`, normalised as Django's deconstruct() would return it.
+
+    `base` names the Django field class a project's own subclass behaves like (it does not
+    override __init__ or deconstruct). A class miglint does not know at all is kept with its
+    arguments as written (`raw`): a migration wrote them from that class's deconstruct().
+    """
+    cls = base or field_class(call, scope)
+    last = call.func.rpartition(".")[2]
     if cls is None:
-        return FieldState(name, call.func, {}, call.span, unknown=f"field class {call.func}")
+        try:
+            if call.args or call.has_star:
+                raise Undecidable(f"positional arguments to {call.func}")
+            raw = _given_kwargs((), call, scope)
+        except Undecidable as error:
+            return FieldState(name, last, {}, call.span, unknown=f"{call.func}: {error}")
+        return FieldState(name, last, raw, call.span, raw=True)
     try:
-        kwargs = _field_kwargs(cls, call, scope, app_label, model_name)
+        kwargs = normalize_kwargs(
+            cls, _given_kwargs(FIELD_POSITIONAL.get(cls, ()), call, scope), app_label, model_name
+        )
     except Undecidable as error:
         return FieldState(name, cls, {}, call.span, unknown=str(error))
-    return FieldState(name, cls, kwargs, call.span)
+    return FieldState(name, last if base else cls, kwargs, call.span, base=base)
 
 
-def _field_kwargs(
-    cls: str, call: s.Call, scope: Scope, app_label: str, model_name: str
-) -> dict[str, object]:
+def _given_kwargs(positional: tuple[str, ...], call: s.Call, scope: Scope) -> dict[str, object]:
     if call.has_star:
         raise Undecidable("*args or **kwargs in the field's arguments")
-    positional = FIELD_POSITIONAL.get(cls, ())
     if len(call.args) > len(positional):
         raise Undecidable("more positional arguments than miglint knows")
     given: dict[str, s.Value] = dict(zip(positional, call.args, strict=False))
@@ -423,6 +443,14 @@ def _field_kwargs(
             kwargs[key] = normalize_choices(raw, scope)
         else:
             kwargs[key] = canonical(raw, scope)
+    return kwargs
+
+
+def normalize_kwargs(
+    cls: str, given: Mapping[str, object], app_label: str, model_name: str
+) -> dict[str, object]:
+    """What `cls`.deconstruct() keeps of canonical keyword arguments (idempotent)."""
+    kwargs = dict(given)
     for key, default in _FIELD_DEFAULTS.items():
         if (key == "db_index" and cls in _INDEXED_BY_DEFAULT) or (
             key == "editable" and cls == "BinaryField"
@@ -819,7 +847,7 @@ class _Replay:
         if preserve is False and result.unknown is None:
             kwargs = dict(result.kwargs)
             kwargs.pop("default", None)
-            result = FieldState(result.name, result.cls, kwargs, result.span)
+            result = replace(result, kwargs=kwargs)
         return result
 
     def op_CreateModel(self, operation: Operation, scope: Scope) -> None:
@@ -1021,9 +1049,7 @@ class _Replay:
         if old not in model.fields:
             raise Undecidable(f"field {old} does not exist at this point")
         model.fields = {
-            (new if key == old else key): (
-                FieldState(new, f.cls, f.kwargs, f.span, f.unknown) if key == old else f
-            )
+            (new if key == old else key): (replace(f, name=new) if key == old else f)
             for key, f in model.fields.items()
         }
         together = model.options.get("unique_together")
@@ -1054,9 +1080,7 @@ def repoint_fields(model: _Model, old_label: str, new_label: str) -> None:
             for key, value in current.kwargs.items()
         }
         if changed != dict(current.kwargs):
-            model.fields[name] = FieldState(
-                name, current.cls, changed, current.span, current.unknown, current.auto_pk
-            )
+            model.fields[name] = replace(current, kwargs=changed)
 
 
 def managers_value(value: s.Value | s.Missing, scope: Scope) -> object:
@@ -1119,9 +1143,7 @@ def follow_renames(
                     k: moved.get(v, v) if k in ("to", "through") and isinstance(v, str) else v
                     for k, v in current.kwargs.items()
                 }
-                fields[name] = FieldState(
-                    name, current.cls, kwargs, current.span, current.unknown, current.auto_pk
-                )
+                fields[name] = replace(current, kwargs=kwargs)
             models[model_key] = ModelState(
                 model.app_label,
                 model.name,

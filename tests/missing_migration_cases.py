@@ -61,11 +61,13 @@ print(json.dumps(answers))
 @dataclass(frozen=True)
 class Case:
     name: str
-    first: str
+    first: str | None
     final: str | None = None
     second: str | None = None
-    # Other files of the app (relative to the app folder), e.g. a models/ package.
+    # Other files of the app (relative to the app folder), e.g. a models/ package, and
+    # the files that replace them in the final (unmigrated) version.
     files: dict[str, str] = field(default_factory=dict)
+    final_files: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,33 +86,45 @@ def models_source(body: str) -> str:
     return HEADER + textwrap.dedent(body).strip() + "\n"
 
 
-def _write_models(root: Path, case: Case, text: str) -> None:
-    files = {f"{case.name}/{path}": content for path, content in case.files.items()}
+def _write_models(root: Path, case: Case, text: str | None, final: bool = False) -> None:
+    chosen = case.final_files if final else case.files
+    files = {f"{case.name}/{path}": content for path, content in chosen.items()}
     if text is not None:
         files[f"{case.name}/models.py"] = text
     write_tree(root, files)
 
 
-def run_cases(root: Path, cases: list[Case]) -> list[Outcome]:
-    """Migrate, edit and check every case; one Django subprocess per step."""
+def run_cases(
+    root: Path,
+    cases: list[Case],
+    shared: dict[str, str] | None = None,
+    extra_settings: str = "",
+) -> list[Outcome]:
+    """Migrate, edit and check every case; one Django subprocess per step. `shared` files
+    (e.g. a package of abstract models used by several apps) are written first."""
     labels = [case.name for case in cases]
+    write_tree(root, shared or {})
     for case in cases:
         write_tree(
             root, {f"{case.name}/__init__.py": "", f"{case.name}/migrations/__init__.py": ""}
         )
         _write_models(root, case, case.first)
-    run_django(root, MAKE_SCRIPT.format(labels=labels))
+    run_django(root, MAKE_SCRIPT.format(labels=labels), extra_settings=extra_settings)
     second = [case for case in cases if case.second is not None]
     if second:
         for case in second:
             assert case.second is not None
             _write_models(root, case, case.second)
-        run_django(root, MAKE_SCRIPT.format(labels=[case.name for case in second]))
+        run_django(
+            root,
+            MAKE_SCRIPT.format(labels=[case.name for case in second]),
+            extra_settings=extra_settings,
+        )
     for case in cases:
-        if case.final is not None:
-            _write_models(root, case, case.final)
+        if case.final is not None or case.final_files:
+            _write_models(root, case, case.final, final=True)
     sample = labels[:: max(1, len(labels) // 3)][:3]
-    answers = run_django(root, CHECK_SCRIPT.format(sample=sample))
+    answers = run_django(root, CHECK_SCRIPT.format(sample=sample), extra_settings=extra_settings)
     code, output = answers["*"]
     if code not in (0, 1):
         raise AssertionError(f"Django failed ({code}):\n{output}")
