@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import InvalidHeader, MaxRetryError
@@ -23,9 +23,6 @@ from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from miglint.finding import Finding, Severity
-
-if TYPE_CHECKING:
-    from github.CheckRun import CheckRun
 
 CHECK_NAME = "miglint"
 BATCH_SIZE = 50
@@ -201,7 +198,7 @@ class CheckRunPublisher:
             seconds_between_writes=settings.write_interval or None,
             lazy=True,
         )
-        self.check_run: CheckRun | None = None
+        self.check_run_id: int | None = None
 
     def _fail(self, error: BaseException) -> PublishError:
         return PublishError(describe(error, self.target.token))
@@ -216,21 +213,25 @@ class CheckRunPublisher:
                 status="in_progress",
                 started_at=_now(),
             )
-            # A 2xx answer without these is not a check run we can update.
-            if not isinstance(check_run.id, int) or not isinstance(check_run.url, str):
-                raise ValueError("the created check run has no id or url")
+            # A 2xx answer without an id is not a check run that can be updated.
+            if not isinstance(check_run.id, int):
+                raise ValueError("the created check run has no id")
         except Exception as error:
             raise self._fail(error) from None
-        self.check_run = check_run
+        self.check_run_id = check_run.id
 
     def _update(self, output: dict[str, Any], conclusion: str | None) -> None:
-        assert self.check_run is not None
-        if conclusion is None:
-            self.check_run.edit(output=output)
-        else:
-            self.check_run.edit(
-                output=output, status="completed", conclusion=conclusion, completed_at=_now()
+        """PATCH the check run; the URL is built from its id, whatever else came back."""
+        assert self.check_run_id is not None
+        payload: dict[str, Any] = {"output": output}
+        if conclusion is not None:
+            payload.update(
+                status="completed",
+                conclusion=conclusion,
+                completed_at=_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
             )
+        url = f"/repos/{self.target.repository}/check-runs/{self.check_run_id}"
+        self.client.requester.requestJsonAndCheck("PATCH", url, input=payload)
 
     def finish(
         self, annotations: Sequence[Annotation], title: str, summary: str, conclusion: str
@@ -272,7 +273,7 @@ class CheckRunPublisher:
 
     def abandon(self, title: str, summary: str) -> None:
         """Complete the run as failed when miglint itself could not lint; best effort."""
-        if self.check_run is None:
+        if self.check_run_id is None:
             return
         try:
             self._update({"title": title[:MAX_TITLE], "summary": summary[:MAX_TEXT]}, "failure")

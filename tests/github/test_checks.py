@@ -186,3 +186,15 @@ def test_a_long_retry_after_is_not_waited_for(fake_github: FakeGitHub) -> None:
     with pytest.raises(PublishError, match=r"HTTP 429.*wait 3600 s"):
         publisher(fake_github).start()
     assert len(fake_github.calls("POST")) == 1
+
+
+def test_a_creation_answer_with_only_an_id_is_enough(fake_github: FakeGitHub) -> None:
+    # Updates go to /repos/{repo}/check-runs/{id}, not to a URL the answer may lack.
+    fake_github.fail(
+        "POST", "/check-runs$", apply=True, status=201, body={"id": fake_github.next_id}
+    )
+    run = publisher(fake_github)
+    run.start()
+    assert run.finish(annotations(findings(60)), "t", "s", "failure").completed
+    assert fake_github.annotation_batches()[-2:] == [50, 10]
+    assert fake_github.only_check_run()["conclusion"] == "failure"
