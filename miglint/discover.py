@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from miglint import syntax as s
 from miglint.config import DEFAULT_EXCLUDE
 from miglint.nodes import App
-from miglint.pysource import SourceError, decode, parse_source
+from miglint.pysource import SourceError, decode, parse_source, read_file
 
 _MIGRATION_CLASS = re.compile(rb"^class\s+Migration\b", re.MULTILINE)
 # Folders whose apps are copies (test fixtures, docs); a real app of the same label wins.
@@ -116,15 +116,15 @@ def _has_migration_class(paths: list[str]) -> bool:
     """
     for path in paths:
         try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError:
+            data = read_file(path)
+        except SourceError:
             # Unreadable files still belong to the package; the parse step reports them.
             return True
-        if not _MIGRATION_CLASS.search(data):
+        match = _MIGRATION_CLASS.search(data)
+        if not match:
             continue
         try:
-            module = parse_source(decode(data))
+            module = _parse_through_line(data, match.end())
         except SourceError:
             # A broken migration file is still a migration file: MIG000 reports it.
             return True
@@ -133,6 +133,21 @@ def _has_migration_class(paths: list[str]) -> bool:
         ):
             return True
     return False
+
+
+def _parse_through_line(data: bytes, offset: int) -> s.Module:
+    """The module up to the end of the line at `offset` (with a stub body), else all of it.
+
+    Enough to tell a class statement from text in a string, without parsing a huge
+    migration twice (the parse step reads it in full anyway).
+    """
+    end = data.find(b"\n", offset)
+    if end >= 0:
+        try:
+            return parse_source(decode(data[:end] + b"\n    pass\n"))
+        except SourceError:
+            pass
+    return parse_source(decode(data))
 
 
 def _app_for(migrations_dir: str, warnings: list[str]) -> App | None:
@@ -176,8 +191,7 @@ def app_label(app_dir: str) -> tuple[str, str]:
         info = os.stat(apps_file, follow_symlinks=False)
         if not stat.S_ISREG(info.st_mode):
             return folder, "folder"
-        with open(apps_file, "rb") as handle:
-            module = parse_source(decode(handle.read()))
+        module = parse_source(decode(read_file(apps_file)))
     except (OSError, SourceError):
         return folder, "folder"
     configs = [

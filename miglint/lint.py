@@ -8,7 +8,7 @@ from miglint import suppress
 from miglint.finding import Finding
 from miglint.parse import Suppression, find_suppressions
 from miglint.project import Project
-from miglint.pysource import SourceError, decode
+from miglint.pysource import SourceError, decode, read_file
 from miglint.rules import Rule, all_rules
 
 
@@ -32,9 +32,8 @@ def lint(project: Project, rules: Iterable[type[Rule]] | None = None) -> list[Fi
 
 def _file_suppressions(path: str) -> tuple[Suppression, ...]:
     try:
-        with open(path, "rb") as handle:
-            return find_suppressions(decode(handle.read()))
-    except (OSError, SourceError):
+        return find_suppressions(decode(read_file(path)))
+    except SourceError:
         return ()
 
 

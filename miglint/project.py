@@ -13,7 +13,7 @@ from miglint.discover import discover
 from miglint.graph import MigrationGraph, build_graph
 from miglint.nodes import App, Migration, NodeKey
 from miglint.parse import MigrationFacts, parse_migration_bytes
-from miglint.pysource import SourceError
+from miglint.pysource import SourceError, read_file
 
 if TYPE_CHECKING:
     from miglint.tablestate import Step
@@ -30,10 +30,9 @@ class PathError(Exception):
 
 def read_and_parse(path: str) -> MigrationFacts:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        return MigrationFacts(error=SourceError(f"cannot read file: {error.strerror}"))
+        data = read_file(path)
+    except SourceError as error:
+        return MigrationFacts(error=error)
     return parse_migration_bytes(data)
 
 
@@ -95,8 +94,11 @@ def load_project(
             roots.append(absolute)
         else:
             only.add(absolute)
-            # A single file is linted within its app, so the graph around it is known.
-            roots.append(os.path.dirname(os.path.dirname(absolute)))
+            # A migration is linted within its app, so the graph around it is known; any
+            # other file (models.py) within its own folder, never above what was given.
+            folder = os.path.dirname(absolute)
+            in_migrations = os.path.basename(folder) == "migrations"
+            roots.append(os.path.dirname(folder) if in_migrations else folder)
     found = discover(roots, config.excluded)
     files = [(app, path) for app in found.apps for path in app.migration_paths]
     every_path = [path for _, path in files]
