@@ -46,6 +46,11 @@ def has_commit(root: str, revision: str) -> bool:
     return True
 
 
+def checked_out(root: str) -> tuple[str, ...]:
+    """The SHA of HEAD followed by its parents' (a merge commit has two)."""
+    return tuple(_git(["rev-list", "--parents", "-n", "1", "HEAD"], root).split())
+
+
 def changed_files(
     root: str,
     base: str,

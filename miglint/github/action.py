@@ -25,7 +25,7 @@ from miglint.finding import Finding, Severity
 from miglint.gitdiff import GitError, repository_root
 from miglint.github import summary
 from miglint.github.environment import ActionEnvironment, InputError, read_environment
-from miglint.github.scope import Scope, diff_scope
+from miglint.github.scope import Scope, checkout_note, diff_scope
 from miglint.project import PathError, Project, load_project
 from miglint.report import counts, markdown, text
 from miglint.report import github as commands
@@ -277,6 +277,10 @@ def run_action(env: Mapping[str, str], stream: TextIO) -> int:
         else None
     )
     notes = [scope.note]
+    mismatch = checkout_note(root, environment.event)
+    if mismatch is not None:
+        log.line(f"miglint: warning: {mismatch}")
+        notes.append(f"> [!WARNING]\n> {mismatch}")
     undelivered: list[tuple[Finding, str]] = rows if inputs.annotations else []
     if publisher is not None:
         annotations = [checks.annotation(f, path) for f, path in rows] if inputs.annotations else []

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from miglint.finding import Finding
-from miglint.gitdiff import GitError, changed_files, has_commit, in_scope
+from miglint.gitdiff import GitError, changed_files, checked_out, has_commit, in_scope
 from miglint.github.environment import Event
 from miglint.project import Project
 
@@ -65,4 +65,24 @@ def diff_scope(root: str | None, event: Event, only_changed: bool) -> Scope:
         f"Only migrations and models files changed between {_short(base)} and {_short(head)} "
         f"are reported ({count} file{'s' if count != 1 else ''} changed{how}); graph problems "
         "are reported for every app the change touches.",
+    )
+
+
+def checkout_note(root: str | None, event: Event) -> str | None:
+    """A warning when the tree is not the head commit (nor GitHub's merge of it), e.g. a
+    `pull_request_target` job that checked out the base branch: the annotations, made on
+    the head commit, would then describe other files."""
+    if root is None or event.head is None:
+        return None
+    try:
+        commits = checked_out(root)
+    except GitError:
+        return None
+    if not commits or event.head in commits:
+        return None
+    return (
+        f"The checked-out commit {_short(commits[0])} is neither the head commit "
+        f"{_short(event.head)} nor a merge of it: the findings describe the checked-out "
+        "files. With `pull_request_target`, check out "
+        "`ref: ${{ github.event.pull_request.head.sha }}`."
     )

@@ -419,3 +419,32 @@ def test_hostile_file_names_cannot_inject_commands(fake_github: FakeGitHub, tmp_
     stopped = run.stdout.split("::stop-commands::", 1)[1]
     token = stopped.split("\n", 1)[0]
     assert f"::{token}::" in stopped
+
+
+def test_a_checkout_of_another_commit_is_pointed_out(
+    fake_github: FakeGitHub, big_pull_request: Repository
+) -> None:
+    # pull_request_target checks out the base branch unless told otherwise.
+    git(big_pull_request.root, "checkout", "-q", "main")
+    run = run_action(
+        big_pull_request.root,
+        api=fake_github,
+        event=pull_request_event(big_pull_request),
+        event_name="pull_request_target",
+    )
+    assert "is neither the head commit" in run.summary
+    assert "pull_request.head.sha" in run.summary
+    assert "warning: The checked-out commit" in run.stdout
+
+
+def test_no_warning_on_the_merge_commit(
+    fake_github: FakeGitHub, big_pull_request: Repository
+) -> None:
+    merge = merge_checkout(big_pull_request)
+    run = run_action(
+        big_pull_request.root,
+        api=fake_github,
+        event=pull_request_event(big_pull_request),
+        sha=merge,
+    )
+    assert "is neither the head commit" not in run.summary + run.stdout
