@@ -12,7 +12,7 @@ import pytest
 from miglint.commands.graph import render_text
 from tests.django_oracle import run_django
 from tests.helpers import load, run_cli, write_tree
-from tests.test_plan import BRANCHED_PROJECT, SQUASHED_PROJECT
+from tests.test_plan import BRANCHED_PROJECT, SQUASHED_PROJECT, _random_project
 
 SHOWMIGRATIONS = """
 from io import StringIO
@@ -154,3 +154,18 @@ def test_no_migrations(tmp_path: Path) -> None:
     result = run_cli("graph", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0
     assert result.stdout == "(no migrations)\n"
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_order_matches_showmigrations_on_random_projects(tmp_path: Path, seed: int) -> None:
+    write_tree(tmp_path, _random_project(seed))
+    project = load(tmp_path)
+    if project.graph.cycles:
+        for path in list(tmp_path.rglob("*_squashed_*.py")):
+            path.unlink()
+        project = load(tmp_path)
+    apps = ["", "a", "b", "c"]
+    expected = run_django(tmp_path, f"APPS = {apps!r}\n" + SHOWMIGRATIONS)
+    in_tree = {app.label for app in project.apps}
+    for app in apps:
+        assert _ours(render_text(project, app or None)) == _django(expected[app], in_tree), app
