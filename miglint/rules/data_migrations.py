@@ -329,7 +329,8 @@ def _models_import(imported: s.Import) -> str | None:
         # `import shop.models` binds `shop`; `import shop.models as m` binds the module.
         return "dotted" if imported.alias == parts[0] else "module"
     if imported.name == "models":
-        return None if parts[-1] == "db" or not parts[-1] else "module"
+        # `from django.db import models` is the field library; `from .. import models` the app's.
+        return None if parts[-1] == "db" else "module"
     if "models" not in parts or _db_models(parts):
         return None
     name = imported.name

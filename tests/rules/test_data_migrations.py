@@ -85,6 +85,15 @@ CASES = [
     ),
     pytest.param(
         _migration(
+            "from .. import models as app_models\n\n\n"
+            "def forwards(apps, schema_editor):\n"
+            "    app_models.Order.objects.update(total=0)\n"
+        ),
+        [("MIG601", 6)],
+        id="relative-import-of-the-apps-models",
+    ),
+    pytest.param(
+        _migration(
             "from django.apps import apps as global_apps\n\n\n"
             "def forwards(apps, schema_editor):\n"
             '    Order = global_apps.get_model("shop", "Order")\n'
