@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from miglint.config import Config
 from miglint.graph import MigrationGraph
+from miglint.parse import Dependency
 from miglint.project import load_project
 
 LABELS = ("a", "b", "c", "shop", "billing", "accounts")
@@ -99,7 +100,23 @@ for line in sys.stdin:
     settings.MIGRATION_MODULES.update(request["modules"])
     importlib.invalidate_caches()
     labels = set(request["modules"])
-    answer = [report(labels, False), report(labels, True)]
+    if request.get("facts"):
+        loader = MigrationLoader(None, load=False, ignore_no_migrations=True)
+        loader.load_disk()
+        answer = {{
+            "%s.%s" % key: {{
+                "dependencies": [list(d) for d in migration.dependencies],
+                "replaces": [list(d) for d in migration.replaces],
+                "run_before": [list(d) for d in migration.run_before],
+                "initial": migration.initial,
+                "atomic": migration.atomic,
+                "operations": [type(op).__name__ for op in migration.operations],
+            }}
+            for key, migration in loader.disk_migrations.items()
+            if key[0] in labels
+        }}
+    else:
+        answer = [report(labels, False), report(labels, True)]
     print(json.dumps(answer), flush=True)
 """
 
@@ -133,8 +150,9 @@ class DjangoWorker:
         (case / "__init__.py").touch()
         return case
 
-    def load(self, case: Path) -> list[dict[str, Any]]:
-        """Django's report for the project at `case`, in sorted and in reverse file order."""
+    def load(self, case: Path, facts: bool = False) -> Any:
+        """Django's report for the project at `case`, in sorted and in reverse file order;
+        with `facts`, what Django reads from each migration file instead."""
         modules = {}
         for init in sorted(case.rglob("migrations/__init__.py")):
             app_dir = init.parent.parent
@@ -145,12 +163,11 @@ class DjangoWorker:
             (app_dir / "__init__.py").touch()
             modules[app_dir.name] = ".".join(relative.parts) + ".migrations"
         assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(json.dumps({"modules": modules}) + "\n")
+        self.process.stdin.write(json.dumps({"modules": modules, "facts": facts}) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()
         assert line, "the Django oracle process died"
-        answer: list[dict[str, Any]] = json.loads(line)
-        return answer
+        return json.loads(line)
 
     def close(self) -> None:
         assert self.process.stdin is not None
@@ -658,3 +675,49 @@ def projects(draw: st.DrawFn) -> Project:
 @given(project=projects())
 def test_random_projects_match_django(django: DjangoWorker, project: Project) -> None:
     compare(django, project)
+
+
+def _parse_corpus() -> dict[str, str]:
+    from tests import test_parse as corpus
+
+    files = {name: text for name, text in corpus.CORPUS.items() if "migration_helpers" not in text}
+    # The "built operations" file, with its helper defined where Django can import it.
+    files["built operations"] = corpus.BUILT_OPERATIONS.replace(
+        "from shop.migration_helpers import make_operations\n",
+        "\n\ndef make_operations():\n    return [migrations.RunSQL('SELECT 1', migrations.RunSQL.noop)]\n",
+    )
+    return files
+
+
+def test_parsed_facts_match_what_django_reads(django: DjangoWorker) -> None:
+    """Dependencies, replaces, run_before, initial, atomic and operations of every file of the
+    parse corpus, as miglint reads them from the text and as Django gets them by importing."""
+    compared = 0
+    for name, text in _parse_corpus().items():
+        case = django.new_case()
+        folder = case / "shop" / "migrations"
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").touch()
+        (folder / "0001_file.py").write_bytes(text.encode("utf-8"))
+        [theirs] = django.load(case, facts=True).values()
+        [migration] = load_project([str(case)], Config(root=str(case))).migrations
+        facts = migration.facts
+
+        def pairs(dependencies: tuple[Dependency, ...]) -> list[list[str]]:
+            # swappable_dependency(settings.AUTH_USER_MODEL) is auth's with default settings.
+            return [[d.app or "auth", d.name] for d in dependencies]
+
+        assert pairs(facts.dependencies) == theirs["dependencies"], name
+        assert pairs(facts.replaces) == theirs["replaces"], name
+        assert pairs(facts.run_before) == theirs["run_before"], name
+        assert facts.initial == theirs["initial"], name
+        assert facts.atomic == theirs["atomic"], name
+        ours = [op.name for op in facts.operations]
+        if facts.operations_known:
+            assert ours == theirs["operations"], name
+        else:
+            # Unknown entries stand for any number of operations, in place.
+            known = iter(theirs["operations"])
+            assert all(op in known for op in ours if op != "<unknown>"), name
+        compared += 1
+    assert compared >= 12
