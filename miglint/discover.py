@@ -267,7 +267,7 @@ def _assign_keys(apps: list[App]) -> tuple[list[App], list[str]]:
             notices.append(
                 f"{len(group)} apps share the label {label!r} ("
                 + ", ".join(os.path.relpath(a.path) for a in group)
-                + f"); each is checked as its own graph, and other apps' dependencies on "
-                f"{label!r} go to {os.path.relpath(primary.path)}"
+                + f"); each is checked as its own graph, and a dependency on {label!r} goes "
+                f"to the nearest of them in the tree (else to {os.path.relpath(primary.path)})"
             )
     return sorted(result, key=lambda a: a.key), notices

@@ -8,6 +8,7 @@ outside the graph, not errors.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -190,6 +191,11 @@ class _Builder:
         self.migrations = sorted(migrations, key=lambda m: m.key)
         # Keys referenced but not on disk, with every reference to them.
         self.dummies: dict[NodeKey, list[MissingDependency]] = {}
+        # Label -> the folders of every app using it (more than one in monorepos and copies).
+        self.homes: dict[str, dict[str, str]] = {}
+        for migration in self.migrations:
+            folder = os.path.dirname(os.path.dirname(migration.path))
+            self.homes.setdefault(migration.app, {})[migration.app_key] = folder
 
     def build(self) -> MigrationGraph:
         graph = self.graph
@@ -227,7 +233,21 @@ class _Builder:
         """Where migrations of `label` live, seen from `migration`; None outside the tree."""
         if label == migration.app:
             return migration.app_key
-        return self.labels.get(label)
+        homes = self.homes.get(label, {})
+        if len(homes) < 2:
+            return self.labels.get(label)
+        # Several apps share the label: the one nearest in the tree (a copy under tests/
+        # depends on its sibling copies; another project of a monorepo on its own apps).
+        here = os.path.dirname(os.path.dirname(migration.path))
+
+        def nearness(key: str) -> tuple[int, bool]:
+            try:
+                common = len(os.path.commonpath([here, homes[key]]))
+            except ValueError:  # different drives
+                common = 0
+            return (common, key == self.labels.get(label))
+
+        return max(sorted(homes), key=nearness)
 
     def check_key(self, dependency: Dependency, migration: Migration) -> NodeKey | None:
         """Django's MigrationLoader.check_key: resolve `__first__`/`__latest__` of other apps."""

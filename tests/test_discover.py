@@ -324,3 +324,27 @@ print(json.dumps({c.name: c.label for c in apps.get_app_configs()}))
         for app in found(tmp_path).apps
     }
     assert ours == {module: django_labels[module] for module in modules}
+
+
+def test_monorepo_projects_sharing_labels_resolve_to_their_own_apps(tmp_path: Path) -> None:
+    for project, count in (("project_a", 2), ("project_b", 3)):
+        files = {f"{project}/users/migrations/0001_initial.py": INITIAL}
+        for number in range(2, count + 1):
+            previous = "0001_initial" if number == 2 else f"{number - 1:04d}_step"
+            files[f"{project}/users/migrations/{number:04d}_step.py"] = migration(
+                dependencies=f'("users", "{previous}")'
+            )
+        last = "0002_step" if count == 2 else "0003_step"
+        files[f"{project}/orders/migrations/0001_initial.py"] = migration(
+            dependencies=f'("users", "{last}")'
+        )
+        write_tree(tmp_path, files)
+    # project_b's orders depends on users.0003_step, which only project_b's users has.
+    assert lint_tree(tmp_path, "MIG001", "MIG002", "MIG003") == []
+    graph = load(tmp_path).graph
+    parents = {key: sorted(graph.parents[key]) for key in graph.nodes if key[1] == "0001_initial"}
+    orders_b = next(key for key in parents if key[0].startswith("orders@"))
+    assert parents[orders_b] == [
+        (f"users@{os.path.relpath(tmp_path / 'project_b/users')}", "0003_step")
+    ]
+    assert parents[("orders", "0001_initial")] == [("users", "0002_step")]
