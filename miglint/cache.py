@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from miglint import __version__
 from miglint.config import Config
+from miglint.parallel import PARALLEL_THRESHOLD, parse_all
 from miglint.parse import MigrationFacts, parse_migration_bytes
 from miglint.project import read_and_parse
 from miglint.pysource import MAX_FILE_BYTES
@@ -106,13 +107,28 @@ class Cache:
     secret: bytes
     # Hashed into every key: miglint's version and source, and the parse settings.
     salt: str
+    # How files missing from the cache are parsed (see miglint.parallel.parse_all).
+    workers: int | None = None
+    threshold: int = PARALLEL_THRESHOLD
     codec: Codec = field(default_factory=lambda: Codec(MigrationFacts), compare=False, repr=False)
 
-    def __reduce__(self) -> tuple[type[Cache], tuple[str, bytes, str]]:
-        return (Cache, (self.directory, self.secret, self.salt))
+    def __reduce__(self) -> tuple[type[Cache], tuple[str, bytes, str, int | None, int]]:
+        return (Cache, (self.directory, self.secret, self.salt, self.workers, self.threshold))
 
     def __call__(self, paths: Sequence[str]) -> list[MigrationFacts]:
-        """Facts of each file, from the cache or parsed and stored."""
+        """Facts of each file: stored ones from here (reading an entry costs about what
+        copying facts back from a worker does), the others parsed, on several cores when
+        there are many, and stored."""
+        found = [self.lookup(path) for path in paths]
+        missing = [path for path, facts in zip(paths, found, strict=True) if facts is None]
+        parsed = iter(parse_all(self.parse_and_store, missing, self.workers, self.threshold))
+        return [facts if facts is not None else next(parsed) for facts in found]
+
+    def lookup(self, path: str) -> MigrationFacts | None:
+        data = _read_regular_file(path, MAX_FILE_BYTES)
+        return None if data is None else self.load(self.content_hash(data))
+
+    def parse_and_store(self, paths: Sequence[str]) -> list[MigrationFacts]:
         return [self.parse(path) or read_and_parse(path) for path in paths]
 
     def content_hash(self, data: bytes) -> str:

@@ -253,7 +253,7 @@ def file_reader(args: argparse.Namespace, config: Config, paths: Sequence[str]) 
     from miglint.parallel import parse_all, read_each
 
     cache = None if getattr(args, "no_cache", False) else open_cache(config, paths, os.environ)
-    return partial(parse_all, cache or read_each)
+    return cache if cache is not None else partial(parse_all, read_each)
 
 
 def run_check(args: argparse.Namespace) -> int:

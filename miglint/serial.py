@@ -113,6 +113,7 @@ class Codec:
             codec.kinds = tuple(
                 hints[f.name] if hints[f.name] in (str, int, bool) else None for f in fields
             )
+            codec.scalar = all(kind is not None for kind in codec.kinds)
         return codec.encode, codec.decode
 
     def _homogeneous(self, item: object, container: type) -> tuple[Encoder, Decoder]:
@@ -124,7 +125,7 @@ class Codec:
         def decode(data: Json) -> Any:
             if type(data) is not list:
                 _fail("a list", data)
-            return container(decode_item(v) for v in data)
+            return container([decode_item(v) for v in data])
 
         return encode, decode
 
@@ -252,6 +253,7 @@ class _ClassCodec:
         # Per field: the exact JSON type of a plain str/int/bool field, checked inline
         # (most fields are), else None and its decoder runs.
         self.kinds: tuple[type | None, ...] = ()
+        self.scalar = False
 
     def encode(self, value: Any) -> Json:
         if type(value) is not self.cls:
@@ -263,6 +265,11 @@ class _ClassCodec:
             _fail(f"the {len(self.decoders)} fields of {self.cls.__name__}", data)
         if self.cls is s.Missing:
             return s.MISSING
+        if self.scalar:
+            # All plain fields (Span, most of a file's objects): check types, then build.
+            if not all(type(v) is k for k, v in zip(self.kinds, data, strict=True)):
+                _fail(f"the plain fields of {self.cls.__name__}", data)
+            return self.cls(*data)
         values = []
         for kind, decoder, item in zip(self.kinds, self.decoders, data, strict=True):
             if kind is None:

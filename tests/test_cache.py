@@ -204,12 +204,17 @@ def test_findings_are_identical_with_and_without_cache_and_workers(
     cold = findings_json(project, cache)
     warm = findings_json(project, cache)
     parallel = findings_json(project, partial(parse_all, read_each, workers=2, threshold=1))
-    parallel_cached = findings_json(project, partial(parse_all, cache, workers=2, threshold=1))
-    assert plain == cold == warm == parallel == parallel_cached
-    facts = [read_each([str(p)])[0] for p in sorted(project.glob("*/migrations/0*.py"))]
+    cache.clear()
+    parallel_cache = dataclasses.replace(open_test_cache(project, home), workers=2, threshold=1)
+    parallel_cold = findings_json(project, parallel_cache)
+    parallel_warm = findings_json(project, parallel_cache)
+    assert plain == cold == warm == parallel == parallel_cold == parallel_warm
     paths = [str(p) for p in sorted(project.glob("*/migrations/0*.py"))]
-    in_workers = parse_all(cache, paths, workers=2, threshold=1)
-    assert repr(in_workers) == repr(facts)
+    facts = [read_each([path])[0] for path in paths]
+    parallel_cache.clear()
+    parallel_cache = dataclasses.replace(open_test_cache(project, home), workers=2, threshold=1)
+    assert repr(parallel_cache(paths)) == repr(facts)
+    assert repr(parse_all(read_each, paths, workers=2, threshold=1)) == repr(facts)
 
 
 def test_a_warm_run_reads_every_file_from_the_cache(
