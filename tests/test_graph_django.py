@@ -721,3 +721,31 @@ def test_parsed_facts_match_what_django_reads(django: DjangoWorker) -> None:
             assert all(op in known for op in ours if op != "<unknown>"), name
         compared += 1
     assert compared >= 12
+
+
+def test_django_contrib_apps_match_django(tmp_path: Path) -> None:
+    """Real migrations: Django's own contrib apps, read from the installed Django."""
+    import django as django_package
+
+    from tests.django_oracle import run_django
+
+    contrib = Path(django_package.__file__).parent / "contrib"
+    script = """
+from django.db.migrations.loader import MigrationLoader
+loader = MigrationLoader(None)
+print(json.dumps({
+    "nodes": sorted(loader.graph.nodes),
+    "leaves": loader.graph.leaf_nodes(),
+    "conflicts": loader.detect_conflicts(),
+}))
+"""
+    apps = [
+        f"django.contrib.{name}"
+        for name in ("admin", "flatpages", "messages", "redirects", "sessions", "sites")
+    ]
+    theirs = run_django(tmp_path, script, apps=apps)
+    project = load_project([str(contrib)], Config(root=str(contrib)))
+    graph = project.graph
+    assert [list(key) for key in sorted(graph.nodes)] == theirs["nodes"]
+    assert [list(key) for key in graph.leaf_nodes()] == theirs["leaves"]
+    assert theirs["conflicts"] == {} and graph.missing == [] and graph.cycles == []
