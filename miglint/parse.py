@@ -193,6 +193,17 @@ class _MigrationReader:
             )
         attributes: dict[str, s.Value] = {}
         for statement in migration_class.body:
+            if isinstance(statement, s.Other) and statement.kind in _BRANCHING:
+                # e.g. `if django.VERSION >= (4, 0): operations = [...]`: the edges and
+                # operations may differ from what the plain assignments say.
+                self.notes.append(
+                    Note(
+                        f"{'an' if statement.kind[0] in 'AEIOU' else 'a'} "
+                        f"`{statement.kind.lower()}` statement in the Migration class may set "
+                        "its dependencies or operations; miglint reads only plain assignments",
+                        statement.span,
+                    )
+                )
             if not isinstance(statement, s.Assign):
                 continue
             for target in statement.targets:
@@ -330,6 +341,12 @@ class _MigrationReader:
         if isinstance(value, s.Missing) or value is None:
             return ()
         return tuple(self.operation(item, span) for item, span in self.items(value, "operations"))
+
+
+# Compound statements (same names in `ast` and libcst) that can assign class attributes.
+_BRANCHING = frozenset(
+    {"If", "For", "AsyncFor", "While", "Try", "TryStar", "With", "AsyncWith", "Match"}
+)
 
 
 def import_aliases(imports: Iterable[s.Import]) -> dict[str, str]:

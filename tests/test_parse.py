@@ -609,3 +609,28 @@ def test_front_ends_agree(name: str, text: str) -> None:
     through_libcst = migration_facts(cstsource.module(tree), text)
     assert through_ast.error is None
     assert_same_facts(through_ast, through_libcst)
+
+
+def test_branching_in_the_class_body_is_a_note_and_no_false_conflict(tmp_path: Path) -> None:
+    # Reusable apps that support several Django versions pick their edges at import time.
+    conditional = (
+        "import django\nfrom django.db import migrations\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    operations = []\n"
+        "    if django.VERSION >= (4, 0):\n"
+        '        dependencies = [("shop", "0001_initial")]\n'
+        "    else:\n"
+        '        dependencies = [("shop", "0001_initial")]\n'
+    )
+    facts = parse_migration(conditional)
+    [note] = facts.notes
+    assert note.message.startswith("an `if` statement") and note.span.line == 7
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(),
+            "shop/migrations/0002_conditional.py": conditional,
+        },
+    )
+    findings = lint_tree(tmp_path, "MIG000", "MIG001")
+    assert [(f.code, f.severity.name, f.line) for f in findings] == [("MIG000", "WARNING", 7)]
