@@ -16,6 +16,7 @@ from miglint.parse import MigrationFacts, parse_migration_bytes
 from miglint.pysource import SourceError, read_file
 
 if TYPE_CHECKING:
+    from miglint.history import History
     from miglint.tablestate import Step
 
 # Reads one migration file into facts; the cache wraps this.
@@ -67,6 +68,19 @@ class Project:
         from miglint.tablestate import steps
 
         return tuple(steps(self))
+
+    @cached_property
+    def _field_histories(self) -> dict[str, History]:
+        return {}
+
+    def field_history(self, app_key: str) -> History:
+        """What each AlterField, RemoveField and DeleteModel of the app saw before it ran (one
+        walk per app, shared by the data-loss and mixing rules)."""
+        from miglint.history import app_history
+
+        if app_key not in self._field_histories:
+            self._field_histories[app_key] = app_history(self, app_key)
+        return self._field_histories[app_key]
 
     def app_migrations(self, app_key: str) -> list[Migration]:
         """The app's migrations in the order `migrate` applies them; broken files last."""

@@ -11,7 +11,6 @@ from miglint.history import (
     Before,
     FieldDefinition,
     OperationPath,
-    app_history,
     database_operations,
     field_definition,
     migrations_by_app,
@@ -36,7 +35,7 @@ def _with_history(
         if not found:
             continue
         # The history is only needed (and only computed) for apps with such operations.
-        history = app_history(project, app_key)
+        history = project.field_history(app_key)
         for migration, path, operation in found:
             yield migration, path, operation, history.get((migration.key, path))
 

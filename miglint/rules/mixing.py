@@ -8,8 +8,6 @@ from miglint import syntax as s
 from miglint.finding import Finding, Severity
 from miglint.history import (
     Before,
-    History,
-    app_history,
     database_operations,
     field_definition,
     migrations_by_app,
@@ -316,7 +314,6 @@ class Migration(migrations.Migration):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for app_key, migrations in migrations_by_app(project).items():
-            history: History | None = None
             for migration in migrations:
                 operations = list(database_operations(migration.facts.operations))
                 kinds = [_kinds(operation) for _, operation in operations]
@@ -324,7 +321,7 @@ class Migration(migrations.Migration):
                     continue
                 if any(operation.is_("AlterField") for _, operation in operations):
                     # Only the history tells whether an AlterField runs any SQL.
-                    history = app_history(project, app_key) if history is None else history
+                    history = project.field_history(app_key)
                     kinds = [
                         frozenset()
                         if operation.is_("AlterField")
