@@ -212,6 +212,17 @@ class _MigrationReader:
                     attributes[target] = s.Concat((previous, statement.value), statement.span)
                 else:
                     attributes[target] = statement.value
+        bases = [
+            qualify(b.name, self.aliases) for b in migration_class.bases if isinstance(b, s.Ref)
+        ]
+        if "dependencies" not in attributes and not any(b in _DJANGO_MIGRATION for b in bases):
+            self.notes.append(
+                Note(
+                    f"the Migration class derives from {', '.join(bases) or 'an expression'} and "
+                    "sets no `dependencies`; they may come from that base class",
+                    _header(migration_class.span),
+                )
+            )
         return MigrationFacts(
             has_class=True,
             class_span=_header(migration_class.span),
@@ -343,6 +354,9 @@ class _MigrationReader:
         return tuple(self.operation(item, span) for item, span in self.items(value, "operations"))
 
 
+_DJANGO_MIGRATION = frozenset(
+    {f"{DJANGO_MIGRATIONS}.Migration", f"{DJANGO_MIGRATIONS}.migration.Migration"}
+)
 # Compound statements (same names in `ast` and libcst) that can assign class attributes.
 _BRANCHING = frozenset(
     {"If", "For", "AsyncFor", "While", "Try", "TryStar", "With", "AsyncWith", "Match"}

@@ -503,7 +503,13 @@ def test_annotated_attributes_and_constant_arithmetic() -> None:
 
 def test_migration_class_with_any_base() -> None:
     text = "from shop.base import SafeMigration\n\n\nclass Migration(SafeMigration):\n    operations = []\n"
-    assert parse_migration(text).has_class
+    facts = parse_migration(text)
+    assert facts.has_class
+    # Its dependencies may be inherited: said, so that no conflict is guessed from it.
+    [note] = facts.notes
+    assert "shop.base.SafeMigration" in note.message
+    with_dependencies = text.replace("    operations", "    dependencies = []\n    operations")
+    assert parse_migration(with_dependencies).notes == ()
     assert not parse_migration("class NotAMigration:\n    operations = []\n").has_class
 
 
