@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from miglint import syntax as s
 from miglint.state import (
@@ -21,6 +21,15 @@ from miglint.state import (
     Undecidable,
     Undecided,
     normalize_kwargs,
+)
+
+_OTHER_OPTIONS = (
+    "db_table",
+    "db_table_comment",
+    "unique_together",
+    "order_with_respect_to",
+    "indexes",
+    "constraints",
 )
 
 
@@ -47,6 +56,15 @@ def compare_app(
     if old.unknown:
         return [], [f"app {old.label}: migrations not compared ({old.unknown})"]
     changes: list[Change] = []
+    unclear = {
+        key
+        for key, model in new.models.items()
+        if not _decided(model.options.get("proxy"), model.options.get("managed"))
+    }
+    for key in sorted(unclear):
+        notes.append(f"{new.label}.{new.models[key].name}: proxy/managed cannot be read")
+    maybe = maybe | unclear
+    new = replace(new, models={k: m for k, m in new.models.items() if k not in unclear})
     old_concrete = {k for k, m in old.models.items() if _group(m) != "proxy"}
     new_concrete = {k for k, m in new.models.items() if _group(m) != "proxy"}
     old_proxy = {k for k, m in old.models.items() if _group(m) == "proxy"}
@@ -86,6 +104,15 @@ def compare_app(
 
 def _compare_model(old: ModelState, new: ModelState, notes: list[str]) -> list[Change]:
     changes: list[Change] = []
+    undecided = new.options.get("__undecided__")
+    if isinstance(undecided, Undecided):
+        # Meta is set conditionally or inherited from what miglint cannot read.
+        new = replace(
+            new,
+            options={
+                key: undecided for key in (*ALTER_OPTION_KEYS, *_OTHER_OPTIONS, "__undecided__")
+            },
+        )
     name = new.key
     kept_model = _group(old) == "model" and _group(new) == "model"
     if new.partial:
@@ -207,36 +234,34 @@ def _setting(value: object) -> bool:
 
 
 def _compare_entries(old: ModelState, new: ModelState, option: str, what: str) -> list[Change]:
+    """Indexes or constraints added and removed, compared by membership as Django does;
+    an index without a name in the models matches any index with the same definition."""
     before, after = old.options.get(option, ()), new.options.get(option, ())
     if not _decided(before, after):
         return []
     assert isinstance(before, tuple) and isinstance(after, tuple)
-    remaining = list(before)
-    added: list[tuple[object, object]] = []
-    for entry in after:
-        assert isinstance(entry, tuple)
-        name, body = entry
-        match = next(
-            (e for e in remaining if e[1] == body and (name is None or e[0] == name)), None
-        )
-        if match is None:
-            added.append((name, body))
-        else:
-            remaining.remove(match)
-    changes = []
+
+    def same(model_entry: object, migration_entry: object) -> bool:
+        assert isinstance(model_entry, tuple) and isinstance(migration_entry, tuple)
+        name, body = model_entry
+        return body == migration_entry[1] and (name is None or name == migration_entry[0])
+
+    added = [e for e in after if not any(same(e, m) for m in before)]
+    removed = [m for m in before if not any(same(e, m) for e in after)]
     model = new.key
-    added_names = {name for name, _ in added}
-    for name, _ in remaining:
-        if name in added_names:
-            changes.append(Change(f"Alter {what} {name} on {model}", new.path, new.span))
-        else:
-            changes.append(Change(f"Remove {what} {name} from {model}", new.path, new.span))
-    for name, _ in added:
-        if name in {n for n, _ in remaining}:
-            continue
-        changes.append(
-            Change(f"Create {what} {name or '(unnamed)'} on {model}", new.path, new.span)
-        )
+    changes = []
+    added_names = {entry[0] for entry in added if isinstance(entry, tuple)}
+    for entry in removed:
+        assert isinstance(entry, tuple)
+        verb = "Alter" if entry[0] in added_names else "Remove"
+        where = "on" if verb == "Alter" else "from"
+        changes.append(Change(f"{verb} {what} {entry[0]} {where} {model}", new.path, new.span))
+    removed_names = {entry[0] for entry in removed if isinstance(entry, tuple)}
+    for entry in added:
+        assert isinstance(entry, tuple)
+        if entry[0] not in removed_names:
+            label = entry[0] or "(unnamed)"
+            changes.append(Change(f"Create {what} {label} on {model}", new.path, new.span))
     return changes
 
 

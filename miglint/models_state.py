@@ -77,6 +77,7 @@ _MANAGER_CLASSES = frozenset(
 _MIGRATION_MANAGERS = frozenset(
     {"django.contrib.auth.models.UserManager", "django.contrib.auth.base_user.UserManager"}
 )
+_PRIVATE = frozenset({"GenericForeignKey", "GenericRelation"})
 _CHOICES_BASES = frozenset({"TextChoices", "IntegerChoices", "Choices"})
 _DYNAMIC = re.compile(r"\b(add_to_class|contribute_to_class)\s*\(")
 _COMPOUND = frozenset(
@@ -109,6 +110,12 @@ class Module:
 class ClassRef:
     module: Module
     node: s.ClassDef
+    # "Outer.Inner" for a class nested in another class's body.
+    qualname: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.module.path, self.qualname or self.node.name)
 
 
 @dataclass
@@ -129,6 +136,8 @@ class _ClassInfo:
     # For a project's field class: the Django field class it behaves like, if it changes
     # nothing deconstruct() depends on (no __init__, deconstruct or contribute_to_class).
     field_base: str | None = None
+    # A field class built on GenericRelation/GenericForeignKey: kept out of migrations.
+    private: bool = False
     choices: object = None
     members: dict[str, tuple[object, object]] = field(default_factory=dict)
     qualified: str = ""
@@ -253,6 +262,8 @@ class ModelsReader:
             return ("external", f"{target[1]}.{rest}")
         if isinstance(target, ClassRef):
             return ("attribute", target, rest)
+        if isinstance(target, tuple) and target[0] == "value":
+            return ("value-attribute", dotted)
         return None
 
     def imported(self, qualified: str, module: Module, depth: int) -> object:
@@ -276,7 +287,7 @@ class ModelsReader:
     # --- classes -----------------------------------------------------------------------
 
     def info(self, ref: ClassRef, depth: int = 0) -> _ClassInfo:
-        key = (ref.module.path, ref.node.name)
+        key = ref.key
         if key in self.infos:
             return self.infos[key]
         self.infos[key] = _ClassInfo("unknown", ref)  # cycle guard
@@ -317,6 +328,7 @@ class ModelsReader:
                 if kinds[-1] == "field":
                     name = qualified.rpartition(".")[2]
                     info.field_base = name if name in FIELD_POSITIONAL else None
+                    info.private = info.private or name in _PRIVATE
             elif base.name == "object":
                 kinds.append("plain")
             else:
@@ -328,6 +340,11 @@ class ModelsReader:
         else:
             if "unknown" in kinds:
                 info.kind = "unknown"
+        metaclass = [k for k in ref.node.keywords if k.name == "metaclass"]
+        if info.kind == "model" and metaclass:
+            # A metaclass of its own can add fields and options miglint cannot see.
+            info.opaque_bases.append(f"metaclass of {ref.node.name}")
+            info.direct_opaque = True
         if info.kind == "model":
             if "unknown" in kinds:
                 info.opaque_bases.append("a base class miglint cannot resolve")
@@ -344,6 +361,7 @@ class ModelsReader:
         elif info.kind == "choices":
             self._read_choices(info)
         elif info.kind == "field":
+            info.private = info.private or any(p.private for p in info.parents)
             bases = {p.field_base for p in info.parents if p.kind == "field"}
             if info.field_base is not None:
                 bases.add(info.field_base)
@@ -363,7 +381,7 @@ class ModelsReader:
         if meta_node is None:
             # Without its own Meta, a class gets the first abstract parent's Meta (MRO).
             inherited = self._inherited_meta(info)
-            if info.direct_opaque:
+            if info.opaque_bases or any(p.meta_undecided for p in info.parents):
                 info.meta_undecided = "Meta may be inherited from a base miglint cannot read"
             if inherited is not None:
                 attributes = dict(inherited)
@@ -376,11 +394,7 @@ class ModelsReader:
                 continue
             owner, _, attribute = base.name.rpartition(".")
             target = self.resolve(owner, info.ref.module) if owner and attribute == "Meta" else None
-            parent_meta = (
-                self.infos.get((target.module.path, target.node.name))
-                if isinstance(target, ClassRef)
-                else None
-            )
+            parent_meta = self.infos.get(target.key) if isinstance(target, ClassRef) else None
             if isinstance(target, ClassRef) and parent_meta is None:
                 parent_meta = self.info(target)
             if parent_meta is None or parent_meta.meta is None:
@@ -394,8 +408,8 @@ class ModelsReader:
             if isinstance(statement, s.Assign) and not statement.augmented:
                 for target_name in statement.targets:
                     attributes[target_name] = (statement.value, info.ref.module)
-            elif not isinstance(statement, s.FunctionDef):
-                info.meta_undecided = "Meta has statements miglint cannot read"
+            elif isinstance(statement, s.Other) and statement.kind in _COMPOUND:
+                info.meta_undecided = "Meta sets options conditionally"
         info.meta = attributes
         abstract = attributes.get("abstract")
         info.abstract = abstract is not None and abstract[0] is True
@@ -576,19 +590,30 @@ class ModelsReader:
         for field_name, current in list(fields.items()):
             if current.cls == "<removed>":
                 del fields[field_name]
-        concrete = [p for p in info.parents if p.kind == "model" and not p.abstract]
+            elif current.kwargs.get("primary_key") is True and current.unknown is None:
+                # Options.setup_pk() sets serialize=False on the primary key.
+                fields[field_name] = _replace_field(
+                    current, kwargs={**current.kwargs, "serialize": False}
+                )
+        concrete = _concrete_ancestors(info)
         proxy = _meta_flag(info, "proxy")
         if concrete and not proxy:
             for index, parent in enumerate(_concrete_parents(concrete)):
                 assert parent.ref is not None
                 parent_label = f"{self._label_of(parent)}.{parent.ref.node.name}".lower()
-                declared = any(
-                    f.cls == "OneToOneField"
+                declared = [
+                    key
+                    for key, f in fields.items()
+                    if f.cls == "OneToOneField"
                     and f.kwargs.get("parent_link") is True
                     and f.kwargs.get("to") == parent_label
-                    for f in fields.values()
-                )
+                ]
                 if declared:
+                    if index == 0:
+                        link = fields[declared[0]]
+                        fields[declared[0]] = _replace_field(
+                            link, kwargs={**link.kwargs, "primary_key": True, "serialize": False}
+                        )
                     continue
                 kwargs: dict[str, object] = {
                     "auto_created": True,
@@ -603,7 +628,7 @@ class ModelsReader:
         elif not proxy and not any(
             f.kwargs.get("primary_key") is True for f in fields.values() if f.unknown is None
         ):
-            if any(f.unknown is not None for f in fields.values()):
+            if info.opaque_bases or any(f.unknown is not None for f in fields.values()):
                 # A field miglint cannot read may be the primary key.
                 auto = FieldState("id", "?", {}, node.span, unknown="the primary key is unknown")
             else:
@@ -674,7 +699,7 @@ class ModelsReader:
         *,
         inherited: bool,
     ) -> None:
-        scope = ModuleScope(self, ref.module)
+        scope = ClassScope(self, ref)
         label = self.app.label
         for statement in ref.node.body:
             if isinstance(statement, s.Other) and statement.kind in _COMPOUND:
@@ -738,6 +763,8 @@ class ModelsReader:
         target = self.resolve(call.func, module)
         if isinstance(target, ClassRef):
             info = self.info(target)
+            if info.kind == "field" and info.private:
+                return "private-field", None
             if info.kind == "field":
                 return (
                     ("field-subclass", info.field_base)
@@ -839,6 +866,19 @@ def _meta_flag(info: _ClassInfo, key: str) -> bool:
     return value is not None and value[0] is True
 
 
+def _concrete_ancestors(info: _ClassInfo, depth: int = 0) -> list[_ClassInfo]:
+    """Concrete model parents, also those an abstract parent passes on to its children."""
+    found: list[_ClassInfo] = []
+    for parent in info.parents:
+        if parent.kind != "model":
+            continue
+        if not parent.abstract:
+            found.append(parent)
+        elif depth < 30:
+            found.extend(p for p in _concrete_ancestors(parent, depth + 1) if p not in found)
+    return found
+
+
 def _concrete_parents(parents: list[_ClassInfo]) -> list[_ClassInfo]:
     """Concrete model parents, proxies replaced by the model they stand for."""
     result = []
@@ -850,6 +890,19 @@ def _concrete_parents(parents: list[_ClassInfo]) -> list[_ClassInfo]:
             parent = concrete[0]
         result.append(parent)
     return result
+
+
+def _external_model(qualified: str) -> str | None:
+    """ "app_label.model" for a model class imported from an installed package's models
+    module (e.g. django.contrib.auth.models.User -> auth.user), else None."""
+    module, _, name = qualified.rpartition(".")
+    parts = module.split(".")
+    if "models" not in parts or not name[:1].isupper() or name.isupper():
+        return None
+    index = parts.index("models")
+    if index == 0:
+        return None
+    return f"{parts[index - 1]}.{name}".lower()
 
 
 def _module_at(base: str, parts: list[str]) -> str | None:
@@ -885,6 +938,11 @@ def _external_kind(qualified: str) -> str:
     if module.startswith("django.db.models") and name == "QuerySet":
         return "plain"
     if qualified in ("enum.Enum", "enum.IntEnum", "enum.StrEnum"):
+        return "plain"
+    if module.startswith("django.") and (name.endswith("Field") or name in _PRIVATE):
+        return "field"
+    if module.startswith("django.") and ".models" not in module:
+        # Django's validators, storages, expressions...: not fields, models or managers.
         return "plain"
     return "unknown"
 
@@ -924,12 +982,37 @@ class ModuleScope:
         if isinstance(target, tuple) and target[0] == "attribute":
             ref, rest = target[1], target[2]
             assert isinstance(ref, ClassRef) and isinstance(rest, str)
-            return self._attribute(ref, rest)
+            found = self._attribute(ref, rest)
+            if found is not None:
+                return found
+        if isinstance(target, tuple) and target[0] == "external":
+            model = _external_model(str(target[1]))
+            if model is not None:
+                return Resolved(("model", model))
+        if isinstance(target, tuple) and target[0] == "function":
+            return None
+        if isinstance(target, tuple) and target[0] == "value-attribute":
+            raise Undecidable(f"the value of {dotted}")
+        qualified = self.qualify(dotted)
+        last = qualified.rpartition(".")[2]
+        if qualified.startswith(("settings.", "django.conf.settings.")):
+            if last != "AUTH_USER_MODEL":
+                # A migration holds the setting's value, which is not in the source.
+                raise Undecidable(f"the value of {dotted}")
+        elif not qualified.startswith("django.") and (
+            last.isupper() or (last[:1] == "_" and last[1:].isupper())
+        ):
+            # A constant miglint cannot see: the migration holds its value.
+            raise Undecidable(f"the value of {dotted}")
         return None
 
-    def _attribute(self, ref: ClassRef, rest: str) -> Resolved | None:
+    def _attribute(self, ref: ClassRef, rest: str) -> s.Value | Resolved | None:
         info = self.reader.info(ref)
         if info.kind != "choices":
+            inner = ClassScope(self.reader, ref)
+            head = rest.partition(".")[0]
+            if head in inner.values or head in inner.classes:
+                return inner.lookup(rest)
             return None
         if isinstance(info.choices, Undecided):
             raise Undecidable(info.choices.reason)
@@ -949,6 +1032,46 @@ class ModuleScope:
             if attribute == "label":
                 return Resolved(label)
         raise Undecidable(f"{ref.node.name}.{rest}")
+
+
+class ClassScope(ModuleScope):
+    """Names as seen from a class body: its own earlier attributes and nested classes
+    (e.g. `STATUS_CHOICES` or `class Status(TextChoices)` inside the model), then the module."""
+
+    def __init__(self, reader: ModelsReader, ref: ClassRef) -> None:
+        super().__init__(reader, ref.module)
+        self.ref = ref
+        self.values: dict[str, s.Value] = {}
+        self.classes: dict[str, ClassRef] = {}
+        for statement in ref.node.body:
+            if isinstance(statement, s.Assign) and not statement.augmented:
+                for target in statement.targets:
+                    self.values[target] = statement.value
+            elif isinstance(statement, s.ClassDef) and statement.name != "Meta":
+                qualname = f"{ref.qualname or ref.node.name}.{statement.name}"
+                self.classes[statement.name] = ClassRef(ref.module, statement, qualname)
+
+    def lookup(self, dotted: str) -> s.Value | Resolved | None:
+        head, _, rest = dotted.partition(".")
+        if head in self.classes:
+            nested = self.classes[head]
+            if rest:
+                return self._attribute(nested, rest)
+            info = self.reader.info(nested)
+            if info.kind == "choices":
+                if isinstance(info.choices, Undecided):
+                    raise Undecidable(info.choices.reason)
+                return Resolved(("choices-class", info.choices))
+            return None
+        if head in self.values and not rest:
+            value = self.values[head]
+            if isinstance(value, s.Ref) and value.name == dotted:
+                # `X = X` in a class body reads the module's X.
+                return super().lookup(dotted)
+            return value
+        if head in self.values:
+            raise Undecidable(f"attribute of class attribute {dotted}")
+        return super().lookup(dotted)
 
 
 def read_app_models(

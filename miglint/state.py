@@ -172,6 +172,10 @@ ALTER_OPTION_KEYS = (
 )
 
 
+# Lowercase callables that migrations write as calls (functools.partial, storages...).
+_DECONSTRUCTIBLE_FUNCTIONS = frozenset({"partial"})
+
+
 class Undecidable(Exception):
     """A value miglint cannot know from source; the comparison that needs it is skipped."""
 
@@ -261,9 +265,13 @@ def _canonical_ref(value: s.Ref, scope: Scope, depth: int) -> object:
     qualified = scope.qualify(value.name)
     if qualified.startswith(("settings.", "django.conf.settings.")):
         return ("setting", value.last)
-    if qualified.rpartition(".")[2] == "NOT_PROVIDED":
+    last = qualified.rpartition(".")[2]
+    if last == "NOT_PROVIDED":
         raise Undecidable("NOT_PROVIDED")
-    return ("ref", qualified.rpartition(".")[2])
+    if not qualified.startswith("django.") and last.strip("_").isupper():
+        # A constant defined where miglint cannot see: its value is what counts.
+        raise Undecidable(f"the value of {value.name}")
+    return ("ref", last)
 
 
 def _canonical_call(call: s.Call, scope: Scope, depth: int) -> object:
@@ -280,10 +288,23 @@ def _canonical_call(call: s.Call, scope: Scope, depth: int) -> object:
         return ("setting", "AUTH_USER_MODEL")
     if name == "Decimal" and len(args) == 1 and not kwargs:
         return _canonical_decimal(args[0])
+    if name in ("set", "frozenset", "list", "tuple", "dict") and not args and not kwargs:
+        empty: dict[str, object] = {"set": ("set", frozenset()), "frozenset": ("set", frozenset())}
+        return empty.get(name, (name, ()))
+    if name in ("set", "frozenset", "list", "tuple") and len(args) == 1 and not kwargs:
+        items = sequence_items(args[0])
+        if items is None and isinstance(args[0], tuple) and args[0][:1] == ("set",):
+            items = tuple(args[0][1])
+        if items is not None:
+            kind = "set" if name in ("set", "frozenset") else name
+            return ("set", frozenset(items)) if kind == "set" else (kind, items)
     if name in ("date", "datetime", "time", "timedelta"):
         return _canonical_datetime(name, args, kwargs)
     if name == "Q":
         return _canonical_q(args, kwargs)
+    if name[:1].islower() and name not in _DECONSTRUCTIBLE_FUNCTIONS:
+        # A function call: the migration holds the value it returned at import time.
+        raise Undecidable(f"the result of {call.func}()")
     return ("call", name, tuple(args), frozenset(kwargs.items()))
 
 
@@ -1168,8 +1189,13 @@ def migration_states(project: Project) -> dict[str, AppState]:
         key[0] for cycle in graph.cycles for key in cycle
     }
     for app in project.apps:
-        migrations = project.app_migrations(app.key)
-        unreadable = [m for m in migrations if not m.readable]
+        # The graph order leaves out migrations a squash replaces (app_migrations does not).
+        migrations = [graph.disk[key] for key in graph.app_order(app.key)]
+        unreadable = [
+            m
+            for m in project.app_migrations(app.key)
+            if not m.readable and m.key not in graph.replaced_by
+        ]
         if unreadable or app.key in broken_apps:
             reason = (
                 f"{os.path.relpath(unreadable[0].path)} cannot be read"
