@@ -47,6 +47,9 @@ class MigrationGraph:
     replaced_by: dict[NodeKey, NodeKey] = field(default_factory=dict)
     # Every migration on disk, replaced ones included.
     disk: dict[NodeKey, Migration] = field(default_factory=dict)
+    # App key -> the label its own migrations call it by, when that is not the label
+    # discovery read (an AppConfig.label set where miglint cannot see it).
+    own_labels: dict[str, str] = field(default_factory=dict)
     # Indexes filled by `build_graph` (see `index`) so that per-app questions on a large
     # graph cost the app's size, not the graph's: each app's nodes, and for each node the
     # apps among its ancestors (itself included) as a bit mask (-1: unknown, in a cycle).
@@ -196,6 +199,11 @@ class _Builder:
         for migration in self.migrations:
             folder = os.path.dirname(os.path.dirname(migration.path))
             self.homes.setdefault(migration.app, {})[migration.app_key] = folder
+        self.graph.own_labels = _unread_labels(self.migrations)
+        self.labels = {
+            **{label: key for key, label in self.graph.own_labels.items()},
+            **self.labels,
+        }
 
     def build(self) -> MigrationGraph:
         graph = self.graph
@@ -207,12 +215,12 @@ class _Builder:
         for migration in self.migrations:
             for dependency in migration.facts.dependencies:
                 # Same-app edges first, so that `__first__` finds the right root (as Django).
-                if dependency.app == migration.app and dependency.name != "__first__":
+                if self.is_own(dependency, migration) and dependency.name != "__first__":
                     internal = (migration.app_key, dependency.name)
                     self.add_edge(migration, internal, migration.key, dependency, "dependencies")
         for migration in self.migrations:
             for dependency in migration.facts.dependencies:
-                if dependency.app == migration.app:
+                if self.is_own(dependency, migration):
                     continue
                 parent = self.check_key(dependency, migration)
                 if parent is not None:
@@ -231,7 +239,7 @@ class _Builder:
 
     def app_key(self, label: str, migration: Migration) -> str | None:
         """Where migrations of `label` live, seen from `migration`; None outside the tree."""
-        if label == migration.app:
+        if label == migration.app or label == self.graph.own_labels.get(migration.app_key):
             return migration.app_key
         homes = self.homes.get(label, {})
         if len(homes) < 2:
@@ -248,6 +256,13 @@ class _Builder:
             return (common, key == self.labels.get(label))
 
         return max(sorted(homes), key=nearness)
+
+    def is_own(self, dependency: Dependency, migration: Migration) -> bool:
+        """`dependency` names the app of `migration` (by its label, read or inferred)."""
+        return dependency.app is not None and dependency.app in (
+            migration.app,
+            self.graph.own_labels.get(migration.app_key),
+        )
 
     def check_key(self, dependency: Dependency, migration: Migration) -> NodeKey | None:
         """Django's MigrationLoader.check_key: resolve `__first__`/`__latest__` of other apps."""
@@ -358,6 +373,51 @@ class _Builder:
             graph.parents[child].discard(key)
         for parent in graph.parents.pop(key, set()):
             graph.children[parent].discard(key)
+
+
+def _unread_labels(migrations: list[Migration]) -> dict[str, str]:
+    """Apps whose migrations consistently call their own app by another label.
+
+    Django writes same-app dependencies with the app label. When migrations of an app name
+    its other migrations under one label `L` that no app in the tree has, none uses the
+    label discovery gave it, and no other app names an `L` migration it lacks, `L` is its
+    real label (an AppConfig.label set where miglint cannot read it).
+    """
+    labels = {m.app for m in migrations}
+    by_app: dict[str, list[Migration]] = {}
+    for migration in migrations:
+        by_app.setdefault(migration.app_key, []).append(migration)
+    found: dict[str, str] = {}
+    for app_key, group in by_app.items():
+        names = {m.name for m in group}
+        label = group[0].app
+        candidates: set[str] = set()
+        for migration in group:
+            dependencies = migration.facts.dependencies
+            if any(d.app == label for d in dependencies):
+                candidates.clear()
+                break
+            candidates |= {
+                d.app
+                for d in dependencies
+                if d.app is not None
+                and d.app not in labels
+                and d.name in names
+                and d.name != migration.name
+            }
+        if len(candidates) != 1:
+            continue
+        [candidate] = candidates
+        elsewhere = (
+            d
+            for m in migrations
+            if m.app_key != app_key
+            for d in (*m.facts.dependencies, *m.facts.run_before)
+            if d.app == candidate
+        )
+        if all(d.name in names or d.name in ("__first__", "__latest__") for d in elsewhere):
+            found[app_key] = candidate
+    return found
 
 
 def find_cycles(graph: MigrationGraph) -> list[tuple[NodeKey, ...]]:

@@ -277,3 +277,61 @@ def test_unreadable_file_does_not_cause_a_false_conflict(tmp_path: Path) -> None
     )
     findings = lint_tree(tmp_path)
     assert [f.code for f in findings if f.severity == Severity.ERROR] == ["MIG000"]
+
+
+def test_label_set_where_miglint_cannot_read_it_is_learnt_from_the_migrations(
+    tmp_path: Path,
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            # The label comes from a project base class: not readable statically.
+            "shop/apps.py": (
+                "from core.apps import BaseConfig\n\n\n"
+                "class ShopConfig(BaseConfig):\n"
+                '    name = "shop"\n'
+                '    label = "store"\n'
+            ),
+            "shop/migrations/0001_initial.py": migration(
+                dependencies='("contenttypes", "0002_remove_content_type_name")'
+            ),
+            "shop/migrations/0002_price.py": migration(dependencies='("store", "0001_initial")'),
+            "shop/migrations/0003_sku.py": migration(dependencies='("store", "0002_price")'),
+            "shop/migrations/0001_squashed_0002_price.py": migration(
+                extra='    replaces = [("store", "0001_initial"), ("store", "0002_price")]\n'
+            ),
+            "billing/migrations/0001_initial.py": migration(dependencies='("store", "0003_sku")'),
+            "billing/migrations/0002_tax.py": migration(dependencies='("billing", "0001_initial")'),
+        },
+    )
+    assert lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004") == []
+    graph = load(tmp_path).graph
+    assert graph.own_labels == {"shop": "store"}
+    assert graph.parents[("billing", "0001_initial")] == {("shop", "0003_sku")}
+    # A real branch is still a conflict.
+    write_tree(
+        tmp_path,
+        {"shop/migrations/0003_other.py": migration(dependencies='("store", "0002_price")')},
+    )
+    assert {Path(f.path).name for f in lint_tree(tmp_path, "MIG001")} == {
+        "0003_sku.py",
+        "0003_other.py",
+    }
+
+
+def test_other_apps_names_are_not_taken_for_a_label(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(dependencies='("taggit", "0001_initial")'),
+            "blog/migrations/0001_initial.py": migration(),
+            "blog/migrations/0002_tags.py": migration(
+                dependencies='("taggit", "0001_initial"), ("blog", "0001_initial")'
+            ),
+            "blog/migrations/0003_more.py": migration(
+                dependencies='("taggit", "0003_taggeditem_add_unique_index"), ("blog", "0002_tags")'
+            ),
+        },
+    )
+    assert load(tmp_path).graph.own_labels == {}
+    assert lint_tree(tmp_path, "MIG001", "MIG002") == []

@@ -343,7 +343,8 @@ class BrokenSquash(Rule):
                 continue
             replaced = {(d.app, d.name) for d in migration.facts.replaces}
             for dependency in migration.facts.replaces:
-                if dependency.app is not None and dependency.app != migration.app:
+                own = (migration.app, graph.own_labels.get(migration.app_key))
+                if dependency.app is not None and dependency.app not in own:
                     yield self.at(
                         migration,
                         dependency.span,
