@@ -28,9 +28,7 @@ import time
 from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-
-from bench.generate import generate  # noqa: E402
+REPO = os.path.dirname(HERE)
 
 
 @dataclass
@@ -105,12 +103,20 @@ def child_main(mode: str, arguments: list[str]) -> int:
 
 
 def measure(size: int, workdir: str, repeat: int, django_repeat: int, python: str) -> Result:
+    from bench.generate import generate
+
     root = os.path.join(workdir, f"project_{size}")
     if os.path.exists(root):
         shutil.rmtree(root)
     count = generate(root, size)
     print(f"\n{count} migrations in {root}", flush=True)
-    env = {**os.environ, "XDG_CACHE_HOME": os.path.join(workdir, "xdg"), "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": os.path.join(workdir, "xdg"),
+        "NO_COLOR": "1",
+        # miglint runs from the snapshot taken at the start (see main).
+        "PYTHONPATH": os.path.join(workdir, "code"),
+    }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     django = [python, "manage.py", "makemigrations", "--check", "--dry-run"]
     check = subprocess.run(django, cwd=root, env=env, capture_output=True, text=True, check=False)
@@ -212,6 +218,16 @@ def main() -> int:
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="miglint-bench-")
     os.makedirs(workdir, exist_ok=True)
+    sys.path.insert(0, REPO)
+    # A copy of miglint as it is now: an edit to the working tree during the run would
+    # otherwise change the cache key (it includes miglint's source) and the code measured.
+    import miglint
+
+    snapshot = os.path.join(workdir, "code", "miglint")
+    shutil.rmtree(snapshot, ignore_errors=True)
+    shutil.copytree(
+        os.path.dirname(miglint.__file__), snapshot, ignore=shutil.ignore_patterns("__pycache__")
+    )
     results = [
         measure(size, workdir, args.repeat, args.django_repeat, sys.executable)
         for size in sorted(args.migrations)
