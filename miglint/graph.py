@@ -196,9 +196,13 @@ class _Builder:
         self.dummies: dict[NodeKey, list[MissingDependency]] = {}
         # Label -> the folders of every app using it (more than one in monorepos and copies).
         self.homes: dict[str, dict[str, str]] = {}
+        # Every key of each app while building, placeholders included (for `ends`).
+        self.members: dict[str, set[NodeKey]] = {}
         for migration in self.migrations:
-            folder = os.path.dirname(os.path.dirname(migration.path))
-            self.homes.setdefault(migration.app, {})[migration.app_key] = folder
+            self.members.setdefault(migration.app_key, set()).add(migration.key)
+            homes = self.homes.setdefault(migration.app, {})
+            if migration.app_key not in homes:
+                homes[migration.app_key] = os.path.dirname(os.path.dirname(migration.path))
         self.graph.own_labels = _unread_labels(self.migrations)
         self.labels = {
             **{label: key for key, label in self.graph.own_labels.items()},
@@ -284,8 +288,8 @@ class _Builder:
         edges = self.graph.parents if first else self.graph.children
         return sorted(
             key
-            for key, linked in edges.items()
-            if key[0] == app_key and all(other[0] != app_key for other in linked)
+            for key in self.members.get(app_key, ())
+            if key in edges and all(other[0] != app_key for other in edges[key])
         )
 
     def add_edge(
@@ -301,6 +305,7 @@ class _Builder:
         for key in (child, parent):
             if key not in graph.parents:
                 self.dummies[key] = []
+                self.members.setdefault(key[0], set()).add(key)
                 graph.parents[key] = set()
                 graph.children[key] = set()
         if target in self.dummies:
