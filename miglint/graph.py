@@ -338,8 +338,9 @@ class _Builder:
                         SquashProblem(
                             migration,
                             f"it replaces {graph.disk[key].label}, itself a squashed "
-                            "migration still on disk; Django's loader reads the files in no "
-                            "fixed order and may fail with 'Unable to find replacement node'",
+                            "migration still on disk; if Django reads this file first (by "
+                            "INSTALLED_APPS, and in no fixed order within an app) its loader "
+                            "fails with 'Unable to find replacement node'",
                         )
                     )
             self.remove_replaced(migration.key, replaced)

@@ -342,15 +342,20 @@ class BrokenSquash(Rule):
             if not migration.readable or not migration.facts.replaces:
                 continue
             replaced = {(d.app, d.name) for d in migration.facts.replaces}
-            for dependency in migration.facts.replaces:
-                own = (migration.app, graph.own_labels.get(migration.app_key))
-                if dependency.app is not None and dependency.app not in own:
-                    yield self.at(
-                        migration,
-                        dependency.span,
-                        f"{migration.label} replaces {dependency.app}.{dependency.name}, a "
-                        f"migration of another app; squashes replace migrations of their own app",
-                    )
+            own = (migration.app, graph.own_labels.get(migration.app_key))
+            foreign = [
+                d for d in migration.facts.replaces if d.app is not None and d.app not in own
+            ]
+            if foreign:
+                # One finding per squash: it is one decision, however many entries it has.
+                names = ", ".join(f"{d.app}.{d.name}" for d in foreign[:3])
+                more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+                yield self.at(
+                    migration,
+                    foreign[0].span,
+                    f"{migration.label} replaces {names}{more}, migrations of another app; "
+                    "Django then depends on the order of INSTALLED_APPS to place them",
+                )
             for dependency in migration.facts.dependencies:
                 if (dependency.app, dependency.name) in replaced:
                     yield self.at(
