@@ -202,7 +202,9 @@ def resolve_config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     known = {rule.code for rule in all_rules()}
     config_path = getattr(args, "config", None)
     if config_path is not None and not os.path.isfile(config_path):
-        raise ConfigError(f"{config_path}: config file not found")
+        isdir = os.path.isdir(config_path)
+        problem = "a folder, not a config file" if isdir else "config file not found"
+        raise ConfigError(f"{config_path}: {problem}")
     if config_path is None:
         config_path = find_config_file(paths[0] if paths else ".")
     config = load_config(config_path, known)
@@ -289,7 +291,8 @@ def run_check(args: argparse.Namespace) -> int:
         if args.quiet:
             output = "".join(line + "\n" for line in output.splitlines()[:-1])
         elif not project.apps:
-            output = "No Django migrations found under " + ", ".join(args.paths or ["."]) + ".\n"
+            where = ", ".join(args.paths or ["."])
+            output = f"No Django migrations found (looked in: {where}); nothing to check.\n"
     else:
         output = FORMATS[args.format](findings)
     sys.stdout.write(output)

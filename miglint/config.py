@@ -146,11 +146,18 @@ def load_config(path: str | None, known_codes: Iterable[str]) -> Config:
         raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 (at byte {error.start})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: tool: expected a table, got {type(tool).__name__}")
     if os.path.basename(path) == "pyproject.toml":
-        table = document.get("tool", {}).get("miglint", {})
+        table = tool.get("miglint", {})
         prefix = "tool.miglint"
     else:
-        table = document.get("tool", {}).get("miglint", document)
+        table = tool.get("miglint", document)
         prefix = "tool.miglint" if table is not document else ""
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [{prefix}] must be a table")
