@@ -247,16 +247,16 @@ class _AstReader:
     def short_source(self, node: ast.AST) -> str:
         """The first line of `node`'s source, cut short (cheaper than `source` in a loop)."""
         line = getattr(node, "lineno", 1)
-        column = getattr(node, "col_offset", 0)
+        start = getattr(node, "col_offset", 0)
+        end = getattr(node, "end_col_offset", None)
+        if getattr(node, "end_lineno", line) != line:
+            end = None
         text = self._line(line)
         if self.ascii:
-            text = text[column:]
+            text = text[start:end]
         else:
-            text = text.encode("utf-8")[column:].decode("utf-8", errors="ignore")
-        if getattr(node, "end_lineno", line) == line:
-            end = getattr(node, "end_col_offset", None)
-            if end is not None:
-                text = text[: max(end - column, 0)] if self.ascii else text
+            # ast offsets count UTF-8 bytes.
+            text = text.encode("utf-8")[start:end].decode("utf-8", errors="ignore")
         return text[:UNKNOWN_SOURCE_CHARS]
 
     def module(self, tree: ast.Module) -> s.Module:
