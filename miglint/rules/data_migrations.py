@@ -533,7 +533,8 @@ class UnbatchedDataMigration(MigrationRule):
     primary key processes them in batches.
 
     A loop inside a `while` loop (the usual hand-written batching) and a sliced queryset are
-    not reported.
+    not reported, nor are Django's small bookkeeping tables (`Permission`, `Group`,
+    `ContentType`, `Site`).
     """
 
     code = "MIG603"
@@ -606,12 +607,30 @@ class Migration(migrations.Migration):
                     continue
                 if any(outer.kind == "while" for outer in _enclosing_loops(body, loop.parent)):
                     continue
+                if _small_table(chain, body):
+                    continue
                 yield self.at(
                     migration,
                     loop.span,
                     f"{found.function.name}() iterates `{chain}` without `.iterator()` or "
                     "batching: every row is loaded into memory at once",
                 )
+
+
+_SMALL_MODELS = ("Permission", "Group", "ContentType", "Site")
+_SMALL_MODEL_NAME = re.compile(r"""["'](?:\w+\.)?(?:""" + "|".join(_SMALL_MODELS) + r""")["']""")
+
+
+def _small_table(chain: str, body: s.FunctionBody) -> bool:
+    """The chain reads one of Django's small bookkeeping tables (by name or get_model)."""
+    root = re.split(r"[.(\[]", chain, maxsplit=1)[0]
+    if root in _SMALL_MODELS:
+        return True
+    binding = _binding(body, root)
+    if binding is None or not binding.chain.endswith("get_model()"):
+        return False
+    source = binding.value.source if isinstance(binding.value, s.Unknown) else ""
+    return bool(_SMALL_MODEL_NAME.search(source))
 
 
 class SchemaEditorDdlInRunPython(MigrationRule):

@@ -85,6 +85,20 @@ CASES = [
     ),
     pytest.param(
         _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            '    Group = apps.get_model("auth", "Group")\n'
+            '    Perm = apps.get_model("auth", "Permission")\n'
+            '    editors = Group.objects.get(name="editors")\n'
+            '    for permission in Perm.objects.filter(codename__startswith="change_"):\n'
+            "        editors.permissions.add(permission)\n"
+            "    for group in Group.objects.all():\n"
+            "        group.permissions.clear()\n"
+        ),
+        [],
+        id="bookkeeping-tables-are-small",
+    ),
+    pytest.param(
+        _migration(
             "from .. import models as app_models\n\n\n"
             "def forwards(apps, schema_editor):\n"
             "    app_models.Order.objects.update(total=0)\n"
