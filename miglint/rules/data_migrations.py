@@ -383,7 +383,8 @@ class SaveInLoop(MigrationRule):
     `bulk_create(objs, batch_size=...)`, `queryset.delete()`.
 
     A loop over a literal list or tuple (seeding a few fixed rows) is not reported: a
-    handful of `create()` calls is fine.
+    handful of `create()` calls is fine. Nor is a loop over Django's small bookkeeping
+    tables (`Permission`, `Group`, `ContentType`, `Site`).
     """
 
     code = "MIG602"
@@ -489,7 +490,7 @@ class Migration(migrations.Migration):
                     ),
                     None,
                 )
-                if loop is None:
+                if loop is None or _small_table(_resolved_chain(body, loop.iterable), body):
                     continue
                 message = self._per_row(call, loop, body)
                 if message is not None:

@@ -98,6 +98,22 @@ CASES = [
         id="bookkeeping-tables-are-small",
     ),
     pytest.param(
+        # django/contrib/contenttypes/migrations/0002_remove_content_type_name.py
+        _migration(
+            "\n\ndef forwards(apps, schema_editor):\n"
+            "    alias = schema_editor.connection.alias\n"
+            '    ContentType = apps.get_model("contenttypes", "ContentType")\n'
+            "    for ct in ContentType.objects.using(alias):\n"
+            "        try:\n"
+            "            ct.name = apps.get_model(ct.app_label, ct.model)._meta.object_name\n"
+            "        except LookupError:\n"
+            "            ct.name = ct.model\n"
+            "        ct.save()\n"
+        ),
+        [],
+        id="django-contenttypes-0002",
+    ),
+    pytest.param(
         _migration(
             "from .. import models as app_models\n\n\n"
             "def forwards(apps, schema_editor):\n"
