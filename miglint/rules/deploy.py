@@ -168,11 +168,9 @@ def _field(step: Step) -> tuple[str, s.Call] | None:
     return name, call
 
 
-def _before(step: Step, name: str) -> s.Call | None:
-    """The field's definition before the step, when the history knows it."""
-    if step.table is None:
-        return None
-    return field_call(step.table.field(name))
+def _before(step: Step) -> s.Call | None:
+    """The definition, before the step, of the field its operation names, when known."""
+    return field_call(step.field_before)
 
 
 _EMPTY_STRINGS_ALLOWED = frozenset(
@@ -383,7 +381,7 @@ class RenameField(DeployRule):
         if operation.is_("RenameField") and not new:
             old_name = operation.argument(1, "old_name")
             new_name = operation.argument(2, "new_name")
-            before = _before(step, old_name) if isinstance(old_name, str) else None
+            before = _before(step)
             if before is not None and isinstance(before.kwarg("db_column"), str):
                 return
             yield self.at(
@@ -397,7 +395,7 @@ class RenameField(DeployRule):
             if found is None:
                 return
             name, call = found
-            before = _before(step, name)
+            before = _before(step)
             if before is None:
                 return
             old_column, new_column = column_name(name, before), column_name(name, call)
@@ -647,7 +645,7 @@ class AlterFieldType(DeployRule):
         operation = step.operation
         if operation.is_("AlterField") and not context.is_new(step):
             found = _field(step)
-            before = _before(step, found[0]) if found else None
+            before = _before(step)
             if found is not None and before is not None:
                 name, call = found
                 old, new = column_type(before), column_type(call)
@@ -747,7 +745,7 @@ class AddIndexNotConcurrently(DeployRule):
                     message = f"AddField {model_label(step)}.{found[0]} with db_index=True"
             elif operation.is_("AlterField"):
                 found = _field(step)
-                before = _before(step, found[0]) if found else None
+                before = _before(step)
                 if (
                     found
                     and before is not None
@@ -869,7 +867,7 @@ class AddUnique(DeployRule):
             yield self.at(step.migration, operation.span, f"AddField {model}.{name} {consequence}")
         elif operation.is_("AlterField"):
             found = _field(step)
-            before = _before(step, found[0]) if found else None
+            before = _before(step)
             if found and before is not None and is_unique(found[1]) and not is_unique(before):
                 yield self.at(
                     step.migration,
@@ -966,7 +964,7 @@ class AddForeignKeyValidated(DeployRule):
                     f"AddField {model_label(step)}.{found[0]} {consequence}",
                 )
             elif operation.is_("AlterField") and found and has_constraint(found[1]):
-                before = _before(step, found[0])
+                before = _before(step)
                 if before is not None and (
                     before.name not in FOREIGN_KEYS or flag(before, "db_constraint", True) is False
                 ):
@@ -1098,7 +1096,7 @@ class RemoveFieldWithoutDefault(DeployRule):
         if not operation.is_("RemoveField") or context.is_new(step):
             return
         name = operation.argument(1, "name")
-        before = _before(step, name) if isinstance(name, str) else None
+        before = _before(step)
         if before is None or before.name in NO_COLUMN:
             return
         if not is_django_field(before) and flag(before, "null", None) is not False:
