@@ -13,6 +13,8 @@ COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 
 
 def escape_data(text: str) -> str:
+    # Other control characters (a terminal escape in a field name) would reach the raw log.
+    text = "".join(c if c.isprintable() or c in "\r\n" else " " for c in text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

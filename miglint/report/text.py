@@ -19,7 +19,7 @@ def _safe(text: str) -> str:
 def render(findings: list[Finding], colour: bool = False, show_fix: bool = True) -> str:
     lines = []
     for finding in findings:
-        where = f"{display_path(finding.path)}:{finding.line}:{finding.column}:"
+        where = f"{_safe(display_path(finding.path))}:{finding.line}:{finding.column}:"
         code = finding.code
         rule = f"[{finding.rule}]"
         if colour:
