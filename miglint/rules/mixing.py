@@ -85,20 +85,27 @@ def _sql_kinds(operation: Operation) -> frozenset[str]:
     return frozenset(kinds)
 
 
+_NOTHING: frozenset[str] = frozenset()
+_DATA = frozenset({"data"})
+_SCHEMA = frozenset({"schema"})
+
+
 def _kinds(operation: Operation) -> frozenset[str]:
+    name = operation.name
+    # The name first: it rules out most operations cheaply.
+    if name not in _SCHEMA_OPERATIONS and name not in ("RunPython", "RunSQL"):
+        return _NOTHING
     if operation.call is None or not operation.is_django:
-        return frozenset()
-    if operation.is_("RunPython"):
+        return _NOTHING
+    if name == "RunPython":
         code = operation.argument(0, "code")
         # RunPython(RunPython.noop, ...) is a placeholder (squashes leave them): it runs nothing.
         if isinstance(code, s.Ref) and code.name.endswith("RunPython.noop"):
-            return frozenset()
-        return frozenset({"data"})
-    if operation.is_("RunSQL"):
+            return _NOTHING
+        return _DATA
+    if name == "RunSQL":
         return _sql_kinds(operation)
-    if operation.name in _SCHEMA_OPERATIONS:
-        return frozenset({"schema"})
-    return frozenset()
+    return _SCHEMA
 
 
 class MixedSchemaAndData(Rule):
