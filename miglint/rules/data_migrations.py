@@ -321,7 +321,8 @@ class Migration(migrations.Migration):
 
 
 def _models_import(imported: s.Import) -> str | None:
-    """ "model" for `from x.models import Model`, "module" for a models module; else None."""
+    """How an import brings in an app's models: "model" (`from shop.models import Order`),
+    "module" (`from shop import models`), "dotted" (`import shop.models`), or None."""
     parts = imported.module.lstrip(".").split(".")
     if imported.name is None:
         if parts[-1] != "models" or _db_models(parts) or len(parts) < 2:
@@ -353,8 +354,6 @@ def _model_use(callee: str, alias: str, kind: str) -> str | None:
             return alias
         if callee.startswith(alias + ".") and _MODEL_ACCESS.match(callee[len(alias) :]):
             return alias
-        return None
-    if kind == "dotted" and not callee.startswith(alias + "."):
         return None
     prefix = alias + "."
     if not callee.startswith(prefix):
