@@ -231,7 +231,10 @@ class CheckRunPublisher:
                 completed_at=_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
             )
         url = f"/repos/{self.target.repository}/check-runs/{self.check_run_id}"
-        self.client.requester.requestJsonAndCheck("PATCH", url, input=payload)
+        _, answer = self.client.requester.requestJsonAndCheck("PATCH", url, input=payload)
+        # A 2xx answer that is no check run cannot be trusted to have kept the annotations.
+        if not isinstance(answer, dict):
+            raise ValueError("the answer to the update is not a check run")
 
     def finish(
         self, annotations: Sequence[Annotation], title: str, summary: str, conclusion: str
