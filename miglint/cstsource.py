@@ -91,7 +91,7 @@ class _Reader:
         )
 
     def body(self, block: cst.BaseSuite) -> s.FunctionBody:
-        """The libcst twin of `pysource._AstBodyReader` (simpler: no comprehension loops)."""
+        """The libcst twin of `pysource._AstBodyReader`."""
         imports: list[s.Import] = []
         calls: list[s.BodyCall] = []
         loops: list[s.Loop] = []
@@ -101,23 +101,29 @@ class _Reader:
             node, loop = stack.pop()
             children: list[tuple[cst.CSTNode, int]] = []
             if isinstance(node, cst.For | cst.While):
-                iterable = node.iter if isinstance(node, cst.For) else node.test
-                while (
-                    isinstance(iterable, cst.Call)
-                    and isinstance(iterable.func, cst.Name)
-                    and iterable.func.value in ITERATION_WRAPPERS
-                    and iterable.args
-                ):
-                    iterable = iterable.args[0].value
+                iterable = _iterated(node.iter) if isinstance(node, cst.For) else node.test
                 targets = (
                     tuple(n.value for n in _names(node.target)) if isinstance(node, cst.For) else ()
                 )
                 kind = "for" if isinstance(node, cst.For) else "while"
                 loops.append(s.Loop(kind, _chain(iterable), targets, self.span(node), loop))
                 inner = len(loops) - 1
-                children = [(iterable, loop), (node.body, inner)]
+                first = node.iter if isinstance(node, cst.For) else node.test
+                children = [(first, loop), (node.body, inner)]
                 if node.orelse is not None:
                     children.append((node.orelse, loop))
+            elif isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
+                comp = node.for_in
+                targets = tuple(n.value for n in _names(comp.target))
+                span = self.span(node)
+                iterated = _chain(_iterated(comp.iter))
+                loops.append(s.Loop("comprehension", iterated, targets, span, loop))
+                inner = len(loops) - 1
+                elements = (node.key, node.value) if isinstance(node, cst.DictComp) else (node.elt,)
+                children = [(comp.iter, loop), *((n, inner) for n in comp.ifs)]
+                if comp.inner_for_in is not None:
+                    children.append((comp.inner_for_in, inner))
+                children += [(n, inner) for n in elements]
             else:
                 if isinstance(node, cst.Call):
                     args = tuple(
@@ -318,6 +324,18 @@ class _Reader:
         if items:
             parts.append(s.Seq(kind, tuple(items), self.span(node), tuple(spans)))
         return s.Concat(tuple(parts), self.span(node))
+
+
+def _iterated(node: cst.BaseExpression) -> cst.BaseExpression:
+    """What a loop really iterates: `qs` for `enumerate(qs)` (see `pysource._iterated`)."""
+    while (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value in ITERATION_WRAPPERS
+        and node.args
+    ):
+        node = node.args[0].value
+    return node
 
 
 def _names(node: cst.CSTNode) -> list[cst.Name]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from miglint import syntax as s
 from tests.helpers import lint_tree, write_tree
 
 CODES = ("MIG601", "MIG602", "MIG603", "MIG604")
@@ -340,3 +341,46 @@ def test_runpython_signature(
         assert messages == []
     else:
         assert len(messages) == 1 and problem in messages[0], messages
+
+
+def test_both_front_ends_read_function_bodies_alike() -> None:
+    import libcst
+
+    from miglint import cstsource, pysource
+
+    source = (
+        "def forwards(apps, schema_editor):\n"
+        "    from shop.models import Order\n"
+        "    qs = Order.objects.filter(paid=True)\n"
+        "    [o.save() for o in Order.objects.all() if o.total for line in o.lines.all()]\n"
+        "    {k: v.delete() for k, v in enumerate(qs)}\n"
+        "    for i, order in enumerate(qs.select_related('customer')):\n"
+        "        while order.total > 0:\n"
+        "            order.total -= 1\n"
+        "        schema_editor.execute('ALTER TABLE x ADD y int', [i])\n"
+    )
+    by_ast = pysource.parse_source(source).body[0]
+    by_cst = cstsource.module(libcst.parse_module(source)).body[0]
+    assert isinstance(by_ast, s.FunctionDef) and isinstance(by_cst, s.FunctionDef)
+    for function in (by_ast, by_cst):
+        assert function.params == ("apps", "schema_editor")
+    ast_body, cst_body = by_ast.body, by_cst.body
+    assert ast_body.imports == cst_body.imports
+    assert ast_body.bindings == cst_body.bindings
+
+    def loops(body: s.FunctionBody) -> list[tuple[str, str, tuple[str, ...], int]]:
+        return sorted((lp.kind, lp.iterable, lp.targets, lp.span.line) for lp in body.loops)
+
+    def calls(body: s.FunctionBody) -> list[tuple[str, str, int, str]]:
+        return sorted(
+            (
+                c.callee,
+                repr(c.args),
+                c.span.line,
+                body.loops[c.loop].iterable if c.loop >= 0 else "",
+            )
+            for c in body.calls
+        )
+
+    assert loops(ast_body) == loops(cst_body)
+    assert calls(ast_body) == calls(cst_body)
