@@ -36,6 +36,7 @@ def register(subparsers: Any) -> Any:
     parser.add_argument("path", nargs="?", default=".", metavar="PATH", help="default: .")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--config", metavar="FILE", help="config file (for excludes)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks of errors")
     return run
 
