@@ -4,7 +4,10 @@ MIG103 must know what an AlterField changes *from*, and MIG101/MIG102 whether a 
 table at all (proxy and unmanaged models have none). `app_history` walks one app's
 migrations once, in the order `migrate` applies them (as `migrate` on an empty database
 does, sibling branches included), keeping only what operations state literally: fields by
-(model, name), following RenameModel and RenameField. Whatever it cannot read makes that
+(model, name), following RenameModel and RenameField. It also counts the app's data steps
+(RunPython, RunSQL that changes rows, and what may be one: an operation that is not Django's,
+a migration with operations behind an `if`), so that MIG103 knows whether one ran since a
+field last became nullable. Whatever it cannot read makes that
 field, that model or (for an unreadable operation) the whole app unknown: never guessed.
 
 A full model-state replay lives in `miglint.state`; this module only answers "what was it
@@ -17,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from miglint import syntax as s
+from miglint.effects import is_data_step
 from miglint.nodes import Migration, NodeKey
 from miglint.parse import Operation, import_aliases, qualify
 from miglint.project import Project
@@ -67,15 +71,33 @@ class Before:
 
     model: ModelFacts | None
     field: FieldDefinition | None
+    # A data step of the app ran after the field last became nullable (and before this).
+    data_step_since_nullable: bool = False
 
 
 @dataclass
 class _Model:
     facts: ModelFacts
     fields: dict[str, FieldDefinition] = field(default_factory=dict)
+    # Field name -> how many data steps the walk had seen when the field became nullable.
+    nullable_at: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> _Model:
-        return _Model(self.facts, dict(self.fields))
+        return _Model(self.facts, dict(self.fields), dict(self.nullable_at))
+
+    def define(self, name: str, definition: FieldDefinition, data_steps: int) -> None:
+        """Write a field's new definition; a field nullable before and after stays nullable
+        since when it became so."""
+        previous = self.fields.get(name)
+        self.fields[name] = definition
+        if nullable(definition.call) is not True:
+            self.nullable_at.pop(name, None)
+        elif previous is None or nullable(previous.call) is not True:
+            self.nullable_at[name] = data_steps
+
+    def forget(self, name: str) -> FieldDefinition | None:
+        self.nullable_at.pop(name, None)
+        return self.fields.pop(name, None)
 
 
 # Model name (lowercased, as Django keys models) -> its state. A missing field is unknown.
@@ -124,24 +146,34 @@ def _walk_migrations(
     order: Iterable[Migration], history: dict[tuple[NodeKey, OperationPath], Before]
 ) -> None:
     state: _State = {}
+    data_steps = 0
     for migration in order:
         if not migration.readable:
             # A file miglint cannot read may change anything.
             state.clear()
             continue
-        walker = _Walker(migration, history)
+        if migration.facts.notes:
+            # Operations behind an `if` (or another statement miglint does not follow) may fill rows.
+            data_steps += 1
+        walker = _Walker(migration, history, data_steps)
         walker.operations(migration.facts.operations, (), state)
+        data_steps = walker.data_steps
 
 
 class _Walker:
     """Applies one migration's operations to the state, recording what each one saw."""
 
     def __init__(
-        self, migration: Migration, history: dict[tuple[NodeKey, OperationPath], Before]
+        self,
+        migration: Migration,
+        history: dict[tuple[NodeKey, OperationPath], Before],
+        data_steps: int,
     ) -> None:
         self.migration = migration
         self.history = history
         self.aliases = import_aliases(migration.facts.imports)
+        # Data steps (RunPython, RunSQL that changes rows) run so far in the app's walk.
+        self.data_steps = data_steps
 
     def operations(
         self,
@@ -160,20 +192,28 @@ class _Walker:
                 self.operations(operation.database_operations, path, scratch, record)
                 self.operations(operation.state_operations, path, state, record=False)
             elif operation.is_django:
+                if record and is_data_step(operation):
+                    self.data_steps += 1
                 if record and operation.name in _RECORDED:
                     self.record(operation.call, path, state)
                 self.apply(operation.name, operation.call, state)
+            elif record:
+                # An operation miglint does not know (often a RunPython subclass) may fill rows.
+                self.data_steps += 1
 
     def record(self, call: s.Call, path: OperationPath, state: _State) -> None:
         is_model_op = call.name == "DeleteModel"
         model_name = _text(call.argument(0, "name" if is_model_op else "model_name"))
         model = state.get(model_name.lower()) if model_name else None
         definition = None
+        filled = False
         if model is not None and not is_model_op:
             field_name = _text(call.argument(1, "name"))
             definition = model.fields.get(field_name) if field_name else None
+            since = model.nullable_at.get(field_name) if field_name else None
+            filled = since is not None and self.data_steps > since
         self.history[(self.migration.key, path)] = Before(
-            model.facts if model else None, definition
+            model.facts if model else None, definition, filled
         )
 
     def apply(self, name: str, call: s.Call, state: _State) -> None:
@@ -197,7 +237,9 @@ class _Walker:
                 state.clear()
             elif model is not None:
                 state[new.lower()] = _Model(
-                    ModelFacts(new, model.facts.proxy, model.facts.managed), model.fields
+                    ModelFacts(new, model.facts.proxy, model.facts.managed),
+                    model.fields,
+                    model.nullable_at,
                 )
         elif name == "AlterModelOptions":
             self.alter_options(call, state)
@@ -215,9 +257,12 @@ class _Walker:
             if old is None or new is None:
                 state.clear()
             elif model is not None:
-                moved = model.fields.pop(old, None)
+                since = model.nullable_at.pop(old, None)
+                moved = model.forget(old)
                 if moved is not None:
                     model.fields[new] = moved
+                    if since is not None:
+                        model.nullable_at[new] = since
             return
         field_name = _text(call.argument(1, "name"))
         if field_name is None:
@@ -225,11 +270,13 @@ class _Walker:
             return
         if model is None:
             return
-        model.fields.pop(field_name, None)
+        definition = None
         if name in ("AddField", "AlterField"):
             definition = self.definition(call.argument(2, "field"))
-            if definition is not None:
-                model.fields[field_name] = definition
+        if definition is None or name != "AlterField":
+            model.forget(field_name)
+        if definition is not None:
+            model.define(field_name, definition, self.data_steps)
 
     def create_model(self, call: s.Call, state: _State) -> None:
         name = _text(call.argument(0, "name"))
@@ -247,7 +294,7 @@ class _Walker:
                     field_name, value = item.items
                     definition = self.definition(value)
                     if isinstance(field_name, str) and definition is not None:
-                        model.fields[field_name] = definition
+                        model.define(field_name, definition, self.data_steps)
         state[name.lower()] = model
 
     def alter_options(self, call: s.Call, state: _State) -> None:
@@ -304,6 +351,16 @@ def field_definition(
     if field_class.startswith(_MODELS):
         field_class = _MODELS + value.name
     return FieldDefinition(value, field_class, migration.key)
+
+
+def nullable(call: s.Call) -> bool | None:
+    """Whether a field definition allows NULL; None when `null=` cannot be read."""
+    if call.name == "NullBooleanField":
+        return True
+    value = call.kwarg("null")
+    if value is s.MISSING:
+        return False
+    return value if isinstance(value, bool) else None
 
 
 def _text(value: s.Value | s.Missing) -> str | None:

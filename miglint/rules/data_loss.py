@@ -14,6 +14,7 @@ from miglint.history import (
     database_operations,
     field_definition,
     migrations_by_app,
+    nullable,
 )
 from miglint.nodes import Migration
 from miglint.parse import Operation
@@ -535,15 +536,6 @@ def _first_data_step(migration: Migration) -> OperationPath | None:
     return None
 
 
-def _nullable(call: s.Call) -> bool | None:
-    if call.name == "NullBooleanField":
-        return True
-    value = call.kwarg("null")
-    if value is s.MISSING:
-        return False
-    return value if isinstance(value, bool) else None
-
-
 def _has_default(call: s.Call) -> bool:
     default = call.kwarg("default")
     return (default is not s.MISSING and default is not None) or (
@@ -551,11 +543,14 @@ def _has_default(call: s.Call) -> bool:
     )
 
 
-def _null_to_not_null(old: FieldDefinition, new: FieldDefinition) -> str | None:
-    """NULL -> NOT NULL with nothing to fill the NULLs: Django only fills them from a default."""
+def _null_to_not_null(before: Before, old: FieldDefinition, new: FieldDefinition) -> str | None:
+    """NULL -> NOT NULL with nothing to fill the NULLs: Django only fills them from a default,
+    and a data step of the app since the field became nullable is taken to have filled them."""
     if "ManyToManyField" in (old.class_name, new.class_name) or new.call.has_star:
         return None
-    if _nullable(old.call) is True and _nullable(new.call) is False and not _has_default(new.call):
+    if before.data_step_since_nullable:
+        return None
+    if nullable(old.call) is True and nullable(new.call) is False and not _has_default(new.call):
         return "rows that hold NULL make the migration fail"
     return None
 
@@ -613,6 +608,15 @@ class LossyAlterField(Rule):
     step (RunPython or RunSQL) before the AlterField, that step is taken to prepare the
     existing rows (as when `makemigrations` is told "I will handle the NULL rows myself"),
     and nothing is reported.
+
+    Making a field NOT NULL is also not reported when the app ran a data step (RunPython, or
+    RunSQL that changes rows) in any migration since the field last became nullable: "add it
+    nullable, fill it in a data migration, then make it NOT NULL" is the recipe Django's
+    documentation gives. An operation miglint does not know, and a migration whose operations
+    sit behind an `if`, count as data steps too, since they may fill the rows. Narrowing
+    stays reported after such an earlier data step: it may have filled some other field
+    (nothing says which), and a narrowing that goes wrong cuts values short silently on
+    MySQL, where a NOT NULL that goes wrong only stops the migration.
     """
 
     code = "MIG103"
@@ -650,6 +654,45 @@ class LossyAlterField(Rule):
             "            field=models.DateTimeField(),\n"
             "        ),"
         ),
+        {
+            "shop/migrations/0001_initial.py": _INITIAL,
+            "shop/migrations/0002_product_sku.py": """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.AddField("product", "sku", models.CharField(max_length=40, null=True)),
+    ]
+""",
+            "shop/migrations/0003_fill_product_sku.py": """\
+from django.db import migrations
+
+
+def fill_skus(apps, schema_editor):
+    Product = apps.get_model("shop", "Product")
+    for product in Product.objects.filter(sku=None):
+        product.sku = f"SKU-{product.pk}"
+        product.save(update_fields=["sku"])
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0002_product_sku")]
+    operations = [migrations.RunPython(fill_skus, migrations.RunPython.noop)]
+""",
+            "shop/migrations/0004_product_sku_not_null.py": """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    # 0003 filled the rows that 0002 left NULL.
+    dependencies = [("shop", "0003_fill_product_sku")]
+    operations = [
+        migrations.AlterField("product", "sku", models.CharField(max_length=40)),
+    ]
+""",
+        },
         _altered(
             "        migrations.SeparateDatabaseAndState(\n"
             "            state_operations=[\n"
@@ -713,6 +756,69 @@ class Migration(BaseMigration):
     operations = [AlterField("item", "title", CharField(max_length=80))]
 """,
         },
+        {
+            # The RunSQL between only adds an index: nothing filled the NULL rows.
+            "shop/migrations/0001_initial.py": _INITIAL,
+            "shop/migrations/0002_product_sku.py": """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.AddField("product", "sku", models.CharField(max_length=40, null=True)),
+    ]
+""",
+            "shop/migrations/0003_product_sku_index.py": """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0002_product_sku")]
+    operations = [
+        migrations.RunSQL(
+            "CREATE INDEX shop_product_sku ON shop_product (sku);",
+            "DROP INDEX shop_product_sku;",
+        ),
+    ]
+""",
+            "shop/migrations/0004_product_sku_not_null.py": """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0003_product_sku_index")]
+    operations = [
+        migrations.AlterField("product", "sku", models.CharField(max_length=40)),
+    ]
+""",
+        },
+        {
+            # A data step in an earlier migration does not make a narrowing safe.
+            "shop/migrations/0001_initial.py": _INITIAL,
+            "shop/migrations/0002_fill_codes.py": """\
+from django.db import migrations
+
+
+def fill_codes(apps, schema_editor):
+    apps.get_model("shop", "Product").objects.filter(code="").update(code="none")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.RunPython(fill_codes, migrations.RunPython.noop)]
+""",
+            "shop/migrations/0003_shorter_name.py": """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0002_fill_codes")]
+    operations = [
+        migrations.AlterField("product", "name", models.CharField(max_length=100)),
+    ]
+""",
+        },
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -730,7 +836,7 @@ class Migration(BaseMigration):
             reasons = []
             if old_shape is not None and new_shape is not None:
                 reasons.append(_narrowing(old_shape, new_shape))
-            reasons.append(_null_to_not_null(old, new))
+            reasons.append(_null_to_not_null(before, old, new))
             found = [reason for reason in reasons if reason]
             if not found:
                 continue

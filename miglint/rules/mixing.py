@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from miglint import syntax as s
+from miglint.effects import effects
 from miglint.finding import Finding, Severity
 from miglint.history import (
     Before,
@@ -16,96 +17,6 @@ from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Rule
-from miglint.sql import classify
-
-# Django's operations that run DDL (AlterModelOptions and AlterModelManagers run no SQL).
-_SCHEMA_OPERATIONS = frozenset(
-    {
-        "CreateModel",
-        "DeleteModel",
-        "RenameModel",
-        "AlterModelTable",
-        "AlterModelTableComment",
-        "AlterUniqueTogether",
-        "AlterIndexTogether",
-        "AlterOrderWithRespectTo",
-        "AddField",
-        "RemoveField",
-        "AlterField",
-        "RenameField",
-        "AddIndex",
-        "RemoveIndex",
-        "RenameIndex",
-        "AddConstraint",
-        "RemoveConstraint",
-        "AlterConstraint",
-        # django.contrib.postgres.operations
-        "CreateExtension",
-        "BloomExtension",
-        "BtreeGinExtension",
-        "BtreeGistExtension",
-        "CITextExtension",
-        "CryptoExtension",
-        "HStoreExtension",
-        "TrigramExtension",
-        "UnaccentExtension",
-        "AddIndexConcurrently",
-        "RemoveIndexConcurrently",
-        "CreateCollation",
-        "RemoveCollation",
-        "AddConstraintNotValid",
-        "ValidateConstraint",
-    }
-)
-
-
-def _statement_kinds(sql: str) -> frozenset[str]:
-    """ "data" and/or "schema": what the statements of `sql` do, as `miglint.sql` reads them
-    (comments, quoted text and $$ bodies are no statements; unreadable SQL is neither)."""
-    kinds: set[str] = set()
-    for statement in classify(sql):
-        if statement.is_data:
-            kinds.add("data")
-        elif statement.is_schema:
-            kinds.add("schema")
-    return frozenset(kinds)
-
-
-def _sql_kinds(operation: Operation) -> frozenset[str]:
-    """What a RunSQL's forward SQL does; nothing when it cannot be read."""
-    sql = operation.argument(0, "sql")
-    parts = sql.items if isinstance(sql, s.Seq) else (sql,)
-    kinds: set[str] = set()
-    for part in parts:
-        # A list entry may be `(sql, params)`.
-        if isinstance(part, s.Seq) and part.items:
-            part = part.items[0]
-        if isinstance(part, str):
-            kinds |= _statement_kinds(part)
-    return frozenset(kinds)
-
-
-_NOTHING: frozenset[str] = frozenset()
-_DATA = frozenset({"data"})
-_SCHEMA = frozenset({"schema"})
-
-
-def _kinds(operation: Operation) -> frozenset[str]:
-    name = operation.name
-    # The name first: it rules out most operations cheaply.
-    if name not in _SCHEMA_OPERATIONS and name not in ("RunPython", "RunSQL"):
-        return _NOTHING
-    if operation.call is None or not operation.is_django:
-        return _NOTHING
-    if name == "RunPython":
-        code = operation.argument(0, "code")
-        # RunPython(RunPython.noop, ...) is a placeholder (squashes leave them): it runs nothing.
-        if isinstance(code, s.Ref) and code.name.endswith("RunPython.noop"):
-            return _NOTHING
-        return _DATA
-    if name == "RunSQL":
-        return _sql_kinds(operation)
-    return _SCHEMA
 
 
 class MixedSchemaAndData(Rule):
@@ -323,7 +234,7 @@ class Migration(migrations.Migration):
         for app_key, migrations in migrations_by_app(project).items():
             for migration in migrations:
                 operations = list(database_operations(migration.facts.operations))
-                kinds = [_kinds(operation) for _, operation in operations]
+                kinds = [effects(operation) for _, operation in operations]
                 if not _mixed(kinds):
                     continue
                 if any(operation.is_("AlterField") for _, operation in operations):

@@ -600,3 +600,155 @@ def test_a_data_step_before_the_alter_field_prepares_the_rows(tmp_path: Path) ->
         }
         findings = run(tmp_path / name, files, "MIG103")
         assert [f.line for f in findings] == expected, name
+
+
+# MIG103: "add it nullable, fill it in a data migration, make it NOT NULL" (wagtail, oscar, cms)
+
+
+def chain(*steps: str, first: str = "") -> dict[str, str]:
+    """Product created with `first` fields, then one migration per operations text in order."""
+    files = {INITIAL: create_product(*([first] if first else []))}
+    previous = "0001_initial"
+    for number, operations in enumerate(steps, start=2):
+        name = f"{number:04d}_step"
+        files[f"shop/migrations/{name}.py"] = migration(
+            dependencies=f'("shop", "{previous}")', operations=operations
+        )
+        previous = name
+    return files
+
+
+ADD_NULLABLE = (
+    '        migrations.AddField("product", "sku", models.CharField(max_length=40, null=True)),'
+)
+FILL = "        migrations.RunPython(fill_skus, migrations.RunPython.noop),"
+NOT_NULL = '        migrations.AlterField("product", "sku", models.CharField(max_length=40)),'
+
+
+def not_null_lines(tmp_path: Path, files: dict[str, str]) -> list[tuple[str, int]]:
+    return [(Path(f.path).name, f.line) for f in run(tmp_path, files, "MIG103")]
+
+
+@pytest.mark.parametrize(
+    "between",
+    [
+        FILL,
+        # RunSQL that changes rows (wagtail and others backfill with UPDATE).
+        '        migrations.RunSQL("UPDATE shop_product SET sku = id::text WHERE sku IS NULL", "")',
+        # Inside SeparateDatabaseAndState's database_operations it still runs.
+        "        migrations.SeparateDatabaseAndState(database_operations=[\n"
+        "            migrations.RunPython(fill_skus, migrations.RunPython.noop),\n"
+        "        ]),",
+        # An operation miglint does not know: wagtail's BootstrapTranslatableModel is a RunPython.
+        '        i18n.BootstrapTranslatableModel("shop.Product"),',
+    ],
+)
+def test_a_data_step_in_a_migration_between_prepares_the_rows(tmp_path: Path, between: str) -> None:
+    files = chain(ADD_NULLABLE, between, NOT_NULL)
+    files["shop/migrations/0003_step.py"] = (
+        "from wagtail.models import i18n\n" + files["shop/migrations/0003_step.py"]
+    )
+    assert not_null_lines(tmp_path, files) == []
+
+
+def test_operations_behind_an_if_may_be_the_data_step(tmp_path: Path) -> None:
+    """wagtail 0056_page_locale_fields_populate: `if swapper.is_swapped(...): operations = []
+    else: operations = [BootstrapTranslatableModel(...)]`."""
+    files = chain(ADD_NULLABLE, "", NOT_NULL)
+    files["shop/migrations/0003_step.py"] = (
+        "from django.db import migrations\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        '    dependencies = [("shop", "0002_step")]\n'
+        "    if SWAPPED:\n"
+        "        operations = []\n"
+        "    else:\n"
+        '        operations = [BootstrapTranslatableModel("shop.Product")]\n'
+    )
+    write_tree(tmp_path, files)
+    findings = lint_tree(tmp_path, "MIG000", "MIG103")
+    # miglint says it cannot follow the `if`, and does not claim the NULLs are still there.
+    assert [(f.code, f.migration) for f in findings] == [("MIG000", "0003_step")]
+
+
+@pytest.mark.parametrize(
+    ("between", "why"),
+    [
+        ("", "no data step at all"),
+        (
+            '        migrations.RunSQL("CREATE INDEX sku_idx ON shop_product (sku)", "")',
+            "a RunSQL that only adds an index",
+        ),
+        (
+            "        migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),",
+            "a noop placeholder, as squashes leave them",
+        ),
+        (
+            "        migrations.SeparateDatabaseAndState(state_operations=[\n"
+            '            migrations.AlterModelOptions("product", {"ordering": ["sku"]}),\n'
+            "        ]),",
+            "state operations run nothing",
+        ),
+    ],
+)
+def test_without_a_data_step_the_nulls_are_still_there(
+    tmp_path: Path, between: str, why: str
+) -> None:
+    assert not_null_lines(tmp_path, chain(ADD_NULLABLE, between, NOT_NULL)) == [
+        ("0004_step.py", 7)
+    ], why
+
+
+def test_a_data_step_before_the_field_became_nullable_fills_nothing(tmp_path: Path) -> None:
+    files = chain(FILL, ADD_NULLABLE, NOT_NULL)
+    assert not_null_lines(tmp_path, files) == [("0004_step.py", 7)]
+    # NOT NULL, then nullable again: the earlier fill is from before the NULLs came back.
+    again = '        migrations.AlterField("product", "sku", models.CharField(max_length=40, null=True)),'
+    files = chain(ADD_NULLABLE, FILL, NOT_NULL, again, NOT_NULL)
+    assert not_null_lines(tmp_path / "again", files) == [("0006_step.py", 7)]
+
+
+def test_nullable_since_the_first_definition_across_alter_fields(tmp_path: Path) -> None:
+    """django-silk's prof_file: nullable in 0004, still nullable (longer) in 0005, NOT NULL in
+    0006; a fill between 0004 and 0005 counts, though 0005 wrote the last definition."""
+    longer = '        migrations.AlterField("product", "sku", models.CharField(max_length=80, null=True)),'
+    not_null = '        migrations.AlterField("product", "sku", models.CharField(max_length=80)),'
+    assert not_null_lines(tmp_path, chain(ADD_NULLABLE, FILL, longer, not_null)) == []
+    assert not_null_lines(tmp_path / "unfilled", chain(ADD_NULLABLE, longer, not_null)) == [
+        ("0004_step.py", 7)
+    ]
+
+
+def test_renames_keep_the_fill(tmp_path: Path) -> None:
+    """wagtail 0070 renames PageRevision to Revision next to the nullable fields it adds."""
+    files = chain(
+        ADD_NULLABLE,
+        FILL,
+        '        migrations.RenameModel("Product", "Item"),\n'
+        '        migrations.RenameField("item", "sku", "code"),',
+        '        migrations.AlterField("item", "code", models.CharField(max_length=40)),',
+    )
+    assert not_null_lines(tmp_path, files) == []
+
+
+def test_only_a_data_step_of_the_same_app_counts(tmp_path: Path) -> None:
+    files = chain(ADD_NULLABLE)
+    files["other/migrations/0001_fill.py"] = migration(
+        dependencies='("shop", "0002_step")', operations=FILL
+    )
+    files["shop/migrations/0003_step.py"] = migration(
+        dependencies='("shop", "0002_step"), ("other", "0001_fill")', operations=NOT_NULL
+    )
+    assert not_null_lines(tmp_path, files) == [("0003_step.py", 7)]
+
+
+def test_a_narrowing_stays_reported_after_an_earlier_data_step(tmp_path: Path) -> None:
+    """wagtail images 0015 fills filter_spec, 0016 then narrows focal_point_key 18 -> 17: the
+    data step says nothing about the narrowed field."""
+    files = chain(
+        FILL,
+        '        migrations.AlterField("product", "key", models.CharField(max_length=17)),',
+        first='("key", models.CharField(max_length=18, null=True))',
+    )
+    findings = run(tmp_path, files, "MIG103")
+    assert [(Path(f.path).name, f.line) for f in findings] == [("0003_step.py", 7)]
+    assert "narrows shop.Product.key from CharField(max_length=18)" in findings[0].message
