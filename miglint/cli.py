@@ -26,7 +26,8 @@ EXIT_ERROR = 2
 DESCRIPTION = """\
 Static linter for Django migrations. Reads migration files as text (never imports or
 runs your project), builds the migration graph and reports data loss, irreversible
-migrations, mixed schema/data migrations, conflicting leaves and broken dependencies.
+migrations, deploy hazards (locks, renames, NOT NULL columns), risky data migrations,
+missing migrations, conflicting leaves and broken dependencies.
 """
 
 EPILOG = """\
@@ -36,6 +37,7 @@ commands:
   miglint plan APP TARGET [PATH]  what `migrate APP TARGET` would unapply; can it be reversed?
   miglint graph [PATH]            the migration graph in `migrate` order (text, mermaid, json)
   miglint action                  run as the GitHub Action (reads the Actions environment)
+  miglint cache clear [PATH]      remove the project's parse cache
 
 `miglint COMMAND --help` explains each command. A folder that happens to be named like a
 command is linted with `miglint check NAME`.
@@ -141,7 +143,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         description="List rules, or show one rule's page.",
     )
     rules.add_argument("code", nargs="?", metavar="CODE", help="a rule code or name, e.g. MIG101")
-    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     commands["rules"] = run_rules
 
     for name, target in _EXTRA_COMMANDS.items():
