@@ -411,3 +411,18 @@ def test_the_linted_tree_gets_nothing_but_the_cache_folder(tmp_path: Path) -> No
     run_cli("check", str(root), cwd=tmp_path, env=cli_env(tmp_path))
     after = sorted(p.relative_to(root) for p in root.rglob("*") if CACHE_DIR not in p.parts)
     assert after == before
+
+
+def test_huge_files_are_parsed_every_time_not_cached(tmp_path: Path) -> None:
+    # Decoding the facts of 20,000 operations costs more than parsing them.
+    operations = "        migrations.AlterModelOptions('i', {}),\n" * 20_000
+    root = write_tree(
+        tmp_path / "tree", {"shop/migrations/0001_initial.py": migration(operations=operations)}
+    )
+    path = root / "shop/migrations/0001_initial.py"
+    assert path.stat().st_size > cache_module.MAX_CACHED_SOURCE_BYTES
+    cache = open_test_cache(root, tmp_path / "home")
+    facts = cache([str(path)])[0]
+    assert len(facts.operations) == 20_000
+    assert repr(facts) == repr(facts_of(path.read_bytes()))
+    assert [n for n in os.listdir(cache.directory) if n.endswith(".json")] == []
