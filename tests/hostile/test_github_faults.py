@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from tests.github.fake_api import FakeGitHub
 from tests.github.harness import (
     Repository,
+    _clean_environment,
     git,
     pull_request_event,
     pull_request_repository,
@@ -194,3 +197,45 @@ def test_a_shallow_clone_without_the_base_commit(api: FakeGitHub, tmp_path: Path
     assert run.returncode == 1
     assert "Traceback" not in run.stdout + run.stderr
     assert run.summary
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_token_never_appears_even_when_the_api_echoes_it(
+    api: FakeGitHub, pull_request: Repository, tmp_path: Path, verbose: bool
+) -> None:
+    api.fail("POST", "/check-runs$", status=401, body={"message": f"Bad credentials {api.token}"})
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    event = runner / "event.json"
+    event.write_text(json.dumps(pull_request_event(pull_request)))
+    env = _clean_environment(runner)
+    env.update(
+        {
+            **FAST,
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_WORKSPACE": str(pull_request.root),
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": api.repository,
+            "GITHUB_API_URL": api.url,
+            "INPUT_GITHUB_TOKEN": api.token,
+            "GITHUB_STEP_SUMMARY": str(runner / "summary.md"),
+            "GITHUB_OUTPUT": str(runner / "output.txt"),
+            "RUNNER_DEBUG": "1",
+            "ACTIONS_STEP_DEBUG": "true",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "miglint", "action", *(["-v"] if verbose else [])],
+        cwd=pull_request.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    everything = result.stdout + result.stderr + (runner / "summary.md").read_text()
+    everything += (runner / "output.txt").read_text()
+    assert result.returncode == 1, result.stderr
+    assert api.token not in everything
+    assert "HTTP 401" in result.stdout
