@@ -41,6 +41,11 @@ def _with_history(
             yield migration, path, operation, history.get((migration.key, path))
 
 
+def _without_table(before: Before | None) -> bool:
+    """The history says the model is proxy or unmanaged: Django runs no SQL for it."""
+    return before is not None and before.model is not None and not before.model.has_table
+
+
 def _name(value: s.Value | s.Missing) -> str:
     return value if isinstance(value, str) else "?"
 
@@ -192,7 +197,7 @@ class Migration(migrations.Migration):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for migration, _, operation, before in _with_history(project, "RemoveField"):
-            if before is not None and before.model is not None and not before.model.has_table:
+            if _without_table(before):
                 continue
             definition = before.field if before is not None else None
             if definition is not None and _no_column(definition):
@@ -325,7 +330,7 @@ class Migration(migrations.Migration):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for migration, _, operation, before in _with_history(project, "DeleteModel"):
-            if before is not None and before.model is not None and not before.model.has_table:
+            if _without_table(before):
                 continue
             model = _model_label(operation, before, "name")
             yield self.at(
@@ -578,6 +583,22 @@ class Migration(migrations.Migration):
 """
 
 
+# Product gets a nullable `sku`: the start of the "fill it, then make it NOT NULL" examples.
+_NULLABLE_SKU = {
+    "shop/migrations/0001_initial.py": _INITIAL,
+    "shop/migrations/0002_product_sku.py": """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.AddField("product", "sku", models.CharField(max_length=40, null=True)),
+    ]
+""",
+}
+
+
 def _altered(operations: str, name: str = "0002_alter_product") -> dict[str, str]:
     """A two-migration example: the initial Product model, then `operations`."""
     return {
@@ -655,17 +676,7 @@ class LossyAlterField(Rule):
             "        ),"
         ),
         {
-            "shop/migrations/0001_initial.py": _INITIAL,
-            "shop/migrations/0002_product_sku.py": """\
-from django.db import migrations, models
-
-
-class Migration(migrations.Migration):
-    dependencies = [("shop", "0001_initial")]
-    operations = [
-        migrations.AddField("product", "sku", models.CharField(max_length=40, null=True)),
-    ]
-""",
+            **_NULLABLE_SKU,
             "shop/migrations/0003_fill_product_sku.py": """\
 from django.db import migrations
 
@@ -758,17 +769,7 @@ class Migration(BaseMigration):
         },
         {
             # The RunSQL between only adds an index: nothing filled the NULL rows.
-            "shop/migrations/0001_initial.py": _INITIAL,
-            "shop/migrations/0002_product_sku.py": """\
-from django.db import migrations, models
-
-
-class Migration(migrations.Migration):
-    dependencies = [("shop", "0001_initial")]
-    operations = [
-        migrations.AddField("product", "sku", models.CharField(max_length=40, null=True)),
-    ]
-""",
+            **_NULLABLE_SKU,
             "shop/migrations/0003_product_sku_index.py": """\
 from django.db import migrations
 

@@ -18,6 +18,24 @@ from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Rule
 
+# The examples' data step, and the schema change it fills, shared by VALID and INVALID.
+_FILL_TOTALS = """\
+def fill_totals(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    for order in Order.objects.all():
+        order.total = sum(line.price for line in order.lines.all())
+        order.save(update_fields=["total"])
+
+
+"""
+_ADD_TOTAL = """\
+        migrations.AddField(
+            model_name="order",
+            name="total",
+            field=models.DecimalField(decimal_places=2, default=0, max_digits=10),
+        ),
+"""
+
 
 class MixedSchemaAndData(Rule):
     """A migration that changes data (`RunPython`, or `RunSQL` with INSERT, UPDATE, DELETE...)
@@ -51,24 +69,12 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [("shop", "0001_initial")]
     operations = [
-        migrations.AddField(
-            model_name="order",
-            name="total",
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=10),
-        ),
-    ]
-""",
-            "shop/migrations/0003_fill_order_total.py": """\
-from django.db import migrations
-
-
-def fill_totals(apps, schema_editor):
-    Order = apps.get_model("shop", "Order")
-    for order in Order.objects.all():
-        order.total = sum(line.price for line in order.lines.all())
-        order.save(update_fields=["total"])
-
-
+"""
+            + _ADD_TOTAL
+            + "    ]\n",
+            "shop/migrations/0003_fill_order_total.py": "from django.db import migrations\n\n\n"
+            + _FILL_TOTALS
+            + """\
 class Migration(migrations.Migration):
     dependencies = [("shop", "0002_order_total")]
     operations = [migrations.RunPython(fill_totals, migrations.RunPython.noop)]
@@ -155,25 +161,15 @@ class Migration(migrations.Migration):
 """,
     )
     INVALID = (
-        """\
-from django.db import migrations, models
-
-
-def fill_totals(apps, schema_editor):
-    Order = apps.get_model("shop", "Order")
-    for order in Order.objects.all():
-        order.total = sum(line.price for line in order.lines.all())
-        order.save(update_fields=["total"])
-
-
+        "from django.db import migrations, models\n\n\n"
+        + _FILL_TOTALS
+        + """\
 class Migration(migrations.Migration):
     dependencies = [("shop", "0001_initial")]
     operations = [
-        migrations.AddField(
-            model_name="order",
-            name="total",
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=10),
-        ),
+"""
+        + _ADD_TOTAL
+        + """\
         migrations.RunPython(fill_totals, migrations.RunPython.noop),
     ]
 """,

@@ -29,6 +29,49 @@ def _missing_reverse(
             yield operation, f"{keyword}=None"
 
 
+def _fill_slugs(operation: str) -> str:
+    """MIG201's first example: a data migration whose one operation is `operation`."""
+    return (
+        "from django.db import migrations\n\n\n"
+        "def fill_slugs(apps, schema_editor):\n"
+        '    Product = apps.get_model("shop", "Product")\n'
+        '    for product in Product.objects.filter(slug=""):\n'
+        '        product.slug = f"product-{product.pk}"\n'
+        '        product.save(update_fields=["slug"])\n\n\n'
+        "class Migration(migrations.Migration):\n"
+        '    dependencies = [("shop", "0002_product_slug")]\n\n'
+        f"    operations = [\n        {operation},\n    ]\n"
+    )
+
+
+_SET_FLAG = """\
+import functools
+
+from django.db import migrations
+
+
+def set_flag(apps, schema_editor, value):
+    apps.get_model("shop", "Product").objects.update(active=value)
+
+
+"""
+
+
+def _trigram_index(reverse: str = "") -> str:
+    """MIG202's first example: a RunSQL that creates an index, with `reverse` (a line) or not."""
+    return (
+        "from django.db import migrations\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        '    dependencies = [("shop", "0004_product_name")]\n\n'
+        "    operations = [\n"
+        "        migrations.RunSQL(\n"
+        '            "CREATE INDEX product_name_trgm ON shop_product USING gin (name gin_trgm_ops);",\n'
+        f"{reverse}"
+        "        ),\n"
+        "    ]\n"
+    )
+
+
 class RunPythonNoReverse(MigrationRule):
     """A `RunPython` without `reverse_code` (or with `reverse_code=None`) makes the whole
     migration irreversible: `migrate APP PREVIOUS` stops with `IrreversibleError` at this
@@ -54,24 +97,7 @@ class RunPythonNoReverse(MigrationRule):
         "when there is nothing to undo."
     )
     VALID = (
-        """\
-from django.db import migrations
-
-
-def fill_slugs(apps, schema_editor):
-    Product = apps.get_model("shop", "Product")
-    for product in Product.objects.filter(slug=""):
-        product.slug = f"product-{product.pk}"
-        product.save(update_fields=["slug"])
-
-
-class Migration(migrations.Migration):
-    dependencies = [("shop", "0002_product_slug")]
-
-    operations = [
-        migrations.RunPython(fill_slugs, migrations.RunPython.noop),
-    ]
-""",
+        _fill_slugs("migrations.RunPython(fill_slugs, migrations.RunPython.noop)"),
         """\
 from django.db import migrations
 from django.db.migrations import RunPython
@@ -91,16 +117,8 @@ class Migration(migrations.Migration):
         RunPython(forwards, reverse_code=lambda apps, schema_editor: None),
     ]
 """,
-        """\
-import functools
-
-from django.db import migrations
-
-
-def set_flag(apps, schema_editor, value):
-    apps.get_model("shop", "Product").objects.update(active=value)
-
-
+        _SET_FLAG
+        + """\
 class Migration(migrations.Migration):
     operations = [
         migrations.RunPython(
@@ -111,24 +129,7 @@ class Migration(migrations.Migration):
 """,
     )
     INVALID = (
-        """\
-from django.db import migrations
-
-
-def fill_slugs(apps, schema_editor):
-    Product = apps.get_model("shop", "Product")
-    for product in Product.objects.filter(slug=""):
-        product.slug = f"product-{product.pk}"
-        product.save(update_fields=["slug"])
-
-
-class Migration(migrations.Migration):
-    dependencies = [("shop", "0002_product_slug")]
-
-    operations = [
-        migrations.RunPython(fill_slugs),
-    ]
-""",
+        _fill_slugs("migrations.RunPython(fill_slugs)"),
         """\
 from django.db import migrations
 from django.db.migrations import RunPython
@@ -152,16 +153,8 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
     operations = [migrations.RunPython(forwards, reverse_code=None, elidable=True)]
 """,
-        """\
-import functools
-
-from django.db import migrations
-
-
-def set_flag(apps, schema_editor, value):
-    apps.get_model("shop", "Product").objects.update(active=value)
-
-
+        _SET_FLAG
+        + """\
 class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
@@ -205,20 +198,7 @@ class RunSQLNoReverse(MigrationRule):
         "there is nothing to undo."
     )
     VALID = (
-        """\
-from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    dependencies = [("shop", "0004_product_name")]
-
-    operations = [
-        migrations.RunSQL(
-            "CREATE INDEX product_name_trgm ON shop_product USING gin (name gin_trgm_ops);",
-            reverse_sql="DROP INDEX product_name_trgm;",
-        ),
-    ]
-""",
+        _trigram_index('            reverse_sql="DROP INDEX product_name_trgm;",\n'),
         """\
 from django.db import migrations
 from django.db.migrations import RunSQL
@@ -235,19 +215,7 @@ class Migration(migrations.Migration):
 """,
     )
     INVALID = (
-        """\
-from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    dependencies = [("shop", "0004_product_name")]
-
-    operations = [
-        migrations.RunSQL(
-            "CREATE INDEX product_name_trgm ON shop_product USING gin (name gin_trgm_ops);",
-        ),
-    ]
-""",
+        _trigram_index(),
         """\
 from django.db import migrations
 
