@@ -6,7 +6,7 @@ migrations once, in the order `migrate` applies them (as `migrate` on an empty d
 does, sibling branches included), keeping only what operations state literally: fields by
 (model, name), following RenameModel and RenameField. It also counts the app's data steps
 (RunPython, RunSQL that changes rows, and what may be one: an operation that is not Django's,
-a migration with operations behind an `if`), so that MIG103 knows whether one ran since a
+a migration it cannot read completely), so that MIG103 knows whether one ran since a
 field last became nullable. Whatever it cannot read makes that
 field, that model or (for an unreadable operation) the whole app unknown: never guessed.
 
@@ -153,7 +153,7 @@ def _walk_migrations(
             state.clear()
             continue
         if migration.facts.notes:
-            # Operations behind an `if` (or another statement miglint does not follow) may fill rows.
+            # A class miglint cannot read completely (operations behind an `if`) may fill rows.
             data_steps += 1
         walker = _Walker(migration, history, data_steps)
         walker.operations(migration.facts.operations, (), state)

@@ -142,3 +142,33 @@ def test_a_long_chain_gets_every_answer(tmp_path: Path) -> None:
     assert len(history) == 1999
     last = history[(("shop", "2000_step"), (0,))]
     assert last.field is not None and last.field.call.kwarg("max_length") == 1999
+
+
+def test_data_step_since_nullable_in_the_history(tmp_path: Path) -> None:
+    """The flag MIG103 reads: a data step ran after the field last became nullable."""
+    add = '        migrations.AddField("product", "sku", models.CharField(null=True)),'
+    fill = "        migrations.RunPython(fill, migrations.RunPython.noop),"
+    alter = '        migrations.AlterField("product", "sku", models.CharField()),'
+    steps = {
+        "0001_initial": '        migrations.CreateModel("Product", [("id", models.AutoField())]),',
+        "0002_add": add,
+        "0003_alter_unfilled": alter,
+        "0004_nullable_again": '        migrations.AlterField("product", "sku", models.CharField(null=True)),',
+        "0005_fill": fill,
+        "0006_alter_filled": alter,
+    }
+    files = {}
+    previous = ""
+    for name, operations in steps.items():
+        files[f"shop/migrations/{name}.py"] = migration(
+            dependencies=f'("shop", "{previous}")' if previous else "", operations=operations
+        )
+        previous = name
+    write_tree(tmp_path, files)
+    history = app_history(load(tmp_path), "shop")
+    flags = {key[0][1]: before.data_step_since_nullable for key, before in history.items()}
+    assert flags == {
+        "0003_alter_unfilled": False,
+        "0004_nullable_again": False,
+        "0006_alter_filled": True,
+    }

@@ -633,8 +633,9 @@ class LossyAlterField(Rule):
     Making a field NOT NULL is also not reported when the app ran a data step (RunPython, or
     RunSQL that changes rows) in any migration since the field last became nullable: "add it
     nullable, fill it in a data migration, then make it NOT NULL" is the recipe Django's
-    documentation gives. An operation miglint does not know, and a migration whose operations
-    sit behind an `if`, count as data steps too, since they may fill the rows. Narrowing
+    documentation gives. An operation miglint does not know, and a migration it cannot read
+    completely (operations behind an `if`, for one), count as data steps too: they may fill
+    the rows. Narrowing
     stays reported after such an earlier data step: it may have filled some other field
     (nothing says which), and a narrowing that goes wrong cuts values short silently on
     MySQL, where a NOT NULL that goes wrong only stops the migration.
