@@ -212,6 +212,9 @@ class ModelsReader:
             for _ in range(level - 1):
                 base = os.path.dirname(base)
             return _module_at(base, parts)
+        if parts and parts[0] == "django":
+            # Django's own classes are known by name, even in a tree that holds Django.
+            return None
         directory = os.path.dirname(self.app.path)
         while True:
             found = _module_at(directory, parts)

@@ -432,6 +432,15 @@ def deconstruct_field(
     """
     cls = base or field_class(call, scope)
     last = call.func.rpartition(".")[2]
+    if (
+        cls is None
+        and isinstance(scope, ImportScope)
+        and "." not in call.func
+        and call.func not in scope.aliases
+    ):
+        # Not imported: a class computed in the migration itself, e.g.
+        # `models_AutoField = import_string(settings.DEFAULT_AUTO_FIELD)`.
+        return FieldState(name, last, {}, call.span, unknown=f"{call.func}: not an imported class")
     if cls is None:
         try:
             if call.args or call.has_star:

@@ -87,7 +87,9 @@ def released_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
-def test_released_packages_have_no_graph_errors(released_packages: Path) -> None:
+def test_released_packages_have_no_graph_errors_and_no_missing_migrations(
+    released_packages: Path,
+) -> None:
     project = load(released_packages)
     labels = {app.label for app in project.apps}
     assert {"auth", "contenttypes", "wagtailcore", "order", "account", "cms"} <= labels
@@ -96,7 +98,39 @@ def test_released_packages_have_no_graph_errors(released_packages: Path) -> None
     graph_errors = [
         f"{f.path}:{f.line}: {f.code} {f.message}"
         for f in findings
-        if f.code in {"MIG001", "MIG002", "MIG003", "MIG004"}
+        if f.code in {"MIG001", "MIG002", "MIG003", "MIG004", "MIG401"}
         or (f.code == "MIG000" and f.severity is Severity.ERROR)
     ]
     assert graph_errors == []
+
+
+def test_a_field_class_computed_in_the_migration_is_not_compared(tmp_path: Path) -> None:
+    # django-oscar builds its primary keys from settings.DEFAULT_AUTO_FIELD at import time.
+    write_tree(
+        tmp_path,
+        {
+            "shop/models.py": (
+                "from django.db import models\n\n\n"
+                "class Item(models.Model):\n    name = models.CharField(max_length=10)\n"
+            ),
+            "shop/migrations/0001_initial.py": (
+                "from django.conf import settings\n"
+                "from django.db import migrations, models\n"
+                "from django.utils.module_loading import import_string\n\n"
+                "models_AutoField = import_string(settings.DEFAULT_AUTO_FIELD)\n\n\n"
+                "class Migration(migrations.Migration):\n"
+                "    initial = True\n"
+                "    operations = [\n"
+                "        migrations.CreateModel(\n"
+                '            name="Item",\n'
+                "            fields=[\n"
+                '                ("id", models_AutoField(auto_created=True, primary_key=True, '
+                'serialize=False, verbose_name="ID")),\n'
+                '                ("name", models.CharField(max_length=10)),\n'
+                "            ],\n"
+                "        ),\n"
+                "    ]\n"
+            ),
+        },
+    )
+    assert [f.message for f in lint(load(tmp_path)) if f.code == "MIG401"] == []
