@@ -405,7 +405,7 @@ class RenameField(DeployRule):
                 step.migration,
                 operation.span,
                 f"AlterField {model_label(step)}.{name} renames column {old_column} to "
-                f"{new_column} (db_column): the old release still running queries the old name",
+                f"{new_column}: the old release still running queries the old name",
             )
         for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.RENAME_COLUMN):
             yield self.at(
@@ -481,10 +481,13 @@ class RenameModel(DeployRule):
                 target = new_table if isinstance(new_table, str) else None
                 if (target or f"{table.app}_{table.model}".lower()) == table.name:
                     return
+            renamed_to = (
+                repr(new_table) if isinstance(new_table, str) else "Django's default table name"
+            )
             yield self.at(
                 step.migration,
                 operation.span,
-                f"AlterModelTable renames the table of {model_label(step)} to {new_table!r}: "
+                f"AlterModelTable renames the table of {model_label(step)} to {renamed_to}: "
                 "the old release still running during the deploy queries the old table",
             )
         for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.RENAME_TABLE):
@@ -753,13 +756,13 @@ class AddIndexNotConcurrently(DeployRule):
                     and is_indexed(found[1]) is True
                     and is_indexed(before) is False
                 ):
-                    message = f"AlterField {model_label(step)}.{found[0]} adds an index"
+                    message = f"AlterField {model_label(step)}.{found[0]} with db_index=True"
             elif operation.is_("AlterIndexTogether") and step.table is not None:
                 value = operation.argument(1, "index_together")
                 new_sets = together_sets(value)
                 old_sets = step.table.index_together
                 if new_sets and old_sets is not None and new_sets - old_sets:
-                    message = f"AlterIndexTogether on {model_label(step)} adds an index"
+                    message = f"AlterIndexTogether on {model_label(step)}"
             if message:
                 yield self.at(
                     migration,

@@ -160,12 +160,19 @@ def has_constraint(call: s.Call) -> bool:
 
 
 def column_name(field_name: str, call: s.Call) -> str | None:
+    """The column a field is stored in, or None when it cannot be known."""
     column = call.kwarg("db_column")
     if isinstance(column, str):
         return column
-    if column is None or isinstance(column, s.Missing):
-        return f"{field_name}_id" if call.name in FOREIGN_KEYS else field_name
-    return None
+    if column is not None and not isinstance(column, s.Missing):
+        return None
+    if call.name in FOREIGN_KEYS:
+        return f"{field_name}_id"
+    if call.kwarg("on_delete") is not s.MISSING or call.kwarg("to") is not s.MISSING:
+        # A class of its own that takes relation arguments is probably a ForeignKey
+        # subclass (django-cms's PlaceholderForeignKey), whose column ends in _id.
+        return None
+    return field_name
 
 
 def model_label(step: Step, table: Table | None = None) -> str:
