@@ -510,10 +510,13 @@ class Migration(migrations.Migration):
                     f"`{call.callee}()` runs one query {where}; use "
                     "`queryset.update(...)`, or `bulk_update(objs, fields, batch_size=...)`"
                 )
-            return (
-                f"`{call.callee}()` runs one DELETE {where}; delete the queryset at once "
-                "(`queryset.delete()`)"
+            # Django refuses delete() on a sliced queryset: go through the primary keys.
+            at_once = (
+                "`Model.objects.filter(pk__in=list(queryset.values_list('pk', flat=True))).delete()`"
+                if "[" in rows
+                else "`queryset.delete()`"
             )
+            return f"`{call.callee}()` runs one DELETE {where}; delete the rows at once ({at_once})"
         if method == "create":
             head = receiver.partition(".")[0]
             related = receiver.count(".") == 1 and head in loop.targets
@@ -607,7 +610,7 @@ class Migration(migrations.Migration):
                     continue
                 if any(outer.kind == "while" for outer in _enclosing_loops(body, loop.parent)):
                     continue
-                if _small_table(chain, body):
+                if _small_table(chain, body) or _grouped(chain):
                     continue
                 yield self.at(
                     migration,
@@ -615,6 +618,11 @@ class Migration(migrations.Migration):
                     f"{found.function.name}() iterates `{chain}` without `.iterator()` or "
                     "batching: every row is loaded into memory at once",
                 )
+
+
+def _grouped(chain: str) -> bool:
+    """DISTINCT or GROUP BY (`values().annotate()`) rows: a few groups, not the whole table."""
+    return ".distinct()" in chain or (".values" in chain and ".annotate()" in chain)
 
 
 _SMALL_MODELS = ("Permission", "Group", "ContentType", "Site")

@@ -384,3 +384,29 @@ def test_both_front_ends_read_function_bodies_alike() -> None:
 
     assert loops(ast_body) == loops(cst_body)
     assert calls(ast_body) == calls(cst_body)
+
+
+def test_grouped_and_distinct_rows_are_not_a_whole_table(tmp_path: Path) -> None:
+    # django-cms and wagtail loop over a few groups of duplicates, not over every row.
+    source = _migration(
+        "\n\ndef forwards(apps, schema_editor):\n"
+        '    Page = apps.get_model("shop", "Page")\n'
+        '    for language in Page.objects.values_list("language").distinct():\n'
+        "        print(language)\n"
+        '    for group in Page.objects.values("slug").annotate(n=Count("id")).filter(n__gt=1):\n'
+        "        print(group)\n"
+    )
+    assert [code for code, _ in _findings(tmp_path, source) if code == "MIG603"] == []
+
+
+def test_deleting_rows_of_a_sliced_queryset_suggests_what_django_allows(tmp_path: Path) -> None:
+    source = _migration(
+        "\n\ndef forwards(apps, schema_editor):\n"
+        '    Url = apps.get_model("shop", "Url")\n'
+        '    for url in Url.objects.order_by("-pk")[1:]:\n'
+        "        url.delete()\n"
+    )
+    write_tree(tmp_path, {PATH: source})
+    messages = [f.message for f in lint_tree(tmp_path, "MIG602")]
+    assert len(messages) == 1
+    assert "pk__in" in messages[0] and "`queryset.delete()`" not in messages[0]
