@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 
+from miglint import sql as sqlmod
 from miglint import syntax as s
 from miglint.nodes import Migration, NodeKey
 from miglint.parse import Operation, import_aliases, qualify
@@ -51,6 +53,32 @@ class Step:
     # The definition, just before, of the field the operation names (AlterField, RemoveField,
     # RenameField's old name); None when unknown.
     field_before: s.Value | None = None
+
+    @cached_property
+    def sql_statements(self) -> tuple[SqlStatement, ...]:
+        """The statements of a RunSQL step's `sql` and `reverse_sql`, analysed once for
+        every rule that asks."""
+        operation = self.operation
+        if not operation.is_("RunSQL") or operation.call is None:
+            return ()
+        names = dict(self.migration.facts.constants)
+        found = []
+        for position, keyword, backwards in ((0, "sql", False), (1, "reverse_sql", True)):
+            value = operation.argument(position, keyword)
+            span = operation.argument_span(position, keyword)
+            argument = sqlmod.runsql_argument(value, span, names)
+            if not argument.pieces:
+                continue
+            for statement in argument.statements():
+                found.append(SqlStatement(statement, argument.span_of(statement), backwards))
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class SqlStatement:
+    statement: sqlmod.Statement
+    span: s.Span
+    reverse: bool
 
 
 def steps(project: Project) -> Iterator[Step]:

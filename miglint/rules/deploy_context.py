@@ -19,7 +19,7 @@ from miglint import sql as sqlmod
 from miglint import syntax as s
 from miglint.nodes import NodeKey
 from miglint.project import Project
-from miglint.tablestate import Step, Table, default_table
+from miglint.tablestate import SqlStatement, Step, Table, default_table
 
 POSTGRES_MODULE = "django.contrib.postgres"
 
@@ -188,25 +188,8 @@ def model_label(step: Step, table: Table | None = None) -> str:
 # --- RunSQL -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SqlStatement:
-    statement: sqlmod.Statement
-    span: s.Span
-    reverse: bool
-
-
 def runsql_statements(step: Step, reverse: bool = False) -> Iterator[SqlStatement]:
     """The statements of a RunSQL step's `sql` (and of `reverse_sql` when asked)."""
-    operation = step.operation
-    if not operation.is_("RunSQL") or operation.call is None:
-        return
-    arguments = [(0, "sql", False)] + ([(1, "reverse_sql", True)] if reverse else [])
-    names = dict(step.migration.facts.constants)
-    for position, keyword, backwards in arguments:
-        value = operation.argument(position, keyword)
-        span = operation.argument_span(position, keyword)
-        argument = sqlmod.runsql_argument(value, span, names)
-        if not argument.pieces:
-            continue
-        for statement in argument.statements():
-            yield SqlStatement(statement, argument.span_of(statement), backwards)
+    for statement in step.sql_statements:
+        if reverse or not statement.reverse:
+            yield statement
