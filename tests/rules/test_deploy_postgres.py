@@ -297,6 +297,8 @@ print(json.dumps(result))
 def postgres_host() -> Iterator[str]:
     bin_dir = postgres.binaries()
     if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed, but CI must run this test (see .ci/run)")
         pytest.skip(
             "PostgreSQL is not installed (no initdb/pg_ctl); `.ci/run` installs Debian's "
             "postgresql package"
