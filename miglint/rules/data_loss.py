@@ -75,7 +75,9 @@ class RemoveField(Rule):
     releases: first stop using the field in code (make it nullable if it is NOT NULL, so that
     old code can still insert rows) and deploy; then drop it in a later migration, once you
     are sure the data is no longer needed. Django's `SeparateDatabaseAndState` lets you take
-    the field out of the model state first and drop the column later.
+    the field out of the model state first and drop the column later, but only once the
+    column is nullable or has a database default: Django leaves a field it no longer knows
+    out of every INSERT, so a NOT NULL column without a default makes every new row fail.
 
     Only operations that run SQL count: a RemoveField in `SeparateDatabaseAndState`'s
     `state_operations` drops nothing, and neither does removing a field of a proxy or
@@ -88,9 +90,11 @@ class RemoveField(Rule):
     summary = "RemoveField drops a column and all of its data."
     fix = (
         "Remove it in two releases: stop using the field in code (make it nullable first if it "
-        "is NOT NULL) and deploy; then drop it in a later migration. Or drop it from the model "
-        "state only, with SeparateDatabaseAndState(state_operations=[...]), and drop the column "
-        "later once its data is backed up or no longer needed."
+        "is NOT NULL) and deploy; then drop it in a later migration. Or, once the column is "
+        "nullable (or has a db_default), drop it from the model state only, with "
+        "SeparateDatabaseAndState(state_operations=[...]), and drop the column later once its "
+        "data is backed up or no longer needed: a NOT NULL column without a database default "
+        "that the model no longer knows makes every INSERT fail."
     )
     VALID = (
         """\
@@ -98,10 +102,11 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("shop", "0004_stop_using_legacy_code")]
+    dependencies = [("shop", "0004_make_legacy_code_nullable")]
 
     operations = [
-        # The column stays in the database until a later release drops it.
+        # legacy_code is nullable since 0004; the column stays in the database until a
+        # later release drops it.
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.RemoveField(model_name="product", name="legacy_code"),
