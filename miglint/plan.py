@@ -248,7 +248,7 @@ def _undo_destroys(
             yield f"column {label}"
     elif operation.is_("CreateModel"):
         options = operation.argument(2, "options")
-        if _option(options, "proxy") is True or _option(options, "managed") is False:
+        if s.dict_item(options, "proxy") is True or s.dict_item(options, "managed") is False:
             return
         yield f"table {_model(migration, operation.argument(0, 'name'))}"
     elif operation.is_("RunSQL"):
@@ -289,11 +289,3 @@ def _sql_destroys(argument: sql.SqlArgument, which: str) -> Iterator[str]:
             if hazard.column:
                 target = f"{target}.{hazard.column}"
             yield f"{hazard.kind.replace('-', ' ')} {target} ({which})"
-
-
-def _option(options: s.Value | s.Missing, key: str) -> object:
-    if isinstance(options, s.Dict):
-        for name, value in options.items:
-            if name == key:
-                return value
-    return None

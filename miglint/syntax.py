@@ -281,6 +281,15 @@ def literal(value: Value | Missing) -> object:
     return value
 
 
+def dict_item(value: Value | Missing, key: str) -> Value | Missing:
+    """The entry `key` of a literal dict (e.g. a migration's `options={...}`), else MISSING."""
+    if isinstance(value, Dict):
+        for name, item in value.items:
+            if name == key:
+                return item
+    return MISSING
+
+
 def span_of(value: Value | Missing) -> Span | None:
     """The source range of a non-literal value; literals carry none."""
     if isinstance(value, Ref | Call | Seq | Dict | Concat | Unknown):

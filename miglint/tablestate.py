@@ -153,16 +153,8 @@ def _created_tables(operation: Operation, migration: Migration) -> set[str]:
     name = _text(operation.argument(0, "name"))
     if name is None:
         return set()
-    table = _option(operation.argument(2, "options"), "db_table")
+    table = s.dict_item(operation.argument(2, "options"), "db_table")
     return {(table if isinstance(table, str) else default_table(migration.app, name)).lower()}
-
-
-def _option(options: s.Value | s.Missing, key: str) -> s.Value | s.Missing:
-    if isinstance(options, s.Dict):
-        for name, value in options.items:
-            if name == key:
-                return value
-    return s.MISSING
 
 
 def together_sets(value: s.Value | s.Missing) -> frozenset[tuple[str, ...]] | None:
@@ -227,7 +219,7 @@ class _State:
         fields = self.fields.setdefault(key, {})
         if name == "CreateModel" and model:
             options = call.argument(2, "options")
-            db_table = _option(options, "db_table")
+            db_table = s.dict_item(options, "db_table")
             fields.clear()
             listed = call.argument(1, "fields")
             if isinstance(listed, s.Seq):
@@ -241,8 +233,8 @@ class _State:
                 model,
                 migration.key,
                 db_table if isinstance(db_table, str) else None,
-                together_sets(_option(options, "unique_together")),
-                together_sets(_option(options, "index_together")),
+                together_sets(s.dict_item(options, "unique_together")),
+                together_sets(s.dict_item(options, "index_together")),
             )
         elif name == "DeleteModel":
             self.tables.pop(key, None)

@@ -50,7 +50,7 @@ class Context:
                 if operation.is_("CreateModel"):
                     name = operation.argument(0, "name")
                     options = operation.argument(2, "options")
-                    table = _dict_get(options, "db_table")
+                    table = s.dict_item(options, "db_table")
                     if isinstance(table, str):
                         tables.add(table.lower())
                     elif isinstance(name, str):
@@ -103,14 +103,6 @@ def change_scope(project: Project) -> frozenset[NodeKey]:
         return frozenset()
     real = {os.path.realpath(path) for path in paths}
     return frozenset(m.key for m in project.migrations if os.path.realpath(m.path) in real)
-
-
-def _dict_get(value: s.Value | s.Missing, key: str) -> s.Value | s.Missing:
-    if isinstance(value, s.Dict):
-        for name, item in value.items:
-            if name == key:
-                return item
-    return s.MISSING
 
 
 # --- fields -------------------------------------------------------------------------------
