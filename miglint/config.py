@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,8 @@ class Config:
     fail_on: str = "error"
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     database: str | None = None
+    # `django-version = "4.2"`: overrides what the requirement and lock files say.
+    django_version: tuple[int, int] | None = None
 
     def enabled(self, code: str) -> bool:
         """Whether findings of `code` are reported under select/ignore."""
@@ -199,6 +202,13 @@ def parse_settings(
                     f"{where(key)}: expected one of {', '.join(DATABASES)}, got {value!r}"
                 )
             values["database"] = value
+        elif normal == "django-version":
+            match = (
+                re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?", value) if isinstance(value, str) else None
+            )
+            if match is None:
+                raise ConfigError(f'{where(key)}: expected a version such as "4.2", got {value!r}')
+            values["django_version"] = (int(match.group(1)), int(match.group(2)))
         elif normal == "severity":
             if not isinstance(value, dict):
                 raise ConfigError(
@@ -221,7 +231,7 @@ def parse_settings(
         else:
             raise ConfigError(
                 f"{where(key)}: unknown setting (known: select, ignore, extend-select, severity, "
-                "exclude, fail-on, per-file-ignores, database)"
+                "exclude, fail-on, per-file-ignores, database, django-version)"
             )
     return replace(config, **values)
 

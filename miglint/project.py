@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from miglint.config import Config
 from miglint.discover import discover
+from miglint.django_version import detect_django_version
 from miglint.graph import MigrationGraph, build_graph
 from miglint.nodes import App, Migration, NodeKey
 from miglint.parse import MigrationFacts, parse_migration_bytes
@@ -52,6 +53,9 @@ class Project:
     # The files of the change under review (`--diff BASE`), when known: the deploy rules
     # take tables created anywhere in it as new.
     changed_paths: frozenset[str] | None = None
+    # The Django version the project uses, (major, minor): `django-version` in the config,
+    # else read from its requirement and lock files (miglint.django_version); None: unknown.
+    django_version: tuple[int, int] | None = None
 
     @cached_property
     def by_key(self) -> dict[NodeKey, Migration]:
@@ -124,6 +128,9 @@ def load_project(
     migrations.sort(key=lambda m: m.key)
     labels = {app.label: app.key for app in found.apps if app.key == app.label}
     graph = build_graph(migrations, labels)
+    django_version = config.django_version or detect_django_version(
+        roots, [app.path for app in found.apps]
+    )
     return Project(
         roots=tuple(roots),
         config=config,
@@ -133,4 +140,5 @@ def load_project(
         warnings=found.warnings,
         notices=found.notices,
         only_paths=frozenset(only) if only else None,
+        django_version=django_version,
     )
