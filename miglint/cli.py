@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from miglint import __version__
 from miglint.config import FAIL_ON, Config, ConfigError, check_codes, find_config_file, load_config
 from miglint.finding import Finding, Severity
+from miglint.parse import MigrationFacts
 from miglint.project import BatchParser, PathError, Project, load_project
 from miglint.rules import all_rules
 
@@ -69,10 +70,13 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--select",
         metavar="CODES",
-        help="comma-separated rule codes or prefixes to report (e.g. MIG0,MIG101); replaces the config's select",
+        help="comma-separated rule codes, prefixes or names to report (e.g. MIG0,MIG101,"
+        "remove-field); replaces the config's select",
     )
     parser.add_argument(
-        "--ignore", metavar="CODES", help="comma-separated rule codes or prefixes to leave out"
+        "--ignore",
+        metavar="CODES",
+        help="comma-separated rule codes, prefixes or names to leave out",
     )
     parser.add_argument(
         "--fail-on",
@@ -93,6 +97,12 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         "and report its answer as MIG401. This IMPORTS AND EXECUTES YOUR PROJECT'S CODE "
         "(settings, models, apps); off by default. Uses $MIGLINT_PYTHON, else `python` on PATH",
     )
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="instead of the findings, print one line per code: count, code, name and how "
+        "many could be fixed, most frequent first (--format text or json)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     parser.add_argument(
         "--config",
@@ -106,17 +116,24 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="colour the text output (default: auto, on a terminal unless NO_COLOR is set)",
     )
-    _add_verbosity(parser)
+    _add_verbosity(
+        parser,
+        "also print what could not be checked, every fix hint (not only the first of each "
+        "rule), and tracebacks of internal errors",
+    )
 
 
-def _add_verbosity(parser: argparse.ArgumentParser) -> None:
+def _add_verbosity(
+    parser: argparse.ArgumentParser,
+    verbose_help: str = "also print what could not be checked, and tracebacks of internal errors",
+) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("-q", "--quiet", action="store_true", help="print findings only")
     group.add_argument(
         "-v",
         "--verbose",
         action="store_true",
-        help="also print what could not be checked, and tracebacks of internal errors",
+        help=verbose_help,
     )
 
 
@@ -203,7 +220,7 @@ def split_codes(text: str | None) -> list[str]:
 
 def resolve_config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     """The config file's settings, overridden by the command line."""
-    known = {rule.code for rule in all_rules()}
+    known = {rule.code: rule.name for rule in all_rules()}
     config_path = getattr(args, "config", None)
     if config_path is not None and not os.path.isfile(config_path):
         isdir = os.path.isdir(config_path)
@@ -258,8 +275,18 @@ def file_reader(args: argparse.Namespace, config: Config, paths: Sequence[str]) 
     from miglint.cache import open_cache
     from miglint.parallel import parse_all, read_each
 
-    cache = None if getattr(args, "no_cache", False) else open_cache(config, paths, os.environ)
-    return cache if cache is not None else partial(parse_all, read_each)
+    uncached = partial(parse_all, read_each)
+    if getattr(args, "no_cache", False):
+        return uncached
+
+    def read(files: Sequence[str]) -> list[MigrationFacts]:
+        # The cache folder is made only when there is something to keep in it.
+        if not files:
+            return []
+        cache = open_cache(config, paths, os.environ)
+        return (cache or uncached)(files)
+
+    return read
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -288,10 +315,12 @@ def run_check(args: argparse.Namespace) -> int:
     elif not args.quiet:
         for line in project.notices:
             print(f"miglint: {line}", file=sys.stderr)
-    if args.format == "text":
+    if args.statistics:
+        output = _statistics(findings, args.format)
+    elif args.format == "text":
         from miglint.report import text
 
-        output = text.render(findings, colour=use_colour(args.color))
+        output = text.render(findings, colour=use_colour(args.color), every_fix=args.verbose)
         if args.quiet:
             output = "".join(line + "\n" for line in output.splitlines()[:-1])
         elif not project.apps:
@@ -302,6 +331,16 @@ def run_check(args: argparse.Namespace) -> int:
     sys.stdout.write(output)
     sys.stdout.flush()
     return exit_status(findings, config.fail_on)
+
+
+def _statistics(findings: list[Finding], output_format: str) -> str:
+    from miglint.report import statistics
+
+    if output_format == "json":
+        return statistics.render_json(findings)
+    if output_format != "text":
+        raise UsageError("--statistics prints text or json, not " + output_format)
+    return statistics.render_text(findings)
 
 
 def _with_django_check(
