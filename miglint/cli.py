@@ -324,13 +324,25 @@ def run_check(args: argparse.Namespace) -> int:
         if args.quiet:
             output = "".join(line + "\n" for line in output.splitlines()[:-1])
         elif not project.apps:
-            where = ", ".join(args.paths or ["."])
-            output = f"No Django migrations found (looked in: {where}); nothing to check.\n"
+            output = _nothing_found(project, args.paths or ["."])
     else:
         output = FORMATS[args.format](findings)
     sys.stdout.write(output)
     sys.stdout.flush()
     return exit_status(findings, config.fail_on)
+
+
+def _nothing_found(project: Project, paths: Sequence[str]) -> str:
+    where = ", ".join(paths)
+    folders = [os.path.relpath(path).replace(os.sep, "/") for path in project.unmigrated_models]
+    if not folders:
+        return f"No Django migrations found (looked in: {where}); nothing to check.\n"
+    shown = ", ".join(folders[:3]) + (f" and {len(folders) - 3} more" if len(folders) > 3 else "")
+    return (
+        f"Found Django models ({shown}) but no migrations for them (looked in: {where}); if "
+        "they live outside `migrations` packages, name them with `migration-modules` in "
+        "[tool.miglint] (or a literal MIGRATION_MODULES in the settings).\n"
+    )
 
 
 def _statistics(findings: list[Finding], output_format: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,8 @@ class Project:
     # The files of the change under review (`--diff BASE`), when known: the deploy rules
     # take tables created anywhere in it as new.
     changed_paths: frozenset[str] | None = None
+    # Folders with Django models but no migrations miglint found for them.
+    unmigrated_models: tuple[str, ...] = ()
 
     @cached_property
     def by_key(self) -> dict[NodeKey, Migration]:
@@ -113,7 +115,16 @@ def load_project(
             folder = os.path.dirname(absolute)
             in_migrations = os.path.basename(folder) == "migrations"
             roots.append(os.path.dirname(folder) if in_migrations else folder)
-    found = discover(roots, config.excluded)
+    found = discover(roots, config.excluded, config.migration_modules)
+    warnings = list(found.warnings)
+    if config.database is None and found.settings.database is not None:
+        # The deploy rules judge for the backend the settings name, as if configured.
+        config = replace(config, database=found.settings.database)
+        sources = sorted({os.path.relpath(e.settings_path) for e in found.settings.engines})
+        warnings.append(
+            f"database: {config.database}, from the default database's ENGINE in "
+            + ", ".join(sources)
+        )
     files = [(app, path) for app in found.apps for path in app.migration_paths]
     every_path = [path for _, path in files]
     parsed = parse_files(every_path) if parse_files else [parse_file(p) for p in every_path]
@@ -130,7 +141,8 @@ def load_project(
         apps=found.apps,
         migrations=tuple(migrations),
         graph=graph,
-        warnings=found.warnings,
+        warnings=tuple(warnings),
         notices=found.notices,
+        unmigrated_models=found.unmigrated_models,
         only_paths=frozenset(only) if only else None,
     )
