@@ -429,3 +429,51 @@ def _assign_keys(apps: list[App]) -> tuple[list[App], list[str]]:
                 f"to the nearest of them in the tree (else to {os.path.relpath(primary.path)})"
             )
     return sorted(result, key=lambda a: a.key), notices
+
+
+# What marks the root of a project, strongest first: miglint's own files (a config or a
+# baseline), Django's manage.py, then the repository or the Python package's root.
+BASELINE_FILE = "miglint-baseline.json"
+_ROOT_MARKERS: tuple[tuple[str, ...], ...] = (
+    ("miglint.toml", ".miglint.toml", BASELINE_FILE),
+    ("manage.py",),
+    (".git", "pyproject.toml", "setup.py", "setup.cfg"),
+)
+
+
+def project_root_for(path: str, cwd: str) -> str:
+    """The root of the project a file belongs to, so that the whole graph around it is read.
+
+    Looks upward from the file (no further than the repository root): the nearest folder
+    with a miglint config or baseline, else with manage.py, else the repository or package
+    root; else the current folder when the file is in it; else the folder above its app.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    ancestors = []
+    current = folder
+    while True:
+        ancestors.append(current)
+        if os.path.exists(os.path.join(current, ".git")):
+            break
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for tier, markers in enumerate(_ROOT_MARKERS):
+        for directory in ancestors:
+            if any(os.path.lexists(os.path.join(directory, name)) for name in markers) or (
+                tier == 0 and _has_miglint_table(os.path.join(directory, "pyproject.toml"))
+            ):
+                return directory
+    cwd = os.path.abspath(cwd)
+    if folder == cwd or folder.startswith(cwd.rstrip(os.sep) + os.sep):
+        return cwd
+    app = os.path.dirname(folder) if os.path.basename(folder) == "migrations" else folder
+    return os.path.dirname(app)
+
+
+def _has_miglint_table(pyproject: str) -> bool:
+    try:
+        return b"[tool.miglint" in read_file(pyproject)
+    except SourceError:
+        return False

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from miglint.config import Config
-from miglint.discover import discover
+from miglint.discover import discover, project_root_for
 from miglint.graph import MigrationGraph, build_graph
 from miglint.nodes import App, Migration, NodeKey
 from miglint.parse import MigrationFacts, parse_migration_bytes
@@ -109,12 +109,10 @@ def load_project(
         if os.path.isdir(absolute):
             roots.append(absolute)
         else:
+            # A file is linted within its whole project, so the graph around it is known.
             only.add(absolute)
-            # A migration is linted within its app, so the graph around it is known; any
-            # other file (models.py) within its own folder, never above what was given.
-            folder = os.path.dirname(absolute)
-            in_migrations = os.path.basename(folder) == "migrations"
-            roots.append(os.path.dirname(folder) if in_migrations else folder)
+            roots.append(project_root_for(absolute, os.getcwd()))
+    roots = _outermost(roots)
     found = discover(roots, config.excluded, config.migration_modules)
     warnings = list(found.warnings)
     if config.database is None and found.settings.database is not None:
@@ -146,3 +144,18 @@ def load_project(
         unmigrated_models=found.unmigrated_models,
         only_paths=frozenset(only) if only else None,
     )
+
+
+def _outermost(folders: list[str]) -> list[str]:
+    """`folders` without repeats and without those inside another one, in order."""
+    result: list[str] = []
+    for folder in folders:
+        inside = any(
+            folder == other or folder.startswith(other.rstrip(os.sep) + os.sep) for other in result
+        )
+        if not inside:
+            result = [
+                other for other in result if not other.startswith(folder.rstrip(os.sep) + os.sep)
+            ]
+            result.append(folder)
+    return result
