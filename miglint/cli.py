@@ -294,17 +294,23 @@ def run_check(args: argparse.Namespace) -> int:
     from miglint.report import FORMATS
 
     project, config = load(args)
-    if args.diff:
+    base = args.diff
+    if base:
         from dataclasses import replace
 
-        from miglint.gitdiff import diff_paths
+        from miglint.gitdiff import diff_paths, missing_base
 
-        project = replace(project, changed_paths=frozenset(diff_paths(project, args.diff)))
+        missing = missing_base(project, base)
+        if missing is not None:
+            print(f"miglint: {missing}", file=sys.stderr)
+            base = None
+        else:
+            project = replace(project, changed_paths=frozenset(diff_paths(project, base)))
     findings = lint(project)
-    if args.diff:
+    if base:
         from miglint.gitdiff import restrict_to_diff
 
-        findings = restrict_to_diff(findings, project, args.diff)
+        findings = restrict_to_diff(findings, project, base)
     if getattr(args, "django_check", False):
         findings = _with_django_check(findings, args, project)
     if args.verbose:

@@ -250,5 +250,25 @@ def test_diff_reports_only_changed_files(tmp_path: Path) -> None:
     }
     changed = json.loads(run_cli("--format", "json", "--diff", "HEAD", ".", cwd=tmp_path).stdout)
     assert {row["path"] for row in changed} == {"billing/migrations/0001_initial.py"}
-    bad_ref = run_cli("--diff", "no-such-ref", ".", cwd=tmp_path)
-    assert bad_ref.returncode == 2 and "no-such-ref" in bad_ref.stderr
+    # A ref the clone lacks: said in one line, and every migration counts as new.
+    bad_ref = run_cli("--format", "json", "--diff", "no-such-ref", ".", cwd=tmp_path)
+    assert bad_ref.returncode == 1 and "no-such-ref" in bad_ref.stderr
+    assert len(bad_ref.stderr.splitlines()) == 1 and "Traceback" not in bad_ref.stderr
+    assert json.loads(bad_ref.stdout) == everything
+
+
+def test_diff_in_a_repository_without_commits_reports_everything(tmp_path: Path) -> None:
+    import subprocess
+
+    write_tree(tmp_path, {**CLEAN, "shop/migrations/0002_sku.py": "x = (\n"})
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    result = run_cli("--format", "json", "--diff", "HEAD", ".", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "no commits" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert {row["path"] for row in json.loads(result.stdout)} == {"shop/migrations/0002_sku.py"}
+    outside = tmp_path / "elsewhere"
+    write_tree(outside, CLEAN)
+    not_a_repository = run_cli(
+        "--diff", "HEAD", ".", cwd=outside, env={"GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    )
+    assert not_a_repository.returncode == 2
