@@ -33,7 +33,9 @@ missing migrations, conflicting leaves and broken dependencies.
 
 EPILOG = """\
 commands:
-  miglint [check] [PATH ...]      lint (the default command)
+  miglint [check] [PATH|FILE ...] lint (the default command); files: within their project
+  miglint baseline [PATH]         record every migration as it is now: from then on hazards
+                                  are reported only in new migrations, edits as MIG006
   miglint rules [CODE]            list the rules, or show one rule's documentation
   miglint plan APP TARGET [PATH]  what `migrate APP TARGET` would unapply; can it be reversed?
   miglint graph [PATH]            the migration graph in `migrate` order (text, mermaid, json)
@@ -59,7 +61,12 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     from miglint.report import FORMATS
 
     parser.add_argument(
-        "paths", nargs="*", metavar="PATH", help="files or folders to lint (default: .)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="folders to lint (default: .), or migration and models files: their whole "
+        "project is read, and the files are reported on with the graph findings and "
+        "MIG401 of their apps",
     )
     parser.add_argument(
         "--format",
@@ -96,6 +103,11 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run the project's own `python manage.py makemigrations --check --dry-run` "
         "and report its answer as MIG401. This IMPORTS AND EXECUTES YOUR PROJECT'S CODE "
         "(settings, models, apps); off by default. Uses $MIGLINT_PYTHON, else `python` on PATH",
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="ignore the baseline file (miglint-baseline.json): report hazards in every migration",
     )
     parser.add_argument(
         "--statistics",
@@ -179,6 +191,7 @@ _EXTRA_COMMANDS: dict[str, str] = {
     "graph": "miglint.commands.graph:register",
     "action": "miglint.github.action:register",
     "cache": "miglint.commands.cache:register",
+    "baseline": "miglint.commands.baseline:register",
 }
 
 
@@ -261,10 +274,12 @@ def use_colour(choice: str) -> bool:
     )
 
 
-def load(args: argparse.Namespace) -> tuple[Project, Config]:
+def load(args: argparse.Namespace, baseline: bool = False) -> tuple[Project, Config]:
+    """The project the command line names; with its baseline file when `baseline`."""
     paths = args.paths or ["."]
     config = resolve_config(args, paths)
-    project = load_project(paths, config, parse_files=file_reader(args, config, paths))
+    reader = file_reader(args, config, paths)
+    project = load_project(paths, config, parse_files=reader, baseline=baseline)
     return project, config
 
 
@@ -293,19 +308,23 @@ def run_check(args: argparse.Namespace) -> int:
     from miglint.lint import lint
     from miglint.report import FORMATS
 
-    project, config = load(args)
+    project, config = load(args, baseline=not args.no_baseline)
     base = args.diff
     if base:
         from dataclasses import replace
 
         from miglint.gitdiff import diff_paths, missing_base
+        from miglint.gitshow import prior_versions
 
         missing = missing_base(project, base)
         if missing is not None:
             print(f"miglint: {missing}", file=sys.stderr)
             base = None
         else:
-            project = replace(project, changed_paths=frozenset(diff_paths(project, base)))
+            changed = frozenset(diff_paths(project, base))
+            project = replace(
+                project, changed_paths=changed, previous=prior_versions(project, base, changed)
+            )
     findings = lint(project)
     if base:
         from miglint.gitdiff import restrict_to_diff

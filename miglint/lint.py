@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 
 from miglint import suppress
+from miglint.baseline import Baseline, hides
 from miglint.finding import Finding
 from miglint.parse import Suppression, find_suppressions
 from miglint.project import Project
@@ -21,6 +22,8 @@ def lint(project: Project, rules: Iterable[type[Rule]] | None = None) -> list[Fi
         if not config.enabled(rule.code):
             continue
         findings.extend(rule().check(project))
+    if project.baseline is not None:
+        findings = outside_baseline(findings, project, project.baseline)
     if project.only_paths is not None:
         findings = on_named_files(findings, project, project.only_paths)
     suppressions = {m.path: m.facts.suppressions for m in project.migrations}
@@ -29,6 +32,18 @@ def lint(project: Project, rules: Iterable[type[Rule]] | None = None) -> list[Fi
         suppressions[path] = _file_suppressions(path)
     kept = suppress.apply(findings, config, suppressions)
     return sorted(set(kept), key=Finding.sort_key)
+
+
+def outside_baseline(
+    findings: list[Finding], project: Project, baseline: Baseline
+) -> list[Finding]:
+    """Without the hazard findings (MIG1xx-MIG6xx but MIG401) on recorded migrations."""
+    recorded = {
+        migration.path
+        for migration in project.migrations
+        if baseline.recorded(migration, project.apps_by_key[migration.app_key]) is not None
+    }
+    return [f for f in findings if not (f.path in recorded and hides(f.code))]
 
 
 # Findings about an app as a whole: reported with any file of the app that is named.

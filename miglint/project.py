@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from miglint.baseline import Baseline, PriorVersions, digests_of, find_baseline, read_baseline
 from miglint.config import Config
 from miglint.discover import discover, project_root_for
 from miglint.graph import MigrationGraph, build_graph
@@ -54,6 +55,12 @@ class Project:
     changed_paths: frozenset[str] | None = None
     # Folders with Django models but no migrations miglint found for them.
     unmigrated_models: tuple[str, ...] = ()
+    # The migrations recorded by `miglint baseline`, when the project has a baseline file.
+    baseline: Baseline | None = None
+    # The changed migrations as they were at `--diff BASE`, for MIG006.
+    previous: PriorVersions | None = None
+    # The digest of each migration's meaning by path, when there is a baseline.
+    digests: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def by_key(self) -> dict[NodeKey, Migration]:
@@ -97,9 +104,11 @@ def load_project(
     config: Config,
     parse_file: FileParser = read_and_parse,
     parse_files: BatchParser | None = None,
+    baseline: bool = True,
 ) -> Project:
     """The project under `paths`; `parse_files`, when given, reads all migration files at
-    once (from the cache, on several cores) instead of `parse_file` one by one."""
+    once (from the cache, on several cores) instead of `parse_file` one by one. Its
+    baseline file is read unless `baseline` is False (raises BaselineError when broken)."""
     roots: list[str] = []
     only: set[str] = set()
     for path in paths:
@@ -113,6 +122,8 @@ def load_project(
             only.add(absolute)
             roots.append(project_root_for(absolute, os.getcwd()))
     roots = _outermost(roots)
+    baseline_path = find_baseline(config, paths) if baseline else None
+    recorded = read_baseline(baseline_path) if baseline_path is not None else None
     found = discover(roots, config.excluded, config.migration_modules)
     warnings = list(found.warnings)
     if config.database is None and found.settings.database is not None:
@@ -142,6 +153,8 @@ def load_project(
         warnings=tuple(warnings),
         notices=found.notices,
         unmigrated_models=found.unmigrated_models,
+        baseline=recorded,
+        digests=digests_of(migrations) if recorded is not None else {},
         only_paths=frozenset(only) if only else None,
     )
 
