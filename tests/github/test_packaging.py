@@ -157,7 +157,14 @@ def test_dockerfile_copies_everything_the_package_needs_and_dockerignore_keeps_i
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["readme"] in sources
     assert "pyproject.toml" in sources and "miglint" in sources
-    assert any(d.lower().startswith("pygithub") for d in project["dependencies"])
+    # PyGithub is the `github` extra, which the image installs; the package alone lacks it.
+    assert not any(d.lower().startswith("pygithub") for d in project["dependencies"])
+    assert any(d.lower().startswith("pygithub") for d in project["optional-dependencies"]["github"])
+    runs = " ".join(rest for keyword, rest in dockerfile_instructions() if keyword == "RUN")
+    assert '"/tmp/miglint[github]"' in runs
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert "LICENSE" in sources
+    assert (REPO / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
 
 
 # pre-commit
@@ -171,8 +178,8 @@ def test_pre_commit_hook_definition() -> None:
     assert hook["entry"] == "miglint"
     assert hook["language"] == "python"
     assert hook["require_serial"] is True
-    # The graph needs the whole tree: the hook never lints only the files passed to it.
-    assert hook["pass_filenames"] is False
+    # The staged files are passed; miglint reads their whole project for the graph.
+    assert hook["pass_filenames"] is True
     result = subprocess.run(
         [tool("pre-commit"), "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
         capture_output=True,
@@ -197,7 +204,8 @@ def test_pre_commit_hook_definition() -> None:
         ("shop/tests/test_models_py.txt", False),
         ("docs/models.md", False),
         ("shop/my_models.py", False),
-        ("shop/nomigrations/0001.py", False),
+        ("dojo/db_migrations/0001_initial.py", True),
+        ("shop/migrations_helpers.py", False),
     ],
 )
 def test_pre_commit_hook_runs_on_migrations_and_models(path: str, runs: bool) -> None:
@@ -350,3 +358,21 @@ def test_readme_pre_commit_snippet(tmp_path: Path) -> None:
     assert repos[0]["repo"] == "https://github.com/miglint/miglint"
     hook_ids = {hook["id"] for hook in load_yaml(REPO / ".pre-commit-hooks.yaml")}
     assert {hook["id"] for hook in repos[0]["hooks"]} <= hook_ids
+
+
+def test_the_action_without_pygithub_says_how_to_install_it() -> None:
+    hide_pygithub = (
+        "import sys; sys.modules['github'] = None; "
+        "from miglint.cli import main; sys.exit(main(['action']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide_pygithub],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "miglint: error: `miglint action` needs PyGithub: pip install 'miglint[github]'\n"
+    )
