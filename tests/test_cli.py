@@ -41,8 +41,13 @@ def test_help_lists_commands_and_exit_status() -> None:
         "--diff",
         "--no-cache",
         "--config",
+        "--statistics",
+        "--no-baseline",
     ):
         assert flag in check_help.stdout
+    assert "miglint baseline" in result.stdout
+    baseline_help = run_cli("baseline", "--help", cwd=REPO)
+    assert baseline_help.returncode == 0 and "miglint-baseline.json" in baseline_help.stdout
 
 
 def test_clean_project_exits_zero(tmp_path: Path) -> None:

@@ -217,6 +217,11 @@ def test_pre_commit_hook_runs_on_migrations_and_models(path: str, runs: bool) ->
 # README
 
 
+def project_version() -> str:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return str(project["version"])
+
+
 def readme_section() -> str:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     start = text.index("## GitHub Action, code scanning, other CI and pre-commit")
@@ -251,7 +256,9 @@ def test_readme_action_workflow_has_what_the_action_needs() -> None:
     checkout = next(s for s in steps if s["uses"].startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 0
     action = next(s for s in steps if s["uses"].startswith("miglint/miglint@"))
-    assert action["uses"] == "miglint/miglint@v1"
+    # A tag the README says how to make: v + the version in pyproject.toml.
+    assert action["uses"] == f"miglint/miglint@v{project_version()}"
+    assert f"git tag -a v{project_version()} " in (REPO / "README.md").read_text()
     assert steps.index(checkout) < steps.index(action)
     assert workflow["jobs"]["miglint"]["runs-on"].startswith("ubuntu")
 
@@ -267,7 +274,7 @@ def test_readme_action_inputs_exist() -> None:
     # The outputs example: a `with:` of the action names real inputs only.
     for block in re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL):
         for used in re.findall(
-            r"uses: miglint/miglint@v1\n(?:.*\n)*?\s+with:\n((?:\s{10}.*\n)+)", block
+            r"uses: miglint/miglint@v[\d.]+\n(?:.*\n)*?\s+with:\n((?:\s{10}.*\n)+)", block
         ):
             for key in re.findall(r"^\s+(\w+):", used, flags=re.MULTILINE):
                 assert key in inputs, key
@@ -356,6 +363,7 @@ def test_readme_pre_commit_snippet(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     repos = yaml.safe_load(block)["repos"]
     assert repos[0]["repo"] == "https://github.com/miglint/miglint"
+    assert repos[0]["rev"] == f"v{project_version()}"
     hook_ids = {hook["id"] for hook in load_yaml(REPO / ".pre-commit-hooks.yaml")}
     assert {hook["id"] for hook in repos[0]["hooks"]} <= hook_ids
 
