@@ -371,10 +371,10 @@ def _tree_form(node: object, depth: int) -> Any:
 def _string_token(text: str) -> str:
     """A string literal written one way: 'a' and "a" are the same string."""
     try:
-        value = ast.literal_eval(text)
+        node = ast.parse(text, mode="eval").body
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return text
-    return repr(value)
+    return repr(node.value) if isinstance(node, ast.Constant) else text
 
 
 _LAYOUT = frozenset(
