@@ -31,7 +31,7 @@ from typing import Any
 
 from miglint import syntax as s
 from miglint.config import Config, ConfigError
-from miglint.discover import BASELINE_FILE
+from miglint.discover import BASELINE_FILE, SECONDARY_PARTS
 from miglint.nodes import App, Migration
 from miglint.parse import Dependency, MigrationFacts, Operation, import_aliases, qualify
 from miglint.pysource import UNKNOWN_SOURCE_CHARS, SourceError, decode, read_file
@@ -96,11 +96,13 @@ class PriorVersions:
 
 
 def app_id(app: App, folder: str) -> str:
-    """The app's label; a second app with the same label (a copy under tests/) also names
-    its folder, relative to the baseline's."""
-    if app.key == app.label:
-        return app.label
+    """The app's label; an app under a tests/ or examples/ folder, or a second app with the
+    same label, also names its folder, relative to the baseline's (so that linting only
+    part of the tree, where a copy may be the only app with its label, finds it too)."""
     relative = os.path.relpath(app.path, folder).replace(os.sep, "/")
+    secondary = set(relative.lower().split("/")) & SECONDARY_PARTS
+    if app.key == app.label and not secondary:
+        return app.label
     return f"{app.label}@{relative}"
 
 

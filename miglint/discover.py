@@ -20,7 +20,7 @@ from miglint.pysource import SourceError, decode, parse_source, read_file
 
 _MIGRATION_CLASS = re.compile(rb"^class\s+Migration\b", re.MULTILINE)
 # Folders whose apps are copies (test fixtures, docs); a real app of the same label wins.
-_SECONDARY_PARTS = {"tests", "test", "testing", "fixtures", "examples", "example", "docs"}
+SECONDARY_PARTS = {"tests", "test", "testing", "fixtures", "examples", "example", "docs"}
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _secondary(directory: str, root: str) -> bool:
     """A folder of tests, examples or templates (their settings describe another project)."""
     relative = os.path.relpath(directory, root).replace(os.sep, "/").lower()
     parts = relative.split("/")
-    return bool(set(parts) & _SECONDARY_PARTS) or any(
+    return bool(set(parts) & SECONDARY_PARTS) or any(
         word in part for part in parts for word in ("test", "example", "template", "sample")
     )
 
@@ -178,7 +178,7 @@ def _module_folder(module: str, folders: list[str]) -> str | None:
 
 def _rank(path: str) -> tuple[bool, int, str]:
     parts = set(path.replace(os.sep, "/").lower().split("/"))
-    return (bool(parts & _SECONDARY_PARTS), path.count(os.sep), path)
+    return (bool(parts & SECONDARY_PARTS), path.count(os.sep), path)
 
 
 def _walk(
@@ -407,7 +407,7 @@ def _assign_keys(apps: list[App]) -> tuple[list[App], list[str]]:
 
     def rank(app: App) -> tuple[bool, int, str]:
         parts = set(app.path.replace(os.sep, "/").lower().split("/"))
-        return (bool(parts & _SECONDARY_PARTS), app.path.count(os.sep), app.path)
+        return (bool(parts & SECONDARY_PARTS), app.path.count(os.sep), app.path)
 
     by_label: dict[str, list[App]] = {}
     for app in apps:

@@ -238,6 +238,11 @@ def test_two_apps_with_one_label_are_recorded_apart(tmp_path: Path) -> None:
     recorded = json.loads((tmp_path / "miglint-baseline.json").read_text())["migrations"]
     assert set(recorded) == {"shop", "shop@tests/fixtures/shop"}
     assert run_cli(".", cwd=tmp_path).returncode == 0
+    # Linted alone, the copy is the only `shop`: it is still recognised as the copy.
+    copy = tmp_path / "tests/fixtures/shop/migrations/0002_drop.py"
+    copy.write_text(DROP.replace('name="sku"', 'name="price"'))
+    alone = run_cli("tests", "--format", "json", cwd=tmp_path)
+    assert [row["code"] for row in json.loads(alone.stdout)] == ["MIG006"]
 
 
 # --- --diff BASE: history from git ------------------------------------------------------------
