@@ -212,9 +212,51 @@ class Written:
     uses_deletion: bool = False
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How a generated project is laid out."""
+
+    # Migrations per app.
+    per_app: int
+    # Chance that a migration opens a branch (two migrations on one parent and a merge).
+    branch_rate: float
+    # Chance that a foreign key (other than to the user model) points into another app.
+    cross_app_rate: float
+    # Weight of a foreign key among the kinds of a new field (the other kinds weigh 14).
+    fk_weight: int
+    # Weights of create, add, alter, remove, rename, index and delete among schema changes.
+    schema_weights: tuple[int, int, int, int, int, int, int]
+    description: str
+
+
+SHAPES = {
+    # A large real project: tens of apps with long linear histories, most relations
+    # inside an app, a few foreign keys (and so dependencies) across apps.
+    "large": Shape(
+        per_app=200,
+        branch_rate=0.0,
+        cross_app_rate=0.03,
+        fk_weight=1,
+        schema_weights=(2, 30, 32, 10, 6, 8, 1),
+        description="apps of 200 migrations, linear chains, few cross-app foreign keys",
+    ),
+    # The shape benchmarked before: many small apps, branches joined by merge migrations,
+    # half of all foreign keys across apps (Django's check is slow on it).
+    "wide": Shape(
+        per_app=100,
+        branch_rate=0.03,
+        cross_app_rate=0.5,
+        fk_weight=3,
+        schema_weights=(12, 35, 18, 10, 6, 8, 3),
+        description="apps of 100 migrations, merge migrations, many cross-app foreign keys",
+    ),
+}
+
+
 class Generator:
-    def __init__(self, apps: int, seed: int = 8) -> None:
+    def __init__(self, apps: int, seed: int = 8, shape: Shape = SHAPES["wide"]) -> None:
         self.random = random.Random(seed)
+        self.shape = shape
         self.apps = [App(f"app_{i:03d}") for i in range(apps)]
         self.index_names: set[str] = set()
         for app in self.apps:
@@ -314,7 +356,7 @@ if __name__ == "__main__":
             name = f"field_{len(model.fields)}_{r.randrange(10**6)}"
         kind = r.choices(
             ("char", "text", "int", "bool", "decimal", "datetime", "fk"),
-            weights=(5, 1, 3, 2, 1, 2, 3 if allow_fk else 0),
+            weights=(5, 1, 3, 2, 1, 2, self.shape.fk_weight if allow_fk else 0),
         )[0]
         if kind == "char":
             return name, FieldSpec(
@@ -337,7 +379,8 @@ if __name__ == "__main__":
         if r.random() < 0.1:
             return "AUTH_USER_MODEL"
         # Mostly own app, often another app (a cross-app dependency).
-        candidates = [app] if r.random() < 0.5 else r.sample(self.apps, min(3, len(self.apps)))
+        own = r.random() < 1 - self.shape.cross_app_rate
+        candidates = [app] if own else r.sample(self.apps, min(3, len(self.apps)))
         for other in candidates:
             if other.models:
                 model = r.choice(list(other.models.values()))
@@ -351,7 +394,13 @@ if __name__ == "__main__":
         number = app.count
         written = Written(name="")
         # A branch: two migrations on the same parent, then a merge migration.
-        if not initial and len(app.leaves) == 1 and budget >= 3 and r.random() < 0.03:
+        if (
+            not initial
+            and len(app.leaves) == 1
+            and budget >= 3
+            and self.shape.branch_rate > 0
+            and r.random() < self.shape.branch_rate
+        ):
             files = 0
             parent = app.leaves[0]
             heads = []
@@ -406,7 +455,7 @@ if __name__ == "__main__":
         for _ in range(r.choice((1, 1, 1, 2, 2, 3, 4))):
             choice = r.choices(
                 ("create", "add", "alter", "remove", "rename", "index", "delete"),
-                weights=(12, 35, 18, 10, 6, 8, 3),
+                weights=self.shape.schema_weights,
             )[0]
             models_ = list(app.models.values())
             if choice == "create" or not models_:
@@ -624,20 +673,25 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
-def generate(root: str, migrations: int, per_app: int = 100, seed: int = 8) -> int:
-    """Write a project of about `migrations` migration files under `root`; return the count."""
-    apps = max(1, round(migrations / per_app))
-    return Generator(apps, seed).run(root, migrations)
+def generate(
+    root: str, migrations: int, per_app: int | None = None, seed: int = 8, shape: str = "wide"
+) -> int:
+    """Write a project of about `migrations` migration files under `root` in the given shape
+    (SHAPES); return the count. `per_app` overrides the shape's migrations per app."""
+    layout = SHAPES[shape]
+    apps = max(1, round(migrations / (per_app or layout.per_app)))
+    return Generator(apps, seed, layout).run(root, migrations)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("root")
     parser.add_argument("--migrations", type=int, default=1000)
-    parser.add_argument("--per-app", type=int, default=100)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="large")
+    parser.add_argument("--per-app", type=int, help="migrations per app (default: the shape's)")
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args()
-    count = generate(args.root, args.migrations, args.per_app, args.seed)
+    count = generate(args.root, args.migrations, args.per_app, args.seed, args.shape)
     print(f"wrote {count} migrations to {args.root}")
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from miglint import inputs
 from miglint import syntax as s
 from miglint.config import Config, ConfigError
 from miglint.discover import BASELINE_FILE, SECONDARY_PARTS
@@ -114,15 +115,15 @@ def find_baseline(config: Config, paths: Sequence[str]) -> str | None:
     nearest one above the first path (no further than the repository root)."""
     if config.path is not None:
         candidate = os.path.join(os.path.dirname(os.path.abspath(config.path)), BASELINE_FILE)
-        return candidate if os.path.isfile(candidate) else None
+        return candidate if inputs.isfile(candidate) else None
     first = os.path.abspath(paths[0] if paths else ".")
-    directory = first if os.path.isdir(first) else os.path.dirname(first)
+    directory = first if inputs.isdir(first) else os.path.dirname(first)
     while True:
         candidate = os.path.join(directory, BASELINE_FILE)
-        if os.path.isfile(candidate):
+        if inputs.isfile(candidate):
             return candidate
         parent = os.path.dirname(directory)
-        if parent == directory or os.path.exists(os.path.join(directory, ".git")):
+        if parent == directory or inputs.exists(os.path.join(directory, ".git")):
             return None
         directory = parent
 

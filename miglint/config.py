@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from miglint import inputs
 from miglint.finding import Severity
 
 if sys.version_info >= (3, 11):
@@ -117,12 +118,12 @@ def _matches(code: str, selectors: Iterable[str]) -> bool:
 def find_config_file(start: str) -> str | None:
     """The nearest miglint.toml, or pyproject.toml with a [tool.miglint] table, upward."""
     directory = os.path.abspath(start)
-    if not os.path.isdir(directory):
+    if not inputs.isdir(directory):
         directory = os.path.dirname(directory)
     while True:
         for name in CONFIG_FILES:
             candidate = os.path.join(directory, name)
-            if os.path.isfile(candidate) and (
+            if inputs.isfile(candidate) and (
                 name != "pyproject.toml" or _has_miglint_table(candidate)
             ):
                 return candidate
@@ -134,9 +135,8 @@ def find_config_file(start: str) -> str | None:
 
 def _has_miglint_table(path: str) -> bool:
     try:
-        with open(path, "rb") as handle:
-            return b"[tool.miglint" in handle.read()
-    except OSError:
+        return b"[tool.miglint" in inputs.read_file(path)
+    except inputs.Unreadable:
         return False
 
 
@@ -150,10 +150,10 @@ def load_config(path: str | None, known_codes: KnownRules) -> Config:
     if path is None:
         return Config(root=os.getcwd())
     try:
-        with open(path, "rb") as handle:
-            document = tomllib.load(handle)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from None
+        document = tomllib.loads(inputs.read_file(path).decode())
+    except inputs.Unreadable as error:
+        reason = str(error).removeprefix("cannot read file: ")
+        raise ConfigError(f"{path}: cannot read config file: {reason}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
     except UnicodeDecodeError as error:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from miglint import inputs
 from miglint import syntax as s
 from miglint.config import DEFAULT_EXCLUDE
 from miglint.djangosettings import SettingsFacts, is_settings_module, read_settings
@@ -191,7 +191,7 @@ def _walk(
     while stack:
         directory = stack.pop()
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name, reverse=True)
+            entries = sorted(inputs.scandir(directory), key=lambda e: e.name, reverse=True)
         except OSError as error:
             warnings.append(f"{directory}: cannot read folder: {error.strerror}")
             yield directory, set()
@@ -211,7 +211,7 @@ def _walk(
             name = entry.name
             if name.startswith(".") or name in DEFAULT_EXCLUDE or excluded(entry.path):
                 continue
-            if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+            if inputs.exists(os.path.join(entry.path, "pyvenv.cfg")):
                 continue
             folders.append(entry.path)
         yield directory, files
@@ -221,7 +221,7 @@ def _walk(
 def _migration_files(directory: str, warnings: list[str]) -> list[str]:
     files = []
     try:
-        entries = list(os.scandir(directory))
+        entries = inputs.scandir(directory)
     except OSError as error:
         warnings.append(f"{directory}: cannot read folder: {error.strerror}")
         return []
@@ -231,7 +231,7 @@ def _migration_files(directory: str, warnings: list[str]) -> list[str]:
         try:
             if entry.is_symlink():
                 target = os.path.realpath(entry.path)
-                if os.path.dirname(target) != os.path.realpath(directory) or not os.path.isfile(
+                if os.path.dirname(target) != os.path.realpath(directory) or not inputs.isfile(
                     target
                 ):
                     warnings.append(f"{entry.path}: symbolic link out of its folder, not followed")
@@ -328,15 +328,15 @@ def _app_folder(label: str, folders: Sequence[str]) -> str | None:
 def _models_paths(app_dir: str) -> tuple[str, ...]:
     paths = []
     models_file = os.path.join(app_dir, "models.py")
-    if os.path.isfile(models_file) and not os.path.islink(models_file):
+    if inputs.isfile(models_file) and not inputs.islink(models_file):
         paths.append(models_file)
     package = os.path.join(app_dir, "models")
-    if os.path.isdir(package) and not os.path.islink(package):
-        for directory, subdirs, filenames in os.walk(package):
+    if inputs.isdir(package) and not inputs.islink(package):
+        for directory, subdirs, filenames in inputs.walk(package):
             subdirs[:] = sorted(d for d in subdirs if not d.startswith((".", "__")))
             for filename in sorted(filenames):
                 path = os.path.join(directory, filename)
-                if filename.endswith(".py") and not os.path.islink(path):
+                if filename.endswith(".py") and not inputs.islink(path):
                     paths.append(path)
     return tuple(paths)
 
@@ -346,8 +346,7 @@ def app_label(app_dir: str) -> tuple[str, str]:
     folder = os.path.basename(app_dir)
     apps_file = os.path.join(app_dir, "apps.py")
     try:
-        info = os.stat(apps_file, follow_symlinks=False)
-        if not stat.S_ISREG(info.st_mode):
+        if not inputs.is_plain_file(apps_file):
             return folder, "folder"
         module = parse_source(decode(read_file(apps_file)))
     except (OSError, SourceError):
@@ -453,7 +452,7 @@ def project_root_for(path: str, cwd: str) -> str:
     current = folder
     while True:
         ancestors.append(current)
-        if os.path.exists(os.path.join(current, ".git")):
+        if inputs.exists(os.path.join(current, ".git")):
             break
         parent = os.path.dirname(current)
         if parent == current:
@@ -461,7 +460,7 @@ def project_root_for(path: str, cwd: str) -> str:
         current = parent
     for tier, markers in enumerate(_ROOT_MARKERS):
         for directory in ancestors:
-            if any(os.path.lexists(os.path.join(directory, name)) for name in markers) or (
+            if any(inputs.lexists(os.path.join(directory, name)) for name in markers) or (
                 tier == 0 and _has_miglint_table(os.path.join(directory, "pyproject.toml"))
             ):
                 return directory

@@ -27,6 +27,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 
+from miglint import inputs
 from miglint.pysource import SourceError, decode, read_file
 
 if sys.version_info >= (3, 11):
@@ -96,7 +97,7 @@ def _lowest(versions: Iterable[Version | None]) -> Version | None:
 
 
 def _read_text(path: str) -> str | None:
-    if not os.path.isfile(path):
+    if not inputs.isfile(path):
         return None
     try:
         return decode(read_file(path))
@@ -226,7 +227,7 @@ def from_setup_py(text: str) -> Version | None:
 def _requirement_files(folder: str) -> list[str]:
     names: list[str] = []
     try:
-        entries = sorted(os.listdir(folder))
+        entries = sorted(inputs.listdir(folder))
     except OSError:
         return []
     for name in entries:
@@ -234,9 +235,9 @@ def _requirement_files(folder: str) -> list[str]:
         if (name.startswith("requirements") and name.endswith(".txt")) or pip_tools:
             names.append(os.path.join(folder, name))
     nested = os.path.join(folder, "requirements")
-    if os.path.isdir(nested) and not os.path.islink(nested):
+    if inputs.isdir(nested) and not inputs.islink(nested):
         try:
-            inner = sorted(os.listdir(nested))
+            inner = sorted(inputs.listdir(nested))
         except OSError:
             inner = []
         names.extend(os.path.join(nested, n) for n in inner if n.endswith((".txt", ".in")))
@@ -277,7 +278,7 @@ def _upward(start: str) -> Iterator[str]:
     while True:
         yield directory
         parent = os.path.dirname(directory)
-        if parent == directory or os.path.exists(os.path.join(directory, ".git")):
+        if parent == directory or inputs.exists(os.path.join(directory, ".git")):
             return
         directory = parent
 

@@ -391,7 +391,7 @@ def _pop(state: _State, name: str | None) -> _Model | None:
 def migrations_by_app(project: Project) -> dict[str, list[Migration]]:
     """The readable migrations of each app (by app key), in the project's order."""
     by_app: dict[str, list[Migration]] = {}
-    for migration in project.migrations:
+    for migration in project.analysed_migrations():
         if migration.readable:
             by_app.setdefault(migration.app_key, []).append(migration)
     return by_app

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import cast
 
+from miglint import inputs
 from miglint import syntax as s
 from miglint.nodes import App
 from miglint.parse import import_aliases, qualify
@@ -911,12 +912,12 @@ def _external_model(qualified: str) -> str | None:
 def _module_at(base: str, parts: list[str]) -> str | None:
     if not parts:
         init = os.path.join(base, "__init__.py")
-        return init if os.path.isfile(init) else None
+        return init if inputs.isfile(init) else None
     path = os.path.join(base, *parts)
-    if os.path.isfile(path + ".py"):
+    if inputs.isfile(path + ".py"):
         return path + ".py"
     init = os.path.join(path, "__init__.py")
-    if os.path.isfile(init):
+    if inputs.isfile(init):
         return init
     return None
 

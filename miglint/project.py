@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from miglint import inputs
 from miglint.baseline import Baseline, PriorVersions, digests_of, find_baseline, read_baseline
 from miglint.config import Config
 from miglint.discover import discover, project_root_for
@@ -65,6 +66,12 @@ class Project:
     previous: PriorVersions | None = None
     # The digest of each migration's meaning by path, when there is a baseline.
     digests: Mapping[str, str] = field(default_factory=dict)
+    # The apps whose findings are wanted (app keys), None for all. When set, `migrations`
+    # holds only the migrations of these apps and of the apps they depend on (miglint.cache
+    # reuses stored findings for the others), and rules may skip the other apps' own work.
+    analysed: frozenset[str] | None = None
+    # Every module imported by a migration of any app (also of apps not loaded).
+    imported_modules: frozenset[str] = frozenset()
 
     @cached_property
     def by_key(self) -> dict[NodeKey, Migration]:
@@ -95,6 +102,27 @@ class Project:
             self._field_histories[app_key] = app_history(self, app_key)
         return self._field_histories[app_key]
 
+    def analyses(self, app_key: str) -> bool:
+        """Whether findings about this app are wanted."""
+        return self.analysed is None or app_key in self.analysed
+
+    def analysed_apps(self) -> Iterator[App]:
+        """The apps whose findings are wanted; what is read while one is being looked at
+        is recorded as that app's input (see miglint.inputs)."""
+        for app in self.apps:
+            if self.analysed is None or app.key in self.analysed:
+                with inputs.acting_for(frozenset((app.key,))):
+                    yield app
+
+    def analysed_migrations(self) -> Iterator[Migration]:
+        """The migrations of the apps whose findings are wanted."""
+        if self.analysed is None:
+            yield from self.migrations
+            return
+        for migration in self.migrations:
+            if migration.app_key in self.analysed:
+                yield migration
+
     def app_migrations(self, app_key: str) -> list[Migration]:
         """The app's migrations in the order `migrate` applies them; broken files last."""
         ordered = [self.graph.disk[key] for key in self.graph.app_order(app_key)]
@@ -103,23 +131,41 @@ class Project:
         return ordered + rest
 
 
-def load_project(
-    paths: Sequence[str],
-    config: Config,
-    parse_file: FileParser = read_and_parse,
-    parse_files: BatchParser | None = None,
-    baseline: bool = True,
-) -> Project:
-    """The project under `paths`; `parse_files`, when given, reads all migration files at
-    once (from the cache, on several cores) instead of `parse_file` one by one. Its
-    baseline file is read unless `baseline` is False (raises BaselineError when broken)."""
+@dataclass(frozen=True)
+class Survey:
+    """The project before its migrations are read: where it is, its configuration, its apps
+    and their files, its baseline and Django version (the same whatever apps are analysed)."""
+
+    roots: tuple[str, ...]
+    config: Config
+    apps: tuple[App, ...]
+    warnings: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+    only_paths: frozenset[str] | None = None
+    django_version: tuple[int, int] | None = None
+    unmigrated_models: tuple[str, ...] = ()
+    baseline: Baseline | None = None
+
+    def migration_files(self, app_keys: frozenset[str] | None = None) -> list[tuple[App, str]]:
+        """(app, path) of every migration file of the apps `app_keys` (default: all)."""
+        return [
+            (app, path)
+            for app in self.apps
+            if app_keys is None or app.key in app_keys
+            for path in app.migration_paths
+        ]
+
+
+def survey_project(paths: Sequence[str], config: Config, baseline: bool = True) -> Survey:
+    """Find the project under `paths`: its apps, settings, baseline (unless `baseline` is
+    False; raises BaselineError when broken) and Django version."""
     roots: list[str] = []
     only: set[str] = set()
     for path in paths:
-        if not os.path.lexists(path):
+        if not inputs.lexists(path):
             raise PathError(f"{path}: no such file or folder")
         absolute = os.path.abspath(path)
-        if os.path.isdir(absolute):
+        if inputs.isdir(absolute):
             roots.append(absolute)
         else:
             # A file is linted within its whole project, so the graph around it is known.
@@ -138,33 +184,77 @@ def load_project(
             f"database: {config.database}, from the default database's ENGINE in "
             + ", ".join(sources)
         )
-    files = [(app, path) for app in found.apps for path in app.migration_paths]
-    every_path = [path for _, path in files]
-    parsed = parse_files(every_path) if parse_files else [parse_file(p) for p in every_path]
-    migrations = []
-    for (app, path), facts in zip(files, parsed, strict=True):
-        name = os.path.splitext(os.path.basename(path))[0]
-        migrations.append(Migration(app.label, app.key, name, path, facts))
-    migrations.sort(key=lambda m: m.key)
-    labels = {app.label: app.key for app in found.apps if app.key == app.label}
-    graph = build_graph(migrations, labels)
     django_version = config.django_version or detect_django_version(
         roots, [app.path for app in found.apps]
     )
-    return Project(
+    return Survey(
         roots=tuple(roots),
         config=config,
         apps=found.apps,
-        migrations=tuple(migrations),
-        graph=graph,
         warnings=tuple(warnings),
         notices=found.notices,
-        unmigrated_models=found.unmigrated_models,
-        baseline=recorded,
-        digests=digests_of(migrations) if recorded is not None else {},
         only_paths=frozenset(only) if only else None,
         django_version=django_version,
+        unmigrated_models=found.unmigrated_models,
+        baseline=recorded,
     )
+
+
+def assemble(
+    survey: Survey,
+    facts: Mapping[str, MigrationFacts],
+    analysed: frozenset[str] | None = None,
+    imported_modules: frozenset[str] | None = None,
+) -> Project:
+    """The project of `survey` with the migrations whose `facts` (by path) are given: every
+    app's, or (with `analysed`) those of the apps to analyse and of the apps they depend
+    on; `imported_modules` then says what the migrations of all apps import."""
+    migrations = []
+    for app, path in survey.migration_files():
+        if path in facts:
+            name = os.path.splitext(os.path.basename(path))[0]
+            migrations.append(Migration(app.label, app.key, name, path, facts[path]))
+    migrations.sort(key=lambda m: m.key)
+    labels = {app.label: app.key for app in survey.apps if app.key == app.label}
+    graph = build_graph(migrations, labels)
+    if imported_modules is None:
+        imported_modules = modules_imported(m.facts for m in migrations)
+    return Project(
+        roots=survey.roots,
+        config=survey.config,
+        apps=survey.apps,
+        migrations=tuple(migrations),
+        graph=graph,
+        warnings=survey.warnings,
+        notices=survey.notices,
+        unmigrated_models=survey.unmigrated_models,
+        baseline=survey.baseline,
+        digests=digests_of(migrations) if survey.baseline is not None else {},
+        only_paths=survey.only_paths,
+        django_version=survey.django_version,
+        analysed=analysed,
+        imported_modules=imported_modules,
+    )
+
+
+def modules_imported(facts: Iterable[MigrationFacts]) -> frozenset[str]:
+    return frozenset(imported.module for each in facts for imported in each.imports)
+
+
+def load_project(
+    paths: Sequence[str],
+    config: Config,
+    parse_file: FileParser = read_and_parse,
+    parse_files: BatchParser | None = None,
+    baseline: bool = True,
+) -> Project:
+    """The project under `paths`; `parse_files`, when given, reads all migration files at
+    once (on several cores) instead of `parse_file` one by one. Its baseline file is read
+    unless `baseline` is False (raises BaselineError when broken)."""
+    survey = survey_project(paths, config, baseline)
+    every_path = [path for _, path in survey.migration_files()]
+    parsed = parse_files(every_path) if parse_files else [parse_file(p) for p in every_path]
+    return assemble(survey, dict(zip(every_path, parsed, strict=True)))
 
 
 def _outermost(folders: list[str]) -> list[str]:

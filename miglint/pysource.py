@@ -11,16 +11,15 @@ from __future__ import annotations
 import ast
 import gc
 import io
-import os
 import re
-import stat
 import tokenize
 from dataclasses import dataclass
 from typing import Literal
 
+from miglint import inputs
 from miglint import syntax as s
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILE_BYTES = inputs.READ_LIMIT
 # libcst's native parser crashes the process (stack overflow) on a few thousand nested
 # brackets and takes minutes on long chains (`a.b.b...`, `x[0][0]...`, `a + a + ...`), so
 # it only ever sees files within these budgets (hand-written migrations are far inside).
@@ -45,29 +44,12 @@ class SourceError(Exception):
 
 
 def read_file(path: str) -> bytes:
-    """The bytes of the plain file at `path`, read without blocking and never more than
-    MAX_FILE_BYTES + 1 of them (a FIFO, a device or a 10 GB file cannot stall the run)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    """The bytes of the plain file at `path` (see miglint.inputs.read_file, which records
+    the read for the cache), with SourceError when it cannot be read."""
     try:
-        handle = os.open(path, flags)
-    except OSError as error:
-        raise SourceError(f"cannot read file: {error.strerror}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
-            raise SourceError("not a regular file (a FIFO, socket or device?), not read")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_FILE_BYTES:
-            chunk = os.read(handle, min(1024 * 1024, MAX_FILE_BYTES + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
-    except OSError as error:
-        raise SourceError(f"cannot read file: {error.strerror}") from None
-    finally:
-        os.close(handle)
+        return inputs.read_file(path)
+    except inputs.Unreadable as error:
+        raise SourceError(str(error)) from None
 
 
 def decode(data: bytes) -> str:

@@ -84,7 +84,8 @@ class SqlStatement:
 def steps(project: Project) -> Iterator[Step]:
     """Every operation that runs SQL, app by app, in the order `migrate` applies them."""
     for app in project.apps:
-        yield from _app_steps(project, app.key)
+        if project.analyses(app.key):
+            yield from _app_steps(project, app.key)
 
 
 def _app_steps(project: Project, app_key: str) -> Iterator[Step]:

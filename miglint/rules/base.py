@@ -90,7 +90,7 @@ class MigrationRule(Rule):
     """A rule that looks at one readable migration at a time."""
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for migration in project.migrations:
+        for migration in project.analysed_migrations():
             if migration.readable:
                 yield from self.check_migration(migration, project)
 

@@ -88,11 +88,7 @@ class Context:
 def uses_postgres(project: Project) -> bool:
     """A hint that the project runs on PostgreSQL: a migration imports django.contrib.postgres."""
     # Its operations, fields and indexes are all imported by name (or as a module).
-    return any(
-        imported.module.startswith(POSTGRES_MODULE)
-        for migration in project.migrations
-        for imported in migration.facts.imports
-    )
+    return any(module.startswith(POSTGRES_MODULE) for module in project.imported_modules)
 
 
 def change_scope(project: Project) -> frozenset[NodeKey]:

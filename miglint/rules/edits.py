@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
         baseline, previous = project.baseline, project.previous
         if baseline is None and previous is None:
             return
-        for migration in project.migrations:
+        for migration in project.analysed_migrations():
             if not migration.readable:
                 continue
             finding = None

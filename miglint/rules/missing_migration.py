@@ -72,7 +72,7 @@ def analyse(project: Project) -> list[AppDrift]:
     states = migration_states(project)
     top = os.path.commonpath([os.path.dirname(root) for root in project.roots] or ["/"])
     result = []
-    for app in project.apps:
+    for app in project.analysed_apps():
         if not app.models_paths:
             result.append(AppDrift(app, (), (f"app {app.label}: no models.py, not compared",)))
             continue
