@@ -1,17 +1,25 @@
-"""Time miglint against Django's own check on generated projects of the given sizes.
+"""Time miglint against Django's own check on generated projects of the given shapes and sizes.
 
-    python bench/run.py --migrations 1000 10000
+    python bench/run.py --migrations 1000 10000 --shape large wide
 
-For each size, on the same files and in one run: (d) reading every migration file plus
-`ast.parse` (the floor for any tool that reads Python source), (a) miglint cold (empty
-cache), (b) miglint warm (nothing changed), (c) miglint after one migration changed, and
-(e) `manage.py makemigrations --check --dry-run` (after one untimed run that also checks
-that Django accepts the project and finds no changes, and leaves its .pyc files behind, so
-Django is timed at its best). Every time is the wall-clock time of a fresh process (start-up
-included), the median of --repeat runs; CPU seconds (user+sys, workers included) are shown
-too because they are steadier on a busy machine. Peak memory is the largest resident set
-of the cold run's processes. miglint's JSON output must be identical in (a), (b), (c) and
-with --no-cache, or the benchmark stops.
+For each shape and size, on the same files and in one run: (d) reading every migration
+file plus `ast.parse` (the floor for any tool that reads Python source), (a) miglint with
+--no-cache, (a') miglint's first run filling an empty cache, (b) miglint warm (nothing
+changed), (c) miglint after one migration was touched (a comment appended, its facts the
+same), (c') after one migration was edited (an operation added or removed: its app and
+the apps that depend on it are analysed again), and (e) `manage.py makemigrations --check
+--dry-run` (after one untimed run that also checks that Django accepts the project and
+finds no changes, and leaves its .pyc files behind, so Django is timed at its best). Every
+time is that of a fresh process (start-up included), the median of --repeat runs, both
+wall-clock and CPU seconds (user+sys, workers included; steadier on a busy machine). Peak
+memory is the largest resident set of any miglint process (workers included). miglint's
+JSON output must be identical in (a), (a'), (b) and (c), and (c') identical to --no-cache
+on the edited files, or the benchmark stops.
+
+Shapes (bench/generate.py): "large" is a large real project (apps of 200 migrations,
+linear histories, few cross-app foreign keys); "wide" is the shape benchmarked before
+(apps of 100 migrations, merge migrations, half of all foreign keys across apps, on which
+Django's check is slow).
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ class Sample:
 @dataclass
 class Result:
     size: int
+    shape: str
     times: dict[str, list[Sample]] = field(default_factory=dict)
 
     def wall(self, name: str) -> float:
@@ -102,14 +111,16 @@ def child_main(mode: str, arguments: list[str]) -> int:
     return status
 
 
-def measure(size: int, workdir: str, repeat: int, django_repeat: int, python: str) -> Result:
-    from bench.generate import generate
+def measure(
+    shape: str, size: int, workdir: str, repeat: int, django_repeat: int, python: str
+) -> Result:
+    from bench.generate import SHAPES, generate
 
-    root = os.path.join(workdir, f"project_{size}")
+    root = os.path.join(workdir, f"{shape}_{size}")
     if os.path.exists(root):
         shutil.rmtree(root)
-    count = generate(root, size)
-    print(f"\n{count} migrations in {root}", flush=True)
+    count = generate(root, size, shape=shape)
+    print(f"\n{count} migrations, shape {shape!r} ({SHAPES[shape].description}), in {root}")
     env = {
         **os.environ,
         "XDG_CACHE_HOME": os.path.join(workdir, "xdg"),
@@ -125,83 +136,117 @@ def measure(size: int, workdir: str, repeat: int, django_repeat: int, python: st
             f"Django does not accept the generated project:\n{check.stdout}{check.stderr}"
         )
     print("  Django: loads the graph, no changes detected", flush=True)
-    result = Result(size)
+    result = Result(size, shape)
     me = [python, os.path.abspath(__file__), "--child"]
     lint = [*me, "miglint", root, "--format", "json", "--fail-on", "never"]
     cache_dir = os.path.join(root, ".miglint_cache")
-    touched = sorted(
-        os.path.join(root, "app_000", "migrations", name)
-        for name in os.listdir(os.path.join(root, "app_000", "migrations"))
-        if name[0].isdigit()
+    folder = os.path.join(root, "app_000", "migrations")
+    candidates = sorted(
+        os.path.join(folder, name)
+        for name in os.listdir(folder)
+        if name[0].isdigit() and "operations = [\n" in _read(os.path.join(folder, name))
     )
-    target = touched[len(touched) // 2]
-    with open(target, "rb") as handle:
-        original = handle.read()
+    target = candidates[len(candidates) // 2]
+    original = _read(target)
+    edited = original.replace(
+        "operations = [\n",
+        'operations = [\n        migrations.RunSQL("SELECT 1", migrations.RunSQL.noop),\n',
+        1,
+    )
 
     def sample(name: str, command: list[str], cwd: str = workdir) -> Sample:
         measured = run_child(command, cwd, env)
         result.times.setdefault(name, []).append(measured)
-        print(f"  {name:<10} {measured.wall:8.2f} s wall {measured.cpu:8.2f} s cpu", flush=True)
+        print(
+            f"  {name:<10} {measured.wall:8.2f} s wall {measured.cpu:8.2f} s cpu"
+            f" {measured.peak_mb:6.0f} MB",
+            flush=True,
+        )
         return measured
 
     for _ in range(repeat):
         sample("floor", [*me, "floor", root])
     for _ in range(repeat):
+        sample("no-cache", [*lint, "--no-cache"])
+    for _ in range(repeat):
         shutil.rmtree(cache_dir, ignore_errors=True)
-        sample("cold", lint)
+        sample("first", lint)
     for _ in range(repeat):
         sample("warm", lint)
     for round_ in range(repeat):
-        with open(target, "wb") as handle:
-            handle.write(original + f"# touched {round_} {time.time()}\n".encode())
+        _write(target, original + f"# touched {round_} {time.time()}\n")
         sample("touched", lint)
-    with open(target, "wb") as handle:
-        handle.write(original)
-    sample("no-cache", [*lint, "--no-cache"])
+    for round_ in range(repeat):
+        # Each round changes the file: edited, back to the original, edited again...
+        _write(target, edited if round_ % 2 == 0 else original)
+        sample("edited", lint)
+    reference_edited = run_child([*lint, "--no-cache"], workdir, env).output
+    _write(target, original)
     outputs = {name: {s.output for s in samples} for name, samples in result.times.items()}
-    reference = outputs["cold"]
-    for name in ("warm", "touched", "no-cache"):
+    reference = outputs["no-cache"]
+    for name in ("first", "warm", "touched"):
         if len(reference) != 1 or outputs[name] != reference:
-            raise SystemExit(f"miglint's output differs between the cold and the {name} runs")
+            raise SystemExit(f"miglint's output differs between the --no-cache and {name} runs")
+    if result.times["edited"][-1].output != reference_edited:
+        raise SystemExit("miglint's output on the edited files differs from --no-cache")
     for _ in range(django_repeat):
         sample("django", django, cwd=root)
     return result
 
 
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+COLUMNS = ("floor", "no-cache", "first", "warm", "touched", "edited", "django")
+
+
 def report(results: list[Result]) -> str:
-    columns = ("floor", "cold", "warm", "touched", "no-cache", "django")
-    lines = [
-        "| migrations | "
-        + " | ".join(f"{c} s" for c in columns)
-        + " | a/e | b/e | c/e | a/d | peak MB (a) |",
-        "|---:|" + "---:|" * (len(columns) + 5),
-    ]
-    for result in results:
-        wall = {c: result.wall(c) for c in columns}
-        peak = max(s.peak_mb for s in result.times["cold"])
-        lines.append(
-            f"| {result.size} | "
-            + " | ".join(f"{wall[c]:.2f}" for c in columns)
-            + f" | {wall['cold'] / wall['django']:.3f} | {wall['warm'] / wall['django']:.3f}"
-            f" | {wall['touched'] / wall['django']:.3f} | {wall['cold'] / wall['floor']:.1f}"
-            f" | {peak:.0f} |"
-        )
-    lines.append("")
-    lines.append("CPU seconds (user+sys, all processes), median:")
-    lines.append("| migrations | " + " | ".join(columns) + " |")
-    lines.append("|---:|" + "---:|" * len(columns))
-    for result in results:
-        lines.append(
-            f"| {result.size} | " + " | ".join(f"{result.cpu(c):.2f}" for c in columns) + " |"
-        )
-    if len(results) >= 2:
-        small, large = results[0], results[-1]
+    lines = []
+    for shape in dict.fromkeys(r.shape for r in results):
+        chosen = sorted((r for r in results if r.shape == shape), key=lambda r: r.size)
+        lines.append(f"shape {shape!r}:")
         lines.append("")
-        lines.append(f"growth {large.size}/{small.size} migrations (wall, cpu):")
-        for c in columns:
+        for label, pick in (("wall s", Result.wall), ("cpu s", Result.cpu)):
             lines.append(
-                f"  {c:<9} {large.wall(c) / small.wall(c):6.1f}x  {large.cpu(c) / small.cpu(c):6.1f}x"
+                f"| migrations ({label}) | "
+                + " | ".join(COLUMNS)
+                + " | a/e | a'/a | b/e | c/e | c'/e | a/d | peak MB |"
             )
+            lines.append("|---:|" + "---:|" * (len(COLUMNS) + 7))
+            for result in chosen:
+                value = {c: pick(result, c) for c in COLUMNS}
+                peak = max(s.peak_mb for name in COLUMNS[1:-1] for s in result.times[name])
+                ratios = (
+                    value["no-cache"] / value["django"],
+                    value["first"] / value["no-cache"],
+                    value["warm"] / value["django"],
+                    value["touched"] / value["django"],
+                    value["edited"] / value["django"],
+                )
+                lines.append(
+                    f"| {result.size} | "
+                    + " | ".join(f"{value[c]:.2f}" for c in COLUMNS)
+                    + " | "
+                    + " | ".join(f"{r:.3f}" for r in ratios)
+                    + f" | {value['no-cache'] / value['floor']:.1f} | {peak:.0f} |"
+                )
+            lines.append("")
+        if len(chosen) >= 2:
+            small, large = chosen[0], chosen[-1]
+            lines.append(f"growth {large.size}/{small.size} migrations (wall, cpu):")
+            for c in COLUMNS:
+                lines.append(
+                    f"  {c:<9} {large.wall(c) / small.wall(c):6.1f}x"
+                    f"  {large.cpu(c) / small.cpu(c):6.1f}x"
+                )
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -212,6 +257,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--migrations", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument(
+        "--shape", nargs="+", default=["large", "wide"], help="large, wide (bench/generate.py)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each miglint timing")
     parser.add_argument("--django-repeat", type=int, default=1, help="timed Django runs")
     parser.add_argument("--workdir", help="where to generate (default: a temporary folder)")
@@ -229,7 +277,8 @@ def main() -> int:
         os.path.dirname(miglint.__file__), snapshot, ignore=shutil.ignore_patterns("__pycache__")
     )
     results = [
-        measure(size, workdir, args.repeat, args.django_repeat, sys.executable)
+        measure(shape, size, workdir, args.repeat, args.django_repeat, sys.executable)
+        for shape in args.shape
         for size in sorted(args.migrations)
     ]
     print()

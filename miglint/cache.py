@@ -1,20 +1,22 @@
-"""A content-addressed cache of per-file parse results, safe in an untrusted tree.
+"""The cache folder: signed files that a later run may trust, in a tree it may not.
 
 Where: `.miglint_cache/` in the project root (the folder of the config file in use, else
 the first PATH when it is a folder, else the current folder), with a `.gitignore` of `*`
 and a `CACHEDIR.TAG` inside. When that folder cannot be created or written (a read-only
 checkout), `$XDG_CACHE_HOME/miglint/projects/<hash of the root's real path>/` (default
-`~/.cache`); when neither works, miglint runs without a cache.
+`~/.cache/miglint`); when neither works, miglint runs without a cache. The folder is made
+only when a run has something to keep (a tree with migrations).
 
-What: one JSON file per parsed file content, named by a key that hashes the file's bytes,
-miglint's version, a fingerprint of miglint's own source (so a changed parser never reads
-old results) and the settings that change parsing. The directory may come from a pull
-request, so an entry is trusted only when its MAC verifies with a secret that lives
-outside the tree (`$XDG_CACHE_HOME/miglint/secret`, created on first use), when it names
-the expected key and content hash, and when it decodes to facts of exactly the right
-shape. Anything else (corrupt, truncated, forged, stale, a symlink or a FIFO) is ignored
-and rewritten. Nothing is ever unpickled or evaluated. Entries are written to a temporary
-file in the same folder and renamed into place, so concurrent runs never see half a file.
+What: a few files of plain values (tuples, dicts, strings, numbers, bytes) written with
+`marshal`, the standard library's fastest codec for such values; what they mean is
+miglint.results' business. The folder may come from a pull request, so a file is trusted
+only when its MAC (keyed BLAKE2b, with a secret kept outside the tree in
+`$XDG_CACHE_HOME/miglint/secret`, made on first use) verifies for its own name and for this
+miglint (version, source and Python); only then is it unmarshalled, and its shape is
+checked by the reader. Anything else (corrupt, truncated, forged, stale, a symlink or a
+FIFO) is ignored and rewritten. Nothing is ever unpickled or evaluated. Files are written
+to a temporary file in the same folder and renamed into place, so concurrent runs never
+see half a file; a file named after its content is never rewritten with other content.
 """
 
 from __future__ import annotations
@@ -22,34 +24,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
+import marshal
 import os
 import secrets
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from miglint import __version__
-from miglint.config import Config
-from miglint.parallel import PARALLEL_THRESHOLD, parse_all
-from miglint.parse import MigrationFacts, parse_migration_bytes
-from miglint.project import read_and_parse
-from miglint.pysource import MAX_FILE_BYTES
-from miglint.serial import Codec, DecodeError
 
 CACHE_DIR = ".miglint_cache"
-FORMAT = b"miglint-cache 1"
+FORMAT = b"miglint-cache 2"
 SECRET_FILE = "secret"
-# Config settings that change what parsing produces; none today (parse_migration reads
-# no configuration), listed here so that adding one invalidates the cache.
-PARSE_SETTINGS: tuple[str, ...] = ()
-# Larger files are parsed every time: decoding facts of a huge file (100,000 operations)
-# costs more than parsing it. Real migrations are a few KB.
-MAX_CACHED_SOURCE_BYTES = 256 * 1024
-# An entry is a few times the size of its source; anything bigger is not ours.
-MAX_ENTRY_BYTES = 16 * MAX_CACHED_SOURCE_BYTES
+# No file miglint writes comes near this; anything bigger is not ours.
+MAX_CACHE_FILE_BYTES = 1024 * 1024 * 1024
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by miglint.\n"
@@ -57,10 +49,12 @@ CACHEDIR_TAG = (
 )
 
 
-def source_fingerprint() -> str:
-    """A hash of miglint's own source files: any change to the code is a new cache key."""
+def source_fingerprint() -> bytes:
+    """A digest of miglint's version, its own source files and the Python running it: any
+    change to the code (or to marshal's format) makes every stored file stale."""
     package = os.path.dirname(os.path.abspath(__file__))
-    digest = hashlib.blake2b(__version__.encode(), digest_size=16)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{__version__}\0{sys.version}\0{marshal.version}\0".encode())
     for directory, subdirs, files in os.walk(package):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith((".", "__")))
         for name in sorted(files):
@@ -69,14 +63,14 @@ def source_fingerprint() -> str:
                 digest.update(os.path.relpath(path, package).encode() + b"\0")
                 with open(path, "rb") as handle:
                     digest.update(handle.read() + b"\0")
-    return digest.hexdigest()
+    return digest.digest()
 
 
-def project_root(config: Config, paths: Sequence[str]) -> str:
+def project_root(config_path: str | None, paths: Sequence[str]) -> str:
     """The folder that holds `.miglint_cache/`: the config file's, else the first PATH
     if it is a folder, else the current folder."""
-    if config.path is not None:
-        return os.path.dirname(os.path.abspath(config.path))
+    if config_path is not None:
+        return os.path.dirname(os.path.abspath(config_path))
     first = paths[0] if paths else "."
     return os.path.abspath(first) if os.path.isdir(first) else os.getcwd()
 
@@ -101,129 +95,121 @@ def fallback_dir(root: str, environ: Mapping[str, str]) -> str | None:
     return os.path.join(home, "projects", name)
 
 
-@dataclass(frozen=True)
-class Cache:
-    """Parse results stored in `directory`. Calling it parses a batch of files; it pickles
-    as its three settings, so that parse workers can use it too."""
-
-    directory: str
-    secret: bytes
-    # Hashed into every key: miglint's version and source, and the parse settings.
-    salt: str
-    # How files missing from the cache are parsed (see miglint.parallel.parse_all).
-    workers: int | None = None
-    threshold: int = PARALLEL_THRESHOLD
-    codec: Codec = field(default_factory=lambda: Codec(MigrationFacts), compare=False, repr=False)
-
-    def __reduce__(self) -> tuple[type[Cache], tuple[str, bytes, str, int | None, int]]:
-        return (Cache, (self.directory, self.secret, self.salt, self.workers, self.threshold))
-
-    def __call__(self, paths: Sequence[str]) -> list[MigrationFacts]:
-        """Facts of each file: stored ones from here (reading an entry costs about what
-        copying facts back from a worker does), the others parsed, on several cores when
-        there are many, and stored."""
-        found = [self.lookup(path) for path in paths]
-        missing = [path for path, facts in zip(paths, found, strict=True) if facts is None]
-        parsed = iter(parse_all(self.parse_and_store, missing, self.workers, self.threshold))
-        return [facts if facts is not None else next(parsed) for facts in found]
-
-    def lookup(self, path: str) -> MigrationFacts | None:
-        data = _read_regular_file(path, MAX_CACHED_SOURCE_BYTES)
-        return None if data is None else self.load(self.content_hash(data))
-
-    def parse_and_store(self, paths: Sequence[str]) -> list[MigrationFacts]:
-        return [self.parse(path) or read_and_parse(path) for path in paths]
-
-    def content_hash(self, data: bytes) -> str:
-        return hashlib.blake2b(data, digest_size=20).hexdigest()
-
-    def key(self, content_hash: str) -> str:
-        return hashlib.blake2b(f"{self.salt}\0{content_hash}".encode(), digest_size=20).hexdigest()
-
-    def entry_path(self, key: str) -> str:
-        return os.path.join(self.directory, key + ".json")
-
-    def _mac(self, body: bytes) -> str:
-        return hashlib.blake2b(body, key=self.secret, digest_size=32).hexdigest()
-
-    def load(self, content_hash: str) -> MigrationFacts | None:
-        """The stored facts of a file with this content, or None (missing or not trusted)."""
-        key = self.key(content_hash)
-        raw = _read_regular_file(self.entry_path(key), MAX_ENTRY_BYTES)
-        if raw is None:
-            return None
-        header, _, rest = raw.partition(b"\n")
-        mac, _, body = rest.partition(b"\n")
-        if header != FORMAT or not hmac.compare_digest(mac, self._mac(body).encode()):
-            return None
-        try:
-            document = json.loads(body)
-            if (
-                type(document) is not dict
-                or document.get("key") != key
-                or document.get("content") != content_hash
-            ):
-                return None
-            facts = self.codec.decode(document.get("facts"))
-        except (ValueError, DecodeError, RecursionError):
-            return None
-        return facts if isinstance(facts, MigrationFacts) else None
-
-    def store(self, content_hash: str, facts: MigrationFacts) -> None:
-        """Write an entry; any failure (disk full, read-only, odd facts) just skips it."""
-        key = self.key(content_hash)
-        try:
-            document = {"key": key, "content": content_hash, "facts": self.codec.encode(facts)}
-            body = json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
-        except (TypeError, ValueError, RecursionError):
-            return
-        data = b"%s\n%s\n%s" % (FORMAT, self._mac(body).encode(), body)
-        _write_atomically(self.entry_path(key), data)
-
-    def parse(self, path: str) -> MigrationFacts | None:
-        """Facts of the file at `path` from the cache or parsed (and stored); None when
-        the file is not a plain readable file, for the caller's own reader to report."""
-        data = _read_regular_file(path, MAX_FILE_BYTES)
-        if data is None:
-            return None
-        if len(data) > MAX_CACHED_SOURCE_BYTES:
-            return parse_migration_bytes(data)
-        content_hash = self.content_hash(data)
-        facts = self.load(content_hash)
-        if facts is None:
-            facts = parse_migration_bytes(data)
-            self.store(content_hash, facts)
-        return facts
-
-    def clear(self) -> None:
-        clear_directory(self.directory)
-
-
-def open_cache(config: Config, paths: Sequence[str], environ: Mapping[str, str]) -> Cache | None:
-    """The cache for a run over `paths`, or None when no usable folder or secret exists."""
-    home = user_cache_home(environ)
-    secret = _secret(home) if home is not None else None
-    if secret is None:
-        return None
-    salt = ":".join(
-        [__version__, source_fingerprint()]
-        + [f"{name}={getattr(config, name)!r}" for name in PARSE_SETTINGS]
-    )
-    root = project_root(config, paths)
-    for directory in (os.path.join(root, CACHE_DIR), fallback_dir(root, environ)):
-        if directory is not None and _prepare(directory):
-            return Cache(directory, secret, salt)
-    return None
-
-
-def cache_dirs(config: Config, paths: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+def cache_dirs(
+    config_path: str | None, paths: Sequence[str], environ: Mapping[str, str]
+) -> list[str]:
     """Every folder that may hold this project's cache (for `miglint cache clear`)."""
-    root = project_root(config, paths)
+    root = project_root(config_path, paths)
     found = [os.path.join(root, CACHE_DIR)]
     fallback = fallback_dir(root, environ)
     if fallback is not None:
         found.append(fallback)
     return found
+
+
+@dataclass(frozen=True)
+class Cache:
+    """Signed files in `directory`; `salt` ties them to this miglint (source_fingerprint).
+    Pickles as its three settings, so that worker processes can use it too."""
+
+    directory: str
+    secret: bytes
+    salt: bytes
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.directory, name)
+
+    def _mac(self, name: str, body: bytes) -> bytes:
+        digest = hashlib.blake2b(key=self.secret, digest_size=32)
+        digest.update(FORMAT + b"\0" + self.salt + b"\0" + name.encode() + b"\0")
+        digest.update(body)
+        return digest.hexdigest().encode()
+
+    def load_bytes(self, name: str) -> bytes | None:
+        """The body of the file `name`, when it is ours, whole and for this miglint."""
+        raw = _read_regular_file(self.path(name), MAX_CACHE_FILE_BYTES)
+        if raw is None:
+            return None
+        header, _, rest = raw.partition(b"\n")
+        mac, _, body = rest.partition(b"\n")
+        if header != FORMAT or not hmac.compare_digest(mac, self._mac(name, body)):
+            return None
+        return body
+
+    def load(self, name: str) -> object | None:
+        """The value stored as `name`, or None (missing or not trusted); the caller checks
+        its shape."""
+        body = self.load_bytes(name)
+        if body is None:
+            return None
+        try:
+            # Only bodies that this user's miglint signed get here.
+            value: object = marshal.loads(body)
+        except (ValueError, EOFError, TypeError):
+            return None
+        return value
+
+    def save_bytes(self, name: str, body: bytes) -> bool:
+        """Write a file; any failure (disk full, read-only) just skips it."""
+        data = b"%s\n%s\n%s" % (FORMAT, self._mac(name, body), body)
+        return _write_atomically(self.path(name), data)
+
+    def save(self, name: str, value: Any) -> bool:
+        try:
+            body = marshal.dumps(value)
+        except (ValueError, TypeError):
+            return False
+        return self.save_bytes(name, body)
+
+    def save_named(self, prefix: str, value: Any) -> str | None:
+        """Store `value` under a name made of `prefix` and a digest of it; that name."""
+        try:
+            body = marshal.dumps(value)
+        except (ValueError, TypeError):
+            return None
+        name = f"{prefix}-{hashlib.blake2b(body, digest_size=12).hexdigest()}"
+        return name if self.save_bytes(name, body) else None
+
+    def remove(self, name: str) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path(name))
+
+    def names(self) -> list[str]:
+        try:
+            return os.listdir(self.directory)
+        except OSError:
+            return []
+
+    def clear(self) -> None:
+        clear_directory(self.directory)
+
+
+def packed(value: Any) -> bytes:
+    """`value` (plain values only) as bytes that are equal exactly when the values are: for
+    digests. (marshal's version 2 writes no back-references, which depend on identity.)"""
+    return marshal.dumps(value, 2)
+
+
+def open_cache(
+    config_path: str | None,
+    paths: Sequence[str],
+    environ: Mapping[str, str],
+    salt: bytes,
+    create: bool = True,
+) -> Cache | None:
+    """The cache for a run over `paths` (its folder made when `create`, else only an
+    existing one), or None when no usable folder or secret exists."""
+    home = user_cache_home(environ)
+    secret = _secret(home, create) if home is not None else None
+    if secret is None:
+        return None
+    root = project_root(config_path, paths)
+    for directory in (os.path.join(root, CACHE_DIR), fallback_dir(root, environ)):
+        if directory is None:
+            continue
+        if _prepare(directory) if create else _usable(directory):
+            return Cache(directory, secret, salt)
+    return None
 
 
 def clear_directory(directory: str) -> bool:
@@ -239,6 +225,15 @@ def clear_directory(directory: str) -> bool:
         return False
     shutil.rmtree(directory, ignore_errors=True)
     return not os.path.lexists(directory)
+
+
+def _usable(directory: str) -> bool:
+    """An existing folder (not a symlink) that this process may write to."""
+    try:
+        info = os.lstat(directory)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and os.access(directory, os.W_OK)
 
 
 def _prepare(directory: str) -> bool:
@@ -264,13 +259,15 @@ def _prepare(directory: str) -> bool:
     return True
 
 
-def _secret(home: str) -> bytes | None:
-    """The key that signs entries, kept outside any project tree; made on first use."""
+def _secret(home: str, create: bool = True) -> bytes | None:
+    """The key that signs files, kept outside any project tree; made on first use."""
     path = os.path.join(home, SECRET_FILE)
     for _ in range(2):
         data = _read_regular_file(path, 1024)
         if data is not None and len(data) >= 32:
             return data[:64]
+        if not create:
+            return None
         try:
             os.makedirs(home, mode=0o700, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=home, prefix=".secret-")
@@ -319,7 +316,7 @@ def _read_regular_file(path: str, limit: int) -> bytes | None:
         os.close(handle)
 
 
-def _write_atomically(path: str, data: bytes, raise_errors: bool = False) -> None:
+def _write_atomically(path: str, data: bytes, raise_errors: bool = False) -> bool:
     """Write a temporary file next to `path` and rename it over `path`."""
     directory = os.path.dirname(path)
     temporary = None
@@ -333,7 +330,9 @@ def _write_atomically(path: str, data: bytes, raise_errors: bool = False) -> Non
     except OSError:
         if raise_errors:
             raise
+        return False
     finally:
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+    return True

@@ -12,13 +12,15 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from miglint import __version__
 from miglint.config import FAIL_ON, Config, ConfigError, check_codes, find_config_file, load_config
 from miglint.finding import Finding, Severity
-from miglint.parse import MigrationFacts
-from miglint.project import BatchParser, PathError, Project, load_project
-from miglint.rules import all_rules
+
+if TYPE_CHECKING:
+    from miglint.cache import Cache
+    from miglint.project import BatchParser, Project, Survey
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -58,7 +60,7 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
-    from miglint.report import FORMATS
+    from miglint.report import FORMAT_NAMES
 
     parser.add_argument(
         "paths",
@@ -70,7 +72,7 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=sorted(FORMATS),
+        choices=sorted(FORMAT_NAMES),
         default="text",
         help="output format (default: text)",
     )
@@ -149,7 +151,9 @@ def _add_verbosity(
     )
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+def build_parser(only: str | None = None) -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    """The parser of every command, or of `check`, `rules` and the command `only` (the
+    other commands' modules are not even imported)."""
     parser = argparse.ArgumentParser(
         prog="miglint",
         description=DESCRIPTION,
@@ -178,6 +182,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     commands["rules"] = run_rules
 
     for name, target in _EXTRA_COMMANDS.items():
+        if only is not None and name != only:
+            continue
         module_name, _, function = target.partition(":")
         register = getattr(importlib.import_module(module_name), function)
         commands[name] = register(subparsers)
@@ -197,16 +203,18 @@ _EXTRA_COMMANDS: dict[str, str] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser, commands = build_parser()
+    names = ("check", "rules", *_EXTRA_COMMANDS)
     if not arguments or (
-        arguments[0] not in commands and arguments[0] not in ("-h", "--help", "--version")
+        arguments[0] not in names and arguments[0] not in ("-h", "--help", "--version")
     ):
         arguments.insert(0, "check")
+    only = arguments[0] if arguments[0] in names else None
+    parser, commands = build_parser(only)
     args = parser.parse_args(arguments)
     verbose = getattr(args, "verbose", False)
     try:
         return commands[args.command](args)
-    except (UsageError, ConfigError, PathError) as error:
+    except _user_errors() as error:
         print(f"miglint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -227,12 +235,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors a user can cause (one line, exit status 2); imported only when one is raised."""
+    from miglint.project import PathError
+
+    return (UsageError, ConfigError, PathError)
+
+
 def split_codes(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def resolve_config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     """The config file's settings, overridden by the command line."""
+    from miglint.rules import all_rules
+
     known = {rule.code: rule.name for rule in all_rules()}
     config_path = getattr(args, "config", None)
     if config_path is not None and not os.path.isfile(config_path):
@@ -276,39 +293,130 @@ def use_colour(choice: str) -> bool:
 
 def load(args: argparse.Namespace, baseline: bool = False) -> tuple[Project, Config]:
     """The project the command line names; with its baseline file when `baseline`."""
+    from miglint.project import load_project
+
     paths = args.paths or ["."]
     config = resolve_config(args, paths)
-    reader = file_reader(args, config, paths)
-    project = load_project(paths, config, parse_files=reader, baseline=baseline)
+    project = load_project(paths, config, parse_files=file_reader(), baseline=baseline)
     return project, config
 
 
-def file_reader(args: argparse.Namespace, config: Config, paths: Sequence[str]) -> BatchParser:
-    """Migration files are read through the cache (unless --no-cache), on several cores."""
+def file_reader() -> BatchParser:
+    """Migration files are parsed on several cores when there are many."""
     from functools import partial
 
-    from miglint.cache import open_cache
     from miglint.parallel import parse_all, read_each
 
-    uncached = partial(parse_all, read_each)
-    if getattr(args, "no_cache", False):
-        return uncached
+    return partial(parse_all, read_each)
 
-    def read(files: Sequence[str]) -> list[MigrationFacts]:
-        # The cache folder is made only when there is something to keep in it.
-        if not files:
-            return []
-        cache = open_cache(config, paths, os.environ)
-        return (cache or uncached)(files)
 
-    return read
+def _run_options(args: argparse.Namespace) -> tuple[object, ...]:
+    """Everything on the command line that can change what `check` prints."""
+    return (
+        tuple(args.paths),
+        args.format,
+        args.select,
+        args.ignore,
+        args.fail_on,
+        args.no_baseline,
+        args.statistics,
+        args.config,
+        args.quiet,
+        args.verbose,
+        use_colour(args.color) if args.format == "text" else None,
+    )
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from miglint.lint import lint
+    paths = args.paths or ["."]
+    # --diff asks git and --django-check runs the project: neither answer can be replayed.
+    replayable = not (args.no_cache or args.diff or args.django_check)
+    salt = b""
+    if replayable:
+        from miglint.answers import run_key, stored_answer
+        from miglint.cache import open_cache, source_fingerprint
+
+        salt = source_fingerprint() + os.getcwd().encode()
+        key = run_key(salt, _run_options(args))
+        config_path = args.config or find_config_file(paths[0])
+        cache = open_cache(config_path, paths, os.environ, salt, create=False)
+        answer = stored_answer(cache, key) if cache is not None else None
+        if answer is not None:
+            sys.stderr.write(answer.messages)
+            sys.stderr.flush()
+            _write(answer.output.decode("utf-8", "surrogatepass"))
+            return answer.status
+    from miglint import inputs
+
+    recorder = inputs.Recorder()
+    with inputs.recording(recorder):
+        output, messages, status, cache = _check(args, paths, salt)
+    sys.stderr.write(messages)
+    sys.stderr.flush()
+    _write(output)
+    if replayable and cache is not None and not recorder.unstable:
+        from miglint.answers import Answer, store_answer
+
+        answer = Answer(output.encode("utf-8", "surrogatepass"), messages, status)
+        store_answer(cache, key, recorder.notes, answer)
+    return status
+
+
+def _write(output: str) -> None:
+    sys.stdout.write(output)
+    sys.stdout.flush()
+
+
+def _check(
+    args: argparse.Namespace, paths: list[str], salt: bytes
+) -> tuple[str, str, int, Cache | None]:
+    """Lint as the command line says: (output, messages for stderr, exit status, cache)."""
     from miglint.report import FORMATS
 
-    project, config = load(args, baseline=not args.no_baseline)
+    config = resolve_config(args, paths)
+    messages: list[str] = []
+    cache = None
+    if args.verbose or args.diff or args.django_check:
+        # What the rules could not check (-v), a diff and Django's answer need the whole
+        # project at hand.
+        project, findings = _check_whole(args, paths, config, messages)
+        found: Survey | Project = project
+    else:
+        from miglint.cache import open_cache
+        from miglint.project import survey_project
+        from miglint.results import Incremental
+
+        survey = survey_project(paths, config, baseline=not args.no_baseline)
+        if not args.no_cache and survey.apps:
+            # The cache folder is made only when there is something to keep in it.
+            cache = open_cache(config.path, paths, os.environ, salt)
+        findings = Incremental(survey, cache, salt).run()
+        found = survey
+    if not args.verbose and not args.quiet:
+        messages.extend(found.notices)
+    if args.statistics:
+        output = _statistics(findings, args.format)
+    elif args.format == "text":
+        from miglint.report import text
+
+        output = text.render(findings, colour=use_colour(args.color), every_fix=args.verbose)
+        if args.quiet:
+            output = "".join(line + "\n" for line in output.splitlines()[:-1])
+        elif not found.apps:
+            output = _nothing_found(found.unmigrated_models, args.paths or ["."])
+    else:
+        output = FORMATS[args.format](findings)
+    text_messages = "".join(f"miglint: {line}\n" for line in messages)
+    return output, text_messages, exit_status(findings, config.fail_on), cache
+
+
+def _check_whole(
+    args: argparse.Namespace, paths: list[str], config: Config, messages: list[str]
+) -> tuple[Project, list[Finding]]:
+    from miglint.lint import lint
+    from miglint.project import load_project
+
+    project = load_project(paths, config, parse_files=file_reader(), baseline=not args.no_baseline)
     base = args.diff
     if base:
         from dataclasses import replace
@@ -318,7 +426,7 @@ def run_check(args: argparse.Namespace) -> int:
 
         missing = missing_base(project, base)
         if missing is not None:
-            print(f"miglint: {missing}", file=sys.stderr)
+            messages.append(missing)
             base = None
         else:
             changed = frozenset(diff_paths(project, base))
@@ -335,31 +443,13 @@ def run_check(args: argparse.Namespace) -> int:
     if args.verbose:
         from miglint.lint import notices
 
-        for line in (*project.warnings, *project.notices, *notices(project)):
-            print(f"miglint: {line}", file=sys.stderr)
-    elif not args.quiet:
-        for line in project.notices:
-            print(f"miglint: {line}", file=sys.stderr)
-    if args.statistics:
-        output = _statistics(findings, args.format)
-    elif args.format == "text":
-        from miglint.report import text
-
-        output = text.render(findings, colour=use_colour(args.color), every_fix=args.verbose)
-        if args.quiet:
-            output = "".join(line + "\n" for line in output.splitlines()[:-1])
-        elif not project.apps:
-            output = _nothing_found(project, args.paths or ["."])
-    else:
-        output = FORMATS[args.format](findings)
-    sys.stdout.write(output)
-    sys.stdout.flush()
-    return exit_status(findings, config.fail_on)
+        messages.extend((*project.warnings, *project.notices, *notices(project)))
+    return project, findings
 
 
-def _nothing_found(project: Project, paths: Sequence[str]) -> str:
+def _nothing_found(unmigrated_models: Sequence[str], paths: Sequence[str]) -> str:
     where = ", ".join(paths)
-    folders = [os.path.relpath(path).replace(os.sep, "/") for path in project.unmigrated_models]
+    folders = [os.path.relpath(path).replace(os.sep, "/") for path in unmigrated_models]
     if not folders:
         return f"No Django migrations found (looked in: {where}); nothing to check.\n"
     shown = ", ".join(folders[:3]) + (f" and {len(folders) - 3} more" if len(folders) > 3 else "")
@@ -397,6 +487,7 @@ def _with_django_check(
 
 def run_rules(args: argparse.Namespace) -> int:
     from miglint.docs import rule_page
+    from miglint.rules import all_rules
 
     rules = all_rules()
     if args.code:

@@ -226,11 +226,7 @@ def from_setup_py(text: str) -> Version | None:
 
 def _requirement_files(folder: str) -> list[str]:
     names: list[str] = []
-    try:
-        entries = sorted(inputs.listdir(folder))
-    except OSError:
-        return []
-    for name in entries:
+    for name in inputs.matching(folder, ("requirements*.txt", "*.in")):
         pip_tools = name.endswith(".in") and name != "MANIFEST.in"
         if (name.startswith("requirements") and name.endswith(".txt")) or pip_tools:
             names.append(os.path.join(folder, name))

@@ -15,6 +15,7 @@ knows which app's findings depend on which files.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import stat
@@ -24,8 +25,9 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-# (kind, absolute path); kinds: "file" (content), "list" (a folder's entries), and the
-# tests "isfile", "isdir", "exists", "lexists", "islink", "plain" (a regular file, not a link).
+# (kind, absolute path); kinds: "file" (content), "list" (a folder's entries), "match:..."
+# (the names in a folder matching some patterns), and the tests "isfile", "isdir",
+# "exists", "lexists", "islink", "plain" (a regular file, not a link).
 Note = tuple[str, str]
 # A file or folder's stat signature: size, mtime, ctime (ns), inode and device. None when it
 # was written too recently to trust (the clock may not have moved since): compare content.
@@ -248,6 +250,26 @@ def listdir(path: str) -> list[str]:
     return [entry.name for entry in scandir(path)]
 
 
+def matching(path: str, patterns: tuple[str, ...]) -> list[str]:
+    """The names in the folder at `path` that match one of the fnmatch `patterns`, sorted
+    ([] when it cannot be listed). Only they are noted: a folder above the project (say
+    /tmp) changes all the time, which names in it miglint cares about rarely do."""
+    answer = _matching(path, patterns)
+    _note(MATCH + "\0".join(patterns), path, answer)
+    return list(answer)
+
+
+MATCH = "match:"
+
+
+def _matching(path: str, patterns: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        names = os.listdir(path)
+    except (OSError, ValueError):
+        return ()
+    return tuple(sorted(n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)))
+
+
 def walk(top: str) -> Iterator[tuple[str, list[str], list[str]]]:
     """os.walk(top) (top-down, no links followed); prune by editing the folder list."""
     try:
@@ -282,8 +304,13 @@ def _kind(entry: os.DirEntry[str]) -> str:
     return "o"
 
 
+# miglint's own cache folder is its output, never an input (it appears after a first run).
+_NOT_INPUT = ".miglint_cache"
+
+
 def _entries_digest(entries: list[os.DirEntry[str]]) -> bytes:
-    return digest("\0".join(sorted(f"{_kind(e)}{e.name}" for e in entries)).encode())
+    names = sorted(f"{_kind(e)}{e.name}" for e in entries if e.name != _NOT_INPUT)
+    return digest("\0".join(names).encode())
 
 
 # --- checking ----------------------------------------------------------------------------
@@ -306,6 +333,8 @@ class Checker:
             return self._file_holds(path, seen)
         if kind == "list":
             return self._folder_holds(path, seen)
+        if kind.startswith(MATCH):
+            return _matching(path, tuple(kind[len(MATCH) :].split("\0"))) == seen
         return False
 
     def _file_holds(self, path: str, seen: Seen) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 
-from miglint import suppress
+from miglint import inputs, suppress
 from miglint.baseline import Baseline, hides
 from miglint.finding import Finding
 from miglint.parse import Suppression, find_suppressions
@@ -27,9 +28,17 @@ def lint(project: Project, rules: Iterable[type[Rule]] | None = None) -> list[Fi
     if project.only_paths is not None:
         findings = on_named_files(findings, project, project.only_paths)
     suppressions = {m.path: m.facts.suppressions for m in project.migrations}
+    readers: dict[str, set[str]] = {}
+    for finding in findings:
+        if finding.path not in suppressions and finding.app is not None:
+            readers.setdefault(finding.path, set()).add(finding.app)
     for path in {f.path for f in findings} - set(suppressions):
-        # Findings outside migrations (MIG401 in models.py) honour that file's comments too.
-        suppressions[path] = _file_suppressions(path)
+        # Findings outside migrations (MIG401 in models.py) honour that file's comments too;
+        # the file is read on behalf of the apps whose findings are in it.
+        labels = readers.get(path, set())
+        apps = frozenset(app.key for app in project.apps if app.label in labels) or None
+        with inputs.acting_for(apps) if apps else contextlib.nullcontext():
+            suppressions[path] = _file_suppressions(path)
     kept = suppress.apply(findings, config, suppressions)
     return sorted(set(kept), key=Finding.sort_key)
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.generate import generate
 from miglint.config import Config
 from miglint.lint import lint
@@ -30,10 +32,13 @@ def django(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_generated_project_matches_its_models_for_django(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shape", ["large", "wide"])
+def test_generated_project_matches_its_models_for_django(tmp_path: Path, shape: str) -> None:
     root = tmp_path / "project"
-    count = generate(str(root), 150, per_app=30, seed=11)
-    assert count == 150
+    # The large shape has fewer foreign keys: more migrations hold every kind of one.
+    size = 400 if shape == "large" else 150
+    count = generate(str(root), size, per_app=size // 5, seed=11, shape=shape)
+    assert count == size
     files = sorted(root.glob("*/migrations/0*.py"))
     assert len(files) == count
     text = "".join(path.read_text() for path in files)
@@ -54,6 +59,9 @@ def test_generated_project_matches_its_models_for_django(tmp_path: Path) -> None
         line for line in text.splitlines() if line.strip().startswith('("app_') and "," in line
     ]
     assert cross_app
+    merges = [path for path in files if "_merge_" in path.name]
+    # The large shape's histories are linear; the wide one joins branches.
+    assert bool(merges) == (shape == "wide")
     # Django loads the graph, and the models agree with the migrations.
     check = django(root, "makemigrations", "--check", "--dry-run")
     assert check.returncode == 0, check.stdout + check.stderr
@@ -88,9 +96,12 @@ def test_benchmark_runs_end_to_end_on_a_tiny_project(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     table = result.stdout
-    assert "| 12 |" in table
-    assert "| 24 |" in table
-    for column in ("a/e", "b/e", "c/e", "a/d", "peak MB (a)"):
-        assert column in table
-    assert "growth 24/12 migrations" in table
+    for shape in ("shape 'large'", "shape 'wide'"):
+        assert table.count(shape) >= 2
+    assert table.count("| 12 |") == table.count("| 24 |") == 4
+    for column in ("no-cache", "first", "warm", "touched", "edited", "django"):
+        assert f" {column} |" in table
+    for ratio in ("a/e", "a'/a", "b/e", "c/e", "c'/e", "a/d", "peak MB"):
+        assert ratio in table
+    assert table.count("growth 24/12 migrations") == 2
     assert "no changes detected" in table

@@ -1,34 +1,38 @@
-"""The parse cache: same findings with and without it (and with parallel parsing), entries
-that are corrupt, forged, truncated or written by two processes at once are never believed,
-and the linted tree is never written to outside `.miglint_cache/`."""
+"""The cache: the same findings and the same bytes with and without it and with any number
+of workers; a changed file makes exactly the apps that depend on it analysed again (a
+touch or a comment none); a changed config, baseline, settings, requirements or miglint
+makes every app analysed again; a damaged or forged cache is never believed; and the linted
+tree is never written to outside `.miglint_cache/`. No test here measures time."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.generate import generate
-from miglint import cache as cache_module
+from miglint import inputs
 from miglint import syntax as s
 from miglint.cache import CACHE_DIR, Cache, open_cache
-from miglint.config import Config
+from miglint.config import Config, find_config_file, load_config
+from miglint.finding import Finding
 from miglint.lint import lint
-from miglint.parallel import parse_all, read_each
 from miglint.parse import MigrationFacts, parse_migration_bytes
-from miglint.project import load_project
-from miglint.report import json as json_report
+from miglint.project import load_project, survey_project
+from miglint.results import Incremental, Shard
 from miglint.rules import all_rules
 from miglint.rules.base import example_files
 from miglint.serial import Codec, DecodeError
-from tests.helpers import migration, run_cli, write_tree
+from tests.helpers import known_codes, migration, run_cli, write_tree
 
 # Every kind of value and statement the parser produces, in one file.
 ODD_MIGRATION = """\
@@ -133,14 +137,15 @@ def instances(value: Any) -> Iterator[Any]:
             stack.extend(current.values())
 
 
-def test_every_fact_type_round_trips_through_json(tmp_path: Path) -> None:
+def test_every_fact_type_round_trips_through_the_stored_form(tmp_path: Path) -> None:
     codec = Codec(MigrationFacts)
     seen: set[type] = set()
     count = 0
+    cache = Cache(str(tmp_path), b"k" * 64, b"salt")
     for name, data in corpus(tmp_path):
         facts = facts_of(data)
-        text = json.dumps(codec.encode(facts), allow_nan=False)
-        back = codec.decode(json.loads(text))
+        assert cache.save("facts", codec.encode(facts))
+        back = codec.decode(cache.load("facts"))
         # `==` skips spans (compare=False); repr shows every field, and types (1 vs True).
         assert back == facts, name
         assert repr(back) == repr(facts), name
@@ -176,15 +181,255 @@ def test_decoding_rejects_documents_of_the_wrong_shape() -> None:
             codec.decode(document)
 
 
-def open_test_cache(root: Path, home: Path) -> Cache:
-    cache = open_cache(Config(root=str(root)), [str(root)], {"XDG_CACHE_HOME": str(home)})
-    assert cache is not None
-    return cache
+# --- a project whose apps depend on each other in known ways ------------------------------
+
+PRODUCT = """\
+        migrations.CreateModel(
+            name="Product",
+            fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+        ),"""
+ORDER = """\
+        migrations.CreateModel(
+            name="Order",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("product", models.ForeignKey(on_delete=models.CASCADE, to="shop.product")),
+            ],
+        ),"""
+POST = """\
+        migrations.CreateModel(
+            name="Post",
+            fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+        ),"""
+# Without the `stamp` field its models.py inherits from blog's abstract base: MIG401.
+INVOICE = """\
+        migrations.CreateModel(
+            name="Invoice",
+            fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+        ),"""
+STAMPED = """\
+from django.db import models
 
 
-def findings_json(root: Path, reader: Any) -> str:
-    project = load_project([str(root)], Config(root=str(root)), parse_files=reader)
-    return json_report.render(lint(project))
+class Stamped(models.Model):
+    stamp = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class Post(models.Model):
+    pass
+"""
+
+
+def dependent_apps(root: Path) -> Path:
+    """shop <- orders (a foreign key and its dependency); blog, whose models.py holds an
+    abstract base that billing's models inherit (no migration dependency); shop, orders
+    and billing have findings."""
+    return write_tree(
+        root,
+        {
+            "shop/migrations/0001_initial.py": migration(operations=PRODUCT),
+            "shop/migrations/0002_price.py": migration(
+                dependencies='("shop", "0001_initial")',
+                operations='        migrations.AddField("product", "price", '
+                "models.IntegerField()),\n"
+                '        migrations.RemoveField("product", "legacy"),',
+            ),
+            "shop/models.py": "from django.db import models\n\n\nclass Product(models.Model):\n"
+            "    price = models.IntegerField()\n",
+            "orders/migrations/0001_initial.py": migration(
+                dependencies='("shop", "0001_initial")', operations=ORDER
+            ),
+            "orders/migrations/0002_fill.py": migration(
+                dependencies='("orders", "0001_initial")',
+                operations="        migrations.RunPython(fill),",
+                extra="",
+            ).replace(
+                "class Migration", "def fill(apps, schema_editor):\n    pass\n\n\nclass Migration"
+            ),
+            "orders/models.py": "from django.db import models\n\n\nclass Order(models.Model):\n"
+            '    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE)\n',
+            "blog/migrations/0001_initial.py": migration(operations=POST),
+            "blog/models.py": STAMPED,
+            "billing/migrations/0001_initial.py": migration(operations=INVOICE),
+            "billing/models.py": "from blog.models import Stamped\n\n\nclass Invoice(Stamped):\n"
+            "    pass\n",
+        },
+    )
+
+
+APPS = {"shop", "orders", "blog", "billing"}
+
+
+def config_of(root: Path) -> Config:
+    found = find_config_file(str(root))
+    return load_config(found, known_codes()) if found else Config(root=str(root))
+
+
+def plain_findings(root: Path) -> list[Finding]:
+    return lint(load_project([str(root)], config_of(root)))
+
+
+def incremental(
+    root: Path, home: Path, *, salt: bytes = b"test", workers: int = 1, threshold: int = 400
+) -> tuple[list[Finding], Incremental]:
+    """A run of the cached pipeline, as `miglint check` makes it."""
+    config = config_of(root)
+    env = {"XDG_CACHE_HOME": str(home)}
+    cache = open_cache(config.path, [str(root)], env, salt)
+    with inputs.recording(inputs.Recorder()):
+        survey = survey_project([str(root)], config)
+        run = Incremental(survey, cache, salt, workers=workers, threshold=threshold)
+        found = run.run()
+    return found, run
+
+
+def analysed_after(root: Path, home: Path, **options: Any) -> set[str]:
+    """The apps a run analyses (the others come from the cache); its findings must be
+    those of a run without any cache."""
+    found, run = incremental(root, home, **options)
+    assert found == plain_findings(root)
+    return set(run.analysed)
+
+
+def rewrite(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+
+def test_a_changed_file_invalidates_exactly_the_apps_that_depend_on_it(tmp_path: Path) -> None:
+    root = dependent_apps(tmp_path / "project")
+    home = tmp_path / "home"
+    assert analysed_after(root, home) == APPS
+    assert {f.app for f in plain_findings(root)} >= {"shop", "orders", "billing"}
+    assert analysed_after(root, home) == set()
+    shop = root / "shop/migrations/0002_price.py"
+    # Touched, or given a comment: the facts are the same, nothing is analysed.
+    os.utime(shop, (1, 1))
+    assert analysed_after(root, home) == set()
+    shop.write_text(shop.read_text() + "# reviewed\n")
+    assert analysed_after(root, home) == set()
+    # A real change: the app, and the app whose foreign key points into it.
+    rewrite(shop, '"price", models.IntegerField()', '"price", models.BigIntegerField()')
+    assert analysed_after(root, home) == {"shop", "orders"}
+    rewrite(root / "orders/migrations/0002_fill.py", "RunPython(fill)", "RunPython(fill, fill)")
+    assert analysed_after(root, home) == {"orders"}
+    # A models module read for another app (an abstract base): both apps.
+    rewrite(root / "blog/models.py", "IntegerField(default=0)", "IntegerField(default=1)")
+    assert analysed_after(root, home) == {"blog", "billing"}
+    rewrite(root / "billing/models.py", "pass", "note = 1")
+    assert analysed_after(root, home) == {"billing"}
+    # A new migration file, and a removed one.
+    (root / "blog/migrations/0002_more.py").write_text(
+        migration(dependencies='("blog", "0001_initial")', operations=POST.replace("Post", "Tag"))
+    )
+    assert analysed_after(root, home) == {"blog"}
+    (root / "blog/migrations/0002_more.py").unlink()
+    assert analysed_after(root, home) == {"blog"}
+    assert analysed_after(root, home) == set()
+
+
+GLOBAL_CHANGES = {
+    "config": ("pyproject.toml", '[tool.miglint]\nignore = ["MIG301"]\n'),
+    "baseline": (
+        "miglint-baseline.json",
+        '{"about": "", "version": 1, "migrations": {"shop": {"0001_initial": "-"}}}\n',
+    ),
+    "settings": (
+        "site/settings.py",
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql"}}\n',
+    ),
+    "requirements": ("requirements.txt", "Django==4.2.7\n"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(GLOBAL_CHANGES))
+def test_a_changed_global_input_invalidates_every_app(tmp_path: Path, change: str) -> None:
+    root = dependent_apps(tmp_path / "project")
+    write_tree(root, {"site/__init__.py": ""})
+    home = tmp_path / "home"
+    assert analysed_after(root, home) == APPS
+    relative, text = GLOBAL_CHANGES[change]
+    (root / relative).write_text(text)
+    assert analysed_after(root, home) == APPS
+    assert analysed_after(root, home) == set()
+    # A change that changes nothing the rules see (a comment) analyses nothing.
+    (root / relative).write_text(text + ("" if relative.endswith(".json") else "# note\n"))
+    assert analysed_after(root, home) == set()
+
+
+def test_another_miglint_invalidates_every_app(tmp_path: Path) -> None:
+    root = dependent_apps(tmp_path / "project")
+    home = tmp_path / "home"
+    assert analysed_after(root, home) == APPS
+    assert analysed_after(root, home, salt=b"another version") == APPS
+    assert analysed_after(root, home, salt=b"another version") == set()
+
+
+def test_findings_are_the_same_with_any_number_of_workers(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    generate(str(root), 90, per_app=15, seed=5)
+    expected = plain_findings(root)
+    assert expected
+    for workers in (1, 2, 3):
+        home = tmp_path / f"home{workers}"
+        found, run = incremental(root, home, workers=workers, threshold=1)
+        assert found == expected
+        assert len(run.analysed) == 6
+        # Again from the cache, and after a change to one app.
+        assert incremental(root, home, workers=workers, threshold=1)[0] == expected
+        path = sorted(root.glob("app_002/migrations/0*.py"))[3]
+        original = path.read_text()
+        path.write_text(original.replace("operations = [\n", f"operations = [\n{DROP}", 1))
+        assert path.read_text() != original
+        assert incremental(root, home, workers=workers, threshold=1)[0] == plain_findings(root)
+        path.write_text(original)
+
+
+DROP = '        migrations.RunSQL("DROP TABLE legacy"),\n'
+OPS = "operations = [\n"
+
+
+def per_app_union(root: Path) -> list[Finding]:
+    """The findings of each app analysed on its own with the apps it depends on."""
+    config = config_of(root)
+    survey = survey_project([str(root)], config)
+    run = Incremental(survey, None, b"")
+    run.run()
+    expected = {path: entry.facts_digest for path, entry in run.files.items()}
+    shard = Shard(survey, None, 0)
+    found: set[Finding] = set()
+    for app in survey.apps:
+        by_app, _, _ = shard.analyse(
+            frozenset((app.key,)), run.reach[app.key], expected, run.imported_modules()
+        )
+        found.update(by_app[app.key])
+    return sorted(found, key=Finding.sort_key)
+
+
+def test_each_app_analysed_alone_gives_the_findings_of_the_whole(tmp_path: Path) -> None:
+    """What makes per-app reuse sound: an app's findings depend only on the apps it reaches."""
+    trees = []
+    for number, rule in enumerate(all_rules()):
+        for example in (*rule.VALID, *rule.INVALID):
+            if not isinstance(example, str) and len(example) > 1:
+                trees.append(write_tree(tmp_path / f"{rule.code}-{number}-{len(trees)}", example))
+    wide = tmp_path / "wide"
+    generate(str(wide), 160, per_app=20, seed=9, shape="wide")
+    trees.append(wide)
+    trees.append(dependent_apps(tmp_path / "dependent"))
+    for root in trees:
+        assert per_app_union(root) == plain_findings(root), root.name
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
 
 
 @pytest.fixture
@@ -194,141 +439,164 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def test_findings_are_identical_with_and_without_cache_and_workers(
-    project: Path, tmp_path: Path
+@pytest.mark.parametrize("output", ["json", "text"])
+def test_cli_output_is_byte_identical_cold_warm_touched_and_without_cache(
+    project: Path, tmp_path: Path, output: str
 ) -> None:
-    home = tmp_path / "home"
-    plain = findings_json(project, read_each)
-    assert json.loads(plain), "the generated project should give some findings"
-    cache = open_test_cache(project, home)
-    cold = findings_json(project, cache)
-    warm = findings_json(project, cache)
-    parallel = findings_json(project, partial(parse_all, read_each, workers=2, threshold=1))
-    cache.clear()
-    parallel_cache = dataclasses.replace(open_test_cache(project, home), workers=2, threshold=1)
-    parallel_cold = findings_json(project, parallel_cache)
-    parallel_warm = findings_json(project, parallel_cache)
-    assert plain == cold == warm == parallel == parallel_cold == parallel_warm
-    paths = [str(p) for p in sorted(project.glob("*/migrations/0*.py"))]
-    facts = [read_each([path])[0] for path in paths]
-    parallel_cache.clear()
-    parallel_cache = dataclasses.replace(open_test_cache(project, home), workers=2, threshold=1)
-    assert repr(parallel_cache(paths)) == repr(facts)
-    assert repr(parse_all(read_each, paths, workers=2, threshold=1)) == repr(facts)
+    env = cli_env(tmp_path)
+    args = ("check", str(project), "--format", output)
+    uncached = run_cli(*args, "--no-cache", cwd=tmp_path, env=env)
+    assert not (project / CACHE_DIR).exists()
+    cold = run_cli(*args, cwd=tmp_path, env=env)
+    assert (project / CACHE_DIR).is_dir()
+    warm = run_cli(*args, cwd=tmp_path, env=env)
+    for path in project.rglob("*.py"):
+        os.utime(path)
+    touched = run_cli(*args, cwd=tmp_path, env=env)
+    runs = [uncached, cold, warm, touched]
+    assert {r.returncode for r in runs} == {1}
+    assert {r.stdout for r in runs} == {uncached.stdout}
+    assert {r.stderr for r in runs} == {uncached.stderr}
+    assert uncached.stdout.strip()
 
 
-def test_a_warm_run_reads_every_file_from_the_cache(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cache = open_test_cache(project, tmp_path / "home")
-    paths = [str(p) for p in sorted(project.glob("*/migrations/0*.py"))]
-    cold = cache(paths)
-    parsed: list[bytes] = []
-    monkeypatch.setattr(
-        cache_module, "parse_migration_bytes", lambda data: parsed.append(data) or facts_of(data)
-    )
-    assert repr(cache(paths)) == repr(cold)
-    assert parsed == []
-    # A changed file is parsed again, and its new facts are used.
-    Path(paths[0]).write_text(migration(operations='        migrations.DeleteModel("Gone"),'))
-    changed = cache(paths)
-    assert len(parsed) == 1
-    assert [op.name for op in changed[0].operations] == ["DeleteModel"]
-    assert repr(changed[1:]) == repr(cold[1:])
+WARM_PROBE = """\
+import sys
+from miglint.cli import main
+status = main(sys.argv[1:])
+loaded = sorted(
+    name for name in sys.modules
+    if name.split(".")[0] in ("libcst", "sqlparse", "github")
+    or name in ("miglint.parse", "miglint.results", "miglint.rules", "miglint.project")
+)
+print(repr(loaded), file=sys.stderr)
+"""
 
 
-def entry_for(cache: Cache, path: Path) -> Path:
-    return Path(cache.entry_path(cache.key(cache.content_hash(path.read_bytes()))))
+def test_a_warm_run_parses_nothing_and_imports_no_parser(project: Path, tmp_path: Path) -> None:
+    env = {**os.environ, **cli_env(tmp_path), "NO_COLOR": "1"}
+    command = [sys.executable, "-c", WARM_PROBE, "check", str(project), "--format", "json"]
+
+    def run() -> tuple[str, list[str]]:
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+        return done.stdout, ast.literal_eval(done.stderr.strip().splitlines()[-1])
+
+    cold, cold_modules = run()
+    assert "miglint.results" in cold_modules
+    warm, warm_modules = run()
+    assert warm == cold
+    assert warm_modules == []
+    # A file touched but not changed is read again (its content is the same): still warm.
+    for path in project.rglob("*.py"):
+        os.utime(path)
+    assert run() == (cold, [])
 
 
-def test_damaged_entries_are_ignored_and_rewritten(project: Path, tmp_path: Path) -> None:
-    cache = open_test_cache(project, tmp_path / "home")
-    path = sorted(project.glob("*/migrations/0*.py"))[3]
-    expected = repr(facts_of(path.read_bytes()))
-    cache([str(path)])
-    entry = entry_for(cache, path)
-    good = entry.read_bytes()
+def damaged_versions(cache: Cache, name: str) -> list[bytes | None]:
+    """Ways a cache file can be broken or forged (None: replaced by a FIFO)."""
+    from miglint.cache import packed
+
+    good = Path(cache.path(name)).read_bytes()
     header, mac, body = good.split(b"\n", 2)
-    document = json.loads(body)
-    document["facts"][OPERATIONS] = []
-    forged_body = json.dumps(document).encode()
-    deep = b"[" * 100_000 + b"]" * 100_000
-    damaged = [
+    other = Cache(cache.directory, b"x" * 64, cache.salt)
+    damaged: list[bytes | None] = [
         b"",
         good[: len(good) // 2],
-        b"not json at all \xff\xfe",
-        good.replace(b"miglint-cache 1", b"miglint-cache 9"),
-        # A forged entry (as a pull request could commit): the MAC needs the secret.
-        b"\n".join([header, mac, forged_body]),
-        b"\n".join([header, b"0" * 64, forged_body]),
-        # Signed with the real secret but of the wrong shape, or deeply nested.
-        b"\n".join([header, cache._mac(b"[1, 2]").encode(), b"[1, 2]"]),
-        b"\n".join([header, cache._mac(deep).encode(), deep]),
+        b"not marshal at all \xff\xfe",
+        good.replace(b"miglint-cache 2", b"miglint-cache 9"),
+        # Forged (as a pull request could commit it): the MAC needs the secret.
+        b"\n".join([header, mac, body[:-1] + bytes([body[-1] ^ 1])]),
+        b"\n".join([header, b"0" * 64, body]),
+        # Signed with another user's secret, or for another file.
+        b"\n".join([header, other._mac(name, body), body]),
+        b"\n".join([header, cache._mac("elsewhere", body), body]),
     ]
-    for content in damaged:
-        entry.write_bytes(content)
-        assert repr(cache([str(path)])[0]) == expected
-        # ... and the entry was rewritten: the next run reads it back.
-        assert cache.load(cache.content_hash(path.read_bytes())) is not None
-    # Another file's (valid) entry copied under this key does not pass for this content.
-    other = sorted(project.glob("*/migrations/0*.py"))[4]
-    cache([str(other)])
-    entry.write_bytes(entry_for(cache, other).read_bytes())
-    assert repr(cache([str(path)])[0]) == expected
+    # Signed with the real secret, but of the wrong shape.
+    for value in ({"files": 1, "records": [2]}, [1, 2], {b"k": (1, 2, 3)}, {"x": ("a", 1)}, None):
+        damaged.append(b"\n".join([header, cache._mac(name, packed(value)), packed(value)]))
+    damaged.append(None)
+    return damaged
 
 
-def test_entries_that_are_not_plain_files_are_never_followed(project: Path, tmp_path: Path) -> None:
-    cache = open_test_cache(project, tmp_path / "home")
-    path = sorted(project.glob("*/migrations/0*.py"))[0]
-    entry = entry_for(cache, path)
-    outside = tmp_path / "outside.json"
-    outside.write_text("secret data")
-    expected = repr(facts_of(path.read_bytes()))
-    entry.symlink_to(outside)
-    assert repr(cache([str(path)])[0]) == expected
-    assert outside.read_text() == "secret data"
-    entry.unlink()
-    os.mkfifo(entry)  # would block a plain open() forever
-    assert repr(cache([str(path)])[0]) == expected
+def test_damaged_or_forged_cache_files_are_never_believed(tmp_path: Path) -> None:
+    from miglint.cache import source_fingerprint
+
+    root = tmp_path / "project"
+    generate(str(root), 60, per_app=20, seed=5, shape="wide")
+    env = cli_env(tmp_path)
+    args = ("check", str(root), "--format", "json")
+    # Two versions of one migration: each run changes it, so that the apps that depend on
+    # it are analysed again from what the cache holds (and the answer is not replayed).
+    path = [p for p in sorted(root.glob("app_001/migrations/0*.py")) if OPS in p.read_text()][-1]
+    versions = [path.read_text()]
+    versions.append(versions[0].replace(OPS, OPS + DROP, 1))
+    expected = []
+    for text in versions:
+        path.write_text(text)
+        expected.append(run_cli(*args, "--no-cache", cwd=tmp_path, env=env))
+    assert expected[0].stdout != expected[1].stdout
+    run_cli(*args, cwd=tmp_path, env=env)
+    found = open_cache(None, [str(root)], env, b"")
+    assert found is not None
+    # The salt of the command line's runs: miglint's fingerprint and the current folder.
+    cache = Cache(found.directory, found.secret, source_fingerprint() + str(tmp_path).encode())
+    version = 0
+    for prefix in ("apps", "runs", "facts-", "obs-", "out-"):
+        current = [n for n in os.listdir(cache.directory) if n.startswith(prefix)]
+        assert current, prefix
+        name = sorted(current)[0]
+        for damage in damaged_versions(cache, name):
+            file = Path(cache.path(name))
+            if file.exists() or file.is_symlink():
+                file.unlink()
+            if damage is None:
+                os.mkfifo(file)  # would block a plain open() forever
+            else:
+                file.write_bytes(damage)
+            version = 1 - version
+            path.write_text(versions[version])
+            result = run_cli(*args, cwd=tmp_path, env=env)
+            want = expected[version]
+            assert (result.returncode, result.stdout) == (want.returncode, want.stdout), name
+            if file.is_fifo():
+                file.unlink()
+            # The same state again: replayed from the cache as it now is.
+            assert run_cli(*args, cwd=tmp_path, env=env).stdout == want.stdout
+            if not file.exists():
+                break
 
 
-def _hammer(arguments: tuple[str, str, str, list[str]]) -> str:
-    directory, secret, salt, paths = arguments
-    cache = Cache(directory, bytes.fromhex(secret), salt)
-    results = [cache(paths) for _ in range(5)]
-    return repr(results[-1])
+def _hammer(arguments: tuple[str, str, str]) -> list[str]:
+    root, cwd, home = arguments
+    outputs = []
+    for _ in range(4):
+        done = run_cli(
+            "check", root, "--format", "json", cwd=Path(cwd), env={"XDG_CACHE_HOME": home}
+        )
+        outputs.append(done.stdout)
+    return outputs
 
 
-def test_two_processes_writing_at_once_leave_only_whole_entries(
-    project: Path, tmp_path: Path
-) -> None:
-    cache = open_test_cache(project, tmp_path / "home")
-    paths = [str(p) for p in sorted(project.glob("*/migrations/0*.py"))]
-    arguments = (cache.directory, cache.secret.hex(), cache.salt, paths)
+def test_two_runs_at_once_leave_only_whole_files(project: Path, tmp_path: Path) -> None:
+    expected = run_cli("check", str(project), "--format", "json", "--no-cache", cwd=tmp_path).stdout
+    arguments = (str(project), str(tmp_path), str(tmp_path / "xdg"))
     context = multiprocessing.get_context("fork")
-    for _ in range(3):
-        cache.clear()
-        open_test_cache(project, tmp_path / "home")
-        with context.Pool(2) as pool:
-            first, second = pool.map(_hammer, [arguments, arguments])
-        assert first == second == repr(read_each(paths))
-        names = os.listdir(cache.directory)
-        assert not [n for n in names if n.endswith(".part")]
-        for path in paths:
-            assert cache.load(cache.content_hash(Path(path).read_bytes())) is not None
+    with context.Pool(2) as pool:
+        results = pool.map(_hammer, [arguments, arguments])
+    assert {output for outputs in results for output in outputs} == {expected}
+    assert not [n for n in os.listdir(project / CACHE_DIR) if n.endswith(".part")]
 
 
 def test_the_cache_folder_is_marked_and_ignored_by_git(project: Path, tmp_path: Path) -> None:
-    cache = open_test_cache(project, tmp_path / "home")
-    assert Path(cache.directory) == project / CACHE_DIR
+    run_cli("check", str(project), cwd=tmp_path, env=cli_env(tmp_path))
     assert (project / CACHE_DIR / ".gitignore").read_text() == "*\n"
     assert (
         (project / CACHE_DIR / "CACHEDIR.TAG")
         .read_text()
         .startswith("Signature: 8a477f597d28d172789f06886806bc55")
     )
-    # The secret that signs entries lives outside the tree, readable by its owner only.
-    secret = tmp_path / "home" / "miglint" / "secret"
+    # The secret that signs files lives outside the tree, readable by its owner only.
+    secret = tmp_path / "xdg" / "miglint" / "secret"
     assert secret.stat().st_mode & 0o077 == 0
     assert not list(project.rglob("secret"))
 
@@ -339,9 +607,10 @@ def test_a_cache_folder_that_is_a_symlink_is_not_written_through(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (project / CACHE_DIR).symlink_to(elsewhere)
-    cache = open_test_cache(project, tmp_path / "home")
-    assert not cache.directory.startswith(str(project))
-    cache([str(p) for p in project.glob("*/migrations/0*.py")])
+    expected = run_cli("check", str(project), "--no-cache", cwd=tmp_path, env=cli_env(tmp_path))
+    for _ in range(2):
+        result = run_cli("check", str(project), cwd=tmp_path, env=cli_env(tmp_path))
+        assert result.stdout == expected.stdout
     assert list(elsewhere.iterdir()) == []
 
 
@@ -350,34 +619,23 @@ def test_an_unwritable_tree_uses_the_user_cache_or_none(project: Path, tmp_path:
     # not stop root, who runs CI containers).
     (project / CACHE_DIR).write_text("in the way")
     home = tmp_path / "home"
-    cache = open_test_cache(project, home)
+    config = Config(root=str(project))
+    cache = open_cache(config.path, [str(project)], {"XDG_CACHE_HOME": str(home)}, b"")
+    assert cache is not None
     assert cache.directory.startswith(str(home / "miglint" / "projects"))
-    expected = findings_json(project, read_each)
-    assert findings_json(project, cache) == expected
+    env = {"XDG_CACHE_HOME": str(home)}
+    expected = run_cli("check", str(project), "--no-cache", cwd=tmp_path, env=env).stdout
+    assert run_cli("check", str(project), cwd=tmp_path, env=env).stdout == expected
+    assert run_cli("check", str(project), cwd=tmp_path, env=env).stdout == expected
     assert (project / CACHE_DIR).read_text() == "in the way"
+    assert any(Path(cache.directory).iterdir())
     # No usable home either: no cache, same findings.
     blocked = tmp_path / "blocked"
     blocked.write_text("")
-    config = Config(root=str(project))
-    assert open_cache(config, [str(project)], {"XDG_CACHE_HOME": str(blocked)}) is None
-    assert open_cache(config, [str(project)], {}) is None
-
-
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
-
-
-def test_cli_output_is_byte_identical_with_and_without_cache(project: Path, tmp_path: Path) -> None:
-    env = cli_env(tmp_path)
-    args = ("check", str(project), "--format", "json")
-    uncached = run_cli(*args, "--no-cache", cwd=tmp_path, env=env)
-    assert not (project / CACHE_DIR).exists()
-    cold = run_cli(*args, cwd=tmp_path, env=env)
-    assert (project / CACHE_DIR).is_dir()
-    warm = run_cli(*args, cwd=tmp_path, env=env)
-    assert uncached.returncode == cold.returncode == warm.returncode == 1
-    assert uncached.stdout == cold.stdout == warm.stdout
-    assert json.loads(cold.stdout)
+    assert open_cache(None, [str(project)], {"XDG_CACHE_HOME": str(blocked)}, b"") is None
+    assert open_cache(None, [str(project)], {}, b"") is None
+    no_home = run_cli("check", str(project), cwd=tmp_path, env={"XDG_CACHE_HOME": str(blocked)})
+    assert no_home.stdout == expected
 
 
 def test_cli_cache_clear(project: Path, tmp_path: Path) -> None:
@@ -409,6 +667,7 @@ def test_the_linted_tree_gets_nothing_but_the_cache_folder(tmp_path: Path) -> No
     )
     before = sorted(p.relative_to(root) for p in root.rglob("*"))
     run_cli("check", str(root), cwd=tmp_path, env=cli_env(tmp_path))
+    run_cli("check", str(root), cwd=tmp_path, env=cli_env(tmp_path))
     after = sorted(p.relative_to(root) for p in root.rglob("*") if CACHE_DIR not in p.parts)
     assert after == before
 
@@ -422,16 +681,118 @@ def test_no_cache_folder_in_a_tree_without_migrations(tmp_path: Path) -> None:
     assert not (root / CACHE_DIR).exists()
 
 
-def test_huge_files_are_parsed_every_time_not_cached(tmp_path: Path) -> None:
-    # Decoding the facts of 20,000 operations costs more than parsing them.
-    operations = "        migrations.AlterModelOptions('i', {}),\n" * 20_000
-    root = write_tree(
-        tmp_path / "tree", {"shop/migrations/0001_initial.py": migration(operations=operations)}
+# --- every look at the file system is recorded ------------------------------------------
+
+# Modules that may touch the file system directly: the recorder itself, the cache's own
+# folder, and what never reads the linted project (docs, git, GitHub, writing files).
+DIRECT_ACCESS_ALLOWED = {
+    "inputs.py",
+    "cache.py",
+    "answers.py",
+    "docs.py",
+    "djangocheck.py",
+    "gitdiff.py",
+    "gitshow.py",
+    "cli.py",
+    "commands/baseline.py",
+    "commands/cache.py",
+    "github/action.py",
+    "github/environment.py",
+    "report/__init__.py",
+}
+DIRECT_CALLS = {
+    "open",
+    "os.open",
+    "os.stat",
+    "os.lstat",
+    "os.scandir",
+    "os.listdir",
+    "os.walk",
+    "os.path.isfile",
+    "os.path.isdir",
+    "os.path.exists",
+    "os.path.lexists",
+    "os.path.islink",
+    "os.path.getsize",
+    "os.path.getmtime",
+}
+
+
+def test_the_project_is_only_looked_at_through_the_recorder() -> None:
+    """A new reader that bypassed miglint.inputs could leave a stale answer in the cache."""
+    package = Path(__file__).resolve().parent.parent / "miglint"
+    problems = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative in DIRECT_ACCESS_ALLOWED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = ast.unparse(node.func)
+                if name in DIRECT_CALLS or name.startswith("Path("):
+                    problems.append(f"{relative}:{node.lineno}: {name}")
+    assert problems == []
+
+
+def test_every_file_a_check_opens_is_recorded(tmp_path: Path) -> None:
+    """An audit hook sees every open() and listing of a run; each must be in its notes."""
+    root = dependent_apps(tmp_path / "project")
+    write_tree(root, {"requirements.txt": "Django>=4.2\n", "site/settings.py": "DEBUG = True\n"})
+    script = f"""
+import os, sys
+from miglint import inputs
+from miglint.config import Config
+from miglint.project import survey_project
+from miglint.results import Incremental
+root = {str(root)!r}
+seen = set()
+def hook(event, args):
+    if event == "open" and isinstance(args[0], str) and args[0].startswith(root):
+        seen.add(("file", os.path.abspath(args[0])))
+    if event in ("os.scandir", "os.listdir") and isinstance(args[0], str):
+        if args[0].startswith(root):
+            seen.add(("list", os.path.abspath(args[0])))
+recorder = inputs.Recorder()
+sys.addaudithook(hook)
+with inputs.recording(recorder):
+    survey = survey_project([root], Config(root=root))
+    Incremental(survey, None, b"").run()
+missing = sorted(seen - set(recorder.notes))
+print(missing)
+print(len(recorder.notes))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    path = root / "shop/migrations/0001_initial.py"
-    assert path.stat().st_size > cache_module.MAX_CACHED_SOURCE_BYTES
-    cache = open_test_cache(root, tmp_path / "home")
-    facts = cache([str(path)])[0]
-    assert len(facts.operations) == 20_000
-    assert repr(facts) == repr(facts_of(path.read_bytes()))
-    assert [n for n in os.listdir(cache.directory) if n.endswith(".json")] == []
+    missing, count = done.stdout.strip().splitlines()
+    assert missing == "[]"
+    assert int(count) > 20
+
+
+def test_the_json_report_writes_exactly_what_json_dumps_would() -> None:
+    from miglint.finding import Severity
+    from miglint.report import json as json_report
+
+    findings = [
+        Finding("MIG101", "remove-field", Severity.ERROR, "/x/a.py", 3, 1, 3, 9, 'drops "x"\n\t'),
+        Finding(
+            "MIG5\u00e9",
+            "r\u2028",
+            Severity.INFO,
+            "b\\c.py",
+            1,
+            2,
+            3,
+            4,
+            "\x00\x1f",
+            None,
+            "m",
+            "é",
+        ),
+    ]
+    rendered = json_report.render(findings)
+    rows = sorted(
+        (json_report.as_dict(f) for f in findings), key=lambda r: (r["path"], r["line"], r["code"])
+    )
+    assert rendered == json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    assert json_report.render([]) == "[]\n"

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.path):
         raise PathError(f"{args.path}: no such folder")
     config = resolve_config(args, [args.path])
-    for directory in cache_dirs(config, [args.path], os.environ):
+    for directory in cache_dirs(config.path, [args.path], os.environ):
         if clear_directory(directory) and not args.quiet:
             print(f"removed {directory}", file=sys.stderr)
     return EXIT_OK

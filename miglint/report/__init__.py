@@ -17,6 +17,25 @@ def display_path(path: str) -> str:
     return relative.replace(os.sep, "/")
 
 
+class DisplayPaths:
+    """display_path for many findings at once: the current folder is asked once, each path
+    worked out once, and a plain path below the current folder is just cut."""
+
+    def __init__(self) -> None:
+        self.prefix = os.path.join(os.getcwd(), "")
+        self.shown: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        shown = self.shown.get(path)
+        if shown is None:
+            if path.startswith(self.prefix) and os.path.normpath(path) == path:
+                shown = path[len(self.prefix) :].replace(os.sep, "/")
+            else:
+                shown = display_path(path)
+            self.shown[path] = shown
+        return shown
+
+
 def counts(findings: list[Finding]) -> dict[str, int]:
     result = {"error": 0, "warning": 0, "info": 0}
     for finding in findings:
@@ -54,6 +73,8 @@ def _markdown(findings: list[Finding]) -> str:
     return markdown.render(findings)
 
 
+# `--format` names (kept apart so that parsing the command line imports no renderer).
+FORMAT_NAMES = ("text", "json", "github", "sarif", "markdown")
 # `--format` name -> renderer. Each renderer is a small module in this package.
 FORMATS: dict[str, Callable[[list[Finding]], str]] = {
     "text": _text,

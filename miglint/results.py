@@ -1,0 +1,692 @@
+"""Findings reused app by app when nothing they depend on changed.
+
+A run's findings are the union of each app's findings. An app's findings depend on:
+
+- the global inputs: miglint itself, the current folder, the configuration (with the
+  command line's --select/--ignore), which apps the project has and where (with their
+  labels and models files), the baseline, the Django version, and the modules that the
+  migrations of all apps import;
+- the parse facts of its own migrations and of the apps its graph reaches (the apps it
+  depends on, transitively; apps whose `run_before` names it; apps sharing a label);
+- whatever was read while it was analysed (its models files and the modules they import),
+  as miglint.inputs records it.
+
+Each app's findings are stored with a key over the first two and with the notes of the
+third; an app whose key matches and whose notes still hold is not analysed again. A
+migration file whose stat changed is read again; when its content changed it is parsed,
+and only when its facts changed do its app and the apps that depend on it count as
+changed (a comment or a touch changes nothing). The apps to analyse again are loaded with
+the apps they depend on (facts from the cache where it has them), and the rules run on that
+part of the project only (Project.analysed).
+
+Stored (see miglint.cache for how): "apps", the state (per migration file its content note,
+facts digest and what it names; per app its key, notes and findings), and per app
+"facts-<hash>", the encoded facts of its migrations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from miglint import inputs
+from miglint.cache import Cache, packed
+from miglint.finding import Finding
+from miglint.inputs import Checker, Note, Recorder, Seen
+from miglint.nodes import App
+from miglint.parallel import WorkerFailed, Workers, default_workers
+from miglint.parse import MigrationFacts
+from miglint.project import Survey, assemble, read_and_parse
+from miglint.serial import Codec, DecodeError
+
+STATE = "apps"
+# Slots of an app's stored findings: for the whole tree, and for named files (FILE...),
+# whose deploy findings depend on which files are named.
+WHOLE, NAMED = "", "named"
+# Below this many files to parse, or migrations to analyse, one process is faster.
+PARALLEL_THRESHOLD = 400
+
+# What a migration names and imports: labels of dependencies and replaces, labels of
+# run_before, imported modules.
+Summary = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _digest(*parts: object) -> bytes:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """What the cache knows of one migration file."""
+
+    seen: Seen
+    facts_digest: bytes
+    summary: Summary
+
+    def as_value(self) -> tuple[Any, ...]:
+        return (self.seen, self.facts_digest, *self.summary)
+
+
+@dataclass(frozen=True)
+class Record:
+    """An app's stored findings and what they were computed from."""
+
+    key: bytes
+    reads: Mapping[Note, Seen]
+    # Encoded findings (see FINDING_CODEC).
+    findings: tuple[Any, ...]
+
+    def as_value(self) -> tuple[Any, ...]:
+        return (self.key, dict(self.reads), self.findings)
+
+
+@dataclass
+class State:
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    records: dict[str, Record] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, cache: Cache | None) -> State:
+        value = cache.load(STATE) if cache is not None else None
+        state = cls()
+        if not isinstance(value, dict):
+            return state
+        files, records = value.get("files"), value.get("records")
+        if isinstance(files, dict):
+            for path, entry in files.items():
+                parsed = _file_entry(path, entry)
+                if parsed is not None:
+                    state.files[path] = parsed
+        if isinstance(records, dict):
+            for slot, record in records.items():
+                parsed_record = _record(slot, record)
+                if parsed_record is not None:
+                    state.records[slot] = parsed_record
+        return state
+
+    def save(self, cache: Cache) -> None:
+        cache.save(
+            STATE,
+            {
+                "files": {path: entry.as_value() for path, entry in self.files.items()},
+                "records": {slot: record.as_value() for slot, record in self.records.items()},
+            },
+        )
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, tuple) and all(isinstance(item, str) for item in value)
+
+
+def _file_entry(path: object, value: object) -> FileEntry | None:
+    if not isinstance(path, str) or not isinstance(value, tuple) or len(value) != 5:
+        return None
+    seen, facts_digest, labels, run_before, imports = value
+    if not isinstance(facts_digest, bytes) or not all(
+        _strings(part) for part in (labels, run_before, imports)
+    ):
+        return None
+    return FileEntry(seen, facts_digest, (labels, run_before, imports))
+
+
+def _record(slot: object, value: object) -> Record | None:
+    if not isinstance(slot, str) or not isinstance(value, tuple) or len(value) != 3:
+        return None
+    key, reads, findings = value
+    if not isinstance(key, bytes) or not isinstance(reads, dict) or not isinstance(findings, tuple):
+        return None
+    if not all(_is_note(note) for note in reads):
+        return None
+    return Record(key, reads, findings)
+
+
+def _is_note(note: object) -> bool:
+    return (
+        isinstance(note, tuple)
+        and len(note) == 2
+        and isinstance(note[0], str)
+        and isinstance(note[1], str)
+    )
+
+
+FACTS_CODEC = Codec(MigrationFacts)
+FINDING_CODEC = Codec(Finding)
+# Where an encoded finding keeps its path.
+_PATH = [f.name for f in dataclasses.fields(Finding)].index("path")
+
+
+def decode_facts(encoded: object) -> MigrationFacts | None:
+    try:
+        facts = FACTS_CODEC.decode(encoded)
+    except (ValueError, TypeError, DecodeError, RecursionError):
+        return None
+    return facts if isinstance(facts, MigrationFacts) else None
+
+
+def summary_of(facts: MigrationFacts) -> Summary:
+    named = {d.app for d in (*facts.dependencies, *facts.replaces) if d.app is not None}
+    run_before = {d.app for d in facts.run_before if d.app is not None}
+    return (
+        tuple(sorted(named)),
+        tuple(sorted(run_before)),
+        tuple(sorted({imported.module for imported in facts.imports})),
+    )
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """One migration file read and parsed."""
+
+    path: str
+    entry: FileEntry
+    # The facts as plain values (FACTS_CODEC), for the cache; None once stored.
+    encoded: object
+
+
+def parse_file(path: str, started_ns: int) -> tuple[Parsed, MigrationFacts]:
+    """Read and parse `path`, noting what was read."""
+    local = Recorder(started_ns=started_ns)
+    with inputs.recording(local):
+        facts = read_and_parse(path)
+    seen = local.notes.get(("file", os.path.abspath(path)), ("error", "unreadable"))
+    encoded = FACTS_CODEC.encode(facts)
+    entry = FileEntry(seen, inputs.digest(packed(encoded)), summary_of(facts))
+    return Parsed(path, entry, encoded), facts
+
+
+def facts_name(app: App) -> str:
+    return "facts-" + hashlib.blake2b(app.key.encode(), digest_size=10).hexdigest()
+
+
+@dataclass
+class Shard:
+    """The work of one process: the migrations it parsed (kept in memory), and analysis
+    passes over some apps. With several processes, each holds one (miglint.parallel)."""
+
+    survey: Survey
+    cache: Cache | None
+    started_ns: int
+    facts: dict[str, MigrationFacts] = field(default_factory=dict)
+
+    def parse(self, apps: Sequence[str], paths: Sequence[str]) -> list[Parsed]:
+        """Parse `paths` (files of `apps`), keep their facts, and store the apps' facts."""
+        parsed = []
+        for path in paths:
+            result, facts = parse_file(path, self.started_ns)
+            self.facts[path] = facts
+            parsed.append(result)
+        self._store_facts(apps, {p.path: p for p in parsed})
+        # The encoded facts are in the cache now; the caller needs only the entries.
+        return [Parsed(p.path, p.entry, None) for p in parsed]
+
+    def _store_facts(self, apps: Sequence[str], parsed: Mapping[str, Parsed]) -> None:
+        if self.cache is None:
+            return
+        by_key = {app.key: app for app in self.survey.apps}
+        for key in apps:
+            app = by_key[key]
+            old = _stored_facts(self.cache, app)
+            entries = {}
+            for path in app.migration_paths:
+                if path in parsed:
+                    entries[path] = (parsed[path].entry.facts_digest, parsed[path].encoded)
+                elif path in old:
+                    entries[path] = old[path]
+            self.cache.save(facts_name(app), entries)
+
+    def analyse(
+        self,
+        analysed: frozenset[str],
+        loaded: frozenset[str],
+        expected: Mapping[str, bytes],
+        imported_modules: frozenset[str],
+    ) -> tuple[dict[str, list[Finding]], dict[str, dict[Note, Seen]], dict[Note, Seen]]:
+        """Lint the apps `analysed` on the part of the project made of the apps `loaded`
+        (facts from memory, from the cache when their digest is `expected`, or parsed).
+        Returns each analysed app's findings and the notes made for it, and all notes."""
+        from miglint.lint import lint
+
+        recorder = Recorder(started_ns=self.started_ns)
+        with inputs.recording(recorder), recorder.acting_for(analysed):
+            facts = self._facts_of(loaded, expected)
+            project = assemble(self.survey, facts, analysed, imported_modules)
+            found = lint(project)
+        by_app: dict[str, list[Finding]] = {key: [] for key in analysed}
+        owners = Owners(self.survey, analysed)
+        for finding in found:
+            for owner in owners.of(finding):
+                by_app[owner].append(finding)
+        reads = {key: recorder.by_app.get(key, {}) for key in analysed}
+        return by_app, reads, recorder.notes
+
+    def _facts_of(
+        self, loaded: frozenset[str], expected: Mapping[str, bytes]
+    ) -> dict[str, MigrationFacts]:
+        result = {}
+        for app in self.survey.apps:
+            if app.key not in loaded:
+                continue
+            stored: dict[str, tuple[bytes, object]] | None = None
+            for path in app.migration_paths:
+                facts = self.facts.get(path)
+                if facts is None:
+                    if stored is None:
+                        stored = _stored_facts(self.cache, app)
+                    facts = _decoded(stored.get(path), expected.get(path))
+                if facts is None:
+                    facts = read_and_parse(path)
+                self.facts[path] = facts
+                result[path] = facts
+        return result
+
+
+def _stored_facts(cache: Cache | None, app: App) -> dict[str, tuple[bytes, object]]:
+    """The stored facts of an app's migrations: path -> (facts digest, encoded facts)."""
+    value = cache.load(facts_name(app)) if cache is not None else None
+    if not isinstance(value, dict):
+        return {}
+    return {
+        path: entry
+        for path, entry in value.items()
+        if isinstance(path, str)
+        and isinstance(entry, tuple)
+        and len(entry) == 2
+        and isinstance(entry[0], bytes)
+    }
+
+
+def _decoded(stored: tuple[bytes, object] | None, expected: bytes | None) -> MigrationFacts | None:
+    """Stored facts, when they are the facts of the file as it is now."""
+    if stored is None or expected is None or stored[0] != expected:
+        return None
+    return decode_facts(stored[1])
+
+
+class Owners:
+    """Which analysed app a finding is about: the app of its migration file, else the app
+    its `app` label names (MIG401 may point into a module of another app)."""
+
+    def __init__(self, survey: Survey, analysed: frozenset[str]) -> None:
+        self.analysed = analysed
+        self.by_migration: dict[str, str] = {}
+        self.by_label: dict[str, list[App]] = {}
+        for app in survey.apps:
+            for path in app.migration_paths:
+                self.by_migration.setdefault(path, app.key)
+            if app.key in analysed:
+                self.by_label.setdefault(app.label, []).append(app)
+
+    def of(self, finding: Finding) -> tuple[str, ...]:
+        key = self.by_migration.get(finding.path)
+        if key is not None:
+            return (key,) if key in self.analysed else ()
+        candidates = self.by_label.get(finding.app or "", [])
+        if len(candidates) > 1:
+            inside = [
+                a
+                for a in candidates
+                if finding.path in a.models_paths or finding.path.startswith(a.path + os.sep)
+            ]
+            candidates = inside or candidates
+        # A finding about no app in particular is kept with every app analysed with it.
+        return tuple(a.key for a in candidates) if candidates else tuple(sorted(self.analysed))
+
+
+def wanted_apps(survey: Survey, state: State) -> frozenset[str]:
+    """The apps whose findings the run reports: all, or (with files named) the apps of the
+    named files and apps whose findings were last seen in them."""
+    every = frozenset(app.key for app in survey.apps)
+    if survey.only_paths is None:
+        return every
+    real = {os.path.realpath(path) for path in survey.only_paths}
+    wanted = {
+        app.key
+        for app in survey.apps
+        if any(os.path.realpath(p) in real for p in (*app.migration_paths, *app.models_paths))
+    }
+    # MIG401 may point into a named module outside the app's folder.
+    for slot, record in state.records.items():
+        app_key = slot.rpartition("\0")[0]
+        if app_key in every and any(
+            isinstance(f, list) and len(f) > _PATH and f[_PATH] in survey.only_paths
+            for f in record.findings
+        ):
+            wanted.add(app_key)
+    return frozenset(wanted)
+
+
+@dataclass
+class Incremental:
+    """One run of the rules over a surveyed project, reusing what the cache holds."""
+
+    survey: Survey
+    cache: Cache | None
+    # Hashed into every app's key: miglint's fingerprint and the current folder.
+    salt: bytes
+    workers: int | None = None
+    threshold: int = PARALLEL_THRESHOLD
+    checker: Checker = field(default_factory=Checker)
+    state: State = field(default_factory=State)
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    # Each app's apps whose facts its findings may use (see `upstream`).
+    reach: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Apps analysed in this run (the others' findings came from the cache).
+    analysed: frozenset[str] = frozenset()
+
+    def run(self) -> list[Finding]:
+        """Every finding of the project (sorted), as `lint(load_project(...))` gives them."""
+        self.state = State.load(self.cache)
+        survey = self.survey
+        wanted = wanted_apps(survey, self.state)
+        slot_kind = WHOLE if survey.only_paths is None else NAMED
+        with _Processes(self) as shards:
+            changed = self._check_files()
+            self._parse(shards, changed)
+            keys = self._keys()
+            findings: list[Finding] = []
+            fresh: dict[str, Record] = {}
+            stale = []
+            for app in survey.apps:
+                if app.key not in wanted:
+                    continue
+                record = self.state.records.get(_slot(app.key, slot_kind))
+                if record is not None and record.key == keys[app.key] and self._holds(record):
+                    self._note_reads(app.key, record.reads)
+                    findings.extend(_decoded_findings(record.findings))
+                    fresh[_slot(app.key, slot_kind)] = record
+                else:
+                    stale.append(app.key)
+            if stale:
+                for app_key, found, reads in self._analyse(shards, frozenset(stale)):
+                    findings.extend(found)
+                    fresh[_slot(app_key, slot_kind)] = Record(
+                        keys[app_key], reads, tuple(FINDING_CODEC.encode(f) for f in found)
+                    )
+        self.analysed = frozenset(stale)
+        self._store(fresh)
+        return sorted(set(findings), key=Finding.sort_key)
+
+    # --- files ---------------------------------------------------------------------------
+
+    def _check_files(self) -> list[tuple[str, str]]:
+        """(app key, path) of each migration file to parse; the others' entries are kept."""
+        recorder = inputs.active()
+        changed = []
+        for app, path in self.survey.migration_files():
+            entry = self.state.files.get(path)
+            note = ("file", os.path.abspath(path))
+            if entry is not None and self.checker.holds(note, entry.seen):
+                seen = self.checker.refreshed.get(note, entry.seen)
+                if seen != entry.seen:
+                    entry = FileEntry(seen, entry.facts_digest, entry.summary)
+                self.files[path] = entry
+                if recorder is not None:
+                    with recorder.acting_for(None):
+                        recorder.note(note, seen)
+            else:
+                changed.append((app.key, path))
+        return changed
+
+    def _parse(self, shards: _Processes, changed: list[tuple[str, str]]) -> None:
+        recorder = inputs.active()
+        for parsed in shards.parse(changed):
+            self.files[parsed.path] = parsed.entry
+            if recorder is not None:
+                with recorder.acting_for(None):
+                    recorder.note(("file", os.path.abspath(parsed.path)), parsed.entry.seen)
+
+    def _holds(self, record: Record) -> bool:
+        return all(self.checker.holds(note, seen) for note, seen in record.reads.items())
+
+    def _note_reads(self, app_key: str, reads: Mapping[Note, Seen]) -> None:
+        recorder = inputs.active()
+        if recorder is None:
+            return
+        with recorder.acting_for(frozenset((app_key,))):
+            for note, seen in reads.items():
+                recorder.note(note, self.checker.refreshed.get(note, seen))
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def imported_modules(self) -> frozenset[str]:
+        return frozenset(module for entry in self.files.values() for module in entry.summary[2])
+
+    def _global_key(self) -> bytes:
+        survey = self.survey
+        apps = tuple(
+            (a.label, a.key, a.path, a.migrations_path, a.models_paths, a.label_source)
+            for a in survey.apps
+        )
+        return _digest(
+            self.salt,
+            survey.roots,
+            survey.config,
+            apps,
+            survey.baseline,
+            survey.django_version,
+            sorted(survey.only_paths) if survey.only_paths is not None else None,
+            sorted(self.imported_modules()),
+        )
+
+    def _own_keys(self) -> dict[str, bytes]:
+        return {
+            app.key: _digest(app, [self.files[path].facts_digest for path in app.migration_paths])
+            for app in self.survey.apps
+        }
+
+    def upstream(self) -> dict[str, frozenset[str]]:
+        """Each app's apps whose facts its findings may use, itself included."""
+        by_label: dict[str, list[str]] = {}
+        for app in self.survey.apps:
+            by_label.setdefault(app.label, []).append(app.key)
+        direct: dict[str, set[str]] = {app.key: {app.key} for app in self.survey.apps}
+        for app in self.survey.apps:
+            # Apps sharing a label are told apart by where they are: all of them count.
+            direct[app.key].update(by_label[app.label])
+            for path in app.migration_paths:
+                named, run_before, _ = self.files[path].summary
+                for label in named:
+                    direct[app.key].update(by_label.get(label, ()))
+                for label in run_before:
+                    for other in by_label.get(label, ()):
+                        direct[other].add(app.key)
+        closed: dict[str, frozenset[str]] = {}
+        for key in direct:
+            seen = set(direct[key])
+            stack = list(seen)
+            while stack:
+                for other in direct[stack.pop()]:
+                    if other not in seen:
+                        seen.add(other)
+                        stack.append(other)
+            closed[key] = frozenset(seen)
+        return closed
+
+    def _keys(self) -> dict[str, bytes]:
+        own = self._own_keys()
+        common = self._global_key()
+        self.reach = self.upstream()
+        return {key: _digest(common, sorted((k, own[k]) for k in self.reach[key])) for key in own}
+
+    # --- analysis ------------------------------------------------------------------------
+
+    def _analyse(
+        self, shards: _Processes, stale: frozenset[str]
+    ) -> Iterable[tuple[str, list[Finding], dict[Note, Seen]]]:
+        scope = self._scope_apps()
+        expected = {path: entry.facts_digest for path, entry in self.files.items()}
+        imported = self.imported_modules()
+        recorder = inputs.active()
+        for by_app, reads, notes in shards.analyse(stale, self.reach, scope, expected, imported):
+            if recorder is not None:
+                for note, seen in notes.items():
+                    recorder.notes.setdefault(note, seen)
+            for app_key, found in by_app.items():
+                if recorder is not None:
+                    recorder.by_app.setdefault(app_key, {}).update(reads[app_key])
+                yield app_key, found, reads[app_key]
+
+    def _scope_apps(self) -> frozenset[str]:
+        """Apps of the migrations named on the command line (the change under review)."""
+        named = self.survey.only_paths
+        if named is None:
+            return frozenset()
+        return frozenset(
+            app.key for app in self.survey.apps if any(p in named for p in app.migration_paths)
+        )
+
+    # --- storing -------------------------------------------------------------------------
+
+    def _store(self, fresh: dict[str, Record]) -> None:
+        if self.cache is None:
+            return
+        every = {app.key for app in self.survey.apps}
+        records = {
+            slot: record
+            for slot, record in self.state.records.items()
+            if slot.rpartition("\0")[0] in every
+        }
+        records.update(fresh)
+        State(dict(self.files), records).save(self.cache)
+        names = {facts_name(app) for app in self.survey.apps}
+        for name in self.cache.names():
+            if name.startswith("facts-") and name not in names:
+                self.cache.remove(name)
+
+
+def _slot(app_key: str, kind: str) -> str:
+    return f"{app_key}\0{kind}"
+
+
+def _decoded_findings(encoded: Iterable[Any]) -> list[Finding]:
+    result = []
+    for item in encoded:
+        try:
+            finding = FINDING_CODEC.decode(item)
+        except (DecodeError, ValueError, TypeError, RecursionError):
+            continue
+        if isinstance(finding, Finding):
+            result.append(finding)
+    return result
+
+
+class _Processes:
+    """The shards of a run: this process's own, and with much to do, worker processes'
+    (miglint.parallel.Workers) that keep what they parsed for the analysis that follows."""
+
+    def __init__(self, run: Incremental) -> None:
+        self.run = run
+        self.local = Shard(run.survey, run.cache, run.checker.started_ns)
+        self.workers: Workers | None = None
+        # App key -> the shard (0: this process) holding its parsed migrations.
+        self.holder: dict[str, int] = {}
+
+    def __enter__(self) -> _Processes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.workers is not None:
+            self.workers.close()
+
+    def _shards(self, work: int) -> int:
+        """How many shards to use for `work` files; starts the workers on first need."""
+        count = self.run.workers if self.run.workers is not None else default_workers()
+        if count < 2 or work < self.run.threshold:
+            return 1
+        if self.workers is None:
+            local = self.local
+            self.workers = Workers(
+                count - 1, lambda: Shard(local.survey, local.cache, local.started_ns)
+            )
+        return 1 + len(self.workers)
+
+    def _call(self, calls: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """Run call i on shard i (0 here, the others in workers) and return the results;
+        a worker that fails has its call run here."""
+        sent = []
+        for index, (method, args) in enumerate(calls[1:], start=0):
+            try:
+                assert self.workers is not None
+                self.workers.send(index, method, *args)
+                sent.append(index)
+            except WorkerFailed:
+                pass
+        method, args = calls[0]
+        results = [getattr(self.local, method)(*args)]
+        for index, (method, args) in enumerate(calls[1:], start=0):
+            try:
+                if index not in sent:
+                    raise WorkerFailed("not sent")
+                assert self.workers is not None
+                results.append(self.workers.receive(index))
+            except WorkerFailed:
+                results.append(getattr(self.local, method)(*args))
+                self._moved_here(index + 1)
+        return results
+
+    def _moved_here(self, shard: int) -> None:
+        for app, holder in self.holder.items():
+            if holder == shard:
+                self.holder[app] = 0
+
+    def parse(self, changed: list[tuple[str, str]]) -> list[Parsed]:
+        shards = self._shards(len(changed))
+        by_app: dict[str, list[str]] = {}
+        for app, path in changed:
+            by_app.setdefault(app, []).append(path)
+        groups = _balanced(by_app, {app: len(paths) for app, paths in by_app.items()}, shards)
+        calls = [
+            ("parse", (sorted(group), [path for app in sorted(group) for path in by_app[app]]))
+            for group in groups
+        ]
+        for shard, group in enumerate(groups):
+            for app in group:
+                self.holder[app] = shard
+        return [parsed for result in self._call(calls) for parsed in result]
+
+    def analyse(
+        self,
+        stale: frozenset[str],
+        reach: Mapping[str, frozenset[str]],
+        scope: frozenset[str],
+        expected: Mapping[str, bytes],
+        imported: frozenset[str],
+    ) -> list[tuple[dict[str, list[Finding]], dict[str, dict[Note, Seen]], dict[Note, Seen]]]:
+        sizes = {app.key: len(app.migration_paths) for app in self.run.survey.apps}
+        shards = self._shards(sum(sizes[key] for key in stale))
+        groups = _balanced(
+            {key: [] for key in stale}, {key: sizes[key] for key in stale}, shards, self.holder
+        )
+        calls = []
+        for group in groups:
+            loaded = set(scope)
+            for key in group:
+                loaded.update(reach[key])
+            calls.append(("analyse", (frozenset(group), frozenset(loaded), expected, imported)))
+        return [result for result, group in zip(self._call(calls), groups, strict=True) if group]
+
+
+def _balanced(
+    items: Mapping[str, object],
+    sizes: Mapping[str, int],
+    shards: int,
+    holder: Mapping[str, int] | None = None,
+) -> list[list[str]]:
+    """`items` split into `shards` groups of about equal total size, each item kept with
+    its holder when that does not overload it."""
+    groups: list[list[str]] = [[] for _ in range(shards)]
+    loads = [0] * shards
+    fair = sum(sizes.values()) / shards * 1.1 if shards else 0
+    for key in sorted(items, key=lambda k: (-sizes[k], k)):
+        preferred = holder.get(key) if holder is not None else None
+        if preferred is not None and preferred < shards and loads[preferred] + sizes[key] <= fair:
+            shard = preferred
+        else:
+            shard = loads.index(min(loads))
+        groups[shard].append(key)
+        loads[shard] += sizes[key]
+    return groups
