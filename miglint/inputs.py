@@ -119,10 +119,22 @@ def acting_for(apps: frozenset[str] | None) -> Iterator[None]:
         yield
 
 
+def absolute(path: str) -> str:
+    """os.path.abspath(path), without its cost for a path that is already one (most are)."""
+    if (
+        path.startswith(os.sep)
+        and not path.endswith(os.sep)
+        and os.sep + "." not in path
+        and os.sep + os.sep not in path
+    ):
+        return path
+    return os.path.abspath(path)
+
+
 def _note(kind: str, path: str, seen: Seen) -> None:
     recorder = _ACTIVE.get()
     if recorder is not None:
-        recorder.note((kind, os.path.abspath(path)), seen)
+        recorder.note((kind, absolute(path)), seen)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -166,7 +178,7 @@ def read_file(path: str) -> bytes:
     recorder = _ACTIVE.get()
     if recorder is not None:
         seen = (signature(info, recorder.started_ns), digest(data))
-        recorder.note(("file", os.path.abspath(path)), seen)
+        recorder.note(("file", absolute(path)), seen)
     return data
 
 
@@ -242,7 +254,7 @@ def scandir(path: str) -> list[os.DirEntry[str]]:
         raise
     if recorder is not None and info is not None:
         seen = (signature(info, recorder.started_ns), _entries_digest(entries))
-        recorder.note(("list", os.path.abspath(path)), seen)
+        recorder.note(("list", absolute(path)), seen)
     return entries
 
 

@@ -192,7 +192,7 @@ def parse_file(path: str, started_ns: int) -> tuple[Parsed, MigrationFacts]:
     local = Recorder(started_ns=started_ns)
     with inputs.recording(local):
         facts = read_and_parse(path)
-    seen = local.notes.get(("file", os.path.abspath(path)), ("error", "unreadable"))
+    seen = local.notes.get(("file", inputs.absolute(path)), ("error", "unreadable"))
     encoded = FACTS_CODEC.encode(facts)
     entry = FileEntry(seen, inputs.digest(packed(encoded)), summary_of(facts))
     return Parsed(path, entry, encoded), facts
@@ -418,7 +418,7 @@ class Incremental:
         changed = []
         for app, path in self.survey.migration_files():
             entry = self.state.files.get(path)
-            note = ("file", os.path.abspath(path))
+            note = ("file", inputs.absolute(path))
             if entry is not None and self.checker.holds(note, entry.seen):
                 seen = self.checker.refreshed.get(note, entry.seen)
                 if seen != entry.seen:
@@ -437,7 +437,7 @@ class Incremental:
             self.files[parsed.path] = parsed.entry
             if recorder is not None:
                 with recorder.acting_for(None):
-                    recorder.note(("file", os.path.abspath(parsed.path)), parsed.entry.seen)
+                    recorder.note(("file", inputs.absolute(parsed.path)), parsed.entry.seen)
 
     def _holds(self, record: Record) -> bool:
         return all(self.checker.holds(note, seen) for note, seen in record.reads.items())

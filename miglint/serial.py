@@ -114,6 +114,7 @@ class Codec:
                 hints[f.name] if hints[f.name] in (str, int, bool) else None for f in fields
             )
             codec.scalar = all(kind is not None for kind in codec.kinds)
+            codec.finish()
         return codec.encode, codec.decode
 
     def _homogeneous(self, item: object, container: type) -> tuple[Encoder, Decoder]:
@@ -254,11 +255,28 @@ class _ClassCodec:
         # (most fields are), else None and its decoder runs.
         self.kinds: tuple[type | None, ...] = ()
         self.scalar = False
+        self.plan: tuple[tuple[str, Encoder | None], ...] = ()
+        self.direct = False
+
+    def finish(self) -> None:
+        """Prepare the fast paths, once the fields are known."""
+        # Plain fields are copied as they are; the others go through their encoder.
+        self.plan = tuple(
+            (name, None if kind is not None else encoder)
+            for name, kind, encoder in zip(self.names, self.kinds, self.encoders, strict=True)
+        )
+        # Fields are read from the instance's __dict__ when it has one holding them all.
+        self.direct = "__slots__" not in vars(self.cls) and len(self.names) == len(
+            dataclasses.fields(self.cls)
+        )
 
     def encode(self, value: Any) -> Json:
         if type(value) is not self.cls:
             raise TypeError(f"miglint.serial: expected {self.cls.__name__}, got {value!r}")
-        return [e(getattr(value, n)) for e, n in zip(self.encoders, self.names, strict=True)]
+        if not self.direct:
+            return [e(getattr(value, n)) for e, n in zip(self.encoders, self.names, strict=True)]
+        fields = value.__dict__
+        return [fields[n] if e is None else e(fields[n]) for n, e in self.plan]
 
     def decode(self, data: Json) -> Any:
         if type(data) is not list or len(data) != len(self.decoders):

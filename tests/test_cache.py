@@ -460,6 +460,34 @@ def test_cli_output_is_byte_identical_cold_warm_touched_and_without_cache(
     assert uncached.stdout.strip()
 
 
+def test_named_files_give_the_same_bytes_with_and_without_cache(tmp_path: Path) -> None:
+    """What pre-commit runs: the staged files, within their project."""
+    root = dependent_apps(tmp_path / "project")
+    env = cli_env(tmp_path)
+    shop = root / "shop/migrations/0002_price.py"
+    orders = root / "orders/migrations/0002_fill.py"
+
+    def same(*named: Path) -> None:
+        args = ("check", *map(str, named), "--format", "json")
+        expected = run_cli(*args, "--no-cache", cwd=tmp_path, env=env)
+        for _ in range(2):
+            result = run_cli(*args, cwd=tmp_path, env=env)
+            assert (result.returncode, result.stdout) == (expected.returncode, expected.stdout)
+        whole = ("check", str(root), "--format", "json")
+        expected = run_cli(*whole, "--no-cache", cwd=tmp_path, env=env)
+        assert run_cli(*whole, cwd=tmp_path, env=env).stdout == expected.stdout
+
+    same(shop)
+    same(shop, orders)
+    rewrite(shop, '"price", models.IntegerField()', '"price", models.BigIntegerField()')
+    same(shop)
+    same(orders)
+    same(root / "billing/models.py")
+    rewrite(root / "blog/models.py", "IntegerField(default=0)", "IntegerField(default=2)")
+    same(root / "billing/models.py")
+    same(root / "blog/models.py", orders)
+
+
 WARM_PROBE = """\
 import sys
 from miglint.cli import main
