@@ -168,6 +168,9 @@ class Cache:
         except (ValueError, TypeError):
             return None
         name = f"{prefix}-{hashlib.blake2b(body, digest_size=12).hexdigest()}"
+        if os.path.isfile(self.path(name)):
+            # Named after its content: already there (a damaged one fails its MAC).
+            return name
         return name if self.save_bytes(name, body) else None
 
     def remove(self, name: str) -> None:

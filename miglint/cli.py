@@ -21,6 +21,7 @@ from miglint.finding import Finding, Severity
 
 if TYPE_CHECKING:
     from miglint.cache import Cache
+    from miglint.inputs import Checker
     from miglint.project import BatchParser, Project, Survey
 
 EXIT_OK = 0
@@ -346,6 +347,11 @@ def run_check(args: argparse.Namespace) -> int:
     # --diff asks git and --django-check runs the project: neither answer can be replayed.
     replayable = not (args.no_cache or args.diff or args.django_check)
     salt = b""
+    from miglint import inputs
+
+    # One checker for the whole run: the notes of a stored answer and those of the apps'
+    # stored findings are mostly the same files.
+    checker = inputs.Checker()
     if replayable:
         from miglint.answers import run_key, stored_answer
         from miglint.cache import open_cache, source_fingerprint
@@ -354,24 +360,24 @@ def run_check(args: argparse.Namespace) -> int:
         key = run_key(salt, _run_options(args))
         config_path = args.config or find_config_file(paths[0])
         cache = open_cache(config_path, paths, os.environ, salt, create=False)
-        answer = stored_answer(cache, key) if cache is not None else None
+        answer = stored_answer(cache, key, checker) if cache is not None else None
         if answer is not None:
             sys.stderr.write(answer.messages)
             sys.stderr.flush()
             _write(answer.output.decode("utf-8", "surrogatepass"))
             return answer.status
-    from miglint import inputs
-
     recorder = inputs.Recorder()
     with inputs.recording(recorder):
-        output, messages, status, cache = _check(args, paths, salt)
+        output, messages, status, cache, result = _check(
+            args, paths, salt, key if replayable else None, checker
+        )
     sys.stderr.write(messages)
     sys.stderr.flush()
     _write(output)
     if replayable and cache is not None and not recorder.unstable:
         from miglint.answers import Answer, store_answer
 
-        answer = Answer(output.encode("utf-8", "surrogatepass"), messages, status)
+        answer = Answer(output.encode("utf-8", "surrogatepass"), messages, status, result)
         store_answer(cache, key, recorder.notes, answer)
     return status
 
@@ -382,19 +388,27 @@ def _write(output: str) -> None:
 
 
 def _check(
-    args: argparse.Namespace, paths: list[str], salt: bytes
-) -> tuple[str, str, int, Cache | None]:
-    """Lint as the command line says: (output, messages for stderr, exit status, cache)."""
+    args: argparse.Namespace,
+    paths: list[str],
+    salt: bytes,
+    key: bytes | None,
+    checker: Checker,
+) -> tuple[str, str, int, Cache | None, bytes]:
+    """Lint as the command line says: (output, messages for stderr, exit status, cache,
+    digest of the result); `key` names the stored answers of this command line."""
     from miglint.report import FORMATS
 
     config = resolve_config(args, paths)
     messages: list[str] = []
     cache = None
+    result = b""
     if args.verbose or args.diff or args.django_check:
         # What the rules could not check (-v), a diff and Django's answer need the whole
         # project at hand.
         project, findings = _check_whole(args, paths, config, messages)
         found: Survey | Project = project
+        if not args.verbose and not args.quiet:
+            messages.extend(project.notices)
     else:
         from miglint.cache import open_cache
         from miglint.project import survey_project
@@ -404,10 +418,22 @@ def _check(
         if not args.no_cache and survey.apps:
             # The cache folder is made only when there is something to keep in it.
             cache = open_cache(config.path, paths, os.environ, salt)
-        findings = Incremental(survey, cache, salt).run()
         found = survey
-    if not args.verbose and not args.quiet:
-        messages.extend(found.notices)
+        run = Incremental(survey, cache, salt, checker=checker)
+        result = run.prepare()
+        if not args.quiet:
+            messages.extend(survey.notices)
+        if not run.analysed and cache is not None and key is not None:
+            from miglint.answers import stored_result
+
+            # Files changed, but nothing any finding depends on: the stored answer holds.
+            answer = stored_result(cache, key, result)
+            if answer is not None:
+                run.finish_unchanged()
+                text_messages = "".join(f"miglint: {line}\n" for line in messages)
+                output = answer.output.decode("utf-8", "surrogatepass")
+                return output, text_messages, answer.status, cache, result
+        findings = run.findings()
     if args.statistics:
         output = _statistics(findings, args.format)
     elif args.format == "text":
@@ -421,7 +447,7 @@ def _check(
     else:
         output = FORMATS[args.format](findings)
     text_messages = "".join(f"miglint: {line}\n" for line in messages)
-    return output, text_messages, exit_status(findings, config.fail_on), cache
+    return output, text_messages, exit_status(findings, config.fail_on), cache, result
 
 
 def _check_whole(

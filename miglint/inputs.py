@@ -335,8 +335,20 @@ class Checker:
     started_ns: int = field(default_factory=time.time_ns)
     # Files and folders looked at again, with their new notes (to refresh stored stats).
     refreshed: dict[Note, Seen] = field(default_factory=dict)
+    # Answers given so far: a run checks the same notes for its answer and for its apps.
+    answers: dict[tuple[Note, Seen], bool] = field(default_factory=dict)
 
     def holds(self, key: Note, seen: Seen) -> bool:
+        try:
+            return self.answers[key, seen]
+        except KeyError:
+            pass
+        except TypeError:
+            return self._holds(key, seen)
+        answer = self.answers[key, seen] = self._holds(key, seen)
+        return answer
+
+    def _holds(self, key: Note, seen: Seen) -> bool:
         kind, path = key
         test = _TESTS.get(kind)
         if test is not None:

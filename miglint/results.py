@@ -44,6 +44,7 @@ from miglint.project import Survey, assemble, read_and_parse
 from miglint.serial import Codec, DecodeError
 
 STATE = "apps"
+FINDINGS = "findings"
 # Slots of an app's stored findings: for the whole tree, and for named files (FILE...),
 # whose deploy findings depend on which files are named.
 WHOLE, NAMED = "", "named"
@@ -73,15 +74,14 @@ class FileEntry:
 
 @dataclass(frozen=True)
 class Record:
-    """An app's stored findings and what they were computed from."""
+    """What an app's stored findings were computed from (the findings are in FINDINGS,
+    read only when they are needed)."""
 
     key: bytes
     reads: Mapping[Note, Seen]
-    # Encoded findings (see FINDING_CODEC).
-    findings: tuple[Any, ...]
 
     def as_value(self) -> tuple[Any, ...]:
-        return (self.key, dict(self.reads), self.findings)
+        return (self.key, dict(self.reads))
 
 
 @dataclass
@@ -118,30 +118,42 @@ class State:
         )
 
 
+def load_findings(cache: Cache | None) -> dict[str, tuple[Any, ...]]:
+    """Slot -> the encoded findings stored for it (FINDING_CODEC)."""
+    value = cache.load(FINDINGS) if cache is not None else None
+    if not isinstance(value, dict):
+        return {}
+    return {
+        slot: found
+        for slot, found in value.items()
+        if isinstance(slot, str) and isinstance(found, tuple)
+    }
+
+
 def _strings(value: object) -> bool:
-    return isinstance(value, tuple) and all(isinstance(item, str) for item in value)
+    return type(value) is tuple and all(type(item) is str for item in value)
 
 
 def _file_entry(path: object, value: object) -> FileEntry | None:
-    if not isinstance(path, str) or not isinstance(value, tuple) or len(value) != 5:
+    if type(path) is not str or type(value) is not tuple or len(value) != 5:
         return None
     seen, facts_digest, labels, run_before, imports = value
-    if not isinstance(facts_digest, bytes) or not all(
-        _strings(part) for part in (labels, run_before, imports)
+    if type(facts_digest) is not bytes or not (
+        _strings(labels) and _strings(run_before) and _strings(imports)
     ):
         return None
     return FileEntry(seen, facts_digest, (labels, run_before, imports))
 
 
 def _record(slot: object, value: object) -> Record | None:
-    if not isinstance(slot, str) or not isinstance(value, tuple) or len(value) != 3:
+    if not isinstance(slot, str) or not isinstance(value, tuple) or len(value) != 2:
         return None
-    key, reads, findings = value
-    if not isinstance(key, bytes) or not isinstance(reads, dict) or not isinstance(findings, tuple):
+    key, reads = value
+    if not isinstance(key, bytes) or not isinstance(reads, dict):
         return None
     if not all(_is_note(note) for note in reads):
         return None
-    return Record(key, reads, findings)
+    return Record(key, reads)
 
 
 def _is_note(note: object) -> bool:
@@ -336,7 +348,7 @@ class Owners:
         return tuple(a.key for a in candidates) if candidates else tuple(sorted(self.analysed))
 
 
-def wanted_apps(survey: Survey, state: State) -> frozenset[str]:
+def wanted_apps(survey: Survey, stored: Mapping[str, tuple[Any, ...]]) -> frozenset[str]:
     """The apps whose findings the run reports: all, or (with files named) the apps of the
     named files and apps whose findings were last seen in them."""
     every = frozenset(app.key for app in survey.apps)
@@ -349,11 +361,10 @@ def wanted_apps(survey: Survey, state: State) -> frozenset[str]:
         if any(os.path.realpath(p) in real for p in (*app.migration_paths, *app.models_paths))
     }
     # MIG401 may point into a named module outside the app's folder.
-    for slot, record in state.records.items():
+    for slot, found in stored.items():
         app_key = slot.rpartition("\0")[0]
         if app_key in every and any(
-            isinstance(f, list) and len(f) > _PATH and f[_PATH] in survey.only_paths
-            for f in record.findings
+            isinstance(f, list) and len(f) > _PATH and f[_PATH] in survey.only_paths for f in found
         ):
             wanted.add(app_key)
     return frozenset(wanted)
@@ -376,39 +387,81 @@ class Incremental:
     reach: dict[str, frozenset[str]] = field(default_factory=dict)
     # Apps analysed in this run (the others' findings came from the cache).
     analysed: frozenset[str] = frozenset()
+    # Filled by `prepare`: the apps reported on, their keys, which slot their findings
+    # go in, the records still valid, the stored findings (loaded when needed).
+    wanted: frozenset[str] = frozenset()
+    keys: dict[str, bytes] = field(default_factory=dict)
+    slot_kind: str = WHOLE
+    fresh: dict[str, Record] = field(default_factory=dict)
+    stored: dict[str, tuple[Any, ...]] | None = None
+    shards: Any = None
+    # Whether the stored file entries changed (then the state is written again).
+    files_changed: bool = False
 
     def run(self) -> list[Finding]:
         """Every finding of the project (sorted), as `lint(load_project(...))` gives them."""
+        self.prepare()
+        return self.findings()
+
+    def prepare(self) -> bytes:
+        """Check and parse the migration files and tell which apps must be analysed again;
+        returns the digest of every reported app's key, which names the result."""
         self.state = State.load(self.cache)
         survey = self.survey
-        wanted = wanted_apps(survey, self.state)
-        slot_kind = WHOLE if survey.only_paths is None else NAMED
-        with _Processes(self) as shards:
-            changed = self._check_files()
-            self._parse(shards, changed)
-            keys = self._keys()
-            findings: list[Finding] = []
-            fresh: dict[str, Record] = {}
-            stale = []
-            for app in survey.apps:
-                if app.key not in wanted:
-                    continue
-                record = self.state.records.get(_slot(app.key, slot_kind))
-                if record is not None and record.key == keys[app.key] and self._holds(record):
-                    self._note_reads(app.key, record.reads)
-                    findings.extend(_decoded_findings(record.findings))
-                    fresh[_slot(app.key, slot_kind)] = record
-                else:
-                    stale.append(app.key)
-            if stale:
-                for app_key, found, reads in self._analyse(shards, frozenset(stale)):
-                    findings.extend(found)
-                    fresh[_slot(app_key, slot_kind)] = Record(
-                        keys[app_key], reads, tuple(FINDING_CODEC.encode(f) for f in found)
-                    )
+        self.slot_kind = WHOLE if survey.only_paths is None else NAMED
+        if survey.only_paths is not None:
+            self.stored = load_findings(self.cache)
+        self.wanted = wanted_apps(survey, self.stored or {})
+        self.shards = _Processes(self)
+        changed = self._check_files()
+        self._parse(self.shards, changed)
+        if changed or self.files.keys() != self.state.files.keys():
+            self.files_changed = True
+        self.keys = self._keys()
+        stale = []
+        for app in survey.apps:
+            if app.key not in self.wanted:
+                continue
+            slot = _slot(app.key, self.slot_kind)
+            record = self.state.records.get(slot)
+            if record is not None and record.key == self.keys[app.key] and self._holds(record):
+                self._note_reads(app.key, record.reads)
+                self.fresh[slot] = record
+            else:
+                stale.append(app.key)
         self.analysed = frozenset(stale)
-        self._store(fresh)
-        return sorted(set(findings), key=Finding.sort_key)
+        return _digest(self.slot_kind, sorted((key, self.keys[key]) for key in self.wanted))
+
+    def findings(self) -> list[Finding]:
+        """The findings: stored ones, and those of the apps analysed again (then stored)."""
+        if self.stored is None:
+            self.stored = load_findings(self.cache)
+        found: list[Finding] = []
+        encoded: dict[str, tuple[Any, ...]] = {}
+        try:
+            for app_key in sorted(self.wanted - self.analysed):
+                slot = _slot(app_key, self.slot_kind)
+                encoded[slot] = self.stored.get(slot, ())
+                if slot not in self.stored:
+                    # Findings lost (a damaged file): analysed again after all.
+                    self.analysed |= {app_key}
+                    continue
+                found.extend(_decoded_findings(encoded[slot]))
+            if self.analysed:
+                for app_key, new, reads in self._analyse(self.shards, self.analysed):
+                    found.extend(new)
+                    slot = _slot(app_key, self.slot_kind)
+                    self.fresh[slot] = Record(self.keys[app_key], reads)
+                    encoded[slot] = tuple(FINDING_CODEC.encode(f) for f in new)
+        finally:
+            self.shards.close()
+        self._store(encoded)
+        return sorted(set(found), key=Finding.sort_key)
+
+    def finish_unchanged(self) -> None:
+        """End a run whose answer is reused as a whole: keep the refreshed file notes."""
+        self.shards.close()
+        self._store({})
 
     # --- files ---------------------------------------------------------------------------
 
@@ -423,6 +476,7 @@ class Incremental:
                 seen = self.checker.refreshed.get(note, entry.seen)
                 if seen != entry.seen:
                     entry = FileEntry(seen, entry.facts_digest, entry.summary)
+                    self.files_changed = True
                 self.files[path] = entry
                 if recorder is not None:
                     with recorder.acting_for(None):
@@ -541,7 +595,9 @@ class Incremental:
 
     # --- storing -------------------------------------------------------------------------
 
-    def _store(self, fresh: dict[str, Record]) -> None:
+    def _store(self, encoded: dict[str, tuple[Any, ...]]) -> None:
+        """Write what changed: the state (files and records), the findings of the apps
+        analysed again, and drop what belongs to apps that are gone."""
         if self.cache is None:
             return
         every = {app.key for app in self.survey.apps}
@@ -550,8 +606,14 @@ class Incremental:
             for slot, record in self.state.records.items()
             if slot.rpartition("\0")[0] in every
         }
-        records.update(fresh)
-        State(dict(self.files), records).save(self.cache)
+        records.update(self.fresh)
+        if self.files_changed or records != self.state.records:
+            State(dict(self.files), records).save(self.cache)
+        if self.analysed:
+            stored = self.stored or {}
+            kept = {slot: found for slot, found in stored.items() if slot in records}
+            kept.update(encoded)
+            self.cache.save(FINDINGS, kept)
         names = {facts_name(app) for app in self.survey.apps}
         for name in self.cache.names():
             if name.startswith("facts-") and name not in names:
@@ -589,8 +651,12 @@ class _Processes:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         if self.workers is not None:
             self.workers.close()
+            self.workers = None
 
     def _shards(self, work: int) -> int:
         """How many shards to use for `work` files; starts the workers on first need."""
