@@ -118,15 +118,24 @@ class State:
         )
 
 
-def load_findings(cache: Cache | None) -> dict[str, tuple[Any, ...]]:
-    """Slot -> the encoded findings stored for it (FINDING_CODEC)."""
+# Findings stored for a slot: the key they were found under, and the encoded findings
+# (FINDING_CODEC). The key ties them to their record: two runs at once may each write one
+# of the two files, and findings of another state of the tree must never pass for these.
+Stored = tuple[bytes, tuple[Any, ...]]
+
+
+def load_findings(cache: Cache | None) -> dict[str, Stored]:
     value = cache.load(FINDINGS) if cache is not None else None
     if not isinstance(value, dict):
         return {}
     return {
-        slot: found
-        for slot, found in value.items()
-        if isinstance(slot, str) and isinstance(found, tuple)
+        slot: entry
+        for slot, entry in value.items()
+        if isinstance(slot, str)
+        and isinstance(entry, tuple)
+        and len(entry) == 2
+        and isinstance(entry[0], bytes)
+        and isinstance(entry[1], tuple)
     }
 
 
@@ -348,7 +357,7 @@ class Owners:
         return tuple(a.key for a in candidates) if candidates else tuple(sorted(self.analysed))
 
 
-def wanted_apps(survey: Survey, stored: Mapping[str, tuple[Any, ...]]) -> frozenset[str]:
+def wanted_apps(survey: Survey, stored: Mapping[str, Stored]) -> frozenset[str]:
     """The apps whose findings the run reports: all, or (with files named) the apps of the
     named files and apps whose findings were last seen in them."""
     every = frozenset(app.key for app in survey.apps)
@@ -361,7 +370,7 @@ def wanted_apps(survey: Survey, stored: Mapping[str, tuple[Any, ...]]) -> frozen
         if any(os.path.realpath(p) in real for p in (*app.migration_paths, *app.models_paths))
     }
     # MIG401 may point into a named module outside the app's folder.
-    for slot, found in stored.items():
+    for slot, (_, found) in stored.items():
         app_key = slot.rpartition("\0")[0]
         if app_key in every and any(
             isinstance(f, list) and len(f) > _PATH and f[_PATH] in survey.only_paths for f in found
@@ -393,7 +402,7 @@ class Incremental:
     keys: dict[str, bytes] = field(default_factory=dict)
     slot_kind: str = WHOLE
     fresh: dict[str, Record] = field(default_factory=dict)
-    stored: dict[str, tuple[Any, ...]] | None = None
+    stored: dict[str, Stored] | None = None
     shards: Any = None
     # Whether the stored file entries changed (then the state is written again).
     files_changed: bool = False
@@ -437,22 +446,22 @@ class Incremental:
         if self.stored is None:
             self.stored = load_findings(self.cache)
         found: list[Finding] = []
-        encoded: dict[str, tuple[Any, ...]] = {}
+        encoded: dict[str, Stored] = {}
         try:
             for app_key in sorted(self.wanted - self.analysed):
                 slot = _slot(app_key, self.slot_kind)
-                encoded[slot] = self.stored.get(slot, ())
-                if slot not in self.stored:
-                    # Findings lost (a damaged file): analysed again after all.
+                entry = self.stored.get(slot)
+                if entry is None or entry[0] != self.keys[app_key]:
+                    # Findings lost, or of another state of the tree: analysed again.
                     self.analysed |= {app_key}
                     continue
-                found.extend(_decoded_findings(encoded[slot]))
+                found.extend(_decoded_findings(entry[1]))
             if self.analysed:
                 for app_key, new, reads in self._analyse(self.shards, self.analysed):
                     found.extend(new)
                     slot = _slot(app_key, self.slot_kind)
                     self.fresh[slot] = Record(self.keys[app_key], reads)
-                    encoded[slot] = tuple(FINDING_CODEC.encode(f) for f in new)
+                    encoded[slot] = (self.keys[app_key], tuple(map(FINDING_CODEC.encode, new)))
         finally:
             self.shards.close()
         self._store(encoded)
@@ -595,7 +604,7 @@ class Incremental:
 
     # --- storing -------------------------------------------------------------------------
 
-    def _store(self, encoded: dict[str, tuple[Any, ...]]) -> None:
+    def _store(self, encoded: dict[str, Stored]) -> None:
         """Write what changed: the state (files and records), the findings of the apps
         analysed again, and drop what belongs to apps that are gone."""
         if self.cache is None:

@@ -332,6 +332,22 @@ def test_a_changed_file_invalidates_exactly_the_apps_that_depend_on_it(tmp_path:
     assert analysed_after(root, home) == set()
 
 
+def test_findings_of_another_state_of_the_tree_are_not_used(tmp_path: Path) -> None:
+    """Two runs at once on different states of the tree may each write one of the files;
+    stored findings never pass for those of another state."""
+    root = dependent_apps(tmp_path / "project")
+    home = tmp_path / "home"
+    analysed_after(root, home)
+    directory = Path(incremental(root, home)[1].cache.directory)  # type: ignore[union-attr]
+    before = (directory / "findings").read_bytes()
+    shop = root / "shop/migrations/0002_price.py"
+    rewrite(shop, '"price", models.IntegerField()', '"price", models.BigIntegerField()')
+    assert analysed_after(root, home) == {"shop", "orders"}
+    (directory / "findings").write_bytes(before)
+    # The other apps' findings are the same in both states: only these are found again.
+    assert analysed_after(root, home) == {"shop", "orders"}
+
+
 GLOBAL_CHANGES = {
     "config": ("pyproject.toml", '[tool.miglint]\nignore = ["MIG301"]\n'),
     "baseline": (
