@@ -7,6 +7,7 @@ error, an unreadable config or an internal error (one line, a traceback only wit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import os
@@ -367,7 +368,8 @@ def run_check(args: argparse.Namespace) -> int:
             _write(answer.output.decode("utf-8", "surrogatepass"))
             return answer.status
     recorder = inputs.Recorder()
-    with inputs.recording(recorder):
+    # What the run looks at is recorded only when its answer can be stored.
+    with inputs.recording(recorder) if replayable else contextlib.nullcontext(recorder):
         output, messages, status, cache, result = _check(
             args, paths, salt, key if replayable else None, checker
         )
@@ -434,6 +436,7 @@ def _check(
                 output = answer.output.decode("utf-8", "surrogatepass")
                 return output, text_messages, answer.status, cache, result
         findings = run.findings()
+        result = run.result
     if args.statistics:
         output = _statistics(findings, args.format)
     elif args.format == "text":

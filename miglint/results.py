@@ -39,8 +39,9 @@ from miglint.finding import Finding
 from miglint.inputs import Checker, Note, Recorder, Seen
 from miglint.nodes import App
 from miglint.parallel import WorkerFailed, Workers, default_workers
-from miglint.parse import MigrationFacts
-from miglint.project import Survey, assemble, read_and_parse
+from miglint.parse import MigrationFacts, parse_migration_bytes
+from miglint.project import Survey, assemble
+from miglint.pysource import SourceError, read_file
 from miglint.serial import Codec, DecodeError
 
 STATE = "apps"
@@ -65,11 +66,11 @@ class FileEntry:
     """What the cache knows of one migration file."""
 
     seen: Seen
-    facts_digest: bytes
+    key: bytes
     summary: Summary
 
     def as_value(self) -> tuple[Any, ...]:
-        return (self.seen, self.facts_digest, *self.summary)
+        return (self.seen, self.key, *self.summary)
 
 
 @dataclass(frozen=True)
@@ -146,12 +147,12 @@ def _strings(value: object) -> bool:
 def _file_entry(path: object, value: object) -> FileEntry | None:
     if type(path) is not str or type(value) is not tuple or len(value) != 5:
         return None
-    seen, facts_digest, labels, run_before, imports = value
-    if type(facts_digest) is not bytes or not (
+    seen, key, labels, run_before, imports = value
+    if type(key) is not bytes or not (
         _strings(labels) and _strings(run_before) and _strings(imports)
     ):
         return None
-    return FileEntry(seen, facts_digest, (labels, run_before, imports))
+    return FileEntry(seen, key, (labels, run_before, imports))
 
 
 def _record(slot: object, value: object) -> Record | None:
@@ -204,23 +205,41 @@ class Parsed:
 
     path: str
     entry: FileEntry
-    # The facts as plain values (FACTS_CODEC), for the cache; None once stored.
-    encoded: object
 
 
-def parse_file(path: str, started_ns: int) -> tuple[Parsed, MigrationFacts]:
-    """Read and parse `path`, noting what was read."""
+def content_digest(seen: Seen) -> bytes:
+    """The digest of a file's content from its note (of its error, when unreadable)."""
+    if isinstance(seen, tuple) and len(seen) == 2 and isinstance(seen[1], bytes):
+        return seen[1]
+    return _digest(seen)
+
+
+def parse_file(path: str, started_ns: int) -> tuple[Seen, MigrationFacts, bytes | None]:
+    """Read and parse `path`: what was read (its note), its facts, and its bytes."""
     local = Recorder(started_ns=started_ns)
+    data: bytes | None = None
     with inputs.recording(local):
-        facts = read_and_parse(path)
-    seen = local.notes.get(("file", inputs.absolute(path)), ("error", "unreadable"))
-    encoded = FACTS_CODEC.encode(facts)
-    entry = FileEntry(seen, inputs.digest(packed(encoded)), summary_of(facts))
-    return Parsed(path, entry, encoded), facts
+        try:
+            data = read_file(path)
+        except SourceError as error:
+            facts = MigrationFacts(error=error)
+        else:
+            facts = parse_migration_bytes(data)
+    return local.notes.get(("file", inputs.absolute(path)), ("error", "unreadable")), facts, data
+
+
+def same_facts(first: MigrationFacts, second: MigrationFacts) -> bool:
+    """Equal in every field, positions included (== leaves spans out)."""
+    return packed(FACTS_CODEC.encode(first)) == packed(FACTS_CODEC.encode(second))
 
 
 def facts_name(app: App) -> str:
     return "facts-" + hashlib.blake2b(app.key.encode(), digest_size=10).hexdigest()
+
+
+# What the cache keeps of a migration file: the digest of its content, the content, and
+# (after the first run) its facts encoded (FACTS_CODEC), or None.
+StoredFile = tuple[bytes, bytes, object]
 
 
 @dataclass
@@ -232,48 +251,80 @@ class Shard:
     cache: Cache | None
     started_ns: int
     facts: dict[str, MigrationFacts] = field(default_factory=dict)
+    # The content of the files parsed here, to be stored by `finish`.
+    sources: dict[str, bytes] = field(default_factory=dict)
+    # App key -> what the cache holds for its files (read when first needed).
+    stored: dict[str, dict[str, StoredFile]] = field(default_factory=dict)
 
-    def parse(self, apps: Sequence[str], paths: Sequence[str]) -> list[Parsed]:
-        """Parse `paths` (files of `apps`), keep their facts, and store the apps' facts."""
+    def parse(self, paths: Sequence[str], previous: Mapping[str, FileEntry]) -> list[Parsed]:
+        """Parse `paths` and keep their facts. A file's key is the digest of its content,
+        unless its facts are those of its `previous` version (a comment, a blank line):
+        then the previous key stays, and nothing that depends on the file changes."""
         parsed = []
+        app_of = {path: app for app in self.survey.apps for path in app.migration_paths}
         for path in paths:
-            result, facts = parse_file(path, self.started_ns)
+            seen, facts, data = parse_file(path, self.started_ns)
             self.facts[path] = facts
-            parsed.append(result)
-        self._store_facts(apps, {p.path: p for p in parsed})
-        # The encoded facts are in the cache now; the caller needs only the entries.
-        return [Parsed(p.path, p.entry, None) for p in parsed]
+            if data is not None:
+                self.sources[path] = data
+            key = content_digest(seen)
+            before = previous.get(path)
+            if before is not None and key != content_digest(before.seen) and path in app_of:
+                stored = self._stored(app_of[path]).get(path)
+                if (
+                    stored is not None
+                    and stored[0] == content_digest(before.seen)
+                    and same_facts(parse_migration_bytes(stored[1]), facts)
+                ):
+                    key = before.key
+            elif before is not None:
+                key = before.key
+            parsed.append(Parsed(path, FileEntry(seen, key, summary_of(facts))))
+        return parsed
 
-    def _store_facts(self, apps: Sequence[str], parsed: Mapping[str, Parsed]) -> None:
-        if self.cache is None:
+    def _stored(self, app: App) -> dict[str, StoredFile]:
+        if app.key not in self.stored:
+            self.stored[app.key] = _stored_files(self.cache, app)
+        return self.stored[app.key]
+
+    def finish(self, encode: bool) -> None:
+        """Store the content of the files parsed here (and, with `encode`, their facts),
+        app by app. After the analysis: encoding makes many short-lived values, and rules
+        that run after it, among the facts' scattered memory, run a tenth slower; and the
+        first run of a project stores only the content (it is cheaper to parse again)."""
+        if self.cache is None or not self.sources:
             return
-        by_key = {app.key: app for app in self.survey.apps}
-        for key in apps:
-            app = by_key[key]
-            old = _stored_facts(self.cache, app)
-            entries = {}
+        for app in self.survey.apps:
+            if not any(path in self.sources for path in app.migration_paths):
+                continue
+            old = self._stored(app)
+            entries: dict[str, StoredFile] = {}
             for path in app.migration_paths:
-                if path in parsed:
-                    entries[path] = (parsed[path].entry.facts_digest, parsed[path].encoded)
+                if path in self.sources:
+                    data = self.sources[path]
+                    encoded = FACTS_CODEC.encode(self.facts[path]) if encode else None
+                    entries[path] = (inputs.digest(data), data, encoded)
                 elif path in old:
                     entries[path] = old[path]
             self.cache.save(facts_name(app), entries)
+        self.sources.clear()
 
     def analyse(
         self,
         analysed: frozenset[str],
         loaded: frozenset[str],
-        expected: Mapping[str, bytes],
+        contents: Mapping[str, bytes],
         imported_modules: frozenset[str],
     ) -> tuple[dict[str, list[Finding]], dict[str, dict[Note, Seen]], dict[Note, Seen]]:
         """Lint the apps `analysed` on the part of the project made of the apps `loaded`
-        (facts from memory, from the cache when their digest is `expected`, or parsed).
-        Returns each analysed app's findings and the notes made for it, and all notes."""
+        (facts from memory, from the cache when stored for the content whose digest is in
+        `contents`, or parsed). Returns each analysed app's findings and the notes made
+        for it, and all notes."""
         from miglint.lint import lint
 
         recorder = Recorder(started_ns=self.started_ns)
         with inputs.recording(recorder), recorder.acting_for(analysed):
-            facts = self._facts_of(loaded, expected)
+            facts = self._facts_of(loaded, contents)
             project = assemble(self.survey, facts, analysed, imported_modules)
             found = lint(project)
         by_app: dict[str, list[Finding]] = {key: [] for key in analysed}
@@ -285,28 +336,30 @@ class Shard:
         return by_app, reads, recorder.notes
 
     def _facts_of(
-        self, loaded: frozenset[str], expected: Mapping[str, bytes]
+        self, loaded: frozenset[str], contents: Mapping[str, bytes]
     ) -> dict[str, MigrationFacts]:
         result = {}
         for app in self.survey.apps:
             if app.key not in loaded:
                 continue
-            stored: dict[str, tuple[bytes, object]] | None = None
             for path in app.migration_paths:
                 facts = self.facts.get(path)
                 if facts is None:
-                    if stored is None:
-                        stored = _stored_facts(self.cache, app)
-                    facts = _decoded(stored.get(path), expected.get(path))
+                    stored = self._stored(app).get(path)
+                    if stored is not None and stored[0] == contents.get(path):
+                        facts = decode_facts(stored[2]) if stored[2] is not None else None
                 if facts is None:
-                    facts = read_and_parse(path)
+                    # Parsed again: its facts are stored for the next run (see `finish`).
+                    _, facts, data = parse_file(path, self.started_ns)
+                    if data is not None:
+                        self.sources[path] = data
                 self.facts[path] = facts
                 result[path] = facts
         return result
 
 
-def _stored_facts(cache: Cache | None, app: App) -> dict[str, tuple[bytes, object]]:
-    """The stored facts of an app's migrations: path -> (facts digest, encoded facts)."""
+def _stored_files(cache: Cache | None, app: App) -> dict[str, StoredFile]:
+    """What the cache holds of an app's migration files, by path."""
     value = cache.load(facts_name(app)) if cache is not None else None
     if not isinstance(value, dict):
         return {}
@@ -315,16 +368,10 @@ def _stored_facts(cache: Cache | None, app: App) -> dict[str, tuple[bytes, objec
         for path, entry in value.items()
         if isinstance(path, str)
         and isinstance(entry, tuple)
-        and len(entry) == 2
+        and len(entry) == 3
         and isinstance(entry[0], bytes)
+        and isinstance(entry[1], bytes)
     }
-
-
-def _decoded(stored: tuple[bytes, object] | None, expected: bytes | None) -> MigrationFacts | None:
-    """Stored facts, when they are the facts of the file as it is now."""
-    if stored is None or expected is None or stored[0] != expected:
-        return None
-    return decode_facts(stored[1])
 
 
 class Owners:
@@ -404,6 +451,8 @@ class Incremental:
     fresh: dict[str, Record] = field(default_factory=dict)
     stored: dict[str, Stored] | None = None
     shards: Any = None
+    # The digest of every reported app's key: names the result (see miglint.answers).
+    result: bytes = b""
     # Whether the stored file entries changed (then the state is written again).
     files_changed: bool = False
 
@@ -439,6 +488,10 @@ class Incremental:
             else:
                 stale.append(app.key)
         self.analysed = frozenset(stale)
+        self.result = self._result()
+        return self.result
+
+    def _result(self) -> bytes:
         return _digest(self.slot_kind, sorted((key, self.keys[key]) for key in self.wanted))
 
     def findings(self) -> list[Finding]:
@@ -456,20 +509,27 @@ class Incremental:
                     self.analysed |= {app_key}
                     continue
                 found.extend(_decoded_findings(entry[1]))
-            if self.analysed:
-                for app_key, new, reads in self._analyse(self.shards, self.analysed):
-                    found.extend(new)
-                    slot = _slot(app_key, self.slot_kind)
-                    self.fresh[slot] = Record(self.keys[app_key], reads)
-                    encoded[slot] = (self.keys[app_key], tuple(map(FINDING_CODEC.encode, new)))
+            results = list(self._analyse(self.shards, self.analysed)) if self.analysed else []
+            # What was parsed is stored now (its facts too, unless this is the first run).
+            self.shards.finish(encode=bool(self.state.files))
+            for app_key, new, reads in results:
+                found.extend(new)
+                slot = _slot(app_key, self.slot_kind)
+                self.fresh[slot] = Record(self.keys[app_key], reads)
+                encoded[slot] = (self.keys[app_key], tuple(map(FINDING_CODEC.encode, new)))
         finally:
             self.shards.close()
         self._store(encoded)
         return sorted(set(found), key=Finding.sort_key)
 
     def finish_unchanged(self) -> None:
-        """End a run whose answer is reused as a whole: keep the refreshed file notes."""
-        self.shards.close()
+        """End a run whose answer is reused as a whole: keep the refreshed file notes and
+        the content of files changed without consequence (the next change compares
+        with it)."""
+        try:
+            self.shards.finish(encode=bool(self.state.files))
+        finally:
+            self.shards.close()
         self._store({})
 
     # --- files ---------------------------------------------------------------------------
@@ -484,7 +544,7 @@ class Incremental:
             if entry is not None and self.checker.holds(note, entry.seen):
                 seen = self.checker.refreshed.get(note, entry.seen)
                 if seen != entry.seen:
-                    entry = FileEntry(seen, entry.facts_digest, entry.summary)
+                    entry = FileEntry(seen, entry.key, entry.summary)
                     self.files_changed = True
                 self.files[path] = entry
                 if recorder is not None:
@@ -496,7 +556,9 @@ class Incremental:
 
     def _parse(self, shards: _Processes, changed: list[tuple[str, str]]) -> None:
         recorder = inputs.active()
-        for parsed in shards.parse(changed):
+        # A changed file's facts are compared with those it had.
+        previous = {path: self.state.files[path] for _, path in changed if path in self.state.files}
+        for parsed in shards.parse(changed, previous):
             self.files[parsed.path] = parsed.entry
             if recorder is not None:
                 with recorder.acting_for(None):
@@ -537,7 +599,7 @@ class Incremental:
 
     def _own_keys(self) -> dict[str, bytes]:
         return {
-            app.key: _digest(app, [self.files[path].facts_digest for path in app.migration_paths])
+            app.key: _digest(app, [self.files[path].key for path in app.migration_paths])
             for app in self.survey.apps
         }
 
@@ -581,10 +643,10 @@ class Incremental:
         self, shards: _Processes, stale: frozenset[str]
     ) -> Iterable[tuple[str, list[Finding], dict[Note, Seen]]]:
         scope = self._scope_apps()
-        expected = {path: entry.facts_digest for path, entry in self.files.items()}
+        contents = {path: content_digest(entry.seen) for path, entry in self.files.items()}
         imported = self.imported_modules()
         recorder = inputs.active()
-        for by_app, reads, notes in shards.analyse(stale, self.reach, scope, expected, imported):
+        for by_app, reads, notes in shards.analyse(stale, self.reach, scope, contents, imported):
             if recorder is not None:
                 for note, seen in notes.items():
                     recorder.notes.setdefault(note, seen)
@@ -703,19 +765,26 @@ class _Processes:
                 self._moved_here(index + 1)
         return results
 
+    def finish(self, encode: bool) -> None:
+        """Every shard stores what it parsed."""
+        count = 1 + (len(self.workers) if self.workers is not None else 0)
+        self._call([("finish", (encode,))] * count)
+
     def _moved_here(self, shard: int) -> None:
         for app, holder in self.holder.items():
             if holder == shard:
                 self.holder[app] = 0
 
-    def parse(self, changed: list[tuple[str, str]]) -> list[Parsed]:
+    def parse(
+        self, changed: list[tuple[str, str]], previous: Mapping[str, FileEntry]
+    ) -> list[Parsed]:
         shards = self._shards(len(changed))
         by_app: dict[str, list[str]] = {}
         for app, path in changed:
             by_app.setdefault(app, []).append(path)
         groups = _balanced(by_app, {app: len(paths) for app, paths in by_app.items()}, shards)
         calls = [
-            ("parse", (sorted(group), [path for app in sorted(group) for path in by_app[app]]))
+            ("parse", ([path for app in sorted(group) for path in by_app[app]], previous))
             for group in groups
         ]
         for shard, group in enumerate(groups):
@@ -728,7 +797,7 @@ class _Processes:
         stale: frozenset[str],
         reach: Mapping[str, frozenset[str]],
         scope: frozenset[str],
-        expected: Mapping[str, bytes],
+        contents: Mapping[str, bytes],
         imported: frozenset[str],
     ) -> list[tuple[dict[str, list[Finding]], dict[str, dict[Note, Seen]], dict[Note, Seen]]]:
         sizes = {app.key: len(app.migration_paths) for app in self.run.survey.apps}
@@ -741,7 +810,7 @@ class _Processes:
             loaded = set(scope)
             for key in group:
                 loaded.update(reach[key])
-            calls.append(("analyse", (frozenset(group), frozenset(loaded), expected, imported)))
+            calls.append(("analyse", (frozenset(group), frozenset(loaded), contents, imported)))
         return [result for result, group in zip(self._call(calls), groups, strict=True) if group]
 
 

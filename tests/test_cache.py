@@ -28,7 +28,7 @@ from miglint.finding import Finding
 from miglint.lint import lint
 from miglint.parse import MigrationFacts, parse_migration_bytes
 from miglint.project import load_project, survey_project
-from miglint.results import Incremental, Shard
+from miglint.results import Incremental, Shard, content_digest
 from miglint.rules import all_rules
 from miglint.rules.base import example_files
 from miglint.serial import Codec, DecodeError
@@ -312,6 +312,8 @@ def test_a_changed_file_invalidates_exactly_the_apps_that_depend_on_it(tmp_path:
     assert analysed_after(root, home) == set()
     shop.write_text(shop.read_text() + "# reviewed\n")
     assert analysed_after(root, home) == set()
+    shop.write_text(shop.read_text() + "\n# twice\n")
+    assert analysed_after(root, home) == set()
     # A real change: the app, and the app whose foreign key points into it.
     rewrite(shop, '"price", models.IntegerField()', '"price", models.BigIntegerField()')
     assert analysed_after(root, home) == {"shop", "orders"}
@@ -415,12 +417,12 @@ def per_app_union(root: Path) -> list[Finding]:
     survey = survey_project([str(root)], config)
     run = Incremental(survey, None, b"")
     run.run()
-    expected = {path: entry.facts_digest for path, entry in run.files.items()}
+    contents = {path: content_digest(entry.seen) for path, entry in run.files.items()}
     shard = Shard(survey, None, 0)
     found: set[Finding] = set()
     for app in survey.apps:
         by_app, _, _ = shard.analyse(
-            frozenset((app.key,)), run.reach[app.key], expected, run.imported_modules()
+            frozenset((app.key,)), run.reach[app.key], contents, run.imported_modules()
         )
         found.update(by_app[app.key])
     return sorted(found, key=Finding.sort_key)
