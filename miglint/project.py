@@ -82,6 +82,16 @@ class Project:
         return {app.key: app for app in self.apps}
 
     @cached_property
+    def change_under_review(self) -> frozenset[NodeKey]:
+        """The migrations named on the command line or changed since `--diff BASE` (by
+        real path); worked out once, as every deploy rule asks."""
+        paths = set(self.only_paths or ()) | set(self.changed_paths or ())
+        if not paths:
+            return frozenset()
+        real = {os.path.realpath(path) for path in paths}
+        return frozenset(m.key for m in self.migrations if os.path.realpath(m.path) in real)
+
+    @cached_property
     def table_steps(self) -> tuple[Step, ...]:
         """Every operation that runs SQL with its table as it was just before (one replay,
         shared by the deploy-safety rules)."""

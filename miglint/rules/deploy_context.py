@@ -11,7 +11,6 @@ go). A table created in any other migration is taken to exist in production alre
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -94,11 +93,7 @@ def uses_postgres(project: Project) -> bool:
 def change_scope(project: Project) -> frozenset[NodeKey]:
     """The migrations of the change under review, as far as miglint can know it: the files
     named on the command line, and the files changed since `--diff BASE`."""
-    paths = set(project.only_paths or ()) | set(project.changed_paths or ())
-    if not paths:
-        return frozenset()
-    real = {os.path.realpath(path) for path in paths}
-    return frozenset(m.key for m in project.migrations if os.path.realpath(m.path) in real)
+    return project.change_under_review
 
 
 # --- fields -------------------------------------------------------------------------------
