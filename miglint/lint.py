@@ -10,7 +10,7 @@ from miglint import inputs, suppress
 from miglint.baseline import Baseline, hides
 from miglint.finding import Finding
 from miglint.parse import Suppression, find_suppressions
-from miglint.project import Project
+from miglint.project import Project, real_paths
 from miglint.pysource import SourceError, decode, read_file
 from miglint.rules import Rule, all_rules
 
@@ -65,16 +65,20 @@ def on_named_files(
     """Findings in the files named on the command line, plus the graph findings and MIG401
     of the apps those files belong to (`miglint FILE...`, the pre-commit hook)."""
     real = {os.path.realpath(path) for path in named}
+    resolved = real_paths(
+        p for app in project.apps for p in (*app.migration_paths, *app.models_paths)
+    )
     apps = {
         app.label
         for app in project.apps
-        if any(os.path.realpath(p) in real for p in (*app.migration_paths, *app.models_paths))
+        if any(resolved[p] in real for p in (*app.migration_paths, *app.models_paths))
     }
+    where = real_paths({finding.path for finding in findings})
     return [
         finding
         for finding in findings
         if finding.path in named
-        or os.path.realpath(finding.path) in real
+        or where[finding.path] in real
         or (finding.code in APP_CODES and finding.app in apps)
     ]
 

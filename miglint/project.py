@@ -89,7 +89,8 @@ class Project:
         if not paths:
             return frozenset()
         real = {os.path.realpath(path) for path in paths}
-        return frozenset(m.key for m in self.migrations if os.path.realpath(m.path) in real)
+        resolved = real_paths(m.path for m in self.migrations)
+        return frozenset(m.key for m in self.migrations if resolved[m.path] in real)
 
     @cached_property
     def table_steps(self) -> tuple[Step, ...]:
@@ -265,6 +266,21 @@ def load_project(
     every_path = [path for _, path in survey.migration_files()]
     parsed = parse_files(every_path) if parse_files else [parse_file(p) for p in every_path]
     return assemble(survey, dict(zip(every_path, parsed, strict=True)))
+
+
+def real_paths(paths: Iterable[str]) -> dict[str, str]:
+    """os.path.realpath of each path, each folder resolved once (a project's thousands of
+    migrations sit in a few dozen folders)."""
+    folders: dict[str, str] = {}
+    result = {}
+    for path in paths:
+        folder, name = os.path.split(path)
+        real_folder = folders.get(folder)
+        if real_folder is None:
+            real_folder = folders[folder] = os.path.realpath(folder)
+        candidate = os.path.join(real_folder, name)
+        result[path] = os.path.realpath(candidate) if inputs.islink(candidate) else candidate
+    return result
 
 
 def _outermost(folders: list[str]) -> list[str]:

@@ -40,7 +40,7 @@ from miglint.inputs import Checker, Note, Recorder, Seen
 from miglint.nodes import App
 from miglint.parallel import WorkerFailed, Workers, default_workers
 from miglint.parse import MigrationFacts, parse_migration_bytes
-from miglint.project import Survey, assemble
+from miglint.project import Survey, assemble, real_paths
 from miglint.pysource import SourceError, read_file
 from miglint.serial import Codec, DecodeError
 
@@ -411,10 +411,13 @@ def wanted_apps(survey: Survey, stored: Mapping[str, Stored]) -> frozenset[str]:
     if survey.only_paths is None:
         return every
     real = {os.path.realpath(path) for path in survey.only_paths}
+    resolved = real_paths(
+        p for app in survey.apps for p in (*app.migration_paths, *app.models_paths)
+    )
     wanted = {
         app.key
         for app in survey.apps
-        if any(os.path.realpath(p) in real for p in (*app.migration_paths, *app.models_paths))
+        if any(resolved[p] in real for p in (*app.migration_paths, *app.models_paths))
     }
     # MIG401 may point into a named module outside the app's folder.
     for slot, (_, found) in stored.items():
