@@ -342,10 +342,15 @@ class Shard:
         for app in self.survey.apps:
             if app.key not in loaded:
                 continue
+            # Read for this app only, and let go of once decoded (not kept in `stored`: the
+            # encoded facts of a whole project would double what the run holds).
+            files: dict[str, StoredFile] | None = None
             for path in app.migration_paths:
                 facts = self.facts.get(path)
                 if facts is None:
-                    stored = self._stored(app).get(path)
+                    if files is None:
+                        files = self.stored.get(app.key) or _stored_files(self.cache, app)
+                    stored = files.get(path)
                     if stored is not None and stored[0] == contents.get(path):
                         facts = decode_facts(stored[2]) if stored[2] is not None else None
                 if facts is None:
