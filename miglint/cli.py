@@ -45,7 +45,7 @@ commands:
   miglint plan APP TARGET [PATH]  what `migrate APP TARGET` would unapply; can it be reversed?
   miglint graph [PATH]            the migration graph in `migrate` order (text, mermaid, json)
   miglint action                  run as the GitHub Action (reads the Actions environment)
-  miglint cache clear [PATH]      remove the project's parse cache
+  miglint cache clear [PATH]      remove the project's cache
 
 `miglint COMMAND --help` explains each command. A folder that happens to be named like a
 command is linted with `miglint check NAME`.

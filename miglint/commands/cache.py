@@ -1,4 +1,4 @@
-"""`miglint cache clear [PATH]`: remove the project's parse cache.
+"""`miglint cache clear [PATH]`: remove the project's cache.
 
 Removes `.miglint_cache/` in the project root and the project's folder under
 `$XDG_CACHE_HOME/miglint/projects/` (used when the tree is read-only); only folders that
@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 DESCRIPTION = """\
-Remove miglint's parse cache for the project at PATH (default: .): the `.miglint_cache/`
+Remove miglint's cache for the project at PATH (default: .): the `.miglint_cache/`
 folder in the project root (the folder of the config file, else PATH) and the project's
 folder under $XDG_CACHE_HOME/miglint (default ~/.cache/miglint). The cache is rebuilt on
 the next run; `miglint check --no-cache` runs without it.
@@ -23,7 +23,7 @@ the next run; `miglint check --no-cache` runs without it.
 def register(subparsers: Any) -> Any:
     parser = subparsers.add_parser(
         "cache",
-        help="manage the parse cache (`miglint cache clear`)",
+        help="manage the cache (`miglint cache clear`)",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
