@@ -67,7 +67,7 @@ class Recorder:
 
     def note(self, key: Note, seen: Seen) -> None:
         previous = self.notes.setdefault(key, seen)
-        if previous != seen and not _same_content(previous, seen):
+        if previous != seen and not (key[0] in ("file", "list") and _same_content(previous, seen)):
             self.unstable = True
         if self.scope is not None:
             for app in self.scope:

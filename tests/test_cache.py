@@ -842,3 +842,56 @@ def test_the_json_report_writes_exactly_what_json_dumps_would() -> None:
     )
     assert rendered == json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     assert json_report.render([]) == "[]\n"
+
+
+def test_notes_hold_until_what_they_saw_changes(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    file = folder / "a.py"
+    file.write_text("x = 1\n")
+    recorder = inputs.Recorder(started_ns=0)
+    with inputs.recording(recorder):
+        inputs.read_file(str(file))
+        inputs.scandir(str(folder))
+        assert not inputs.isfile(str(tmp_path / "other" / "missing.py"))
+        assert inputs.matching(str(tmp_path), ("requirements*.txt",)) == []
+    notes = dict(recorder.notes)
+    assert len(notes) == 4
+    assert inputs.Checker().all_hold(notes)
+    # Touched, or rewritten with the same bytes: still holds (the content is compared).
+    os.utime(file, (5, 5))
+    file.write_text("x = 1\n")
+    assert inputs.Checker().all_hold(notes)
+    # Each kind of change breaks the note that saw it, and only that one.
+    changes = [
+        lambda: file.write_text("x = 2\n"),
+        lambda: (folder / "b.py").write_text(""),
+        lambda: write_tree(tmp_path / "other", {"missing.py": ""}),
+        lambda: (tmp_path / "requirements-dev.txt").write_text(""),
+    ]
+    for change in changes:
+        change()
+        checker = inputs.Checker()
+        broken = [note for note, seen in notes.items() if not checker.holds(note, seen)]
+        assert len(broken) == 1, broken
+        notes = {}
+        with inputs.recording(recorder := inputs.Recorder(started_ns=0)):
+            inputs.read_file(str(file))
+            inputs.scandir(str(folder))
+            inputs.isfile(str(tmp_path / "other" / "missing.py"))
+            inputs.matching(str(tmp_path), ("requirements*.txt",))
+        notes = dict(recorder.notes)
+
+
+def test_a_file_seen_with_two_contents_in_one_run_spoils_its_answer(tmp_path: Path) -> None:
+    file = tmp_path / "a.py"
+    file.write_text("x = 1\n")
+    recorder = inputs.Recorder()
+    with inputs.recording(recorder):
+        inputs.read_file(str(file))
+        os.utime(file, (5, 5))
+        inputs.read_file(str(file))
+        assert not recorder.unstable
+        file.write_text("x = 2\n")
+        inputs.read_file(str(file))
+    assert recorder.unstable
