@@ -13,20 +13,21 @@ A run's findings are the union of each app's findings. An app's findings depend 
 
 Each app's findings are stored with a key over the first two and with the notes of the
 third; an app whose key matches and whose notes still hold is not analysed again. A
-migration file whose stat changed is read again; when its content changed it is parsed,
-and only when its facts changed do its app and the apps that depend on it count as
-changed (a comment or a touch changes nothing). The apps to analyse again are loaded with
-the apps they depend on (facts from the cache where it has them), and the rules run on that
-part of the project only (Project.analysed).
+migration file stands in the keys for its content digest; a file whose stat changed is
+read again, and when its content changed it is parsed and compared with its previous
+content (kept in the cache): when their facts are the same (a comment, a blank line) the
+file keeps its key, and nothing that depends on it changes. The apps to analyse again are
+loaded with the apps they depend on (facts from the cache where it has them), and the rules
+run on that part of the project only (Project.analysed).
 
-Stored (see miglint.cache for how): "apps", the state (per migration file its content note,
-facts digest and what it names; per app its key, notes and findings), and per app
-"facts-<hash>", the encoded facts of its migrations.
+Stored (see miglint.cache for how): "apps" (per migration file its content note, key and
+what it names; per app the key and notes of its findings), "findings" (per app), and per
+app "facts-<hash>" (the content of its migrations, and their encoded facts once a run after
+the first has parsed them).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -177,8 +178,6 @@ def _is_note(note: object) -> bool:
 
 FACTS_CODEC = Codec(MigrationFacts)
 FINDING_CODEC = Codec(Finding)
-# Where an encoded finding keeps its path.
-_PATH = [f.name for f in dataclasses.fields(Finding)].index("path")
 
 
 def decode_facts(encoded: object) -> MigrationFacts | None:
@@ -409,9 +408,11 @@ class Owners:
         return tuple(a.key for a in candidates) if candidates else tuple(sorted(self.analysed))
 
 
-def wanted_apps(survey: Survey, stored: Mapping[str, Stored]) -> frozenset[str]:
+def wanted_apps(survey: Survey, state: State) -> frozenset[str]:
     """The apps whose findings the run reports: all, or (with files named) the apps of the
-    named files and apps whose findings were last seen in them."""
+    named files, and the apps whose analysis read a named file that belongs to no app (a
+    models module with an abstract base: MIG401 points there); all of them when some app
+    has never been analysed, so that what it reads is not known."""
     every = frozenset(app.key for app in survey.apps)
     if survey.only_paths is None:
         return every
@@ -424,12 +425,16 @@ def wanted_apps(survey: Survey, stored: Mapping[str, Stored]) -> frozenset[str]:
         for app in survey.apps
         if any(resolved[p] in real for p in (*app.migration_paths, *app.models_paths))
     }
-    # MIG401 may point into a named module outside the app's folder.
-    for slot, (_, found) in stored.items():
-        app_key = slot.rpartition("\0")[0]
-        if app_key in every and any(
-            isinstance(f, list) and len(f) > _PATH and f[_PATH] in survey.only_paths for f in found
-        ):
+    others = real - {resolved[p] for p in resolved}
+    if not others:
+        return frozenset(wanted)
+    read: dict[str, set[str]] = {}
+    for slot, record in state.records.items():
+        read.setdefault(slot.rpartition("\0")[0], set()).update(
+            os.path.realpath(path) for kind, path in record.reads if kind == "file"
+        )
+    for app_key in every:
+        if app_key not in read or read[app_key] & others:
             wanted.add(app_key)
     return frozenset(wanted)
 
@@ -475,9 +480,7 @@ class Incremental:
         self.state = State.load(self.cache)
         survey = self.survey
         self.slot_kind = WHOLE if survey.only_paths is None else NAMED
-        if survey.only_paths is not None:
-            self.stored = load_findings(self.cache)
-        self.wanted = wanted_apps(survey, self.stored or {})
+        self.wanted = wanted_apps(survey, self.state)
         self.shards = _Processes(self)
         changed = self._check_files()
         self._parse(self.shards, changed)

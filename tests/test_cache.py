@@ -506,6 +506,48 @@ def test_named_files_give_the_same_bytes_with_and_without_cache(tmp_path: Path) 
     same(root / "blog/models.py", orders)
 
 
+def test_a_named_module_of_no_app_is_reported_on_for_the_apps_that_read_it(
+    tmp_path: Path,
+) -> None:
+    """A module of no app named alone (an abstract base staged for commit): a finding could
+    point into it, so the apps whose analysis read it are analysed; before any app has been
+    analysed (what they read is not known yet), every app."""
+    root = dependent_apps(tmp_path / "project")
+    write_tree(
+        root,
+        {
+            "common/__init__.py": "",
+            "common/bases.py": STAMPED.replace("class Post(models.Model):\n    pass\n", ""),
+            "billing/models.py": "from common.bases import Stamped\n\n\nclass Invoice(Stamped):\n"
+            "    pass\n",
+            # A config at the root: runs on the tree and on named files share one cache.
+            "pyproject.toml": "[tool.miglint]\n",
+        },
+    )
+    home = tmp_path / "home"
+    named = [str(root / "common/bases.py")]
+
+    def wanted() -> frozenset[str]:
+        config = config_of(root)
+        cache = open_cache(config.path, named, {"XDG_CACHE_HOME": str(home)}, b"test")
+        with inputs.recording(inputs.Recorder()):
+            run = Incremental(survey_project(named, config), cache, b"test")
+            found = run.run()
+        plain = lint(load_project(named, config))
+        assert found == plain
+        return run.wanted
+
+    assert wanted() == APPS
+    analysed_after(root, home)
+    assert wanted() == {"billing"}
+    env = cli_env(tmp_path)
+    args = ("check", *named, "--format", "json")
+    expected = run_cli(*args, "--no-cache", cwd=tmp_path, env=env)
+    for _ in range(2):
+        result = run_cli(*args, cwd=tmp_path, env=env)
+        assert (result.returncode, result.stdout) == (expected.returncode, expected.stdout)
+
+
 WARM_PROBE = """\
 import sys
 from miglint.cli import main
