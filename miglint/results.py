@@ -698,7 +698,9 @@ class Incremental:
             self.cache.save(FINDINGS, kept)
         names = {facts_name(app) for app in self.survey.apps}
         for name in self.cache.names():
-            if name.startswith("facts-") and name not in names:
+            # Facts of apps that are gone, and the entries of the cache's first format
+            # (one JSON file per migration).
+            if (name.startswith("facts-") and name not in names) or name.endswith(".json"):
                 self.cache.remove(name)
 
 

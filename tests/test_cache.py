@@ -760,6 +760,15 @@ def test_the_linted_tree_gets_nothing_but_the_cache_folder(tmp_path: Path) -> No
     assert after == before
 
 
+def test_entries_of_the_first_format_are_removed(project: Path, tmp_path: Path) -> None:
+    run_cli("check", str(project), cwd=tmp_path, env=cli_env(tmp_path))
+    old = project / CACHE_DIR / ("0" * 40 + ".json")
+    old.write_text("miglint-cache 1\n")
+    (project / "app_000/migrations/0001_initial.py").write_text(migration(operations=POST))
+    run_cli("check", str(project), cwd=tmp_path, env=cli_env(tmp_path))
+    assert not old.exists()
+
+
 def test_no_cache_folder_in_a_tree_without_migrations(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "tree", {"shop/models.py": "from django.db import models\n"})
     result = run_cli("check", str(root), cwd=tmp_path, env=cli_env(tmp_path))
