@@ -640,3 +640,93 @@ def test_branching_in_the_class_body_is_a_note_and_no_false_conflict(tmp_path: P
     )
     findings = lint_tree(tmp_path, "MIG000", "MIG001")
     assert [(f.code, f.severity.name, f.line) for f in findings] == [("MIG000", "WARNING", 7)]
+
+
+DYNAMIC_STATEMENTS = """\
+from shop.helpers import *
+from django.db import connection, migrations
+
+OPERATIONS = []
+if connection.vendor == "postgresql":
+    OPERATIONS.append(migrations.RunSQL("SELECT 1", "SELECT 1"))
+
+
+class Migration(migrations.Migration):
+    if connection.vendor == "postgresql":
+        import django.contrib.postgres.search as search
+        operations = OPERATIONS
+    elif connection.vendor == "sqlite":
+        (first, [second, *rest]), holder.attribute, table[0].name = 1, 2, 3
+    else:
+        operations = []
+    dependencies.append(("shop", "0001_initial"))
+    del operations[3], scratch
+    operations -= 1
+    for index, item in enumerate(OPERATIONS):
+        with open(item) as (handle, other), opener() as target.name:
+            try:
+                pass
+            except ValueError as error:
+                [walrus := 1 for value in item]
+    match connection.vendor:
+        case {"a": 1, **others}:
+            pass
+        case [1, *tail]:
+            pass
+        case Point(x=bound) as point:
+            pass
+    def helper(default=dependencies.append(1)):
+        operations = 2
+    hidden = lambda: operations.append(1)
+    while False:
+        class Inner:
+            operations = 3
+    assert settings.ready()
+"""
+
+
+def _statements(module: s.Module) -> list[tuple[str, str, tuple[str, ...]]]:
+    found = []
+    for statement in module.body:
+        body = statement.body if isinstance(statement, s.ClassDef) else (statement,)
+        for inner in body:
+            if isinstance(inner, s.Other):
+                found.append((inner.kind, str(inner.span.line), inner.names))
+    return found
+
+
+def test_front_ends_agree_on_what_a_statement_changes() -> None:
+    through_ast = parse_source(DYNAMIC_STATEMENTS)
+    through_libcst = cstsource.module(libcst.parse_module(DYNAMIC_STATEMENTS))
+    assert _statements(through_ast) == _statements(through_libcst)
+    changes = {kind + ":" + line: names for kind, line, names in _statements(through_ast)}
+    # A method call may change its object (`append`), so `migrations.RunSQL(...)` counts too.
+    assert changes["If:5"] == ("OPERATIONS", "migrations")
+    # Everything bound or changed inside, but not what a nested def, class or lambda does.
+    assert changes["If:10"] == (
+        "first",
+        "holder",
+        "operations",
+        "rest",
+        "search",
+        "second",
+        "table",
+    )
+    assert changes["Expr:17"] == ("dependencies",)
+    assert changes["Delete:18"] == ("operations", "scratch")
+    assert changes["AugAssign:19"] == ("operations",)
+    assert changes["For:20"] == (
+        "error",
+        "handle",
+        "index",
+        "item",
+        "other",
+        "target",
+        "value",
+        "walrus",
+    )
+    assert changes["Match:26"] == ("bound", "others", "point", "tail")
+    assert changes["While:36"] == ("Inner",)
+    assert changes["Assert:39"] == ("settings",)
+    # A star import is an import on both sides.
+    assert through_ast.body[0] == through_libcst.body[0] == s.Import("shop.helpers", "*", "*")
