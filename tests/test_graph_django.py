@@ -32,7 +32,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from miglint.config import Config
+from miglint.finding import Severity
 from miglint.graph import MigrationGraph
+from miglint.lint import lint
 from miglint.parse import Dependency
 from miglint.project import load_project
 
@@ -590,6 +592,96 @@ def test_swappable_and_settings_dependencies_match_django(django: DjangoWorker) 
     )
     ours, _ = compare_case(django, case)
     assert ours.leaves == [("accounts", "0002_profile")]
+
+
+# Entries of `dependencies`, `run_before` or `replaces` that are not plain pairs, as a user
+# might write them; miglint must say "rejected" exactly when Django's loader fails.
+ODD_ENTRIES = (
+    ("dependencies", '["shop", "0001_initial"]'),
+    ("dependencies", '["shop", "__first__"]'),
+    ("dependencies", '("shop",)'),
+    ("dependencies", "()"),
+    ("dependencies", '("shop", "0001_initial", "x")'),
+    ("dependencies", '("billing", "__first__", "x")'),
+    ("dependencies", '"shop.0001_initial"'),
+    ("dependencies", '"s"'),
+    ("dependencies", '("shop", None)'),
+    ("dependencies", '(None, "__first__")'),
+    ("dependencies", '(1, "0001_initial")'),
+    ("dependencies", '{"shop", "0001_initial"}'),
+    ("dependencies", '{"shop": "0001_initial"}'),
+    ("dependencies", "1"),
+    ("dependencies", "None"),
+    ("dependencies", "settings.AUTH_USER_MODEL"),
+    ("dependencies", 'migrations.swappable_dependency("billing.Invoice")'),
+    ("dependencies", "PREVIOUS"),
+    ("run_before", '["billing", "0001_initial"]'),
+    ("run_before", '("billing",)'),
+    ("run_before", '("billing", "0001_initial", "x")'),
+    ("run_before", '("billing", "__first__", "x")'),
+    ("run_before", '"billing.0001_initial"'),
+    ("replaces", '["shop", "0001_initial"]'),
+    ("replaces", '{"shop", "0001_initial"}'),
+    ("replaces", '("shop", "0001_initial", "x")'),
+    ("replaces", '"shop.0001_initial"'),
+    ("replaces", "None"),
+    ("replaces", "1"),
+)
+# Whole attributes that are not lists.
+ODD_VALUES = (
+    ("dependencies", "None"),
+    ("dependencies", '"shop"'),
+    ("dependencies", '""'),
+    ("dependencies", '{("shop", "0001_initial"): "why"}'),
+    ("run_before", "0"),
+    ("replaces", "None"),
+    ("replaces", '"ab"'),
+)
+
+
+def _odd_case(django: DjangoWorker, attribute: str, value: str) -> Path:
+    case = django.new_case()
+    head = (
+        "from django.conf import settings\nfrom django.db import migrations\n\n"
+        'PREVIOUS = ("shop", "0001_initial")\n\n\n'
+        "class Migration(migrations.Migration):\n"
+    )
+    files = {
+        "shop/migrations/0001_initial.py": head + "    operations = []\n",
+        "shop/migrations/0002_odd.py": head
+        + ('    dependencies = [("shop", "0001_initial")]\n' if attribute != "dependencies" else "")
+        + f"    {attribute} = {value}\n    operations = []\n",
+        "billing/migrations/0001_initial.py": head + "    operations = []\n",
+    }
+    for relative, text in files.items():
+        path = case / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / "__init__.py").touch()
+        path.write_text(text, encoding="utf-8")
+    return case
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [*((a, f"[{v}]") for a, v in ODD_ENTRIES), *ODD_VALUES],
+)
+def test_odd_dependency_entries_are_rejected_exactly_when_django_fails(
+    django: DjangoWorker, attribute: str, value: str
+) -> None:
+    case = _odd_case(django, attribute, value)
+    theirs = django.load(case)[0]["error"]
+    project = load_project([str(case)], Config(root=str(case)))
+    [odd] = [m for m in project.migrations if m.name == "0002_odd"]
+    kinds = {note.kind for note in odd.facts.notes}
+    rejected = [f for f in lint(project) if f.code == "MIG000" and f.severity is Severity.ERROR]
+    if theirs is None:
+        assert "rejected" not in kinds and not rejected, (value, odd.facts.notes)
+    else:
+        assert kinds == {"rejected"}, (value, theirs, odd.facts.notes)
+        [finding] = rejected
+        # The message names the exception Django's loader raises.
+        assert theirs["type"] in finding.message, (finding.message, theirs)
+        assert "Django's loader fails" in finding.message
 
 
 APPS = ("a", "b", "c")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from miglint.finding import Finding, Severity
 from miglint.nodes import Migration, NodeKey
+from miglint.parse import Note
 from miglint.project import Project
 from miglint.rules.base import Rule
 from miglint.syntax import Span
@@ -16,29 +17,66 @@ def _name(key: NodeKey, project: Project) -> str:
     return migration.label if migration else f"{key[0]}.{key[1]}"
 
 
-class ParseError(Rule):
-    """Django cannot load a migration file it cannot import, nor one without a `Migration`
-    class: `migrate`, `makemigrations` and every management command that builds the graph
-    stop with an error. miglint reads the rest of the tree, but it cannot check what is in
-    this file, nor the graph edges it would have added.
+# Fix hints for files Django cannot load, by `SourceError.cause`.
+_UNREADABLE_FIX = {
+    "syntax": "Fix the syntax error: Django cannot import this file either.",
+    "encoding": "Save the file as UTF-8, or declare its encoding with a `# -*- coding: ... -*-` line.",
+    "binary": (
+        "Remove this file from the migrations package (Django imports every module in it), "
+        "or restore its source."
+    ),
+    "read": "Make the file readable, or remove it from the migrations package.",
+    "size": (
+        "Nothing to fix for Django; to have miglint check it, split it into smaller "
+        "migrations, or exclude it in `[tool.miglint] exclude`."
+    ),
+    "limit": (
+        "Nothing to fix for Django; to have miglint check it, break the deeply nested "
+        "expression into named parts."
+    ),
+}
+_NO_CLASS_FIX = (
+    "Move helper modules out of the migrations package, or start their names with an "
+    "underscore (Django skips those)."
+)
+_BASE_FIX = "Derive the class from Django's: `class Migration(migrations.Migration):`."
+_OPERATIONS_FIX = "Make `operations` a list of operations."
+_ENTRY_FIX = (
+    "Write each entry as an `(app_label, migration_name)` tuple, or "
+    "`migrations.swappable_dependency(settings.AUTH_USER_MODEL)` for a swappable model."
+)
 
-    Parts of a readable file that miglint cannot interpret statically (a `dependencies`
-    entry that is not an `(app_label, migration_name)` pair, an `operations` list built by a
-    function) are reported as warnings: the graph may be missing an edge there.
+
+class ParseError(Rule):
+    """Django's loader imports every module in a migrations package (except names starting
+    with `_` or `~`) and stops when it cannot: a syntax error, bytes that are not valid
+    source (not UTF-8, NUL bytes), a module without a `Migration` class
+    (`BadMigrationError`), or a `dependencies`, `run_before` or `replaces` entry it cannot
+    use as a graph key (a list instead of a tuple, a string, a tuple of three...). Then
+    `migrate`, `makemigrations` and every command that builds the graph fail, for the
+    whole project. miglint lints the rest of the tree, but cannot check this file.
+
+    A file miglint does not read for its own limits (over 5 MB, nested too deeply) is
+    reported as a warning: Django may load it. An entry that Django accepts but reads
+    differently from the pair it looks like (it replaces nothing, say) is a warning too.
     """
 
     code = "MIG000"
     name = "parse-error"
     severity = Severity.ERROR
-    summary = "A migration file that cannot be parsed or has no Migration class."
-    fix = "Fix the syntax error, or move helper modules out of the migrations package (or name them with a leading underscore)."
+    summary = "A migration file Django cannot load: broken syntax or encoding, no Migration class, or a dependency entry its loader rejects."
+    fix = "Fix the syntax error: Django cannot import this file either."
     VALID = (
         """\
+from django.conf import settings
 from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = []
+    dependencies = [
+        ("shop", "0001_initial"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
     operations = []
 """,
         {
@@ -66,6 +104,16 @@ class Migration(migrations.Migration):
             ),
             "shop/migrations/utils.py": "def forwards(apps, schema_editor):\n    pass\n",
         },
+        """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ["shop", "0001_initial"],
+    ]
+    operations = []
+""",
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -73,24 +121,192 @@ class Migration(migrations.Migration):
             facts = migration.facts
             if facts.error is not None:
                 error = facts.error
-                span = Span(error.line, error.column, error.line, error.column)
-                yield self.at(migration, span, f"cannot parse migration: {error.message}")
+                yield self.at(
+                    migration,
+                    Span(error.line, error.column, error.line, error.column),
+                    f"cannot parse migration: {error.message}",
+                    fix=_UNREADABLE_FIX.get(error.cause, self.fix),
+                    severity=Severity.WARNING if error.cause in ("size", "limit") else None,
+                )
             elif not facts.has_class:
                 yield self.at(
                     migration,
                     Span(1, 1, 1, 1),
                     f"{migration.name}.py is in a migrations package but has no Migration "
                     "class; Django's loader refuses it (BadMigrationError)",
+                    fix=_NO_CLASS_FIX,
                 )
             else:
-                for note in facts.notes:
+                # One finding per file and kind: Django fails on the file as a whole.
+                for kind in ("rejected", "unusual"):
+                    notes = [note for note in facts.notes if note.kind == kind]
+                    if not notes:
+                        continue
+                    more = ""
+                    if len(notes) > 1:
+                        which = "that Django rejects" if kind == "rejected" else "like it"
+                        more = f" (and {len(notes) - 1} more {which})"
+                    attributes = notes[0].attributes
                     yield self.at(
                         migration,
-                        note.span,
-                        f"cannot read statically: {note.message}",
-                        severity=Severity.WARNING,
-                        fix="Write it as a literal so that tools (and readers) can follow it.",
+                        notes[0].span,
+                        notes[0].message + more,
+                        fix=_BASE_FIX
+                        if not attributes
+                        else _OPERATIONS_FIX
+                        if "operations" in attributes
+                        else _ENTRY_FIX,
+                        severity=Severity.WARNING if kind == "unusual" else None,
                     )
+
+
+# Fix hints for dynamic migrations, by `Note.kind` (and attribute).
+_DYNAMIC_FIX = {
+    "operations": (
+        "If the choice is deliberate (per database vendor, say), add "
+        "`# miglint: ignore[MIG005]`; otherwise keep one `operations` list and decide inside "
+        "an operation (a `RunPython` that checks `schema_editor.connection.vendor`)."
+    ),
+    "dependencies": (
+        "Fine when deliberate (Django documents `if global_apps.is_installed(...)` for an "
+        "optional app); miglint builds the graph without it. Add `# miglint: ignore[MIG005]`."
+    ),
+    "computed": (
+        "miglint builds the graph without these entries: if they are deliberate "
+        "(`swapper.dependency(...)`, a setting), add `# miglint: ignore[MIG005]`; else write "
+        "`(app_label, migration_name)` tuples."
+    ),
+    "replaces": (
+        "miglint cannot tell what this squash replaces, so its graph may differ from "
+        "Django's: if the list is deliberate, add `# miglint: ignore[MIG005]`; else write "
+        "`(app_label, migration_name)` tuples."
+    ),
+    "inherited": "Set `dependencies` and `operations` on the Migration class itself.",
+    "imported": (
+        "Define `class Migration(migrations.Migration)` in the file itself, so that its "
+        "dependencies and operations can be read."
+    ),
+    "not-literal": "Write it as `True` or `False`, or add `# miglint: ignore[MIG005]`.",
+}
+
+
+class DynamicMigration(Rule):
+    """Django imports a migration file, so a `Migration` class may decide its operations or
+    dependencies when it is loaded: an `if connection.vendor == ...` in the class body,
+    `dependencies.append(...)` for an optional app, an entry computed by a function, a
+    class imported from another module. That is valid, and sometimes the documented way,
+    but what runs then depends on the database, the settings or the installed apps, which
+    no reader of the file (nor miglint) can see.
+
+    miglint reads the plain assignments and says what it could not read: the graph is built
+    without the dynamic entries, operations chosen at load time are not checked, and the
+    app's model state is unknown to MIG401. Apps whose graph is uncertain get no MIG001.
+    """
+
+    code = "MIG005"
+    name = "dynamic-migration"
+    severity = Severity.WARNING
+    summary = "A valid migration whose dependencies or operations are chosen when Django loads it."
+    fix = (
+        "If the choice is deliberate, add `# miglint: ignore[MIG005]`; otherwise keep the class "
+        "static (literal `dependencies`, one `operations` list) and decide inside an operation, "
+        "e.g. a `RunPython` that checks `schema_editor.connection.vendor`."
+    )
+    VALID = (
+        """\
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+""",
+        """\
+from django.db import connection, migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = []
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        label = "sqlite"
+""",
+    )
+    INVALID = (
+        """\
+from django.db import connection, migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    if connection.vendor == "postgresql":
+        operations = [migrations.RunSQL("CREATE EXTENSION pg_trgm", "DROP EXTENSION pg_trgm")]
+    else:
+        operations = []
+""",
+        """\
+from django.apps import apps as global_apps
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = []
+    if global_apps.is_installed("legacy"):
+        dependencies.append(("legacy", "0001_initial"))
+""",
+    )
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for migration in project.migrations:
+            if not migration.readable:
+                continue
+            notes = [note for note in migration.facts.notes if note.dynamic]
+            if not notes:
+                continue
+            # One finding per migration: it is one fact about the file, however many parts.
+            parts = _dynamic_parts(notes)
+            shown = "; ".join(parts[:3]) + (
+                f"; and {len(parts) - 3} more" if len(parts) > 3 else ""
+            )
+            yield self.at(migration, notes[0].span, shown, fix=_dynamic_fix(notes[0]))
+
+
+def _dynamic_parts(notes: list[Note]) -> list[str]:
+    """What the notes say, in order, with the computed entries of one attribute said once."""
+    groups: dict[object, list[Note]] = {}
+    for index, note in enumerate(notes):
+        groups.setdefault(note.attributes if note.kind == "computed" else index, []).append(note)
+    parts = []
+    for group in groups.values():
+        if len(group) == 1:
+            parts.append(group[0].message)
+            continue
+        sources = ", ".join(dict.fromkeys(note.source for note in group))
+        parts.append(
+            f"{len(group)} entries of `{group[0].attributes[0]}` are computed when Django "
+            f"loads the file ({sources})"
+        )
+    return parts
+
+
+def _dynamic_fix(note: Note) -> str:
+    if note.kind in ("branch", "changed"):
+        if "operations" in note.attributes:
+            return _DYNAMIC_FIX["operations"]
+        if {"dependencies", "run_before", "replaces"} & set(note.attributes):
+            return _DYNAMIC_FIX["dependencies"]
+        return _DYNAMIC_FIX["not-literal"]
+    if note.kind == "computed" and "replaces" in note.attributes:
+        return _DYNAMIC_FIX["replaces"]
+    return _DYNAMIC_FIX.get(note.kind, _DYNAMIC_FIX["computed"])
 
 
 class ConflictingLeaves(Rule):
@@ -133,7 +349,13 @@ class ConflictingLeaves(Rule):
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
-        uncertain = {m.app_key for m in project.migrations if not m.readable or m.facts.notes}
+        # Apps whose graph miglint cannot know in full: a file it cannot read, or edges
+        # chosen when Django loads a file, may be what merges the branches.
+        uncertain = {
+            m.app_key
+            for m in project.migrations
+            if not m.readable or m.facts.uncertain("dependencies", "run_before", "replaces")
+        }
         for app_key in project.graph.app_keys():
             if app_key in uncertain:
                 continue
