@@ -64,10 +64,10 @@ def test_text_output_format(tmp_path: Path) -> None:
     result = run_cli(".", cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("shop/migrations/0002_price.py:")
+    assert lines[0].startswith("shop/migrations/0002_sku.py:")
     assert " MIG001 " in lines[0] and lines[0].endswith("[conflicting-leaves]")
     assert "makemigrations --merge shop" in result.stdout
-    assert lines[-1] == "Found 2 problems (2 errors)."
+    assert lines[-1] == "Found 1 problem (1 error)."
     assert "\033[" not in result.stdout
 
 
@@ -82,7 +82,7 @@ def test_json_output_has_exactly_the_documented_keys(tmp_path: Path) -> None:
     result = run_cli("--format", "json", ".", cwd=tmp_path)
     assert result.returncode == 1
     rows = json.loads(result.stdout)
-    assert len(rows) == 2
+    assert len(rows) == 1
     keys = {
         "code",
         "rule",
@@ -109,7 +109,7 @@ def test_json_paths_are_relative_to_the_current_folder(tmp_path: Path) -> None:
     write_tree(tmp_path / "project", CONFLICT)
     result = run_cli("--format", "json", "project", cwd=tmp_path)
     paths = {row["path"] for row in json.loads(result.stdout)}
-    assert paths == {"project/shop/migrations/0002_price.py", "project/shop/migrations/0002_sku.py"}
+    assert paths == {"project/shop/migrations/0002_sku.py"}
 
 
 def test_fail_on(tmp_path: Path) -> None:
@@ -160,6 +160,10 @@ def test_single_file_reports_on_that_file_only(tmp_path: Path) -> None:
     result = run_cli("--format", "json", "shop/migrations/0002_sku.py", cwd=tmp_path)
     assert result.returncode == 1
     assert {row["path"] for row in json.loads(result.stdout)} == {"shop/migrations/0002_sku.py"}
+    # The app's one conflict finding goes to the leaf that was named, not the newest one.
+    result = run_cli("--format", "json", "shop/migrations/0002_price.py", cwd=tmp_path)
+    [row] = json.loads(result.stdout)
+    assert (row["code"], row["path"]) == ("MIG001", "shop/migrations/0002_price.py")
 
 
 def test_python_dash_m_and_subcommand_check_agree(tmp_path: Path) -> None:

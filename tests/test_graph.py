@@ -48,12 +48,27 @@ def test_conflict_names_both_leaves_and_the_merge_command(tmp_path: Path) -> Non
             "shop/migrations/0002_sku.py": migration(dependencies='("shop", "0001_initial")'),
         },
     )
-    findings = lint_tree(tmp_path, "MIG001")
-    assert [Path(f.path).name for f in findings] == ["0002_price.py", "0002_sku.py"]
-    for finding in findings:
-        assert "0002_price, 0002_sku" in finding.message
-        assert "makemigrations --merge shop" in finding.message
-        assert finding.line == 4
+    # One finding for the app, on the newest leaf, naming every leaf.
+    [finding] = lint_tree(tmp_path, "MIG001")
+    assert Path(finding.path).name == "0002_sku.py" and finding.line == 4
+    assert "2 leaf nodes (0002_price, 0002_sku)" in finding.message
+    assert finding.fix == "Run `python manage.py makemigrations --merge shop`."
+
+
+def test_three_branches_are_one_finding_on_the_highest_number(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0003_tax.py": migration(dependencies='("shop", "0002_price")'),
+            "shop/migrations/0002_sku.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0002_weight.py": migration(dependencies='("shop", "0001_initial")'),
+        },
+    )
+    [finding] = lint_tree(tmp_path, "MIG001")
+    assert Path(finding.path).name == "0003_tax.py"
+    assert "3 leaf nodes (0002_sku, 0002_weight, 0003_tax)" in finding.message
 
 
 def test_merge_migration_resolves_the_conflict(tmp_path: Path) -> None:
@@ -313,10 +328,9 @@ def test_label_set_where_miglint_cannot_read_it_is_learnt_from_the_migrations(
         tmp_path,
         {"shop/migrations/0003_other.py": migration(dependencies='("store", "0002_price")')},
     )
-    assert {Path(f.path).name for f in lint_tree(tmp_path, "MIG001")} == {
-        "0003_sku.py",
-        "0003_other.py",
-    }
+    [finding] = lint_tree(tmp_path, "MIG001")
+    assert Path(finding.path).name == "0003_sku.py"
+    assert "(0003_other, 0003_sku)" in finding.message
 
 
 def test_other_apps_names_are_not_taken_for_a_label(tmp_path: Path) -> None:

@@ -314,6 +314,9 @@ class ConflictingLeaves(Rule):
     "leaf nodes") usually come from two branches that each added a migration. `migrate`
     refuses to run ("Conflicting migrations detected") until a merge migration joins them,
     so the deploy fails.
+
+    It is reported once per app, on the newest leaf (or on the leaf named on the command
+    line or changed under review), and the message names every leaf.
     """
 
     code = "MIG001"
@@ -365,15 +368,24 @@ class ConflictingLeaves(Rule):
             migrations = [project.graph.nodes[key] for key in leaves]
             label = migrations[0].app
             names = ", ".join(m.name for m in migrations)
-            for migration in migrations:
-                yield self.at(
-                    migration,
-                    migration.facts.class_span,
-                    f"conflicting migrations in app {label!r}: {len(leaves)} leaf nodes "
-                    f"({names}); `migrate` will refuse to run until they are merged with "
-                    f"`python manage.py makemigrations --merge {label}`",
-                    fix=f"Run `python manage.py makemigrations --merge {label}`.",
-                )
+            # One finding per app, on the newest leaf (the one a change most likely added),
+            # preferring a file named on the command line or changed under review.
+            reviewed = project.only_paths or project.changed_paths or frozenset()
+            candidates = [m for m in migrations if m.path in reviewed] or migrations
+            newest = max(candidates, key=lambda m: (_number(m.name), m.name))
+            yield self.at(
+                newest,
+                newest.facts.class_span,
+                f"conflicting migrations in app {label!r}: {len(leaves)} leaf nodes "
+                f"({names}); `migrate` will refuse to run until they are merged",
+                fix=f"Run `python manage.py makemigrations --merge {label}`.",
+            )
+
+
+def _number(name: str) -> int:
+    """The leading number of a migration name (`0012_price` -> 12), else -1."""
+    digits = name[: len(name) - len(name.lstrip("0123456789"))]
+    return int(digits) if digits else -1
 
 
 class MissingDependency(Rule):
