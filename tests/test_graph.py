@@ -255,7 +255,78 @@ def test_squash_depending_on_what_it_replaces_is_broken(tmp_path: Path) -> None:
             ),
         },
     )
-    assert {"MIG003", "MIG004"} <= set(codes(lint_tree(tmp_path)))
+    # One hazard, one finding: MIG004 says why the squash depends on itself (no MIG003).
+    [finding] = lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004")
+    assert finding.code == "MIG004" and Path(finding.path).name == "0001_squashed_0002_price.py"
+    assert finding.line == 6  # the dependency entry
+    assert "depends on shop.0001_initial, which it replaces" in finding.message
+    assert "CircularDependencyError" in finding.message
+
+
+def test_replaced_migration_depending_on_its_squash_is_reported_where_it_says_so(
+    tmp_path: Path,
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(
+                dependencies='("shop", "0001_squashed_0002_price")'
+            ),
+            "shop/migrations/0001_squashed_0002_price.py": SQUASH,
+        },
+    )
+    [finding] = lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004")
+    assert finding.code == "MIG004" and Path(finding.path).name == "0002_price.py"
+    assert "shop.0002_price is replaced by shop.0001_squashed_0002_price but depends on it" in (
+        finding.message
+    )
+
+
+def test_an_app_renamed_by_replacing_the_old_labels_migrations_is_fine(tmp_path: Path) -> None:
+    # `store` became `shop`: shop's migrations replace store's, which no longer exist.
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(
+                extra='    replaces = [("store", "0001_initial")]\n'
+            ),
+            "shop/migrations/0002_price.py": migration(
+                dependencies='("shop", "0001_initial")',
+                extra='    replaces = [("store", "0002_price")]\n',
+            ),
+            "shop/migrations/0003_sku.py": migration(dependencies='("shop", "0002_price")'),
+            # Written before the rename, still naming the old label.
+            "billing/migrations/0001_initial.py": migration(dependencies='("store", "0002_price")'),
+        },
+    )
+    assert lint_tree(tmp_path, "MIG000", "MIG001", "MIG002", "MIG003", "MIG004") == []
+    graph = load(tmp_path).graph
+    # As in Django, the dependency on the old label now points at its replacement.
+    assert graph.parents[("billing", "0001_initial")] == {("shop", "0002_price")}
+
+
+def test_two_squashes_replacing_the_same_migrations_are_broken(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_squashed_0002_price.py": SQUASH,
+            # A later squash written by hand over the same range, the first one left behind.
+            "shop/migrations/0001_squashed_0003_sku.py": migration(
+                extra=(
+                    '    replaces = [("shop", "0001_initial"), ("shop", "0002_price"), '
+                    '("shop", "0003_sku")]\n'
+                )
+            ),
+            "shop/migrations/0004_tax.py": migration(dependencies='("shop", "0003_sku")'),
+        },
+    )
+    # One finding: the squash left over as a second leaf is not also a MIG001 conflict.
+    findings = lint_tree(tmp_path, "MIG001", "MIG004")
+    assert [(f.code, Path(f.path).name) for f in findings] == [
+        ("MIG004", "0001_squashed_0003_sku.py")
+    ]
+    assert "both replace shop.0001_initial, shop.0002_price" in findings[0].message
 
 
 def test_first_and_latest_resolve_like_django(tmp_path: Path) -> None:

@@ -515,6 +515,33 @@ HAND_WRITTEN: dict[str, Project] = {
             "0005_m": spec(("a", "0004_m")),
         }
     },
+    "overlapping squashes, replaced files deleted": {
+        "a": {
+            "0001_squashed_0002_m": spec(replaces=(("a", "0001_m"), ("a", "0002_m"))),
+            "0001_squashed_0003_m": spec(
+                replaces=(("a", "0001_m"), ("a", "0002_m"), ("a", "0003_m"))
+            ),
+            "0004_m": spec(("a", "0003_m")),
+        }
+    },
+    "overlapping squashes, replaced files present": {
+        "a": {
+            **linear("a", 4),
+            "0001_squashed_0002_m": spec(replaces=(("a", "0001_m"), ("a", "0002_m"))),
+            "0001_squashed_0003_m": spec(
+                replaces=(("a", "0001_m"), ("a", "0002_m"), ("a", "0003_m"))
+            ),
+        }
+    },
+    "overlapping squashes, the second starting later": {
+        "a": {
+            **linear("a", 4),
+            "0001_squashed_0002_m": spec(replaces=(("a", "0001_m"), ("a", "0002_m"))),
+            "0002_squashed_0003_m": spec(
+                ("a", "0001_m"), replaces=(("a", "0002_m"), ("a", "0003_m"))
+            ),
+        }
+    },
     "missing node in the same app": {"a": {"0001_m": spec(), "0002_m": spec(("a", "0001_inital"))}},
     "missing node in another app": {"a": linear("a", 2), "b": {"0001_m": spec(("a", "0003_m"))}},
     "missing node referenced twice": {
@@ -538,6 +565,20 @@ HAND_WRITTEN: dict[str, Project] = {
     "missing node and a cycle: Django reports the missing node": {
         "a": {"0001_m": spec(("b", "0001_m"))},
         "b": {"0001_m": spec(("a", "0001_m"), ("a", "0002_gone"))},
+    },
+    "an app renamed: its migrations replace the old label's": {
+        "shop": {
+            "0001_m": spec(replaces=(("store", "0001_m"),)),
+            "0002_m": spec(("shop", "0001_m"), replaces=(("store", "0002_m"),)),
+        },
+        "billing": {"0001_m": spec(("store", "0002_m"))},
+    },
+    "an app renamed and squashed": {
+        "shop": {
+            "0001_squashed_0002_m": spec(replaces=(("store", "0001_m"), ("store", "0002_m"))),
+            "0003_m": spec(("shop", "0001_squashed_0002_m")),
+        },
+        "billing": {"0001_m": spec(("store", "0001_m")), "0002_m": spec(("billing", "0001_m"))},
     },
     "dependency on auth (outside the tree)": {
         "accounts": {"0001_m": spec(("auth", "0012_alter_user_first_name_max_length"))},
@@ -841,3 +882,45 @@ print(json.dumps({
     assert [list(key) for key in sorted(graph.nodes)] == theirs["nodes"]
     assert [list(key) for key in graph.leaf_nodes()] == theirs["leaves"]
     assert theirs["conflicts"] == {} and graph.missing == [] and graph.cycles == []
+
+
+def test_nested_squash_on_disk_fails_in_the_order_the_message_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.django_oracle import loader_report
+
+    inner = spec(replaces=(("shop", "0001_m"), ("shop", "0002_m")))
+    outer = spec(replaces=(("shop", "0001_squashed_0002_m"), ("shop", "0003_m")))
+    same = tmp_path / "same"
+    write_project(same, {"shop": {"0001_squashed_0002_m": inner, "0001_squashed_0003_m": outer}})
+    [finding] = [
+        f for f in lint(load_project([str(same)], Config(root=str(same)))) if f.code == "MIG004"
+    ]
+    assert "no fixed order" in finding.message and "INSTALLED_APPS" not in finding.message
+    outcomes = set()
+    for seed in range(8):
+        # Django lists a migrations package as a set of names: its order follows the hash seed.
+        monkeypatch.setenv("PYTHONHASHSEED", str(seed))
+        error = loader_report(same)["error"]
+        outcomes.add(None if error is None else error["type"])
+    assert outcomes == {None, "NodeNotFoundError"}
+
+    across = tmp_path / "across"
+    write_project(
+        across,
+        {
+            "outer": {
+                "0001_squashed_m": spec(
+                    replaces=(("inner", "0001_squashed_0002_m"), ("inner", "0003_m"))
+                )
+            },
+            "inner": {
+                "0001_squashed_0002_m": spec(replaces=(("inner", "0001_m"), ("inner", "0002_m")))
+            },
+        },
+    )
+    project = load_project([str(across)], Config(root=str(across)))
+    [finding] = [f for f in lint(project) if f.code == "MIG004"]
+    assert "when 'outer' is listed before 'inner' in INSTALLED_APPS" in finding.message
+    assert loader_report(across, apps=["outer", "inner"])["error"]["type"] == "NodeNotFoundError"
+    assert loader_report(across, apps=["inner", "outer"])["error"] is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from miglint.finding import Finding, Severity
-from miglint.nodes import Migration, NodeKey
+from miglint.nodes import NodeKey
 from miglint.parse import Note
 from miglint.project import Project
 from miglint.rules.base import Rule
@@ -363,7 +363,8 @@ class ConflictingLeaves(Rule):
             if app_key in uncertain:
                 continue
             leaves = project.graph.leaf_nodes(app_key)
-            if len(leaves) < 2:
+            if len(leaves) < 2 or set(leaves) & project.graph.overlapping_squashes:
+                # Two squashes of the same migrations: MIG004 says why one is left over.
                 continue
             migrations = [project.graph.nodes[key] for key in leaves]
             label = migrations[0].app
@@ -502,6 +503,8 @@ class CircularDependency(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for cycle in project.graph.cycles:
+            if len(cycle) == 1 and cycle[0] in project.graph.squash_loops:
+                continue  # MIG004 says which replaced migration makes the squash loop.
             migration = project.graph.nodes[cycle[0]]
             path = " -> ".join(_name(key, project) for key in (*cycle, cycle[0]))
             yield self.at(
@@ -512,19 +515,28 @@ class CircularDependency(Rule):
 
 
 class BrokenSquash(Rule):
-    """A squashed migration (one with `replaces`) stands in for the migrations it lists.
-    Django's loader rejects or silently rewires a squash that replaces migrations of another
-    app, that is itself replaced by another squash still on disk, that depends on one of the
-    migrations it replaces, or whose replaced migrations depend on it.
+    """A squashed migration (one with `replaces`) stands in for the migrations it lists:
+    Django's loader removes them from the graph and points every dependency on them at the
+    squash. It fails when a squash depends on a migration it replaces, or a replaced
+    migration depends on its squash (the squash then depends on itself:
+    `CircularDependencyError`), and, on some runs only, when a squash replaces another
+    squash that is still on disk ('Unable to find replacement node': the order in which
+    Django takes them is not fixed). Two squashes on disk that replace some of the same
+    migrations load, but one is applied after the other (the operations they share run
+    twice) or is left over as a second leaf.
 
-    A squash whose replaced files were already deleted is normal and fine.
+    A squash whose replaced files were already deleted is normal and fine, and so is
+    `replaces` naming migrations of an app label that no longer exists: that is how an app
+    is renamed (the new app's migrations replace the old app's, one for one).
     """
 
     code = "MIG004"
     name = "broken-squash"
     severity = Severity.ERROR
-    summary = "A squashed migration Django's loader would reject or resolve surprisingly."
-    fix = "Regenerate the squash with `squashmigrations`, or fix its `replaces` list."
+    summary = (
+        "A squashed migration Django's loader rejects (on every run or on some) or places wrongly."
+    )
+    fix = "Regenerate the squash with `squashmigrations`, or fix its `replaces` and `dependencies`."
     _SQUASH = (
         "from django.db import migrations\n\n\n"
         "class Migration(migrations.Migration):\n"
@@ -538,6 +550,20 @@ class BrokenSquash(Rule):
                 "from django.db import migrations\n\n\n"
                 "class Migration(migrations.Migration):\n"
                 '    dependencies = [("shop", "0002_price")]\n    operations = []\n'
+            ),
+        },
+        {
+            # The app `store` was renamed `shop`: each new migration replaces its old twin.
+            "shop/migrations/0001_initial.py": (
+                "from django.db import migrations\n\n\n"
+                "class Migration(migrations.Migration):\n"
+                '    replaces = [("store", "0001_initial")]\n    operations = []\n'
+            ),
+            "shop/migrations/0002_price.py": (
+                "from django.db import migrations\n\n\n"
+                "class Migration(migrations.Migration):\n"
+                '    replaces = [("store", "0002_price")]\n'
+                '    dependencies = [("shop", "0001_initial")]\n    operations = []\n'
             ),
         },
     )
@@ -555,62 +581,25 @@ class BrokenSquash(Rule):
             "shop/migrations/0001_squashed_0002_price.py": _SQUASH.format(extra=""),
         },
         {
-            "shop/migrations/0001_squashed_0002_price.py": (
+            "shop/migrations/0001_squashed_0002_price.py": _SQUASH.format(
+                extra='    dependencies = [("shop", "0001_initial")]\n'
+            ),
+        },
+        {
+            "shop/migrations/0001_squashed_0002_price.py": _SQUASH.format(extra=""),
+            "shop/migrations/0001_squashed_0003_sku.py": (
                 "from django.db import migrations\n\n\n"
                 "class Migration(migrations.Migration):\n"
-                '    replaces = [("shop", "0001_initial"), ("billing", "0002_price")]\n'
+                '    replaces = [("shop", "0001_squashed_0002_price"), ("shop", "0003_sku")]\n'
                 "    operations = []\n"
             ),
         },
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
-        graph = project.graph
-        for problem in graph.squash_problems:
-            yield self.at(
-                problem.migration,
-                problem.migration.facts.class_span,
-                f"{problem.migration.label}: {problem.message}",
-            )
-        for migration in project.migrations:
-            if not migration.readable or not migration.facts.replaces:
-                continue
-            replaced = {(d.app, d.name) for d in migration.facts.replaces}
-            own = (migration.app, graph.own_labels.get(migration.app_key))
-            foreign = [
-                d for d in migration.facts.replaces if d.app is not None and d.app not in own
-            ]
-            if foreign:
-                # One finding per squash: it is one decision, however many entries it has.
-                names = ", ".join(f"{d.app}.{d.name}" for d in foreign[:3])
-                more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-                yield self.at(
-                    migration,
-                    foreign[0].span,
-                    f"{migration.label} replaces {names}{more}, migrations of another app; "
-                    "Django then depends on the order of INSTALLED_APPS to place them",
-                )
-            for dependency in migration.facts.dependencies:
-                if (dependency.app, dependency.name) in replaced:
-                    yield self.at(
-                        migration,
-                        dependency.span,
-                        f"{migration.label} depends on {dependency.app}.{dependency.name}, which it "
-                        "replaces; once the squash stands in for it, it depends on itself",
-                    )
-            yield from self._replaced_depending_on(migration, replaced, project)
-
-    def _replaced_depending_on(
-        self, squash: Migration, replaced: set[tuple[str | None, str]], project: Project
-    ) -> Iterator[Finding]:
-        for migration in project.migrations:
-            if (migration.app, migration.name) not in replaced or not migration.readable:
-                continue
-            for dependency in migration.facts.dependencies:
-                if (dependency.app, dependency.name) == (squash.app, squash.name):
-                    yield self.at(
-                        migration,
-                        dependency.span,
-                        f"{migration.label} is replaced by {squash.label} but depends on it; "
-                        "the squash would depend on itself",
-                    )
+        for problem in project.graph.squash_problems:
+            migration = problem.migration
+            span = migration.facts.class_span
+            if problem.dependency is not None:
+                span = problem.dependency.span
+            yield self.at(migration, span, problem.message)
