@@ -105,6 +105,22 @@ def test_every_reference_to_a_missing_node_is_reported_where_it_is(tmp_path: Pat
         assert finding.fix == "Did you mean ('shop', '0001_initial')?"
 
 
+def test_a_node_a_computed_replaces_may_stand_for_is_not_missing(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            # Which old migrations it replaces is read from the database when Django loads it.
+            "shop/migrations/0001_squashed.py": migration(
+                extra="    replaces = applied_squashes()\n"
+            ),
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+        },
+    )
+    assert lint_tree(tmp_path, "MIG001", "MIG002") == []
+    [finding] = lint_tree(tmp_path, "MIG005")
+    assert "`replaces`" in finding.message
+
+
 def test_run_before_a_missing_node_is_reported(tmp_path: Path) -> None:
     write_tree(
         tmp_path,
