@@ -495,8 +495,8 @@ class _MigrationReader:
             # An Unknown "unreadable" stands for a whole part of the list (`[...] + X`).
             whole = isinstance(item, s.Unknown) and item.kind == "unreadable"
             return Note(
-                f"{'part' if whole else 'an entry'} of `{what}` is computed when Django loads "
-                f"the file ({_describe(item)})",
+                f"{'part' if whole else 'an entry'} of `{what}`, `{_describe(item)}`, is computed "
+                "when Django loads the file",
                 span,
                 "computed",
                 (what,),

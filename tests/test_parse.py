@@ -859,7 +859,7 @@ def test_mig005_is_one_warning_per_migration_with_a_fitting_hint(tmp_path: Path)
     swappable, vendor = findings
     assert swappable.message == (
         "2 entries of `dependencies` are computed when Django loads the file "
-        "(swapper.dependency(...))"
+        "(`swapper.dependency(...)`)"
     )
     assert "swapper.dependency" in (swappable.fix or "")
     assert vendor.message.startswith(

@@ -65,7 +65,10 @@ class ParseError(Rule):
     name = "parse-error"
     severity = Severity.ERROR
     summary = "A migration file Django cannot load: broken syntax or encoding, no Migration class, or a dependency entry its loader rejects."
-    fix = "Fix the syntax error: Django cannot import this file either."
+    fix = (
+        "Fix what stops Django from loading the file (the message says what), or move a "
+        "helper module out of the migrations package (or start its name with an underscore)."
+    )
     VALID = (
         """\
 from django.conf import settings
@@ -121,12 +124,16 @@ class Migration(migrations.Migration):
             facts = migration.facts
             if facts.error is not None:
                 error = facts.error
+                own_limit = error.cause in ("size", "limit")
                 yield self.at(
                     migration,
                     Span(error.line, error.column, error.line, error.column),
-                    f"cannot parse migration: {error.message}",
+                    f"miglint does not read this migration ({error.message}); Django may still "
+                    "load it"
+                    if own_limit
+                    else f"cannot parse migration: {error.message}",
                     fix=_UNREADABLE_FIX.get(error.cause, self.fix),
-                    severity=Severity.WARNING if error.cause in ("size", "limit") else None,
+                    severity=Severity.WARNING if own_limit else None,
                 )
             elif not facts.has_class:
                 yield self.at(
@@ -199,8 +206,9 @@ class DynamicMigration(Rule):
     no reader of the file (nor miglint) can see.
 
     miglint reads the plain assignments and says what it could not read: the graph is built
-    without the dynamic entries, operations chosen at load time are not checked, and the
-    app's model state is unknown to MIG401. Apps whose graph is uncertain get no MIG001.
+    without the dynamic entries (and an app whose graph is uncertain gets no MIG001);
+    operations chosen at load time are not checked, and they make the app's model state
+    unknown to MIG401.
     """
 
     code = "MIG005"
@@ -289,7 +297,7 @@ def _dynamic_parts(notes: list[Note]) -> list[str]:
         if len(group) == 1:
             parts.append(group[0].message)
             continue
-        sources = ", ".join(dict.fromkeys(note.source for note in group))
+        sources = ", ".join(f"`{source}`" for source in dict.fromkeys(n.source for n in group))
         parts.append(
             f"{len(group)} entries of `{group[0].attributes[0]}` are computed when Django "
             f"loads the file ({sources})"
