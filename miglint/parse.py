@@ -374,6 +374,8 @@ class _MigrationReader:
         if name not in attributes:
             return default
         value = self.resolve(attributes[name])
+        if value is None and default is None:
+            return None  # `initial = None` is Django's own default ("decide from the graph")
         if value is None or isinstance(value, bool | int | float | str | bytes):
             # Django reads the flag by its truth value.
             return bool(value)

@@ -297,8 +297,35 @@ class Migration(migrations.Migration):
     ]
 """
 
+# The documented SeparateDatabaseAndState style: lists named in the class body, then used.
+CLASS_LEVEL_LISTS = """\
+from django.db import connection, migrations, models
+
+APP = "shop"
+
+
+class Migration(migrations.Migration):
+    previous = "0001_initial"
+    dependencies = [(APP, previous)]
+    atomic = 0
+
+    state_operations = [
+        migrations.AddField("order", "note", models.TextField(default="")),
+    ]
+    database_operations = []
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=database_operations,
+            state_operations=state_operations,
+        ),
+    ]
+    if connection.vendor == "postgresql":
+        operations += [migrations.RunSQL("CREATE EXTENSION pg_trgm", migrations.RunSQL.noop)]
+"""
+
 CORPUS = {
     "django 1.11": DJANGO_1_11,
+    "class-level lists": CLASS_LEVEL_LISTS,
     "django 2.2": DJANGO_2_2,
     "django 5.2": DJANGO_5_2,
     "squashed": SQUASHED,
@@ -781,6 +808,26 @@ def test_a_later_plain_assignment_decides_again() -> None:
     )
     # `dependencies` and `operations` are assigned again after the branch (in `migration`).
     assert parse_migration(text).notes == ()
+
+
+def test_flags_are_read_by_their_truth_value_as_django_does() -> None:
+    facts = parse_migration(migration(extra="    atomic = 0\n    initial = 1\n"))
+    assert (facts.atomic, facts.initial, facts.notes) == (False, True, ())
+    facts = parse_migration(migration(extra="    atomic = None\n    initial = None\n"))
+    assert (facts.atomic, facts.initial, facts.notes) == (False, None, ())
+    computed = parse_migration(migration(extra="    atomic = connection.vendor != 'sqlite'\n"))
+    assert computed.atomic is True  # Django's default, and a MIG005 note
+    [note] = computed.notes
+    assert (note.kind, note.attributes) == ("not-literal", ("atomic",))
+
+
+def test_class_level_lists_feed_separate_database_and_state() -> None:
+    facts = parse_migration(CLASS_LEVEL_LISTS)
+    assert facts.dependencies == (Dependency("shop", "0001_initial"),)
+    separate, unknown = facts.operations
+    assert [op.name for op in separate.state_operations] == ["AddField"]
+    assert separate.database_operations == ()
+    assert unknown.name == "<unknown>"
 
 
 def test_class_level_names_are_read_like_module_constants() -> None:
