@@ -353,6 +353,16 @@ class _Builder:
                     )
                 )
                 continue
+            if migration.key in replaced:
+                graph.squash_problems.append(
+                    SquashProblem(
+                        migration,
+                        f"{migration.label} lists itself in `replaces`; Django's loader takes it "
+                        "out of the graph, so `migrate` never applies it, or fails with KeyError "
+                        "when another migration depends on it",
+                    )
+                )
+                replaced = replaced - {migration.key}
             for key in sorted(replaced & set(replaced_keys) - {migration.key}):
                 if key in graph.disk:
                     graph.squash_problems.append(
@@ -547,6 +557,8 @@ def _unread_labels(migrations: list[Migration]) -> dict[str, str]:
                 and d.name in names
                 and d.name != migration.name
             }
+        # A label the app's migrations replace one for one is an old label (a renamed app).
+        candidates -= {d.app for m in group for d in m.facts.replaces if d.name == m.name}
         if len(candidates) != 1:
             continue
         [candidate] = candidates

@@ -322,6 +322,20 @@ def test_an_app_renamed_by_replacing_the_old_labels_migrations_is_fine(tmp_path:
     assert graph.parents[("billing", "0001_initial")] == {("shop", "0002_price")}
 
 
+def test_a_migration_replacing_itself_is_broken_and_no_crash(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(
+                extra='    replaces = [("shop", "0001_initial")]\n'
+            ),
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+        },
+    )
+    [finding] = lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004")
+    assert finding.code == "MIG004" and "lists itself in `replaces`" in finding.message
+
+
 def test_two_squashes_replacing_the_same_migrations_are_broken(tmp_path: Path) -> None:
     write_tree(
         tmp_path,

@@ -573,6 +573,14 @@ HAND_WRITTEN: dict[str, Project] = {
         },
         "billing": {"0001_m": spec(("store", "0002_m"))},
     },
+    "an app renamed, its copied migrations still naming the old label": {
+        "shop": {
+            "0001_m": spec(replaces=(("store", "0001_m"),)),
+            "0002_m": spec(("store", "0001_m"), replaces=(("store", "0002_m"),)),
+            "0003_m": spec(("store", "0002_m"), replaces=(("store", "0003_m"),)),
+        },
+        "billing": {"0001_m": spec(("store", "0003_m"))},
+    },
     "an app renamed and squashed": {
         "shop": {
             "0001_squashed_0002_m": spec(replaces=(("store", "0001_m"), ("store", "0002_m"))),
