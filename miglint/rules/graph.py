@@ -530,9 +530,10 @@ class CircularDependency(Rule):
 class BrokenSquash(Rule):
     """A squashed migration (one with `replaces`) stands in for the migrations it lists:
     Django's loader removes them from the graph and points every dependency on them at the
-    squash. It fails when a squash depends on a migration it replaces, or a replaced
-    migration depends on its squash (the squash then depends on itself:
-    `CircularDependencyError`), and, on some runs only, when a squash replaces another
+    squash. It fails when a squash lists itself in `replaces` (it is dropped from the graph),
+    when a squash depends on a migration it replaces or a replaced migration depends on its
+    squash (the squash then depends on itself: `CircularDependencyError`), and, on some
+    runs only, when a squash replaces another
     squash that is still on disk ('Unable to find replacement node': the order in which
     Django takes them is not fixed). Two squashes on disk that replace some of the same
     migrations load, but one is applied after the other (the operations they share run
