@@ -27,7 +27,8 @@ def _example_block(example: Example) -> str:
     for path, source in files.items():
         if len(files) > 1:
             parts.append(f"`{path}`:\n")
-        parts.append(f"```python\n{source.rstrip()}\n```\n")
+        language = "toml" if path.endswith(".toml") else "python"
+        parts.append(f"```{language}\n{source.rstrip()}\n```\n")
     return "\n".join(parts)
 
 

@@ -17,7 +17,7 @@ before this operation", so it stays small and linear in the number of operations
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from miglint import syntax as s
 from miglint.effects import is_data_step
@@ -58,6 +58,8 @@ class ModelFacts:
     name: str
     proxy: bool | None
     managed: bool | None
+    # The migration whose CreateModel made it.
+    created_in: NodeKey | None = None
 
     @property
     def has_table(self) -> bool:
@@ -237,7 +239,7 @@ class _Walker:
                 state.clear()
             elif model is not None:
                 state[new.lower()] = _Model(
-                    ModelFacts(new, model.facts.proxy, model.facts.managed),
+                    replace(model.facts, name=new),
                     model.fields,
                     model.nullable_at,
                 )
@@ -286,7 +288,7 @@ class _Walker:
         options = call.argument(2, "options")
         proxy = _option(options, "proxy", False)
         managed = _option(options, "managed", True)
-        model = _Model(ModelFacts(name, proxy, managed))
+        model = _Model(ModelFacts(name, proxy, managed, self.migration.key))
         fields = call.argument(1, "fields")
         if isinstance(fields, s.Seq):
             for item in fields.items:
@@ -304,7 +306,7 @@ class _Walker:
             return
         # Django resets `managed` to its default when the new options leave it out.
         managed = _option(call.argument(1, "options"), "managed", True)
-        model.facts = ModelFacts(model.facts.name, model.facts.proxy, managed)
+        model.facts = replace(model.facts, managed=managed)
 
     def nested_state_operations(self, value: s.Value | s.Missing, state: _State) -> None:
         """RunSQL(state_operations=[...]) changes the state like any operation."""

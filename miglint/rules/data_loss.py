@@ -20,6 +20,7 @@ from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Rule
+from miglint.rules.deploy_context import Context, required_column
 
 
 def _with_history(
@@ -44,6 +45,13 @@ def _with_history(
 def _without_table(before: Before | None) -> bool:
     """The history says the model is proxy or unmanaged: Django runs no SQL for it."""
     return before is not None and before.model is not None and not before.model.has_table
+
+
+def _new_table(context: Context, migration: Migration, before: Before | None) -> bool:
+    """The model's table was created in this migration or in the change under review: it
+    holds no rows yet, so nothing is lost."""
+    model = before.model if before is not None else None
+    return model is not None and context.created_in_change(migration, model.created_in)
 
 
 def _name(value: s.Value | s.Missing) -> str:
@@ -72,16 +80,24 @@ class RemoveField(Rule):
 
     It also breaks the deploy: until the new code is live everywhere, the old code still
     selects and inserts the column and fails once it is dropped. The safe recipe takes two
-    releases: first stop using the field in code (make it nullable if it is NOT NULL, so that
-    old code can still insert rows) and deploy; then drop it in a later migration, once you
-    are sure the data is no longer needed. Django's `SeparateDatabaseAndState` lets you take
-    the field out of the model state first and drop the column later, but only once the
-    column is nullable or has a database default: Django leaves a field it no longer knows
-    out of every INSERT, so a NOT NULL column without a default makes every new row fail.
+    releases: first stop using the field in code and deploy; then drop it in a later
+    migration, once you are sure the data is no longer needed. Django's
+    `SeparateDatabaseAndState` lets you take the field out of the model state first and drop
+    the column later (a `RunSQL("ALTER TABLE ... DROP COLUMN ...")` in a later migration,
+    which MIG104 then leaves alone).
 
-    Only operations that run SQL count: a RemoveField in `SeparateDatabaseAndState`'s
-    `state_operations` drops nothing, and neither does removing a field of a proxy or
-    unmanaged model, or a many-to-many field with its own `through` model.
+    A column that is NOT NULL with no database default hurts in the other direction too:
+    Django leaves a field it no longer knows out of every INSERT, so the release without the
+    field cannot insert rows while the column exists. The message says so, and the first
+    release must make the field nullable. (This is MIG509's hazard; MIG101 reports it, in
+    one finding per RemoveField.)
+
+    Only operations that run SQL on a table with rows count: a RemoveField in
+    `SeparateDatabaseAndState`'s `state_operations` drops nothing, and neither does removing
+    a field of a proxy or unmanaged model, a many-to-many field with its own `through`
+    model, or a field of a table created in the same migration (or in the change under
+    review). A RemoveField on a model that the same migration then deletes is left to
+    MIG102.
     """
 
     code = "MIG101"
@@ -89,12 +105,12 @@ class RemoveField(Rule):
     severity = Severity.ERROR
     summary = "RemoveField drops a column and all of its data."
     fix = (
-        "Remove it in two releases: stop using the field in code (make it nullable first if it "
-        "is NOT NULL) and deploy; then drop it in a later migration. Or, once the column is "
-        "nullable (or has a db_default), drop it from the model state only, with "
-        "SeparateDatabaseAndState(state_operations=[...]), and drop the column later once its "
-        "data is backed up or no longer needed: a NOT NULL column without a database default "
-        "that the model no longer knows makes every INSERT fail."
+        "Stop using the field in code and deploy first; drop it in a later release (or take it "
+        "out of the model state first with SeparateDatabaseAndState)."
+    )
+    fix_not_null = (
+        "Make the field nullable (null=True) and stop using it in one release; remove it in "
+        "the next."
     )
     VALID = (
         """\
@@ -201,8 +217,9 @@ class Migration(migrations.Migration):
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
+        context = Context.of(project)
         for migration, _, operation, before in _with_history(project, "RemoveField"):
-            if _without_table(before):
+            if _without_table(before) or _new_table(context, migration, before):
                 continue
             definition = before.field if before is not None else None
             if definition is not None and _no_column(definition):
@@ -213,12 +230,16 @@ class Migration(migrations.Migration):
                 what = f"drops the link table of the many-to-many field {name} and every link in it"
             else:
                 what = f"drops the column of {name} and every value in it"
-            yield self.at(
-                migration,
-                operation.span,
-                f"RemoveField {what}; rolling back re-creates it empty. Stop using the field "
-                "in code and deploy first, then remove it in a later release",
-            )
+            message = f"RemoveField {what}; rolling back re-creates it empty"
+            fix = None
+            if definition is not None and required_column(definition.call, definition.is_django):
+                # MIG509's hazard, reported here: one finding per RemoveField.
+                message += (
+                    ". The column is NOT NULL with no database default: while releases "
+                    "overlap, inserts by the release without the field fail"
+                )
+                fix = self.fix_not_null
+            yield self.at(migration, operation.span, message, fix=fix)
 
 
 def _no_column(definition: FieldDefinition) -> bool:
@@ -243,6 +264,8 @@ class DeleteModel(Rule):
 
     Only operations that run SQL count: a DeleteModel in `SeparateDatabaseAndState`'s
     `state_operations` drops nothing, and neither does deleting a proxy or unmanaged model.
+    A table created in the same migration (as in a squash) or in the change under review
+    holds no released rows and is not reported.
     """
 
     code = "MIG102"
@@ -334,8 +357,9 @@ class Migration(migrations.Migration):
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
+        context = Context.of(project)
         for migration, _, operation, before in _with_history(project, "DeleteModel"):
-            if _without_table(before):
+            if _without_table(before) or _new_table(context, migration, before):
                 continue
             model = _model_label(operation, before, "name")
             yield self.at(
@@ -630,7 +654,8 @@ class LossyAlterField(Rule):
     AddField or previous AlterField, following renames); when miglint cannot read it, it
     reports nothing. Widening (a longer `max_length`, CharField to TextField, IntegerField
     to BigIntegerField) is safe. AlterField in `SeparateDatabaseAndState`'s
-    `state_operations` runs no SQL and is not checked. When the same migration runs a data
+    `state_operations` runs no SQL and is not checked, and neither is a field of a table
+    created in the same migration or in the change under review (it has no rows yet). When the same migration runs a data
     step (RunPython or RunSQL) before the AlterField, that step is taken to prepare the
     existing rows (as when `makemigrations` is told "I will handle the NULL rows myself"),
     and nothing is reported.
@@ -830,9 +855,12 @@ class Migration(migrations.Migration):
 
     def check(self, project: Project) -> Iterator[Finding]:
         database = project.config.database
+        context = Context.of(project)
         for migration, path, operation, before in _with_history(project, "AlterField"):
             new = field_definition(operation.argument(2, "field"), migration)
             if before is None or before.field is None or new is None:
+                continue
+            if _new_table(context, migration, before):
                 continue
             data_step = _first_data_step(migration)
             if data_step is not None and data_step < path:

@@ -30,6 +30,7 @@ from miglint.rules.deploy_context import (
     is_indexed,
     is_unique,
     model_label,
+    required_column,
     runsql_statements,
 )
 from miglint.tablestate import Step, together_sets
@@ -93,6 +94,8 @@ def _new_product(operations: str, extra: str = "") -> str:
 
 
 _POSTGRES = {"pyproject.toml": '[tool.miglint]\ndatabase = "postgresql"\n'}
+# A project that selects only the deploy rules (MIG509 defers to MIG101 otherwise).
+_ONLY_MIG5 = {"pyproject.toml": '[tool.miglint]\nselect = ["MIG5"]\n'}
 _CONCURRENT_IMPORT = "from django.contrib.postgres.operations import AddIndexConcurrently\n"
 
 
@@ -1062,6 +1065,11 @@ class RemoveFieldWithoutDefault(DeployRule):
     the database rejects (NOT NULL violation) for as long as the column exists, and the old
     release still selects the column after it is gone.
 
+    MIG101 (remove-field) reports every RemoveField that drops a column, and its message
+    says this too when the column is NOT NULL with no database default: one hazard, one
+    finding. MIG509 reports only where MIG101 does not (MIG101 not selected, or ignored for
+    the file), for teams that accept dropping data but not a broken deploy.
+
     Safe recipe (two steps): first release makes the column nullable (or gives it a
     `db_default`) and stops using the field (SeparateDatabaseAndState with a state-only
     RemoveField); a later release removes the column. Nullable columns, columns with a
@@ -1074,11 +1082,12 @@ class RemoveFieldWithoutDefault(DeployRule):
     operations = frozenset({"RemoveField"})
     summary = "RemoveField of a NOT NULL column with no database default."
     fix = (
-        "Make the field null=True (or give it db_default) and stop using it in one release; "
-        "remove it in the next."
+        "Make the field nullable (null=True) and stop using it in one release; remove it in "
+        "the next."
     )
     VALID = (
         {
+            **_ONLY_MIG5,
             _INITIAL: _PRODUCT,
             "shop/migrations/0002_nullable.py": _migration(
                 '        migrations.AlterField("product", "code", '
@@ -1090,9 +1099,24 @@ class RemoveFieldWithoutDefault(DeployRule):
                 '("shop", "0002_nullable")',
             ),
         },
-        _new_product('        migrations.RemoveField("product", "code"),\n'),
+        {
+            **_ONLY_MIG5,
+            _INITIAL: _new_product('        migrations.RemoveField("product", "code"),\n'),
+        },
+        # MIG101 is selected: it reports this RemoveField, NOT NULL included.
+        _on_product('        migrations.RemoveField("product", "code"),\n'),
     )
-    INVALID = (_on_product('        migrations.RemoveField("product", "code"),\n'),)
+    INVALID = (
+        {**_ONLY_MIG5, **_on_product('        migrations.RemoveField("product", "code"),\n')},
+    )
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        # Under MIG101 the same finding would come twice.
+        yield from (
+            finding
+            for finding in super().check(project)
+            if not self.reported_by(project, "MIG101", finding.path)
+        )
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation
@@ -1100,13 +1124,7 @@ class RemoveFieldWithoutDefault(DeployRule):
             return
         name = operation.argument(1, "name")
         before = _before(step)
-        if before is None or before.name in NO_COLUMN:
-            return
-        if not is_django_field(before) and flag(before, "null", None) is not False:
-            return
-        if flag(before, "null") is not False or given(before, "db_default"):
-            return
-        if flag(before, "primary_key") is True:
+        if before is None or not required_column(before, is_django_field(before)):
             return
         yield self.at(
             step.migration,

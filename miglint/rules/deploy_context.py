@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
-from miglint.nodes import NodeKey
+from miglint.history import nullable
+from miglint.nodes import Migration, NodeKey
 from miglint.project import Project
 from miglint.tablestate import SqlStatement, Step, Table, default_table
 
@@ -60,15 +61,20 @@ class Context:
     def is_new(self, step: Step) -> bool:
         """The table the step's operation names was created in the change under review."""
         table = step.table
-        if table is None:
+        return table is not None and self.created_in_change(step.migration, table.created_in)
+
+    def created_in_change(self, migration: Migration, created_in: NodeKey | None) -> bool:
+        """A table that `created_in` made is new to `migration`: the same migration, another
+        one of the change under review, or an initial migration written with this one."""
+        if created_in is None:
             return False
-        if table.created_in == step.migration.key or table.created_in in self.scope:
+        if created_in == migration.key or created_in in self.scope:
             return True
-        creator = self.project.graph.disk.get(table.created_in)
+        creator = self.project.graph.disk.get(created_in)
         return (
             creator is not None
             and creator.facts.initial is True
-            and step.migration.facts.initial is True
+            and migration.facts.initial is True
         )
 
     def is_new_table(self, step: Step, name: str | None) -> bool:
@@ -128,6 +134,18 @@ def flag(call: s.Call, name: str, default: bool | None = False) -> bool | None:
 
 def given(call: s.Call, name: str) -> bool:
     return not isinstance(call.kwarg(name), s.Missing)
+
+
+def required_column(call: s.Call, known_class: bool) -> bool:
+    """A column every INSERT must fill: NOT NULL with no database default, not the primary
+    key. `known_class`: one of Django's fields, whose defaults miglint knows (a field class of
+    another package may be nullable or defaulted in its __init__)."""
+    if call.name in NO_COLUMN or call.has_star:
+        return False
+    null = nullable(call)
+    if null is not False or (not known_class and given(call, "null") is False):
+        return False
+    return not given(call, "db_default") and flag(call, "primary_key") is not True
 
 
 def is_unique(call: s.Call) -> bool:

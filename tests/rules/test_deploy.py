@@ -402,17 +402,34 @@ def test_concurrent_operations_in_an_atomic_migration(tmp_path: Path) -> None:
 # --- MIG509 ----------------------------------------------------------------------------------
 
 
-def test_remove_field(tmp_path: Path) -> None:
-    project(
-        tmp_path,
-        """\
+REMOVALS = """\
         migrations.RemoveField(model_name="order", name="number"),
         migrations.RemoveField(model_name="order", name="comment"),
         migrations.SeparateDatabaseAndState(state_operations=[migrations.RemoveField("order", "quantity")]),
-""",
-    )
+"""
+
+
+def test_remove_field_of_a_not_null_column_is_one_mig101_finding(tmp_path: Path) -> None:
+    project(tmp_path, REMOVALS)
+    findings = [f for f in lint_tree(tmp_path) if f.line == 8]
+    assert [f.code for f in findings] == ["MIG101"]
+    assert "NOT NULL with no database default" in findings[0].message
+    assert findings[0].fix is not None and "null=True" in findings[0].fix
+    # The nullable column loses its data, but inserts keep working.
+    (nullable,) = [f for f in lint_tree(tmp_path) if f.line == 9]
+    assert nullable.code == "MIG101" and "NOT NULL" not in nullable.message
+
+
+def test_remove_field_without_mig101(tmp_path: Path) -> None:
+    project(tmp_path, REMOVALS)
+    (tmp_path / "pyproject.toml").write_text('[tool.miglint]\nignore = ["MIG101"]\n')
     (finding,) = deploy(tmp_path, "MIG509")
     assert finding.line == 8 and "Order.number" in finding.message
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.miglint.per-file-ignores]\n"orders/migrations/0002_*.py" = ["MIG101"]\n'
+    )
+    (finding,) = deploy(tmp_path, "MIG509")
+    assert finding.line == 8
 
 
 def test_remove_field_with_unknown_history_is_quiet(tmp_path: Path) -> None:
