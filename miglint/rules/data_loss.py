@@ -20,7 +20,8 @@ from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Rule
-from miglint.rules.deploy_context import Context, required_column
+from miglint.rules.deploy_context import Context, column_type, required_column
+from miglint.rules.deploy_context import rewrites as deploy_rewrites
 
 
 def _with_history(
@@ -669,6 +670,11 @@ class LossyAlterField(Rule):
     stays reported after such an earlier data step: it may have filled some other field
     (nothing says which), and a narrowing that goes wrong cuts values short silently on
     MySQL, where a NOT NULL that goes wrong only stops the migration.
+
+    Most narrowings also change the column type, so the database rewrites the table under
+    an exclusive lock (MIG504's hazard). What the user must do first is check the data, so
+    MIG103 reports such an AlterField, its message says the table is rewritten too, and
+    MIG504 leaves it alone: one finding per operation.
     """
 
     code = "MIG103"
@@ -676,9 +682,12 @@ class LossyAlterField(Rule):
     severity = Severity.ERROR
     summary = "AlterField that narrows a column (shorter, fewer digits, text to number, NOT NULL)."
     fix = (
-        "Check the existing data first (e.g. the longest value, NULL rows); clean or convert "
-        "it in an earlier data migration, or keep the wider type. For NOT NULL, give the field "
-        "a default or fill the NULLs first."
+        "Check the existing data first (the longest value, the NULL rows) and clean or fill it "
+        "in an earlier data migration, or keep the wider type."
+    )
+    fix_rewrite = (
+        "Check the existing data first (the longest value) and clean it in an earlier data "
+        "migration; on a large table, add a new column, backfill it in batches and switch to it."
     )
     VALID = (
         _altered(
@@ -854,8 +863,17 @@ class Migration(migrations.Migration):
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
-        database = project.config.database
+        for migration, operation, message, rewrites in self.narrowing(project):
+            if rewrites:
+                message += "; it also rewrites the table under an exclusive lock (MIG504)"
+            fix = self.fix_rewrite if rewrites else None
+            yield self.at(migration, operation.span, message, fix=fix)
+
+    def narrowing(self, project: Project) -> Iterator[tuple[Migration, Operation, str, bool]]:
+        """Each AlterField this rule reports, its message, and whether it also rewrites the
+        table (MIG504's hazard, left to this rule)."""
         context = Context.of(project)
+        database = context.database
         for migration, path, operation, before in _with_history(project, "AlterField"):
             new = field_definition(operation.argument(2, "field"), migration)
             if before is None or before.field is None or new is None:
@@ -884,4 +902,11 @@ class Migration(migrations.Migration):
                 change = f"narrows {field} from {old_label} (in {previous}) to {new_label}"
             else:
                 change = f"makes {field} NOT NULL (nullable in {previous}) with no default"
-            yield self.at(migration, operation.span, f"AlterField {change}: " + "; ".join(found))
+            old_type, new_type = column_type(old.call), column_type(new.call)
+            rewrites = (
+                old_type is not None
+                and new_type is not None
+                and deploy_rewrites(old_type, new_type, database)
+            )
+            message = f"AlterField {change}: " + "; ".join(found)
+            yield migration, operation, message, rewrites

@@ -18,19 +18,24 @@ from miglint import syntax as s
 from miglint.finding import Finding, Severity
 from miglint.project import Project
 from miglint.rules.base import Rule
+from miglint.rules.data_loss import LossyAlterField
 from miglint.rules.deploy_context import (
+    EMPTY_STRINGS_ALLOWED,
     FOREIGN_KEYS,
     NO_COLUMN,
     Context,
     column_name,
+    column_type,
     field_call,
     flag,
     given,
     has_constraint,
+    is_django_field,
     is_indexed,
     is_unique,
     model_label,
     required_column,
+    rewrites,
     runsql_statements,
 )
 from miglint.tablestate import Step, together_sets
@@ -176,36 +181,11 @@ def _before(step: Step) -> s.Call | None:
     return field_call(step.field_before)
 
 
-_EMPTY_STRINGS_ALLOWED = frozenset(
-    {
-        "CharField",
-        "TextField",
-        "SlugField",
-        "EmailField",
-        "URLField",
-        "FileField",
-        "ImageField",
-        "FilePathField",
-        "BinaryField",
-    }
-)
-_OTHER_FIELDS = frozenset(
-    {"ForeignKey", "OneToOneField", "ManyToManyField", "GeneratedField", "ArrayField"}
-)
-
-
-def is_django_field(call: s.Call) -> bool:
-    """One of Django's own field classes, whose defaults miglint knows."""
-    known = call.name in _TYPES or call.name in _OTHER_FIELDS
-    head = call.func.partition(".")[0]
-    return known and (call.func == call.name or head in ("models", "django", "fields"))
-
-
 def implicit_default(call: s.Call) -> str | None:
     """What Django fills existing rows with when the field gives no default."""
     if flag(call, "auto_now") is True or flag(call, "auto_now_add") is True:
         return "the current time"
-    if flag(call, "blank") is True and call.name in _EMPTY_STRINGS_ALLOWED:
+    if flag(call, "blank") is True and call.name in EMPTY_STRINGS_ALLOWED:
         return "an empty string"
     return None
 
@@ -502,106 +482,6 @@ class RenameModel(DeployRule):
             )
 
 
-# Column types as (type, size) for the fields whose database type miglint knows.
-_TYPES = {
-    "CharField": "varchar",
-    "SlugField": "varchar",
-    "EmailField": "varchar",
-    "URLField": "varchar",
-    "FileField": "varchar",
-    "ImageField": "varchar",
-    "FilePathField": "varchar",
-    "TextField": "text",
-    "IntegerField": "integer",
-    "PositiveIntegerField": "integer",
-    "AutoField": "integer",
-    "SmallIntegerField": "smallint",
-    "PositiveSmallIntegerField": "smallint",
-    "SmallAutoField": "smallint",
-    "BigIntegerField": "bigint",
-    "PositiveBigIntegerField": "bigint",
-    "BigAutoField": "bigint",
-    "BooleanField": "boolean",
-    "NullBooleanField": "boolean",
-    "DateField": "date",
-    "DateTimeField": "timestamp",
-    "TimeField": "time",
-    "DurationField": "interval",
-    "DecimalField": "numeric",
-    "FloatField": "double",
-    "UUIDField": "uuid",
-    "JSONField": "jsonb",
-    "BinaryField": "bytea",
-    "GenericIPAddressField": "inet",
-    "IPAddressField": "inet",
-}
-_DEFAULT_LENGTH = {
-    "SlugField": 50,
-    "EmailField": 254,
-    "URLField": 200,
-    "FileField": 100,
-    "ImageField": 100,
-    "FilePathField": 100,
-}
-
-
-ColumnType = tuple[str, int | tuple[int, int] | None]
-
-
-def column_type(call: s.Call) -> ColumnType | None:
-    """The column type of a Django field, or None for fields miglint cannot type."""
-    base = _TYPES.get(call.name)
-    if base is None:
-        return None
-    if base == "varchar":
-        length = s.literal(call.kwarg("max_length"))
-        if length is s.MISSING and not given(call, "max_length"):
-            length = _DEFAULT_LENGTH.get(call.name)
-        if length is not None and not isinstance(length, int):
-            return None
-        return base, length
-    if base == "numeric":
-        digits, places = (
-            s.literal(call.kwarg("max_digits")),
-            s.literal(call.kwarg("decimal_places")),
-        )
-        if not isinstance(digits, int) or not isinstance(places, int):
-            return None
-        return base, (digits, places)
-    return base, None
-
-
-def _rewrites(old: ColumnType, new: ColumnType, database: str | None) -> bool:
-    """Whether changing the column type from `old` to `new` rewrites the table."""
-    if old == new:
-        return False
-    postgres = _postgres_rewrites(old, new)
-    if database == "postgresql":
-        return postgres
-    if database == "mysql":
-        return True
-    if database in ("sqlite", "oracle"):
-        return old[0] != new[0]
-    # Unknown backend: only what rewrites on both PostgreSQL and MySQL.
-    return postgres
-
-
-def _postgres_rewrites(old: ColumnType, new: ColumnType) -> bool:
-    (old_type, old_size), (new_type, new_size) = old, new
-    if old_type == new_type == "varchar":
-        # Widening (or removing the limit) is a catalogue change; narrowing rewrites.
-        if not isinstance(new_size, int):
-            return False
-        return not isinstance(old_size, int) or new_size < old_size
-    if old_type == "varchar" and new_type == "text":
-        return False
-    if old_type == new_type == "numeric":
-        if not isinstance(old_size, tuple) or not isinstance(new_size, tuple):
-            return True
-        return new_size[1] != old_size[1] or new_size[0] < old_size[0]
-    return True
-
-
 class AlterFieldType(DeployRule):
     """Changing a column's type (IntegerField to BigIntegerField, AutoField to BigAutoField,
     CharField to IntegerField, a narrower varchar or numeric...) makes the database rewrite
@@ -614,6 +494,11 @@ class AlterFieldType(DeployRule):
     not reported; on MySQL every type change is; with no `database` configured, only changes
     that rewrite on both PostgreSQL and MySQL are reported. Safe recipe: add a new column of
     the new type, write to both, backfill in batches, switch reads, drop the old column.
+
+    A type change that also narrows the column (shorter, fewer digits, text to number) is
+    MIG103's finding, whose message says the table is rewritten too: the data must be checked
+    before anything else. MIG504 reports it only when MIG103 is not selected or is ignored
+    for the file.
     """
 
     code = "MIG504"
@@ -631,6 +516,8 @@ class AlterFieldType(DeployRule):
         ),
         _on_product('        migrations.AlterField("product", "name", models.TextField()),\n'),
         _new_product('        migrations.AlterField("product", "code", models.IntegerField()),\n'),
+        # Text to number also narrows: MIG103 reports it, and says the table is rewritten.
+        _on_product('        migrations.AlterField("product", "code", models.IntegerField()),\n'),
         _on_product(
             '        migrations.AlterField("product", "stock", '
             "models.IntegerField(default=0, help_text='units')),\n"
@@ -640,12 +527,30 @@ class AlterFieldType(DeployRule):
         _on_product(
             '        migrations.AlterField("product", "stock", models.BigIntegerField(default=0)),\n'
         ),
-        _on_product('        migrations.AlterField("product", "code", models.IntegerField()),\n'),
+        _on_product(
+            '        migrations.AlterField("product", "stock", models.FloatField(default=0)),\n'
+        ),
         _on_product(
             '        migrations.RunSQL("ALTER TABLE shop_product ALTER COLUMN stock TYPE bigint", '
             "migrations.RunSQL.noop),\n"
         ),
     )
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        # A narrowing AlterField that also rewrites the table is MIG103's finding, which says
+        # both: the data must be checked first, whatever the lock costs.
+        narrowed = {
+            (migration.key, operation.span)
+            for migration, operation, _, rewrites in LossyAlterField().narrowing(project)
+            if rewrites and self.reported_by(project, LossyAlterField.code, migration.path)
+        }
+        context = Context.of(project)
+        for step in project.table_steps:
+            if step.operation.name not in self.operations:
+                continue
+            if (step.migration.key, step.operation.span) in narrowed:
+                continue
+            yield from self.check_step(step, context)
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation
@@ -655,7 +560,7 @@ class AlterFieldType(DeployRule):
             if found is not None and before is not None:
                 name, call = found
                 old, new = column_type(before), column_type(call)
-                if old is not None and new is not None and _rewrites(old, new, context.database):
+                if old is not None and new is not None and rewrites(old, new, context.database):
                     yield self.at(
                         step.migration,
                         operation.span,

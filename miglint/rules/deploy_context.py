@@ -195,6 +195,131 @@ def model_label(step: Step, table: Table | None = None) -> str:
     return name if isinstance(name, str) else "?"
 
 
+EMPTY_STRINGS_ALLOWED = frozenset(
+    {
+        "CharField",
+        "TextField",
+        "SlugField",
+        "EmailField",
+        "URLField",
+        "FileField",
+        "ImageField",
+        "FilePathField",
+        "BinaryField",
+    }
+)
+_OTHER_FIELDS = frozenset(
+    {"ForeignKey", "OneToOneField", "ManyToManyField", "GeneratedField", "ArrayField"}
+)
+
+
+def is_django_field(call: s.Call) -> bool:
+    """One of Django's own field classes, whose defaults miglint knows."""
+    known = call.name in _TYPES or call.name in _OTHER_FIELDS
+    head = call.func.partition(".")[0]
+    return known and (call.func == call.name or head in ("models", "django", "fields"))
+
+
+# Column types as (type, size) for the fields whose database type miglint knows.
+_TYPES = {
+    "CharField": "varchar",
+    "SlugField": "varchar",
+    "EmailField": "varchar",
+    "URLField": "varchar",
+    "FileField": "varchar",
+    "ImageField": "varchar",
+    "FilePathField": "varchar",
+    "TextField": "text",
+    "IntegerField": "integer",
+    "PositiveIntegerField": "integer",
+    "AutoField": "integer",
+    "SmallIntegerField": "smallint",
+    "PositiveSmallIntegerField": "smallint",
+    "SmallAutoField": "smallint",
+    "BigIntegerField": "bigint",
+    "PositiveBigIntegerField": "bigint",
+    "BigAutoField": "bigint",
+    "BooleanField": "boolean",
+    "NullBooleanField": "boolean",
+    "DateField": "date",
+    "DateTimeField": "timestamp",
+    "TimeField": "time",
+    "DurationField": "interval",
+    "DecimalField": "numeric",
+    "FloatField": "double",
+    "UUIDField": "uuid",
+    "JSONField": "jsonb",
+    "BinaryField": "bytea",
+    "GenericIPAddressField": "inet",
+    "IPAddressField": "inet",
+}
+_DEFAULT_LENGTH = {
+    "SlugField": 50,
+    "EmailField": 254,
+    "URLField": 200,
+    "FileField": 100,
+    "ImageField": 100,
+    "FilePathField": 100,
+}
+
+
+ColumnType = tuple[str, int | tuple[int, int] | None]
+
+
+def column_type(call: s.Call) -> ColumnType | None:
+    """The column type of a Django field, or None for fields miglint cannot type."""
+    base = _TYPES.get(call.name)
+    if base is None:
+        return None
+    if base == "varchar":
+        length = s.literal(call.kwarg("max_length"))
+        if length is s.MISSING and not given(call, "max_length"):
+            length = _DEFAULT_LENGTH.get(call.name)
+        if length is not None and not isinstance(length, int):
+            return None
+        return base, length
+    if base == "numeric":
+        digits, places = (
+            s.literal(call.kwarg("max_digits")),
+            s.literal(call.kwarg("decimal_places")),
+        )
+        if not isinstance(digits, int) or not isinstance(places, int):
+            return None
+        return base, (digits, places)
+    return base, None
+
+
+def rewrites(old: ColumnType, new: ColumnType, database: str | None) -> bool:
+    """Whether changing the column type from `old` to `new` rewrites the table."""
+    if old == new:
+        return False
+    postgres = _postgres_rewrites(old, new)
+    if database == "postgresql":
+        return postgres
+    if database == "mysql":
+        return True
+    if database in ("sqlite", "oracle"):
+        return old[0] != new[0]
+    # Unknown backend: only what rewrites on both PostgreSQL and MySQL.
+    return postgres
+
+
+def _postgres_rewrites(old: ColumnType, new: ColumnType) -> bool:
+    (old_type, old_size), (new_type, new_size) = old, new
+    if old_type == new_type == "varchar":
+        # Widening (or removing the limit) is a catalogue change; narrowing rewrites.
+        if not isinstance(new_size, int):
+            return False
+        return not isinstance(old_size, int) or new_size < old_size
+    if old_type == "varchar" and new_type == "text":
+        return False
+    if old_type == new_type == "numeric":
+        if not isinstance(old_size, tuple) or not isinstance(new_size, tuple):
+            return True
+        return new_size[1] != old_size[1] or new_size[0] < old_size[0]
+    return True
+
+
 # --- RunSQL -------------------------------------------------------------------------------
 
 

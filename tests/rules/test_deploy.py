@@ -233,12 +233,21 @@ def test_type_changes_by_backend(tmp_path: Path) -> None:
         migrations.AlterField("order", "quantity", models.BigIntegerField(default=1)),
         migrations.AlterField("order", "id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
 """
-    # PostgreSQL: wider varchar and more digits are catalogue-only; text -> varchar rewrites.
+    # PostgreSQL: wider varchar and more digits are catalogue-only; text -> varchar rewrites,
+    # but it also narrows: MIG103 reports line 10 and says it rewrites the table.
     project(tmp_path / "pg", operations, "postgresql")
-    assert [f.line for f in deploy(tmp_path / "pg", "MIG504")] == [10, 11]
+    assert [f.line for f in deploy(tmp_path / "pg", "MIG504")] == [11]
     project(tmp_path / "mysql", operations, "mysql")
-    assert [f.line for f in deploy(tmp_path / "mysql", "MIG504")] == [8, 9, 10, 11]
+    assert [f.line for f in deploy(tmp_path / "mysql", "MIG504")] == [8, 9, 11]
     project(tmp_path / "unset", operations)
+    assert [f.line for f in deploy(tmp_path / "unset", "MIG504")] == [11]
+    (narrowing,) = lint_tree(tmp_path / "unset", "MIG103")
+    assert (
+        narrowing.line == 10 and "rewrites the table under an exclusive lock" in narrowing.message
+    )
+    assert narrowing.fix is not None and "new column" in narrowing.fix
+    # Without MIG103, MIG504 reports the rewrite.
+    (tmp_path / "unset" / "pyproject.toml").write_text('[tool.miglint]\nignore = ["MIG103"]\n')
     assert [f.line for f in deploy(tmp_path / "unset", "MIG504")] == [10, 11]
 
 

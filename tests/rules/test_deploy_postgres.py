@@ -119,6 +119,13 @@ CASES: list[tuple[str, str, bool, set[str], dict[str, str]]] = [
         "char_to_int",
         'migrations.AlterField("product", "code", models.IntegerField())',
         True,
+        set(),
+        {"MIG504": "text to number narrows: MIG103 reports it and says it rewrites the table"},
+    ),
+    (
+        "int_to_float",
+        'migrations.AlterField("product", "stock", models.FloatField(default=0))',
+        True,
         {"MIG504"},
         {},
     ),
@@ -370,6 +377,8 @@ def test_rules_agree_with_the_sql_django_writes(tmp_path: Path, postgres_host: s
         # An explained difference must really be there, or the case is stale.
         assert set(explained) <= from_sql, (name, from_sql)
     assert not disagreements, disagreements
+    (narrowing,) = [f for f in findings if f.app == "c_char_to_int"]
+    assert narrowing.code == "MIG103" and "rewrites the table" in narrowing.message
     (removal,) = [f for f in findings if f.app == "c_remove_not_null"]
     assert removal.code == "MIG101" and "NOT NULL with no database default" in removal.message
     # Everything on a table created in the same migration is safe, in the SQL and the rules.
