@@ -384,6 +384,10 @@ class SaveInLoop(MigrationRule):
     A loop over a literal list or tuple (seeding a few fixed rows) is not reported: a
     handful of `create()` calls is fine. Nor is a loop over Django's small bookkeeping
     tables (`Permission`, `Group`, `ContentType`, `Site`).
+
+    When the loop also reads the whole table at once (MIG603's hazard: no `.iterator()`, no
+    batching), this finding says so too and MIG603 stays quiet on that loop: writing in bulk
+    with `queryset.update(...)` removes the loop, and with it both problems.
     """
 
     code = "MIG602"
@@ -477,55 +481,69 @@ class Migration(migrations.Migration):
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
         for found in runpython_functions(migration):
             body = found.function.body
-            for call in body.calls:
-                if call.loop < 0:
-                    continue
-                loop = next(
-                    (
-                        loop
-                        for loop in _enclosing_loops(body, call.loop)
-                        if loop.kind != "while"
-                        and reads_table(_resolved_chain(body, loop.iterable))
-                    ),
-                    None,
-                )
-                if loop is None or _small_table(_resolved_chain(body, loop.iterable), body):
-                    continue
-                message = self._per_row(call, loop, body)
-                if message is not None:
-                    yield self.at(migration, call.span, message)
+            for call, loop, message, fix in per_row_writes(body):
+                if _unbatched(body, loop) is not None:
+                    # MIG603's hazard on the same loop, reported here: one finding per loop.
+                    message += "; the loop also loads every row into memory at once (MIG603)"
+                    if fix == _UPDATE:
+                        fix = _UPDATE_IN_BATCHES
+                yield self.at(migration, call.span, message, fix=fix)
 
-    def _per_row(self, call: s.BodyCall, loop: s.Loop, body: s.FunctionBody) -> str | None:
-        receiver, method = _receiver(call.callee)
-        rows = _resolved_chain(body, loop.iterable)
-        where = f"for each row of `{rows}`"
-        if method == "save" and re.fullmatch(r"[A-Z]\w*\(\)", receiver):
-            return (
-                f"`{call.callee}()` runs one INSERT {where}; build the objects and "
-                "`bulk_create(objs, batch_size=...)`"
-            )
-        if method in ("save", "delete") and receiver.isidentifier():
-            if method == "save":
-                return (
-                    f"`{call.callee}()` runs one query {where}; use "
-                    "`queryset.update(...)`, or `bulk_update(objs, fields, batch_size=...)`"
-                )
-            # Django refuses delete() on a sliced queryset: go through the primary keys.
-            at_once = (
-                "`Model.objects.filter(pk__in=list(queryset.values_list('pk', flat=True))).delete()`"
-                if "[" in rows
-                else "`queryset.delete()`"
-            )
-            return f"`{call.callee}()` runs one DELETE {where}; delete the rows at once ({at_once})"
-        if method == "create":
-            head = receiver.partition(".")[0]
-            related = receiver.count(".") == 1 and head in loop.targets
-            if related or receiver.rpartition(".")[2] in _MANAGERS:
-                return (
-                    f"`{call.callee}()` runs one INSERT {where}; build the objects and "
-                    "`bulk_create(objs, batch_size=...)`"
-                )
-        return None
+
+_INSERT = "Build the objects in a list and insert them with `bulk_create(objs, batch_size=...)`."
+_UPDATE = (
+    "Use `queryset.update(...)` (with F() or Case/When expressions), or "
+    "`bulk_update(objs, fields, batch_size=...)`."
+)
+_UPDATE_IN_BATCHES = (
+    "Use `queryset.update(...)` (with F() or Case/When expressions), or call `bulk_update()` "
+    "every few thousand objects while iterating `queryset.iterator(chunk_size=...)`."
+)
+
+
+def per_row_writes(body: s.FunctionBody) -> Iterator[tuple[s.BodyCall, s.Loop, str, str]]:
+    """Each save(), delete() or create() run once per row of a queryset loop in `body`, with
+    that loop, what it does and how to write in bulk instead."""
+    for call in body.calls:
+        if call.loop < 0:
+            continue
+        loop = next(
+            (
+                loop
+                for loop in _enclosing_loops(body, call.loop)
+                if loop.kind != "while" and reads_table(_resolved_chain(body, loop.iterable))
+            ),
+            None,
+        )
+        if loop is None or _small_table(_resolved_chain(body, loop.iterable), body):
+            continue
+        found = _per_row(call, loop, body)
+        if found is not None:
+            yield call, loop, *found
+
+
+def _per_row(call: s.BodyCall, loop: s.Loop, body: s.FunctionBody) -> tuple[str, str] | None:
+    receiver, method = _receiver(call.callee)
+    rows = _resolved_chain(body, loop.iterable)
+    where = f"for each row of `{rows}`"
+    if method == "save" and re.fullmatch(r"[A-Z]\w*\(\)", receiver):
+        return f"`{call.callee}()` runs one INSERT {where}", _INSERT
+    if method == "save" and receiver.isidentifier():
+        return f"`{call.callee}()` runs one query {where}", _UPDATE
+    if method == "delete" and receiver.isidentifier():
+        # Django refuses delete() on a sliced queryset: go through the primary keys.
+        at_once = (
+            "`Model.objects.filter(pk__in=list(queryset.values_list('pk', flat=True))).delete()`"
+            if "[" in rows
+            else "`queryset.delete()`"
+        )
+        return f"`{call.callee}()` runs one DELETE {where}", f"Delete the rows at once: {at_once}."
+    if method == "create":
+        head = receiver.partition(".")[0]
+        related = receiver.count(".") == 1 and head in loop.targets
+        if related or receiver.rpartition(".")[2] in _MANAGERS:
+            return f"`{call.callee}()` runs one INSERT {where}", _INSERT
+    return None
 
 
 class UnbatchedDataMigration(MigrationRule):
@@ -538,6 +556,11 @@ class UnbatchedDataMigration(MigrationRule):
     A loop inside a `while` loop (the usual hand-written batching) and a sliced queryset are
     not reported, nor are Django's small bookkeeping tables (`Permission`, `Group`,
     `ContentType`, `Site`).
+
+    When the loop appends every row to a list that one `bulk_update()` or `bulk_create()`
+    gets after the loop, `.iterator()` alone would not help (the list holds every row): the
+    finding says to write every few thousand objects inside the loop instead. A loop that
+    also saves, deletes or creates once per row is MIG602's finding, which says this too.
     """
 
     code = "MIG603"
@@ -600,24 +623,86 @@ class Migration(migrations.Migration):
     )
 
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
+        # A loop that also writes row by row is MIG602's finding, which says this too.
+        left_to_save_in_loop = self.reported_by(project, SaveInLoop.code, migration.path)
         for found in runpython_functions(migration):
             body = found.function.body
+            writing = {id(loop) for _, loop, _, _ in per_row_writes(body)}
             for loop in body.loops:
-                if loop.kind == "while":
+                chain = _unbatched(body, loop)
+                if chain is None or (left_to_save_in_loop and id(loop) in writing):
                     continue
-                chain = _resolved_chain(body, loop.iterable)
-                if not _from_manager(chain) or ".iterator()" in chain or "[" in chain:
+                name = found.function.name
+                kept = _kept_for_bulk(body, loop)
+                if kept is None:
+                    yield self.at(
+                        migration,
+                        loop.span,
+                        f"{name}() iterates `{chain}` without `.iterator()` or batching: every "
+                        "row is loaded into memory at once",
+                    )
                     continue
-                if any(outer.kind == "while" for outer in _enclosing_loops(body, loop.parent)):
-                    continue
-                if _small_table(chain, body) or _grouped(chain):
-                    continue
+                listed, method = kept
                 yield self.at(
                     migration,
                     loop.span,
-                    f"{found.function.name}() iterates `{chain}` without `.iterator()` or "
-                    "batching: every row is loaded into memory at once",
+                    f"{name}() iterates `{chain}` and keeps every row in `{listed}` for one "
+                    f"{method}() after the loop: the whole table is in memory at once, so "
+                    "`.iterator()` alone would not help",
+                    fix=(
+                        f"Call {method}() every few thousand objects inside the loop (and iterate "
+                        "`queryset.iterator(chunk_size=...)`), or use `queryset.update(...)`."
+                    ),
                 )
+
+
+def _unbatched(body: s.FunctionBody, loop: s.Loop) -> str | None:
+    """The queryset a loop reads whole (no `.iterator()`, slice or outer batching loop)."""
+    if loop.kind == "while":
+        return None
+    chain = _resolved_chain(body, loop.iterable)
+    if not _from_manager(chain) or ".iterator()" in chain or "[" in chain:
+        return None
+    if any(outer.kind == "while" for outer in _enclosing_loops(body, loop.parent)):
+        return None
+    if _small_table(chain, body) or _grouped(chain):
+        return None
+    return chain
+
+
+def _kept_for_bulk(body: s.FunctionBody, loop: s.Loop) -> tuple[str, str] | None:
+    """(list, method) when the loop appends its rows to a list that bulk_update() or
+    bulk_create() gets only after the loop: every row stays in memory either way."""
+    index = next(position for position, other in enumerate(body.loops) if other is loop)
+    inside = {
+        position
+        for position in range(len(body.loops))
+        if index in (position, *_ancestors(body, position))
+    }
+    appended = {
+        _receiver(call.callee)[0]
+        for call in body.calls
+        if call.loop in inside
+        and _receiver(call.callee)[1] == "append"
+        and len(call.args) == 1
+        and isinstance(call.args[0], s.Ref)
+        and call.args[0].name in loop.targets
+    }
+    for call in body.calls:
+        method = _receiver(call.callee)[1]
+        if call.loop in inside or method not in ("bulk_update", "bulk_create") or not call.args:
+            continue
+        first = call.args[0]
+        if isinstance(first, s.Ref) and first.name in appended:
+            return first.name, method
+    return None
+
+
+def _ancestors(body: s.FunctionBody, index: int) -> Iterator[int]:
+    parent = body.loops[index].parent
+    while 0 <= parent < len(body.loops):
+        yield parent
+        parent = body.loops[parent].parent
 
 
 def _grouped(chain: str) -> bool:
