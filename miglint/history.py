@@ -410,3 +410,79 @@ def database_operations(
             yield from database_operations(operation.database_operations, path)
         else:
             yield path, operation
+
+
+def dropped_later(operations: Iterable[Operation]) -> frozenset[s.Span]:
+    """The spans of the operations (run on the database) whose model a later DeleteModel of
+    the same migration drops with its table: that DeleteModel is the hazard to report."""
+    ordered = [operation for _, operation in database_operations(operations)]
+    doomed: set[str] = set()
+    found: set[s.Span] = set()
+    for operation in reversed(ordered):
+        call = operation.call
+        if call is None or not operation.is_django:
+            continue
+        if operation.name == "DeleteModel":
+            name = _text(call.argument(0, "name"))
+            if name is not None:
+                doomed.add(name.lower())
+            continue
+        if operation.name == "CreateModel":
+            # What comes before it names an earlier model of the same name.
+            name = _text(call.argument(0, "name"))
+            if name is not None:
+                doomed.discard(name.lower())
+            continue
+        if operation.name == "RenameModel":
+            old, new = _text(call.argument(0, "old_name")), _text(call.argument(1, "new_name"))
+            if old is not None and new is not None and new.lower() in doomed:
+                doomed.discard(new.lower())
+                doomed.add(old.lower())
+                found.add(operation.span)
+            continue
+        position, keyword = (0, "name") if operation.name in _MODEL_OPTIONS else (0, "model_name")
+        model = _text(call.argument(position, keyword))
+        if model is not None and model.lower() in doomed:
+            found.add(operation.span)
+    return frozenset(found)
+
+
+def deleted_after(operations: Iterable[Operation]) -> dict[OperationPath, frozenset[str]]:
+    """For each operation run on the database: the models (lower-cased names) that a later
+    DeleteModel of the same migration drops."""
+    ordered = list(database_operations(operations))
+    later: set[str] = set()
+    result: dict[OperationPath, frozenset[str]] = {}
+    for path, operation in reversed(ordered):
+        result[path] = frozenset(later)
+        if operation.is_("DeleteModel") and operation.call is not None:
+            name = _text(operation.call.argument(0, "name"))
+            if name is not None:
+                later.add(name.lower())
+    return result
+
+
+def relation_target(call: s.Call, app: str) -> tuple[str, str] | None:
+    """(app label, lower-cased model name) a ForeignKey, OneToOneField or ManyToManyField
+    points to, when `to` is a literal model reference."""
+    if call.name not in ("ForeignKey", "OneToOneField", "ManyToManyField"):
+        return None
+    target = _text(call.argument(0, "to"))
+    if target is None:
+        return None
+    label, _, model = target.rpartition(".")
+    return (label or app), model.lower()
+
+
+# Operations that name their model `name` rather than `model_name`.
+_MODEL_OPTIONS = frozenset(
+    {
+        "AlterModelTable",
+        "AlterModelTableComment",
+        "AlterModelOptions",
+        "AlterModelManagers",
+        "AlterUniqueTogether",
+        "AlterIndexTogether",
+        "AlterOrderWithRespectTo",
+    }
+)

@@ -12,11 +12,14 @@ from miglint.history import (
     FieldDefinition,
     OperationPath,
     database_operations,
+    deleted_after,
+    dropped_later,
     field_definition,
     migrations_by_app,
     nullable,
+    relation_target,
 )
-from miglint.nodes import Migration
+from miglint.nodes import Migration, NodeKey
 from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Rule
@@ -27,14 +30,24 @@ from miglint.rules.deploy_context import rewrites as deploy_rewrites
 def _with_history(
     project: Project, *names: str
 ) -> Iterator[tuple[Migration, OperationPath, Operation, Before | None]]:
-    """Each of Django's operations `names` that runs SQL, with what it saw before it ran."""
+    """Each of Django's operations `names` that runs SQL, with what it saw before it ran;
+    not those on a model that the same migration then deletes (MIG102 reports that)."""
     for app_key, migrations in migrations_by_app(project).items():
-        found: list[tuple[Migration, OperationPath, Operation]] = [
-            (migration, path, operation)
-            for migration in migrations
-            for path, operation in database_operations(migration.facts.operations)
-            if operation.is_(*names)
-        ]
+        found: list[tuple[Migration, OperationPath, Operation]] = []
+        for migration in migrations:
+            operations = migration.facts.operations
+            matching = [
+                (path, operation)
+                for path, operation in database_operations(operations)
+                if operation.is_(*names)
+            ]
+            if matching:
+                dropped = dropped_later(operations)
+                found.extend(
+                    (migration, path, operation)
+                    for path, operation in matching
+                    if operation.span not in dropped
+                )
         if not found:
             continue
         # The history is only needed (and only computed) for apps with such operations.
@@ -98,7 +111,8 @@ class RemoveField(Rule):
     a field of a proxy or unmanaged model, a many-to-many field with its own `through`
     model, or a field of a table created in the same migration (or in the change under
     review). A RemoveField on a model that the same migration then deletes is left to
-    MIG102.
+    MIG102, and so is the removal of a relation to such a model (makemigrations removes the
+    links to a model before deleting it): the links go with the rows they point to.
     """
 
     code = "MIG101"
@@ -219,12 +233,20 @@ class Migration(migrations.Migration):
 
     def check(self, project: Project) -> Iterator[Finding]:
         context = Context.of(project)
-        for migration, _, operation, before in _with_history(project, "RemoveField"):
+        deleted: dict[NodeKey, dict[OperationPath, frozenset[str]]] = {}
+        for migration, path, operation, before in _with_history(project, "RemoveField"):
             if _without_table(before) or _new_table(context, migration, before):
                 continue
             definition = before.field if before is not None else None
             if definition is not None and _no_column(definition):
                 continue
+            if definition is not None:
+                if migration.key not in deleted:
+                    deleted[migration.key] = deleted_after(migration.facts.operations)
+                target = relation_target(definition.call, migration.app)
+                if target in {(migration.app, m) for m in deleted[migration.key].get(path, ())}:
+                    # Links to rows that the DeleteModel drops: that finding says it all.
+                    continue
             model = _model_label(operation, before, "model_name")
             name = f"{migration.app}.{model}.{_name(operation.argument(1, 'name'))}"
             if definition is not None and definition.class_name == "ManyToManyField":
@@ -656,7 +678,8 @@ class LossyAlterField(Rule):
     reports nothing. Widening (a longer `max_length`, CharField to TextField, IntegerField
     to BigIntegerField) is safe. AlterField in `SeparateDatabaseAndState`'s
     `state_operations` runs no SQL and is not checked, and neither is a field of a table
-    created in the same migration or in the change under review (it has no rows yet). When the same migration runs a data
+    created in the same migration or in the change under review (it has no rows yet), or
+    of a model that the same migration then deletes (MIG102 reports that). When the same migration runs a data
     step (RunPython or RunSQL) before the AlterField, that step is taken to prepare the
     existing rows (as when `makemigrations` is told "I will handle the NULL rows myself"),
     and nothing is reported.

@@ -16,6 +16,8 @@ from typing import ClassVar
 from miglint import sql as sqlmod
 from miglint import syntax as s
 from miglint.finding import Finding, Severity
+from miglint.history import dropped_later
+from miglint.nodes import NodeKey
 from miglint.project import Project
 from miglint.rules.base import Rule
 from miglint.rules.data_loss import LossyAlterField
@@ -109,7 +111,9 @@ New tables are never reported: a table created in the same migration, in another
 of the change under review (the files named on the command line, as pre-commit passes them,
 or the files changed since `--diff BASE`), or in an `initial = True` migration when this one
 is initial too (Django writes `0001_initial` and `0002_initial` together). miglint has no
-deploy history: a table created in any other migration is taken to be in production."""
+deploy history: a table created in any other migration is taken to be in production.
+Operations on a model that the same migration then deletes are not reported either: the
+DeleteModel is the hazard (MIG102), and the columns and indexes go with the table."""
 
 
 class DeployRule(Rule):
@@ -118,10 +122,12 @@ class DeployRule(Rule):
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         # Every page says the same thing about new tables.
-        about_tables = vars(cls).get("about_tables", True)
-        if cls.__doc__ and about_tables and "New tables are never reported" not in cls.__doc__:
+        if cls.__doc__ and cls.about_tables and "New tables are never reported" not in cls.__doc__:
             cls.__doc__ = inspect.cleandoc(cls.__doc__) + "\n" + NEW_TABLES
 
+    # The hazard depends on the table's rows (new tables, and tables the migration then
+    # deletes, are safe); False for a rule whose operation fails whatever the table holds.
+    about_tables: ClassVar[bool] = True
     # Backends the hazard exists on; None: every backend (also when the backend is unknown).
     backends: ClassVar[frozenset[str] | None] = None
     # The hazard exists on these backends, but not on all: when the backend is unknown
@@ -137,9 +143,25 @@ class DeployRule(Rule):
                 return
             if context.database is not None and context.database not in self.backends:
                 return
+        for step in self.steps(project):
+            yield from self.check_step(step, context)
+
+    def steps(self, project: Project) -> Iterator[Step]:
+        """The steps of the rule's operations, without those on a model that the same
+        migration then deletes (MIG102 reports the table; its columns and indexes go with it)."""
+        dropped: dict[NodeKey, frozenset[s.Span]] = {}
         for step in project.table_steps:
-            if step.operation.name in self.operations:
-                yield from self.check_step(step, context)
+            operation = step.operation
+            if operation.name not in self.operations:
+                continue
+            migration = step.migration
+            if not self.about_tables:
+                yield step
+                continue
+            if migration.key not in dropped:
+                dropped[migration.key] = dropped_later(migration.facts.operations)
+            if operation.span not in dropped[migration.key]:
+                yield step
 
     def check_step(self, step: Step, context: Context) -> Iterable[Finding]:
         raise NotImplementedError
@@ -545,12 +567,9 @@ class AlterFieldType(DeployRule):
             if rewrites and self.reported_by(project, LossyAlterField.code, migration.path)
         }
         context = Context.of(project)
-        for step in project.table_steps:
-            if step.operation.name not in self.operations:
-                continue
-            if (step.migration.key, step.operation.span) in narrowed:
-                continue
-            yield from self.check_step(step, context)
+        for step in self.steps(project):
+            if (step.migration.key, step.operation.span) not in narrowed:
+                yield from self.check_step(step, context)
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation

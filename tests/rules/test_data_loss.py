@@ -788,3 +788,76 @@ def test_a_narrowing_stays_reported_after_an_earlier_data_step(tmp_path: Path) -
     findings = run(tmp_path, files, "MIG103")
     assert [(Path(f.path).name, f.line) for f in findings] == [("0003_step.py", 7)]
     assert "narrows shop.Product.key from CharField(max_length=18)" in findings[0].message
+
+
+def test_a_model_the_migration_then_deletes_is_one_delete_model_finding(tmp_path: Path) -> None:
+    # makemigrations removes a model's relations and constraints before deleting it.
+    files = {
+        INITIAL: create_product(
+            '("sku", models.CharField(max_length=32))',
+            '("name", models.CharField(max_length=99))',
+            '("maker", models.ForeignKey(on_delete=models.CASCADE, to="shop.maker"))',
+        ),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                '        migrations.RemoveField("product", "maker"),\n'
+                '        migrations.AlterField("product", "name", models.CharField(max_length=9)),\n'
+                '        migrations.RenameModel("Product", "Article"),\n'
+                '        migrations.RemoveField("article", "sku"),\n'
+                '        migrations.DeleteModel("Article"),'
+            ),
+        ),
+    }
+    write_tree(tmp_path, files)
+    findings = lint_tree(tmp_path)
+    assert [(f.code, f.line) for f in findings if f.path.endswith("0002_change.py")] == [
+        ("MIG102", 11)
+    ]
+
+
+def test_a_model_deleted_from_the_state_only_keeps_its_table(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product('("sku", models.CharField(max_length=32))'),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                '        migrations.RemoveField("product", "sku"),\n'
+                "        migrations.SeparateDatabaseAndState(\n"
+                '            state_operations=[migrations.DeleteModel("Product")],\n'
+                "        ),"
+            ),
+        ),
+    }
+    assert [f.line for f in run(tmp_path, files, "MIG101")] == [7]
+
+
+def test_links_to_rows_of_a_model_the_migration_deletes_go_with_it(tmp_path: Path) -> None:
+    initial = migration(
+        operations=(
+            '        migrations.CreateModel("Coupon", [("id", models.AutoField(primary_key=True))]),\n'
+            "        migrations.CreateModel(\n"
+            '            "Order",\n'
+            "            [\n"
+            '                ("id", models.AutoField(primary_key=True)),\n'
+            '                ("coupon", models.ForeignKey(null=True, on_delete=models.SET_NULL, to="shop.coupon")),\n'
+            '                ("coupons", models.ManyToManyField(to="shop.Coupon")),\n'
+            '                ("promo", models.ForeignKey(null=True, on_delete=models.SET_NULL, to="promo.coupon")),\n'
+            "            ],\n"
+            "        ),"
+        )
+    )
+    files = {
+        INITIAL: initial,
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                '        migrations.RemoveField("order", "coupon"),\n'
+                '        migrations.RemoveField("order", "coupons"),\n'
+                '        migrations.RemoveField("order", "promo"),\n'
+                '        migrations.DeleteModel("Coupon"),'
+            ),
+        ),
+    }
+    # Only the link to another app's Coupon is data of its own.
+    assert [f.line for f in run(tmp_path, files, "MIG101")] == [9]

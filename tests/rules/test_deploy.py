@@ -538,3 +538,29 @@ def test_runsql_state_operations_create_tables(tmp_path: Path) -> None:
 """,
     )
     assert deploy(tmp_path) == []
+
+
+def test_a_table_the_migration_then_drops_is_left_to_delete_model(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.AddField("order", "code", models.CharField(max_length=8, unique=True, default="")),
+        migrations.AddIndex("order", models.Index(fields=["number"], name="order_number_idx")),
+        migrations.RenameField("order", "total", "amount"),
+        migrations.DeleteModel("Order"),
+""",
+        database="postgresql",
+    )
+    assert [(f.code, f.line) for f in lint_tree(tmp_path) if f.line > 1] == [("MIG102", 11)]
+
+
+def test_a_concurrent_index_fails_in_an_atomic_migration_whatever_follows(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        AddIndexConcurrently("order", models.Index(fields=["number"], name="order_number_idx")),
+        migrations.DeleteModel("Order"),
+""",
+        imports="from django.contrib.postgres.operations import AddIndexConcurrently\n",
+    )
+    assert [f.code for f in deploy(tmp_path, "MIG508")] == ["MIG508"]
