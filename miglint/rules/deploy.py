@@ -39,6 +39,7 @@ from miglint.rules.deploy_context import (
     required_column,
     rewrites,
     runsql_statements,
+    sql_hazards,
 )
 from miglint.tablestate import Step, together_sets
 
@@ -166,24 +167,6 @@ class DeployRule(Rule):
     def check_step(self, step: Step, context: Context) -> Iterable[Finding]:
         raise NotImplementedError
 
-    def sql_hazards(
-        self, step: Step, context: Context, *kinds: str, reverse: bool = False
-    ) -> Iterator[tuple[sqlmod.Statement, s.Span, sqlmod.Hazard]]:
-        """RunSQL statements with one of the hazards `kinds` on a table that is not new."""
-        created: set[str] = set()
-        for found in runsql_statements(step, reverse):
-            statement = found.statement
-            for hazard in statement.hazards:
-                if hazard.kind not in kinds:
-                    continue
-                table = hazard.table
-                if table is not None and (
-                    sqlmod.bare_name(table) in created or context.is_new_table(step, table)
-                ):
-                    continue
-                yield statement, found.span, hazard
-            created.update(sqlmod.bare_name(name) for name in statement.creates)
-
 
 def _text(value: s.Value | s.Missing) -> str:
     return value if isinstance(value, str) else "?"
@@ -267,21 +250,19 @@ class AddNotNullWithoutDefault(DeployRule):
         operation = step.operation
         if operation.is_("AddField"):
             yield from self.add_field(step, context)
-        for _statement, span, hazard in self.sql_hazards(
-            step, context, sqlmod.ADD_NOT_NULL, sqlmod.DEFAULT_DROPPED
-        ):
+        for hazard in sql_hazards(step, context, sqlmod.ADD_NOT_NULL, sqlmod.DEFAULT_DROPPED):
             if hazard.kind == sqlmod.ADD_NOT_NULL:
                 message = (
-                    f"RunSQL adds NOT NULL column {hazard.column} to {hazard.table} without a "
+                    f"RunSQL adds NOT NULL {hazard.column_phrase} to {hazard.table} without a "
                     "DEFAULT: it fails on a table with rows, and old code's INSERTs fail"
                 )
-                yield self.at(step.migration, span, message, severity=Severity.ERROR)
+                yield self.at(step.migration, hazard.span, message, severity=Severity.ERROR)
             else:
                 message = (
-                    f"RunSQL drops the DEFAULT of NOT NULL column {hazard.column} of "
+                    f"RunSQL drops the DEFAULT of NOT NULL {hazard.column_phrase} of "
                     f"{hazard.table}: old code inserting rows during the deploy fails"
                 )
-                yield self.at(step.migration, span, message)
+                yield self.at(step.migration, hazard.span, message)
 
     def add_field(self, step: Step, context: Context) -> Iterator[Finding]:
         found = _field(step)
@@ -412,11 +393,11 @@ class RenameField(DeployRule):
                 f"AlterField {model_label(step)}.{name} renames column {old_column} to "
                 f"{new_column}: the old release still running queries the old name",
             )
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.RENAME_COLUMN):
+        for hazard in sql_hazards(step, context, sqlmod.RENAME_COLUMN):
             yield self.at(
                 step.migration,
-                span,
-                f"RunSQL renames column {hazard.column} of {hazard.table}: the old release "
+                hazard.span,
+                f"RunSQL renames {hazard.column_phrase} of {hazard.table}: the old release "
                 "still running during the deploy queries the old name and fails",
             )
 
@@ -495,10 +476,10 @@ class RenameModel(DeployRule):
                 f"AlterModelTable renames the table of {model_label(step)} to {renamed_to}: "
                 "the old release still running during the deploy queries the old table",
             )
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.RENAME_TABLE):
+        for hazard in sql_hazards(step, context, sqlmod.RENAME_TABLE):
             yield self.at(
                 step.migration,
-                span,
+                hazard.span,
                 f"RunSQL renames table {hazard.table}: the old release still running during "
                 "the deploy queries the old name and fails",
             )
@@ -587,11 +568,11 @@ class AlterFieldType(DeployRule):
                         f"({before.name} -> {call.name}): the table and its indexes are "
                         "rewritten under an exclusive lock, blocking reads and writes",
                     )
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.ALTER_TYPE):
+        for hazard in sql_hazards(step, context, sqlmod.ALTER_TYPE):
             yield self.at(
                 step.migration,
-                span,
-                f"RunSQL changes the type of column {hazard.column} of {hazard.table}: "
+                hazard.span,
+                f"RunSQL changes the type of {hazard.column_phrase} of {hazard.table}: "
                 "most type changes rewrite the table under an exclusive lock",
             )
 
@@ -697,10 +678,10 @@ class AddIndexNotConcurrently(DeployRule):
                     f"{message} runs CREATE INDEX without CONCURRENTLY on PostgreSQL{where}: "
                     "writes to the table are blocked while the index builds",
                 )
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.CREATE_INDEX):
+        for hazard in sql_hazards(step, context, sqlmod.CREATE_INDEX):
             yield self.at(
                 migration,
-                span,
+                hazard.span,
                 f"RunSQL creates an index on {hazard.table} without CONCURRENTLY on "
                 f"PostgreSQL{where}: writes to the table are blocked while it builds",
             )
@@ -765,10 +746,10 @@ class AddUnique(DeployRule):
         migration = step.migration
         if not context.is_new(step):
             yield from self.operation_finding(step)
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.ADD_UNIQUE):
+        for hazard in sql_hazards(step, context, sqlmod.ADD_UNIQUE):
             yield self.at(
                 migration,
-                span,
+                hazard.span,
                 f"RunSQL adds a unique constraint to {hazard.table}: the index builds under a "
                 "lock that blocks writes, and the migration fails on duplicates",
             )
@@ -903,10 +884,10 @@ class AddForeignKeyValidated(DeployRule):
                         operation.span,
                         f"AlterField {model_label(step)}.{found[0]} {consequence}",
                     )
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.ADD_FOREIGN_KEY):
+        for hazard in sql_hazards(step, context, sqlmod.ADD_FOREIGN_KEY):
             yield self.at(
                 step.migration,
-                span,
+                hazard.span,
                 f"RunSQL adds a foreign key to {hazard.table} without NOT VALID: every row is "
                 "checked while both tables are locked against writes",
             )
@@ -972,15 +953,18 @@ class ConcurrentInAtomic(DeployRule):
                 f"{operation.name} cannot run inside a transaction, and this migration is "
                 "atomic: it fails on deploy (set `atomic = False`)",
             )
+        verbs: dict[tuple[s.Span, bool], list[str]] = {}
         for found in runsql_statements(step, reverse=True):
             if found.statement.no_transaction:
-                direction = "reverse_sql" if found.reverse else "RunSQL"
-                yield self.at(
-                    migration,
-                    found.span,
-                    f"{direction} runs {found.statement.verb} that cannot run inside a "
-                    "transaction, and this migration is atomic: it fails (set `atomic = False`)",
-                )
+                verbs.setdefault((found.span, found.reverse), []).append(found.statement.verb)
+        for (span, reverse), found_verbs in verbs.items():
+            direction = "reverse_sql" if reverse else "RunSQL"
+            yield self.at(
+                migration,
+                span,
+                f"{direction} runs {', '.join(dict.fromkeys(found_verbs))} that cannot run "
+                "inside a transaction, and this migration is atomic: it fails (set `atomic = False`)",
+            )
 
 
 class RemoveFieldWithoutDefault(DeployRule):

@@ -328,3 +328,75 @@ def runsql_statements(step: Step, reverse: bool = False) -> Iterator[SqlStatemen
     for statement in step.sql_statements:
         if reverse or not statement.reverse:
             yield statement
+
+
+# Hazards of one column each: grouped per table. The others are grouped per statement.
+_COLUMN_HAZARDS = frozenset(
+    {
+        sqlmod.DROP_COLUMN,
+        sqlmod.ADD_NOT_NULL,
+        sqlmod.DEFAULT_DROPPED,
+        sqlmod.ALTER_TYPE,
+        sqlmod.SET_NOT_NULL,
+        sqlmod.RENAME_COLUMN,
+    }
+)
+
+
+@dataclass(frozen=True)
+class SqlHazard:
+    """One kind of hazard at one place of a RunSQL, with everything it hits there: one
+    finding for `ALTER TABLE t DROP COLUMN a, DROP COLUMN b`, not two."""
+
+    kind: str
+    span: s.Span
+    statement: sqlmod.Statement
+    tables: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+
+    @property
+    def table(self) -> str:
+        return ", ".join(self.tables) or "?"
+
+    @property
+    def column_phrase(self) -> str:
+        """`column a` or `columns a, b`."""
+        if len(self.columns) > 1:
+            return "columns " + ", ".join(self.columns)
+        return "column " + (self.columns[0] if self.columns else "?")
+
+
+def sql_hazards(
+    step: Step, context: Context, *kinds: str, reverse: bool = False
+) -> list[SqlHazard]:
+    """The hazards `kinds` of a RunSQL step's statements on tables that are not new (created
+    in the change, or earlier in the same SQL), one per kind, place and (for column hazards)
+    table."""
+    created: set[str] = set()
+    groups: dict[tuple[s.Span, str, str | None], list[tuple[SqlStatement, sqlmod.Hazard]]] = {}
+    for found in runsql_statements(step, reverse):
+        statement = found.statement
+        for hazard in statement.hazards:
+            if hazard.kind not in kinds:
+                continue
+            table = hazard.table
+            if table is not None and (
+                sqlmod.bare_name(table) in created or context.is_new_table(step, table)
+            ):
+                continue
+            per_table = table if hazard.kind in _COLUMN_HAZARDS else None
+            groups.setdefault((found.span, hazard.kind, per_table), []).append((found, hazard))
+        created.update(sqlmod.bare_name(name) for name in statement.creates)
+    result = []
+    for (span, kind, _), hazards in groups.items():
+        tables = tuple(dict.fromkeys(h.table or "?" for _, h in hazards))
+        columns = tuple(
+            dict.fromkeys(
+                column
+                for found, h in hazards
+                # UPDATE without WHERE: the columns it sets.
+                for column in ((h.column,) if h.column else found.statement.columns)
+            )
+        )
+        result.append(SqlHazard(kind, span, hazards[0][0].statement, tables, columns))
+    return result

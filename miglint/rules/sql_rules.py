@@ -8,7 +8,7 @@ from miglint import sql as sqlmod
 from miglint.finding import Finding, Severity
 from miglint.project import Project
 from miglint.rules.base import Rule
-from miglint.rules.deploy_context import Context, runsql_statements
+from miglint.rules.deploy_context import Context, SqlHazard, sql_hazards
 
 _HEADER = "from django.db import migrations\n\n\n"
 
@@ -23,16 +23,6 @@ def _runsql(arguments: str, extra: str = "") -> str:
         + f"        migrations.RunSQL({arguments}),\n"
         + "    ]\n"
     )
-
-
-_WHAT = {
-    sqlmod.DROP_TABLE: "drops table {table}: every row in it is lost",
-    sqlmod.DROP_SCHEMA: "drops schema {table} and every table in it",
-    sqlmod.DROP_COLUMN: "drops column {column} of {table}: its values are lost",
-    sqlmod.TRUNCATE: "truncates {table}: every row is deleted",
-    sqlmod.DELETE_ALL: "deletes every row of {table} (DELETE without WHERE)",
-    sqlmod.UPDATE_ALL: "overwrites {columns} on every row of {table} (UPDATE without WHERE)",
-}
 
 
 class DestructiveSql(Rule):
@@ -50,6 +40,9 @@ class DestructiveSql(Rule):
     reported. Tables created in the same migration, or in another migration of the change
     under review (files named on the command line, or changed since `--diff BASE`), may be
     emptied and dropped freely: they hold no released data.
+
+    One finding per statement and kind of loss: `ALTER TABLE t DROP COLUMN a, DROP COLUMN b`
+    is one finding that names both columns.
     """
 
     code = "MIG104"
@@ -93,22 +86,25 @@ class DestructiveSql(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         context = Context.of(project)
         for step in project.table_steps:
-            created: set[str] = set()
-            for found in runsql_statements(step):
-                statement = found.statement
-                for hazard in statement.hazards:
-                    if hazard.kind not in sqlmod.DESTRUCTIVE:
-                        continue
-                    table = hazard.table
-                    if table is not None and (
-                        sqlmod.bare_name(table) in created or context.is_new_table(step, table)
-                    ):
-                        continue
-                    message = "RunSQL " + _WHAT[hazard.kind].format(
-                        table=table or "?",
-                        column=hazard.column or "?",
-                        columns=", ".join(statement.columns) or "columns",
-                    )
-                    severity = Severity.WARNING if hazard.kind == sqlmod.UPDATE_ALL else None
-                    yield self.at(step.migration, found.span, message, severity=severity)
-                created.update(sqlmod.bare_name(name) for name in statement.creates)
+            for hazard in sql_hazards(step, context, *sqlmod.DESTRUCTIVE):
+                message = "RunSQL " + _what(hazard)
+                severity = Severity.WARNING if hazard.kind == sqlmod.UPDATE_ALL else None
+                yield self.at(step.migration, hazard.span, message, severity=severity)
+
+
+def _what(hazard: SqlHazard) -> str:
+    """What the statement destroys, in words."""
+    kind, table, many = hazard.kind, hazard.table, len(hazard.tables) > 1
+    if kind == sqlmod.DROP_TABLE:
+        return f"drops table{'s' * many} {table}: every row in {'them' if many else 'it'} is lost"
+    if kind == sqlmod.DROP_SCHEMA:
+        return f"drops schema{'s' * many} {table} and every table in {'them' if many else 'it'}"
+    if kind == sqlmod.DROP_COLUMN:
+        values = "their" if len(hazard.columns) > 1 else "its"
+        return f"drops {hazard.column_phrase} of {table}: {values} values are lost"
+    if kind == sqlmod.TRUNCATE:
+        return f"truncates {table}: every row is deleted"
+    if kind == sqlmod.DELETE_ALL:
+        return f"deletes every row of {table} (DELETE without WHERE)"
+    columns = ", ".join(hazard.columns) or "columns"
+    return f"overwrites {columns} on every row of {table} (UPDATE without WHERE)"
