@@ -588,6 +588,10 @@ class AddIndexNotConcurrently(DeployRule):
     Only reported on PostgreSQL: `[tool.miglint] database = "postgresql"`, or, when no
     database is configured, a project whose migrations import `django.contrib.postgres`
     (MySQL's InnoDB builds secondary indexes online). Indexes on new tables are fine.
+
+    A primary key or unique field gets no index of its own (its constraint has one: MIG506
+    for unique). The index Django adds with a foreign key is part of MIG507's finding; only
+    an explicit `db_index=True` on a foreign key is reported here.
     """
 
     code = "MIG505"
@@ -652,7 +656,7 @@ class AddIndexNotConcurrently(DeployRule):
                 message = f"AddIndex on {model_label(step)}"
             elif operation.is_("AddField"):
                 found = _field(step)
-                if found and flag(found[1], "db_index") is True and not is_unique(found[1]):
+                if found and flag(found[1], "db_index") is True and _plain_index(found[1]):
                     message = f"AddField {model_label(step)}.{found[0]} with db_index=True"
             elif operation.is_("AlterField"):
                 found = _field(step)
@@ -660,8 +664,7 @@ class AddIndexNotConcurrently(DeployRule):
                 if (
                     found
                     and before is not None
-                    and not is_unique(found[1])
-                    and is_indexed(found[1]) is True
+                    and _plain_index(found[1])
                     and is_indexed(before) is False
                 ):
                     message = f"AlterField {model_label(step)}.{found[0]} with db_index=True"
@@ -685,6 +688,17 @@ class AddIndexNotConcurrently(DeployRule):
                 f"RunSQL creates an index on {hazard.table} without CONCURRENTLY on "
                 f"PostgreSQL{where}: writes to the table are blocked while it builds",
             )
+
+
+def _plain_index(call: s.Call) -> bool:
+    """The field gets an index of its own: indexed, not unique, not the primary key (those
+    have their constraint's index). A foreign key's implicit index is part of MIG507's
+    finding, as on AddField: only an explicit `db_index=True` counts for it."""
+    if is_unique(call) or flag(call, "primary_key") is not False:
+        return False
+    if call.name in FOREIGN_KEYS:
+        return flag(call, "db_index") is True
+    return is_indexed(call) is True
 
 
 class AddUnique(DeployRule):

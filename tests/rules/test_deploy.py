@@ -564,3 +564,24 @@ def test_a_concurrent_index_fails_in_an_atomic_migration_whatever_follows(tmp_pa
         imports="from django.contrib.postgres.operations import AddIndexConcurrently\n",
     )
     assert [f.code for f in deploy(tmp_path, "MIG508")] == ["MIG508"]
+
+
+def test_primary_keys_and_foreign_keys_get_no_index_of_their_own(tmp_path: Path) -> None:
+    # Multi-table inheritance introduced later: the old id becomes the parent link.
+    project(
+        tmp_path,
+        """\
+        migrations.AlterField("order", "id", models.OneToOneField(auto_created=True, on_delete=models.CASCADE, parent_link=True, primary_key=True, serialize=False, to="orders.basket")),
+        migrations.AlterField("order", "number", models.ForeignKey(on_delete=models.CASCADE, to="orders.basket")),
+        migrations.AlterField("order", "comment", models.TextField(blank=True, null=True, db_index=True)),
+""",
+        database="postgresql",
+    )
+    found = sorted((f.line, f.code) for f in deploy(tmp_path, "MIG502", "MIG505", "MIG507"))
+    assert found == [
+        (8, "MIG502"),
+        (8, "MIG507"),
+        (9, "MIG502"),
+        (9, "MIG507"),
+        (10, "MIG505"),
+    ]
