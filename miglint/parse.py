@@ -172,6 +172,9 @@ class _MigrationReader:
         self.imports = tuple(st for st in module.body if isinstance(st, s.Import))
         self.aliases = import_aliases(self.imports)
         self.globals: dict[str, s.Value] = {}
+        # The Migration class body's own names (`state_operations = [...]` used in its
+        # `operations`): Python looks them up before the module's while the class is built.
+        self.class_names: dict[str, s.Value] = {}
         for statement in module.body:
             if isinstance(statement, s.Assign) and not statement.augmented:
                 for target in statement.targets:
@@ -212,6 +215,7 @@ class _MigrationReader:
                     attributes[target] = s.Concat((previous, statement.value), statement.span)
                 else:
                     attributes[target] = statement.value
+        self.class_names = attributes
         bases = [
             qualify(b.name, self.aliases) for b in migration_class.bases if isinstance(b, s.Ref)
         ]
@@ -251,9 +255,13 @@ class _MigrationReader:
     def resolve(self, value: s.Value, depth: int = 0) -> s.Value:
         """Follow a bare name to its module-level assignment (a few levels at most)."""
         while isinstance(value, s.Ref) and "." not in value.name and depth < 8:
-            if value.name not in self.globals:
+            name = value.name
+            if name in self.class_names and self.class_names[name] is not value:
+                value = self.class_names[name]
+            elif name in self.globals:
+                value = self.globals[name]
+            else:
                 break
-            value = self.globals[value.name]
             depth += 1
         return value
 
