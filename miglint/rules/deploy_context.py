@@ -84,6 +84,21 @@ class Context:
         bare = sqlmod.bare_name(name).lower()
         return bare in step.created_here or bare in self.scope_tables
 
+    def removed_from_state_before(self, step: Step, table: str, column: str | None) -> bool:
+        """The table, or the column, left the model state in an earlier migration (a
+        state-only RemoveField or DeleteModel): dropping it now is the last step of the
+        recipe MIG101 and MIG102 recommend, and no released code uses it any more."""
+        bare = sqlmod.bare_name(table).lower()
+        keys = [(bare, "")] + ([(bare, column.lower())] if column else [])
+        for key in keys:
+            removed_in = step.removed_from_state.get(key)
+            if removed_in is None or removed_in == step.migration.key:
+                continue
+            # Both in the change under review: they deploy together, with old code running.
+            if not (removed_in in self.scope and step.migration.key in self.scope):
+                return True
+        return False
+
     def where(self) -> str:
         """How the backend was chosen, for messages."""
         if self.database is None:
@@ -343,6 +358,9 @@ _COLUMN_HAZARDS = frozenset(
 )
 
 
+_DROPS = frozenset({sqlmod.DROP_TABLE, sqlmod.DROP_COLUMN})
+
+
 @dataclass(frozen=True)
 class SqlHazard:
     """One kind of hazard at one place of a RunSQL, with everything it hits there: one
@@ -382,6 +400,12 @@ def sql_hazards(
             table = hazard.table
             if table is not None and (
                 sqlmod.bare_name(table) in created or context.is_new_table(step, table)
+            ):
+                continue
+            if (
+                hazard.kind in _DROPS
+                and table is not None
+                and context.removed_from_state_before(step, table, hazard.column)
             ):
                 continue
             per_table = table if hazard.kind in _COLUMN_HAZARDS else None

@@ -11,6 +11,7 @@ from miglint.rules.base import Rule
 from miglint.rules.deploy_context import Context, SqlHazard, sql_hazards
 
 _HEADER = "from django.db import migrations\n\n\n"
+_HEADER_MODELS = "from django.db import migrations, models\n\n\n"
 
 
 def _runsql(arguments: str, extra: str = "") -> str:
@@ -41,6 +42,12 @@ class DestructiveSql(Rule):
     under review (files named on the command line, or changed since `--diff BASE`), may be
     emptied and dropped freely: they hold no released data.
 
+    The last step of the recipe MIG101 and MIG102 recommend is not reported either: a DROP
+    COLUMN or DROP TABLE of what an earlier migration took out of the model state only
+    (`SeparateDatabaseAndState(state_operations=[RemoveField(...)])`, or a DeleteModel
+    there): no released code uses it any more. In the same migration, or when both
+    migrations are in the change under review, they deploy together and it is reported.
+
     One finding per statement and kind of loss: `ALTER TABLE t DROP COLUMN a, DROP COLUMN b`
     is one finding that names both columns.
     """
@@ -69,6 +76,44 @@ class DestructiveSql(Rule):
             '"DROP TABLE tmp_ids"], migrations.RunSQL.noop'
         ),
         _runsql('\'ALTER TABLE "drop" ADD COLUMN "delete" int NULL\', migrations.RunSQL.noop'),
+        {
+            "shop/migrations/0001_initial.py": _HEADER_MODELS
+            + """\
+class Migration(migrations.Migration):
+    initial = True
+    operations = [
+        migrations.CreateModel(
+            "Product",
+            [
+                ("id", models.AutoField(primary_key=True)),
+                ("legacy_code", models.CharField(max_length=20, null=True)),
+            ],
+        ),
+    ]
+""",
+            "shop/migrations/0002_remove_product_legacy_code.py": _HEADER
+            + """\
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.RemoveField("product", "legacy_code")],
+        ),
+    ]
+""",
+            "shop/migrations/0003_drop_product_legacy_code.py": _HEADER
+            + """\
+class Migration(migrations.Migration):
+    # The release with 0002 no longer uses the column: drop it.
+    dependencies = [("shop", "0002_remove_product_legacy_code")]
+    operations = [
+        migrations.RunSQL(
+            "ALTER TABLE shop_product DROP COLUMN legacy_code",
+            migrations.RunSQL.noop,
+        ),
+    ]
+""",
+        },
     )
     INVALID = (
         _runsql('"DROP TABLE shop_legacy", migrations.RunSQL.noop'),
