@@ -110,13 +110,13 @@ def _app_steps(project: Project, app_key: str) -> Iterator[Step]:
             if operation.is_("SeparateDatabaseAndState"):
                 for inner in operation.database_operations:
                     yield state.step(migration, inner, created)
-                    created.update(_created_tables(inner, migration))
+                    created.update(created_tables(inner, migration))
                 for inner in operation.state_operations:
                     state.forget(inner, migration)
                     state.apply(inner, migration)
                 continue
             yield state.step(migration, operation, created)
-            created.update(_created_tables(operation, migration))
+            created.update(created_tables(operation, migration))
             state.apply(operation, migration)
             if operation.is_("RunSQL"):
                 # RunSQL(state_operations=[...]) tells Django's state what the SQL did.
@@ -155,7 +155,8 @@ def model_name(operation: Operation) -> str | None:
     return _text(operation.argument(position, keyword))
 
 
-def _created_tables(operation: Operation, migration: Migration) -> set[str]:
+def created_tables(operation: Operation, migration: Migration) -> set[str]:
+    """The table a CreateModel creates (lower-cased), or nothing."""
     if not operation.is_("CreateModel"):
         return set()
     name = _text(operation.argument(0, "name"))

@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
 from miglint.history import nullable
 from miglint.nodes import Migration, NodeKey
 from miglint.project import Project
-from miglint.tablestate import SqlStatement, Step, Table, default_table
+from miglint.tablestate import SqlStatement, Step, Table, created_tables, default_table
 
 POSTGRES_MODULE = "django.contrib.postgres"
 
@@ -83,6 +84,29 @@ class Context:
             return False
         bare = sqlmod.bare_name(name).lower()
         return bare in step.created_here or bare in self.scope_tables
+
+    @cached_property
+    def table_creators(self) -> dict[str, frozenset[NodeKey]]:
+        """Every table name some migration creates (CreateModel, RunSQL CREATE TABLE), with
+        the migrations that do."""
+        creators: dict[str, set[NodeKey]] = {}
+        for step in self.project.table_steps:
+            names = set(created_tables(step.operation, step.migration))
+            names.update(
+                sqlmod.bare_name(name).lower()
+                for found in step.sql_statements
+                if not found.reverse
+                for name in found.statement.creates
+            )
+            for name in names:
+                creators.setdefault(name, set()).add(step.migration.key)
+        return {name: frozenset(keys) for name, keys in creators.items()}
+
+    def own_helper_table(self, step: Step, table: str) -> bool:
+        """A table only this migration creates (and no model has): a `DROP TABLE IF EXISTS`
+        before its CREATE removes a leftover of this very migration, never released data."""
+        creators = self.table_creators.get(sqlmod.bare_name(table).lower())
+        return creators == frozenset({step.migration.key})
 
     def removed_from_state_before(self, step: Step, table: str, column: str | None) -> bool:
         """The table, or the column, left the model state in an earlier migration (a
@@ -407,6 +431,8 @@ def sql_hazards(
                 and table is not None
                 and context.removed_from_state_before(step, table, hazard.column)
             ):
+                continue
+            if hazard.kind == sqlmod.DROP_TABLE and table and context.own_helper_table(step, table):
                 continue
             per_table = table if hazard.kind in _COLUMN_HAZARDS else None
             groups.setdefault((found.span, hazard.kind, per_table), []).append((found, hazard))

@@ -40,7 +40,9 @@ class DestructiveSql(Rule):
     variable from another module, an f-string, a statement sqlparse cannot split) is not
     reported. Tables created in the same migration, or in another migration of the change
     under review (files named on the command line, or changed since `--diff BASE`), may be
-    emptied and dropped freely: they hold no released data.
+    emptied and dropped freely: they hold no released data. So may a helper table that no
+    other migration creates and no model has, also before its CREATE (`DROP TABLE IF EXISTS
+    tmp; CREATE TABLE tmp AS SELECT ...`): what it drops is a leftover of this migration.
 
     The last step of the recipe MIG101 and MIG102 recommend is not reported either: a DROP
     COLUMN or DROP TABLE of what an earlier migration took out of the model state only

@@ -260,3 +260,42 @@ def test_dropping_in_the_same_migration_or_the_same_change_is_not_the_recipe(
     named = ("shop/migrations/0002_state.py", "shop/migrations/0003_drop.py")
     assert len(_recipe(tmp_path / "two", files, *named)) == 4
     assert len(_recipe(tmp_path / "two", files, named[1])) == 1
+
+
+HELPER_TABLE = '''\
+        migrations.RunSQL(
+            """
+            DROP TABLE IF EXISTS shop_price_snapshot;
+            CREATE TABLE shop_price_snapshot AS SELECT id, price FROM shop_product;
+            UPDATE shop_product SET price = price * 2 WHERE id IN (SELECT id FROM shop_price_snapshot);
+            DROP TABLE shop_price_snapshot;
+            """,
+            migrations.RunSQL.noop,
+        ),
+'''
+
+
+def test_a_helper_table_only_this_migration_creates_may_be_dropped_before_and_after(
+    tmp_path: Path,
+) -> None:
+    # The first DROP removes a leftover of an earlier, failed run of this very migration.
+    assert mig104(tmp_path, HELPER_TABLE) == []
+
+
+def test_recreating_a_table_that_another_migration_created_loses_its_rows(tmp_path: Path) -> None:
+    earlier = runsql_migration(
+        '        migrations.RunSQL("CREATE TABLE shop_price_snapshot (id int)", "DROP TABLE shop_price_snapshot"),\n'
+    )
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_snapshot.py": earlier,
+            "shop/migrations/0003_sql.py": runsql_migration(HELPER_TABLE).replace(
+                '"0001_initial"', '"0002_snapshot"'
+            ),
+        },
+    )
+    (finding,) = lint_tree(tmp_path, "MIG104")
+    assert finding.path.endswith("0003_sql.py") and finding.line == 10
+    assert "drops table shop_price_snapshot" in finding.message
