@@ -194,7 +194,7 @@ class _Walker:
                 self.operations(operation.database_operations, path, scratch, record)
                 self.operations(operation.state_operations, path, state, record=False)
             elif operation.is_django:
-                if record and is_data_step(operation):
+                if record and is_data_step(operation, self.migration):
                     self.data_steps += 1
                 if record and operation.name in _RECORDED:
                     self.record(operation.call, path, state)

@@ -53,6 +53,10 @@ class MixedSchemaAndData(Rule):
     AlterField that, compared with the field's previous definition in the history, changes
     only `choices`, `help_text`, `verbose_name` or other arguments Django keeps out of the
     database (the usual "new choices, remap the old values" migration).
+
+    A RunPython whose function only sets up the connection (`schema_editor.execute("PRAGMA
+    ...")` or `SET ...`, nothing else) changes no data either: SQLite's
+    `PRAGMA legacy_alter_table = OFF` before a table rebuild belongs with the schema change.
     """
 
     code = "MIG301"
@@ -159,6 +163,23 @@ class Migration(migrations.Migration):
         ),
     ]
 """,
+        """\
+from django.db import migrations
+
+
+def disable_legacy_alter_table(apps, schema_editor):
+    # SQLite rewrites references to a renamed table only with this pragma off.
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute("PRAGMA legacy_alter_table = OFF")
+
+
+class Migration(migrations.Migration):
+    atomic = False
+    operations = [
+        migrations.RunPython(disable_legacy_alter_table, migrations.RunPython.noop),
+        migrations.RenameModel("Order", "Purchase"),
+    ]
+""",
     )
     INVALID = (
         "from django.db import migrations, models\n\n\n"
@@ -230,7 +251,7 @@ class Migration(migrations.Migration):
         for app_key, migrations in migrations_by_app(project).items():
             for migration in migrations:
                 operations = list(database_operations(migration.facts.operations))
-                kinds = [effects(operation) for _, operation in operations]
+                kinds = [effects(operation, migration) for _, operation in operations]
                 if not _mixed(kinds):
                     continue
                 if any(operation.is_("AlterField") for _, operation in operations):

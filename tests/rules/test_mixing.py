@@ -225,3 +225,45 @@ def test_alter_field_that_runs_no_sql_is_not_a_schema_change(tmp_path: Path) -> 
         write_tree(root, {"shop/migrations/0001_initial.py": initial, PATH: source})
         findings = lint_tree(root, "MIG301")
         assert [f.line - FIRST_LINE for f in findings] == expected, name
+
+
+SETUP = """\
+from django.db import migrations, models
+
+
+def set_up(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '5s'")
+    statement = "PRAGMA foreign_keys = OFF"
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute(statement)
+    {extra}
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.RunPython(set_up, migrations.RunPython.noop),
+        migrations.AddField("order", "total", models.IntegerField(default=0)),
+    ]
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "reported"),
+    [
+        ("pass", False),
+        ("helper(schema_editor)", False),
+        ('schema_editor.execute("UPDATE shop_order SET total = 0")', True),
+        ('apps.get_model("shop", "Order").objects.update(total=0)', True),
+        ("schema_editor.execute(build_sql())", True),
+    ],
+)
+def test_a_runpython_that_only_sets_up_the_connection_changes_no_data(
+    tmp_path: Path, extra: str, reported: bool
+) -> None:
+    helper = (
+        '\n\ndef helper(schema_editor):\n    schema_editor.execute("SET search_path TO shop")\n'
+    )
+    write_tree(tmp_path, {PATH: SETUP.format(extra=extra) + helper})
+    assert bool(lint_tree(tmp_path, "MIG301")) is reported
