@@ -60,6 +60,12 @@ class ModelFacts:
     managed: bool | None
     # The migration whose CreateModel made it.
     created_in: NodeKey | None = None
+    # Its explicit `db_table`, else None (Django's default name is `app_model`).
+    db_table: str | None = None
+
+    def table(self, app: str) -> str:
+        """The table's name, lower-cased."""
+        return (self.db_table or f"{app}_{self.name}").lower()
 
     @property
     def has_table(self) -> bool:
@@ -245,6 +251,14 @@ class _Walker:
                 )
         elif name == "AlterModelOptions":
             self.alter_options(call, state)
+        elif name == "AlterModelTable":
+            model_name = _text(call.argument(0, "name"))
+            model = state.get(model_name.lower()) if model_name else None
+            if model is not None:
+                table = call.argument(1, "table")
+                model.facts = replace(
+                    model.facts, db_table=table if isinstance(table, str) else None
+                )
         else:
             self.apply_field(name, call, state)
 
@@ -288,7 +302,9 @@ class _Walker:
         options = call.argument(2, "options")
         proxy = _option(options, "proxy", False)
         managed = _option(options, "managed", True)
-        model = _Model(ModelFacts(name, proxy, managed, self.migration.key))
+        db_table = s.dict_item(options, "db_table")
+        explicit = db_table if isinstance(db_table, str) else None
+        model = _Model(ModelFacts(name, proxy, managed, self.migration.key, explicit))
         fields = call.argument(1, "fields")
         if isinstance(fields, s.Seq):
             for item in fields.items:
@@ -333,6 +349,7 @@ _STATE_CHANGES = frozenset(
         "DeleteModel",
         "RenameModel",
         "AlterModelOptions",
+        "AlterModelTable",
         "AddField",
         "RemoveField",
         "AlterField",

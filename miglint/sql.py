@@ -32,6 +32,8 @@ RENAME_COLUMN = "rename-column"
 ADD_UNIQUE = "add-unique"
 ADD_FOREIGN_KEY = "add-foreign-key"  # validated at once (no NOT VALID)
 ADD_CHECK = "add-check"  # validated at once (no NOT VALID)
+# Not a hazard: the column gets a database default (`ALTER COLUMN ... SET DEFAULT ...`).
+SET_DEFAULT = "set-default"
 
 DESTRUCTIVE = frozenset({DROP_TABLE, DROP_SCHEMA, DROP_COLUMN, TRUNCATE, DELETE_ALL, UPDATE_ALL})
 
@@ -740,6 +742,8 @@ class _Reader:
                 facts.hazards.append(Hazard(SET_NOT_NULL, table, column))
             elif rest[:2] == ["DROP", "DEFAULT"]:
                 facts.hazards.append(Hazard("drop-default", table, column))
+            elif rest[:2] == ["SET", "DEFAULT"]:
+                facts.hazards.append(Hazard(SET_DEFAULT, table, column))
         elif action in ("MODIFY", "CHANGE"):
             index = self.skip(begin + 1, "COLUMN")
             column, index = self.name(index)

@@ -23,7 +23,7 @@ from miglint.nodes import Migration, NodeKey
 from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Rule
-from miglint.rules.deploy_context import Context, column_type, required_column
+from miglint.rules.deploy_context import Context, column_name, column_type, required_column
 from miglint.rules.deploy_context import rewrites as deploy_rewrites
 
 
@@ -255,7 +255,12 @@ class Migration(migrations.Migration):
                 what = f"drops the column of {name} and every value in it"
             message = f"RemoveField {what}; rolling back re-creates it empty"
             fix = None
-            if definition is not None and required_column(definition.call, definition.is_django):
+            field_name = _name(operation.argument(1, "name"))
+            if (
+                definition is not None
+                and required_column(definition.call, definition.is_django)
+                and not _sql_default(context, migration, before, field_name, definition)
+            ):
                 # MIG509's hazard, reported here: one finding per RemoveField.
                 message += (
                     ". The column is NOT NULL with no database default: while releases "
@@ -263,6 +268,21 @@ class Migration(migrations.Migration):
                 )
                 fix = self.fix_not_null
             yield self.at(migration, operation.span, message, fix=fix)
+
+
+def _sql_default(
+    context: Context,
+    migration: Migration,
+    before: Before | None,
+    field_name: str,
+    definition: FieldDefinition,
+) -> bool:
+    """A RunSQL gave the column a database default (`ALTER COLUMN ... SET DEFAULT`)."""
+    model = before.model if before is not None else None
+    column = column_name(field_name, definition.call)
+    if model is None or column is None:
+        return False
+    return (model.table(migration.app), column.lower()) in context.columns_with_sql_default
 
 
 def _no_column(definition: FieldDefinition) -> bool:

@@ -16,7 +16,7 @@ from typing import ClassVar
 from miglint import sql as sqlmod
 from miglint import syntax as s
 from miglint.finding import Finding, Severity
-from miglint.history import dropped_later
+from miglint.history import dropped_later, nullable
 from miglint.nodes import NodeKey
 from miglint.project import Project
 from miglint.rules.base import Rule
@@ -41,7 +41,7 @@ from miglint.rules.deploy_context import (
     runsql_statements,
     sql_hazards,
 )
-from miglint.tablestate import Step, together_sets
+from miglint.tablestate import Step, default_table, together_sets
 
 _HEADER = "from django.db import migrations, models\n\n\n"
 
@@ -211,6 +211,10 @@ class AddNotNullWithoutDefault(DeployRule):
     code's INSERTs still work; or add the column with `null=True`, backfill it, and make it
     NOT NULL in a later release. A new table (created in this migration or in the change
     under review) has no rows and no old code: it is never reported.
+
+    On projects before Django 5.0 the same is done by hand: a RunSQL in the same migration
+    that runs `ALTER TABLE ... ALTER COLUMN ... SET DEFAULT ...` keeps a default in the
+    database, and the AddField is not reported. `NullBooleanField` is nullable.
     """
 
     code = "MIG501"
@@ -269,7 +273,8 @@ class AddNotNullWithoutDefault(DeployRule):
         if found is None or context.is_new(step):
             return
         name, call = found
-        if call.name in NO_COLUMN or flag(call, "null") is not False:
+        # NullBooleanField is nullable without saying so.
+        if call.name in NO_COLUMN or nullable(call) is not False:
             return
         if given(call, "db_default") or flag(call, "primary_key") is True:
             return
@@ -287,6 +292,13 @@ class AddNotNullWithoutDefault(DeployRule):
                 "a table that has rows, and old code's INSERTs fail after it",
                 severity=Severity.ERROR,
             )
+            return
+        table = step.table.name if step.table else default_table(step.migration.app, model)
+        column = column_name(name, call)
+        defaults = context.sql_defaults.get(step.migration.key, frozenset())
+        if column is not None and (table.lower(), column.lower()) in defaults:
+            # A RunSQL of this migration keeps a default in the database: old code's INSERTs
+            # still work (what db_default does, for projects before Django 5.0).
             return
         if given(call, "default"):
             kind = (
@@ -780,7 +792,7 @@ class AddUnique(DeployRule):
             if found is None or not is_unique(found[1]):
                 return
             name, call = found
-            if given(call, "default") and flag(call, "null") is not True:
+            if given(call, "default") and nullable(call) is False:
                 yield self.at(
                     step.migration,
                     operation.span,
@@ -1047,6 +1059,13 @@ class RemoveFieldWithoutDefault(DeployRule):
         name = operation.argument(1, "name")
         before = _before(step)
         if before is None or not required_column(before, is_django_field(before)):
+            return
+        table = step.table.name if step.table else default_table(step.migration.app, "?")
+        column = column_name(_text(name), before)
+        if (
+            column is not None
+            and (table.lower(), column.lower()) in context.columns_with_sql_default
+        ):
             return
         yield self.at(
             step.migration,

@@ -102,6 +102,24 @@ class Context:
                 creators.setdefault(name, set()).add(step.migration.key)
         return {name: frozenset(keys) for name, keys in creators.items()}
 
+    @cached_property
+    def sql_defaults(self) -> dict[NodeKey, frozenset[tuple[str, str]]]:
+        """Per migration, the columns (table, column) its RunSQL gives a database default
+        (`ALTER COLUMN ... SET DEFAULT ...`), lower-cased."""
+        found: dict[NodeKey, set[tuple[str, str]]] = {}
+        for step in self.project.table_steps:
+            for statement in runsql_statements(step):
+                for hazard in statement.statement.hazards:
+                    if hazard.kind == sqlmod.SET_DEFAULT and hazard.table and hazard.column:
+                        key = (sqlmod.bare_name(hazard.table).lower(), hazard.column.lower())
+                        found.setdefault(step.migration.key, set()).add(key)
+        return {key: frozenset(columns) for key, columns in found.items()}
+
+    @cached_property
+    def columns_with_sql_default(self) -> frozenset[tuple[str, str]]:
+        """Every column (table, column) a RunSQL anywhere gives a database default."""
+        return frozenset(column for columns in self.sql_defaults.values() for column in columns)
+
     def own_helper_table(self, step: Step, table: str) -> bool:
         """A table only this migration creates (and no model has): a `DROP TABLE IF EXISTS`
         before its CREATE removes a leftover of this very migration, never released data."""

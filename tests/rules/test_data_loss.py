@@ -861,3 +861,29 @@ def test_links_to_rows_of_a_model_the_migration_deletes_go_with_it(tmp_path: Pat
     }
     # Only the link to another app's Coupon is data of its own.
     assert [f.line for f in run(tmp_path, files, "MIG101")] == [9]
+
+
+def test_a_column_given_a_database_default_by_runsql_takes_inserts_without_it(
+    tmp_path: Path,
+) -> None:
+    files = {
+        INITIAL: create_product(
+            '("sku", models.CharField(max_length=32))', options='{"db_table": "catalogue_item"}'
+        ),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                "        migrations.RunSQL(\n"
+                "            \"ALTER TABLE catalogue_item ALTER COLUMN sku SET DEFAULT ''\",\n"
+                "            migrations.RunSQL.noop,\n"
+                "        ),"
+            ),
+        ),
+        "shop/migrations/0003_remove_product_sku.py": migration(
+            dependencies='("shop", "0002_change")',
+            operations='        migrations.RemoveField("product", "sku"),',
+        ),
+    }
+    (finding,) = run(tmp_path, files, "MIG101")
+    assert "NOT NULL" not in finding.message
+    assert finding.fix is not None and "later release" in finding.fix

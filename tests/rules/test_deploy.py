@@ -585,3 +585,24 @@ def test_primary_keys_and_foreign_keys_get_no_index_of_their_own(tmp_path: Path)
         (9, "MIG507"),
         (10, "MIG505"),
     ]
+
+
+def test_a_database_default_set_by_runsql_in_the_same_migration(tmp_path: Path) -> None:
+    # What db_default does, written by hand on projects before Django 5.0.
+    project(
+        tmp_path,
+        """\
+        migrations.AddField("order", "paid", models.BooleanField(default=False)),
+        migrations.AddField("order", "channel", models.CharField(max_length=8, default="web")),
+        migrations.AddField("order", "gift", models.NullBooleanField()),
+        migrations.RunSQL(
+            \"\"\"
+            ALTER TABLE orders_order ALTER COLUMN paid SET DEFAULT false;
+            ALTER TABLE orders_order ALTER COLUMN number SET DEFAULT '';
+            \"\"\",
+            migrations.RunSQL.noop,
+        ),
+""",
+    )
+    # Only `channel` loses its database default; NullBooleanField is nullable.
+    assert [f.line for f in deploy(tmp_path, "MIG501")] == [9]
