@@ -165,8 +165,11 @@ class RunPythonImportsModel(MigrationRule):
 
     Importing other things from a `models` module (choices enums, constants, helper
     functions) is not reported; nor is `from django.db import models`. A module-level
-    import is reported only when a RunPython function uses it as a model (a manager such as
-    `Model.objects`, `Model(...)`, `Model.DoesNotExist`, `Model._meta`).
+    import is reported only when a RunPython function uses it as a model: a manager such as
+    `Model.objects`, `Model.DoesNotExist`, `Model._meta`, or an instance it saves or deletes
+    (`Model(...).save()`). Calling a class from a `models` module is not enough: libraries
+    document `TagsManager(...)` (django-taggit) or `MPTTOptions(...)` (django-mptt) there for
+    use in migrations, and an unsaved instance never meets the database.
     """
 
     code = "MIG601"
@@ -202,6 +205,23 @@ def mark_paid(apps, schema_editor):
 
 class Migration(migrations.Migration):
     operations = [migrations.RunPython(mark_paid, migrations.RunPython.noop)]
+""",
+        """\
+import mptt.models
+from django.db import migrations
+from taggit.managers import TaggableManager
+from taggit.models import TagsManager
+
+
+def rebuild_tree(apps, schema_editor):
+    Category = apps.get_model("shop", "Category")
+    Category._mptt_meta = mptt.models.MPTTOptions(Category.MPTTMeta)
+    Category.tags = TagsManager(Category, through=None)
+    TaggableManager().contribute_to_class(Category, "labels")
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(rebuild_tree, migrations.RunPython.noop)]
 """,
         """\
 import shop.models
@@ -345,14 +365,19 @@ def _db_models(parts: list[str]) -> bool:
 
 
 _MODEL_ACCESS = re.compile(r"^\.(?:objects|_default_manager|_base_manager|DoesNotExist|_meta)\b")
+# An instance that is written: `Order(...).save()`.
+_SAVED = re.compile(r"^\(\)\.(?:save|delete)$")
 
 
 def _model_use(callee: str, alias: str, kind: str) -> str | None:
-    """The model named by `callee` when it uses the imported `alias` as a model, else None."""
+    """The model named by `callee` when it uses the imported `alias` as a model (through a
+    manager, `_meta`, `DoesNotExist`, or an instance it saves or deletes), else None. A bare
+    call `Name(...)` is no model use: managers, options and helpers are called that way
+    (`TagsManager(...)`, `MPTTOptions(...)`), and a model instance that is not saved never
+    meets the database."""
     if kind == "model":
-        if callee == alias:
-            return alias
-        if callee.startswith(alias + ".") and _MODEL_ACCESS.match(callee[len(alias) :]):
+        rest = callee[len(alias) :] if callee.startswith(alias) else None
+        if rest is not None and (_MODEL_ACCESS.match(rest) or _SAVED.match(rest)):
             return alias
         return None
     prefix = alias + "."
@@ -367,8 +392,9 @@ def _model_use(callee: str, alias: str, kind: str) -> str | None:
     model, _, after = rest.partition(".")
     if not model[:1].isupper() or model.isupper():
         return None
-    if not after and callee.endswith(model):
-        return model
+    if model.endswith("()"):
+        # `models.Order(...).save()`
+        return model[:-2] if _SAVED.match("()." + after) else None
     return model if _MODEL_ACCESS.match("." + after) else None
 
 

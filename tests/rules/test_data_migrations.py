@@ -447,3 +447,23 @@ def test_rows_kept_for_one_bulk_update_are_not_helped_by_iterator(tmp_path: Path
     assert "keeps every row in `changed` for one bulk_update()" in finding.message
     assert finding.fix is not None and "inside the loop" in finding.fix
     assert not finding.fix.startswith("Iterate")
+
+
+@pytest.mark.parametrize(
+    ("body", "reported"),
+    [
+        ("    Order(total=0).get_absolute_url()\n", False),
+        ("    TagsManager(Order, through=None)\n", False),
+        ("    shop.models.Order(total=0)\n", False),
+        ("    Order(total=0).save()\n", True),
+        ("    shop.models.Order(total=0).delete()\n", True),
+        ("    shop.models.Order.objects.count()\n", True),
+    ],
+)
+def test_only_a_use_as_a_model_counts(tmp_path: Path, body: str, reported: bool) -> None:
+    source = _migration(
+        "import shop.models\nfrom shop.models import Order, TagsManager\n\n\n"
+        "def forwards(apps, schema_editor):\n" + body
+    )
+    write_tree(tmp_path, {PATH: source})
+    assert bool(lint_tree(tmp_path, "MIG601")) is reported
