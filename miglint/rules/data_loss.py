@@ -316,10 +316,8 @@ class DeleteModel(Rule):
     severity = Severity.ERROR
     summary = "DeleteModel drops a table and all of its rows."
     fix = (
-        "Delete it in two releases: remove every use of the model from the code and deploy; "
-        "then delete it in a later migration. Or drop it from the model state only, with "
-        "SeparateDatabaseAndState(state_operations=[...]), and drop the table later once its "
-        "data is backed up or no longer needed."
+        "Stop using the model in code and deploy first; delete it in a later release (or take "
+        "it out of the model state first with SeparateDatabaseAndState)."
     )
     VALID = (
         """\

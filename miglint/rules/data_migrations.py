@@ -284,15 +284,15 @@ class Migration(migrations.Migration):
         reported: set[tuple[str, str]] = set()
         for found in runpython_functions(migration):
             function = found.function
-            for name, span, message in self._uses(function, migration.facts.imports):
+            for name, span, message, fix in self._uses(function, migration.facts.imports):
                 if (function.name, name) in reported:
                     continue
                 reported.add((function.name, name))
-                yield self.at(migration, span, message)
+                yield self.at(migration, span, message, fix=fix)
 
     def _uses(
         self, function: s.FunctionDef, module_imports: tuple[s.Import, ...]
-    ) -> Iterator[tuple[str, s.Span, str]]:
+    ) -> Iterator[tuple[str, s.Span, str, str]]:
         body = function.body
         local = {binding.name for binding in body.bindings}
         imports = [(i, False) for i in module_imports] + [(i, True) for i in body.imports]
@@ -308,9 +308,10 @@ class Migration(migrations.Migration):
                 yield (
                     model,
                     imported.span if inside else call.span,
-                    f"{function.name}() uses {model}, imported from {imported.module} {where}: that is "
-                    f"today's model, not the historical one this migration runs against; use "
-                    f"apps.get_model() instead",
+                    f"{function.name}() uses {model}, imported from {imported.module} {where}: "
+                    "that is today's model, not the historical one this migration runs against",
+                    f'Use the historical model: `{model} = apps.get_model("<app_label>", '
+                    f'"{model}")` inside the function.',
                 )
                 break
         for call in body.calls:
@@ -319,7 +320,8 @@ class Migration(migrations.Migration):
                     "get_user_model",
                     call.span,
                     f"{function.name}() calls get_user_model(), which returns today's user "
-                    "model, not the historical one; use apps.get_model(settings.AUTH_USER_MODEL)",
+                    "model, not the historical one",
+                    "Use `apps.get_model(settings.AUTH_USER_MODEL)` inside the function.",
                 )
                 break
         registry = {
@@ -334,8 +336,8 @@ class Migration(migrations.Migration):
                     "apps",
                     call.span,
                     f"{function.name}() calls {call.callee}() on the global app registry "
-                    "(django.apps.apps), which holds today's models; use the `apps` argument "
-                    "RunPython passes to the function",
+                    "(django.apps.apps), which holds today's models",
+                    "Call get_model() on the `apps` argument RunPython passes to the function.",
                 )
                 break
 

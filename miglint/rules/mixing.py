@@ -57,6 +57,9 @@ class MixedSchemaAndData(Rule):
     A RunPython whose function only sets up the connection (`schema_editor.execute("PRAGMA
     ...")` or `SET ...`, nothing else) changes no data either: SQLite's
     `PRAGMA legacy_alter_table = OFF` before a table rebuild belongs with the schema change.
+
+    The mix is the migration's: one finding per migration, at its first data step, naming
+    the schema changes and the other data steps.
     """
 
     code = "MIG301"
@@ -269,25 +272,36 @@ class Migration(migrations.Migration):
     def findings(
         self, migration: Migration, operations: list[Operation], kinds: list[frozenset[str]]
     ) -> Iterator[Finding]:
-        for index, operation in enumerate(operations):
-            if "data" not in kinds[index]:
-                continue
-            schema = [
-                other
-                for position, other in enumerate(operations)
-                if position != index and "schema" in kinds[position]
-            ]
-            if not schema:
-                continue
-            listed = ", ".join(f"{op.name} (line {op.span.line})" for op in schema[:3])
-            more = f" and {len(schema) - 3} more" if len(schema) > 3 else ""
-            what = "RunPython" if operation.is_("RunPython") else "RunSQL that changes data"
-            yield self.at(
-                migration,
-                operation.span,
-                f"{what} in the same migration as schema changes: {listed}{more}; "
-                "move the data step into a migration of its own",
-            )
+        """One finding per migration (the mix is the migration's), at its first data step,
+        naming the schema changes and the other data steps."""
+        steps = [
+            index
+            for index, kind in enumerate(kinds)
+            if "data" in kind
+            and any("schema" in other for position, other in enumerate(kinds) if position != index)
+        ]
+        if not steps:
+            return
+        first = operations[steps[0]]
+        schema = [
+            other
+            for position, other in enumerate(operations)
+            if position != steps[0] and "schema" in kinds[position]
+        ]
+        listed = ", ".join(f"{op.name} (line {op.span.line})" for op in schema[:3])
+        more = f" and {len(schema) - 3} more" if len(schema) > 3 else ""
+        what = "RunPython" if first.is_("RunPython") else "RunSQL that changes data"
+        others = ""
+        if len(steps) > 1:
+            lines = [str(operations[index].span.line) for index in steps[1:]]
+            plural = "s" if len(lines) > 1 else ""
+            shown = ", ".join(lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+            others = f" (and {len(lines)} more data step{plural}: line{plural} {shown})"
+        yield self.at(
+            migration,
+            first.span,
+            f"{what}{others} in the same migration as schema changes: {listed}{more}",
+        )
 
 
 def _mixed(kinds: list[frozenset[str]]) -> bool:

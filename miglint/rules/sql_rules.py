@@ -58,10 +58,7 @@ class DestructiveSql(Rule):
     name = "destructive-sql"
     severity = Severity.ERROR
     summary = "RunSQL with DROP / TRUNCATE / DELETE or UPDATE without WHERE."
-    fix = (
-        "Back the data up (or copy it to an archive table) first, drop in a later release "
-        "once no code reads it, and restrict DELETE/UPDATE with a WHERE clause."
-    )
+    fix = "Back the data up first, drop it in a later release, and give DELETE/UPDATE a WHERE."
     VALID = (
         _runsql('"UPDATE shop_product SET price = 0 WHERE price IS NULL", migrations.RunSQL.noop'),
         _runsql(
@@ -136,7 +133,21 @@ class Migration(migrations.Migration):
             for hazard in sql_hazards(step, context, *sqlmod.DESTRUCTIVE):
                 message = "RunSQL " + _what(hazard)
                 severity = Severity.WARNING if hazard.kind == sqlmod.UPDATE_ALL else None
-                yield self.at(step.migration, hazard.span, message, severity=severity)
+                fix = _FIXES.get(hazard.kind)
+                yield self.at(step.migration, hazard.span, message, severity=severity, fix=fix)
+
+
+_DROP_LATER = (
+    "Take it out of the model state first (SeparateDatabaseAndState) and drop it in a later "
+    "release, once its data is backed up or no longer needed."
+)
+_FIXES = {
+    sqlmod.DROP_TABLE: _DROP_LATER,
+    sqlmod.DROP_COLUMN: _DROP_LATER,
+    sqlmod.TRUNCATE: "Back the rows up first, or delete only what must go (DELETE ... WHERE).",
+    sqlmod.DELETE_ALL: "Add a WHERE clause, or back the rows up first.",
+    sqlmod.UPDATE_ALL: "Add a WHERE clause unless every row must change (as in a backfill).",
+}
 
 
 def _what(hazard: SqlHazard) -> str:
