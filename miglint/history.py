@@ -81,6 +81,8 @@ class Before:
     field: FieldDefinition | None
     # A data step of the app ran after the field last became nullable (and before this).
     data_step_since_nullable: bool = False
+    # The migration whose AddField or CreateModel added the field (its column).
+    field_added_in: NodeKey | None = None
 
 
 @dataclass
@@ -89,9 +91,11 @@ class _Model:
     fields: dict[str, FieldDefinition] = field(default_factory=dict)
     # Field name -> how many data steps the walk had seen when the field became nullable.
     nullable_at: dict[str, int] = field(default_factory=dict)
+    # Field name -> the migration that added it.
+    added_in: dict[str, NodeKey] = field(default_factory=dict)
 
     def copy(self) -> _Model:
-        return _Model(self.facts, dict(self.fields), dict(self.nullable_at))
+        return _Model(self.facts, dict(self.fields), dict(self.nullable_at), dict(self.added_in))
 
     def define(self, name: str, definition: FieldDefinition, data_steps: int) -> None:
         """Write a field's new definition; a field nullable before and after stays nullable
@@ -105,6 +109,7 @@ class _Model:
 
     def forget(self, name: str) -> FieldDefinition | None:
         self.nullable_at.pop(name, None)
+        self.added_in.pop(name, None)
         return self.fields.pop(name, None)
 
 
@@ -215,13 +220,15 @@ class _Walker:
         model = state.get(model_name.lower()) if model_name else None
         definition = None
         filled = False
+        added_in = None
         if model is not None and not is_model_op:
             field_name = _text(call.argument(1, "name"))
             definition = model.fields.get(field_name) if field_name else None
             since = model.nullable_at.get(field_name) if field_name else None
             filled = since is not None and self.data_steps > since
+            added_in = model.added_in.get(field_name) if field_name else None
         self.history[(self.migration.key, path)] = Before(
-            model.facts if model else None, definition, filled
+            model.facts if model else None, definition, filled, added_in
         )
 
     def apply(self, name: str, call: s.Call, state: _State) -> None:
@@ -248,6 +255,7 @@ class _Walker:
                     replace(model.facts, name=new),
                     model.fields,
                     model.nullable_at,
+                    model.added_in,
                 )
         elif name == "AlterModelOptions":
             self.alter_options(call, state)
@@ -274,11 +282,14 @@ class _Walker:
                 state.clear()
             elif model is not None:
                 since = model.nullable_at.pop(old, None)
+                added_in = model.added_in.pop(old, None)
                 moved = model.forget(old)
                 if moved is not None:
                     model.fields[new] = moved
                     if since is not None:
                         model.nullable_at[new] = since
+                    if added_in is not None:
+                        model.added_in[new] = added_in
             return
         field_name = _text(call.argument(1, "name"))
         if field_name is None:
@@ -293,6 +304,8 @@ class _Walker:
             model.forget(field_name)
         if definition is not None:
             model.define(field_name, definition, self.data_steps)
+            if name == "AddField":
+                model.added_in[field_name] = self.migration.key
 
     def create_model(self, call: s.Call, state: _State) -> None:
         name = _text(call.argument(0, "name"))

@@ -109,8 +109,8 @@ class RemoveField(Rule):
     Only operations that run SQL on a table with rows count: a RemoveField in
     `SeparateDatabaseAndState`'s `state_operations` drops nothing, and neither does removing
     a field of a proxy or unmanaged model, a many-to-many field with its own `through`
-    model, or a field of a table created in the same migration (or in the change under
-    review). A RemoveField on a model that the same migration then deletes is left to
+    model, a field the same migration added, or a field of a table created in the same
+    migration (or in the change under review). A RemoveField on a model that the same migration then deletes is left to
     MIG102, and so is the removal of a relation to such a model (makemigrations removes the
     links to a model before deleting it): the links go with the rows they point to.
     """
@@ -236,6 +236,9 @@ class Migration(migrations.Migration):
         deleted: dict[NodeKey, dict[OperationPath, frozenset[str]]] = {}
         for migration, path, operation, before in _with_history(project, "RemoveField"):
             if _without_table(before) or _new_table(context, migration, before):
+                continue
+            if before is not None and before.field_added_in == migration.key:
+                # Added by this very migration: it holds no released data.
                 continue
             definition = before.field if before is not None else None
             if definition is not None and _no_column(definition):
@@ -697,7 +700,9 @@ class LossyAlterField(Rule):
     to BigIntegerField) is safe. AlterField in `SeparateDatabaseAndState`'s
     `state_operations` runs no SQL and is not checked, and neither is a field of a table
     created in the same migration or in the change under review (it has no rows yet), or
-    of a model that the same migration then deletes (MIG102 reports that). When the same migration runs a data
+    of a model that the same migration then deletes (MIG102 reports that). A column the same
+    migration added holds only its default so far: narrowing it cuts nothing, but making it
+    NOT NULL still fails on the NULLs it was filled with. When the same migration runs a data
     step (RunPython or RunSQL) before the AlterField, that step is taken to prepare the
     existing rows (as when `makemigrations` is told "I will handle the NULL rows myself"),
     and nothing is reported.
@@ -928,7 +933,9 @@ class Migration(migrations.Migration):
             old = before.field
             old_shape, new_shape = _shape(old, database), _shape(new, database)
             reasons = []
-            if old_shape is not None and new_shape is not None:
+            # A column this migration added holds only its default so far: nothing to cut.
+            added_here = before.field_added_in == migration.key
+            if old_shape is not None and new_shape is not None and not added_here:
                 reasons.append(_narrowing(old_shape, new_shape))
             reasons.append(_null_to_not_null(before, old, new))
             found = [reason for reason in reasons if reason]

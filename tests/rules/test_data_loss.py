@@ -887,3 +887,23 @@ def test_a_column_given_a_database_default_by_runsql_takes_inserts_without_it(
     (finding,) = run(tmp_path, files, "MIG101")
     assert "NOT NULL" not in finding.message
     assert finding.fix is not None and "later release" in finding.fix
+
+
+def test_a_column_added_by_the_same_migration_holds_only_its_default(tmp_path: Path) -> None:
+    files = {
+        INITIAL: create_product('("name", models.CharField(max_length=99))'),
+        SECOND: migration(
+            dependencies=AFTER_INITIAL,
+            operations=(
+                '        migrations.AddField("product", "note", models.TextField(null=True)),\n'
+                '        migrations.AlterField("product", "note", models.CharField(max_length=9, null=True)),\n'
+                '        migrations.AddField("product", "flag", models.BooleanField(null=True)),\n'
+                '        migrations.AlterField("product", "flag", models.BooleanField()),\n'
+                '        migrations.AddField("product", "tmp", models.IntegerField(default=0)),\n'
+                '        migrations.RemoveField("product", "tmp"),'
+            ),
+        ),
+    }
+    # Nothing to cut short or lose; but every existing row holds NULL in `flag`.
+    assert [(f.code, f.line) for f in run(tmp_path, files, "MIG103")] == [("MIG103", 10)]
+    assert run(tmp_path, files, "MIG101") == []
