@@ -66,6 +66,10 @@ class Statement:
     hazards: tuple[Hazard, ...] = ()
     # Tables this statement creates (CREATE TABLE).
     creates: tuple[str, ...] = ()
+    # INSERT ... SELECT and CREATE TABLE ... AS SELECT: the table the rows are copied from,
+    # and the names in the select list ("*" for every column).
+    copies_from: str | None = None
+    copied: tuple[str, ...] = ()
     # Cannot run inside a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, ...).
     no_transaction: bool = False
     # Which text of a RunSQL list it came from.
@@ -318,6 +322,8 @@ def _statement(sql: str, tokens: list[_Token]) -> Statement:
         hazards=tuple(dict.fromkeys(facts.hazards)),
         creates=tuple(facts.creates),
         no_transaction=facts.no_transaction,
+        copies_from=facts.copies_from,
+        copied=tuple(dict.fromkeys(facts.copied)),
     )
 
 
@@ -330,6 +336,8 @@ class _Facts:
     hazards: list[Hazard] = field(default_factory=list)
     creates: list[str] = field(default_factory=list)
     no_transaction: bool = False
+    copies_from: str | None = None
+    copied: list[str] = field(default_factory=list)
 
 
 class _Reader:
@@ -552,6 +560,7 @@ class _Reader:
             if name:
                 facts.tables.append(name)
                 facts.creates.append(name)
+            self.copy_source(facts, index)
             return facts
         if what == "INDEX":
             return self.create_index(index)
@@ -687,7 +696,31 @@ class _Reader:
             if table:
                 facts.tables.append(table)
                 facts.columns.extend(self.paren_names(index))
+        if verb in ("INSERT", "REPLACE"):
+            self.copy_source(facts, index)
         return facts
+
+    def copy_source(self, facts: _Facts, start: int) -> None:
+        """`... SELECT a, b FROM t`: the rows of t (columns a, b) are copied elsewhere."""
+        tops = self.top_level(start)
+        select = next((i for i in tops if self.word(i) == "SELECT"), None)
+        if select is None:
+            return
+        source = next((i for i in tops if i > select and self.word(i) == "FROM"), None)
+        if source is None:
+            return
+        table, _ = self.name(source + 1)
+        if table is None:
+            return
+        facts.copies_from = table
+        for position in range(select + 1, source):
+            token = self.tokens[position]
+            if token.kind == "operator" and token.value == "*":
+                facts.copied.append("*")
+            elif token.kind in ("word", "quoted"):
+                name, _ = self.name(position)
+                if name is not None:
+                    facts.copied.append(bare_name(name))
 
     def alter(self) -> _Facts:
         what = self.word(1)

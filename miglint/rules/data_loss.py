@@ -252,7 +252,10 @@ class Migration(migrations.Migration):
                     continue
             model = _model_label(operation, before, "model_name")
             name = f"{migration.app}.{model}.{_name(operation.argument(1, 'name'))}"
-            if definition is not None and definition.class_name == "ManyToManyField":
+            if definition is None:
+                # Not known from the history: a column, or a many-to-many field's link table.
+                what = f"drops the data of {name} (its column or link table)"
+            elif definition.class_name == "ManyToManyField":
                 what = f"drops the link table of the many-to-many field {name} and every link in it"
             else:
                 what = f"drops the column of {name} and every value in it"

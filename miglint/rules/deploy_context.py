@@ -120,6 +120,35 @@ class Context:
         """Every column (table, column) a RunSQL anywhere gives a database default."""
         return frozenset(column for columns in self.sql_defaults.values() for column in columns)
 
+    @cached_property
+    def copies(self) -> dict[NodeKey, list[tuple[tuple[int, int], str, frozenset[str]]]]:
+        """Per migration, where its SQL copies rows elsewhere (`INSERT ... SELECT ... FROM t`,
+        `CREATE TABLE ... AS SELECT`): the position, the source table and the columns."""
+        found: dict[NodeKey, list[tuple[tuple[int, int], str, frozenset[str]]]] = {}
+        for step in self.project.table_steps:
+            for statement in runsql_statements(step):
+                source = statement.statement.copies_from
+                if source is not None:
+                    found.setdefault(step.migration.key, []).append(
+                        (
+                            (statement.span.line, statement.span.column),
+                            sqlmod.bare_name(source).lower(),
+                            frozenset(name.lower() for name in statement.statement.copied),
+                        )
+                    )
+        return found
+
+    def copied_before(self, step: Step, span: s.Span, table: str, column: str | None) -> bool:
+        """An earlier statement of the migration copied the rows (all columns for a table,
+        that column for a column) out of `table`: what the drop destroys exists elsewhere."""
+        bare = sqlmod.bare_name(table).lower()
+        for position, source, columns in self.copies.get(step.migration.key, ()):
+            if source != bare or position >= (span.line, span.column):
+                continue
+            if "*" in columns or (column is not None and column.lower() in columns):
+                return True
+        return False
+
     def own_helper_table(self, step: Step, table: str) -> bool:
         """A table only this migration creates (and no model has): a `DROP TABLE IF EXISTS`
         before its CREATE removes a leftover of this very migration, never released data."""
@@ -451,6 +480,12 @@ def sql_hazards(
             ):
                 continue
             if hazard.kind == sqlmod.DROP_TABLE and table and context.own_helper_table(step, table):
+                continue
+            if (
+                hazard.kind in _DROPS
+                and table is not None
+                and context.copied_before(step, found.span, table, hazard.column)
+            ):
                 continue
             per_table = table if hazard.kind in _COLUMN_HAZARDS else None
             groups.setdefault((found.span, hazard.kind, per_table), []).append((found, hazard))

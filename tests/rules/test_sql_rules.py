@@ -299,3 +299,26 @@ def test_recreating_a_table_that_another_migration_created_loses_its_rows(tmp_pa
     (finding,) = lint_tree(tmp_path, "MIG104")
     assert finding.path.endswith("0003_sql.py") and finding.line == 10
     assert "drops table shop_price_snapshot" in finding.message
+
+
+def test_values_copied_elsewhere_first_are_not_lost(tmp_path: Path) -> None:
+    findings = mig104(
+        tmp_path,
+        '''\
+        migrations.RunSQL(
+            """
+            INSERT INTO shop_archive (id, code, label) SELECT id, code, name FROM shop_item;
+            ALTER TABLE shop_item DROP COLUMN code, DROP COLUMN name, DROP COLUMN price;
+            CREATE TABLE shop_old_log AS SELECT * FROM shop_log;
+            DROP TABLE shop_log;
+            INSERT INTO shop_archive (id) SELECT id FROM shop_cart;
+            DROP TABLE shop_cart;
+            """,
+            migrations.RunSQL.noop,
+        ),
+''',
+    )
+    assert [f.message for f in findings] == [
+        "RunSQL drops column price of shop_item: its values are lost",
+        "RunSQL drops table shop_cart: every row in it is lost",
+    ]
