@@ -701,12 +701,26 @@ class _Reader:
         return facts
 
     def copy_source(self, facts: _Facts, start: int) -> None:
-        """`... SELECT a, b FROM t`: the rows of t (columns a, b) are copied elsewhere."""
+        """`... SELECT a, b FROM t` (also in parentheses): the rows of t (columns a, b) are
+        copied elsewhere."""
         tops = self.top_level(start)
         select = next((i for i in tops if self.word(i) == "SELECT"), None)
         if select is None:
-            return
-        source = next((i for i in tops if i > select and self.word(i) == "FROM"), None)
+            # `INSERT INTO t (SELECT ...)`: a parenthesised query right after the target.
+            if not (self.is_punct(start, "(") and self.word(start + 1) == "SELECT"):
+                return
+            select = start + 1
+        depth, source = 0, None
+        for position in range(select + 1, len(self.tokens)):
+            if self.is_punct(position, "("):
+                depth += 1
+            elif self.is_punct(position, ")"):
+                depth -= 1
+                if depth < 0:
+                    break
+            elif depth == 0 and self.word(position) == "FROM":
+                source = position
+                break
         if source is None:
             return
         table, _ = self.name(source + 1)

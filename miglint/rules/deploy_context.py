@@ -139,13 +139,13 @@ class Context:
         return found
 
     def copied_before(self, step: Step, span: s.Span, table: str, column: str | None) -> bool:
-        """An earlier statement of the migration copied the rows (all columns for a table,
-        that column for a column) out of `table`: what the drop destroys exists elsewhere."""
+        """An earlier statement of the migration copied the rows of `table` (for a column:
+        that column) elsewhere: dropping or deleting them ends a move, not a loss."""
         bare = sqlmod.bare_name(table).lower()
         for position, source, columns in self.copies.get(step.migration.key, ()):
             if source != bare or position >= (span.line, span.column):
                 continue
-            if "*" in columns or (column is not None and column.lower() in columns):
+            if column is None or "*" in columns or column.lower() in columns:
                 return True
         return False
 
@@ -430,6 +430,8 @@ _COLUMN_HAZARDS = frozenset(
 
 
 _DROPS = frozenset({sqlmod.DROP_TABLE, sqlmod.DROP_COLUMN})
+# What ends a move when the rows were copied elsewhere first.
+_MOVES = _DROPS | {sqlmod.DELETE_ALL, sqlmod.TRUNCATE}
 
 
 @dataclass(frozen=True)
@@ -482,7 +484,7 @@ def sql_hazards(
             if hazard.kind == sqlmod.DROP_TABLE and table and context.own_helper_table(step, table):
                 continue
             if (
-                hazard.kind in _DROPS
+                hazard.kind in _MOVES
                 and table is not None
                 and context.copied_before(step, found.span, table, hazard.column)
             ):

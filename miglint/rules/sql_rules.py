@@ -50,9 +50,10 @@ class DestructiveSql(Rule):
     there): no released code uses it any more. In the same migration, or when both
     migrations are in the change under review, they deploy together and it is reported.
 
-    Nor is a DROP of what an earlier statement of the same migration copied elsewhere (`INSERT
-    INTO new_table SELECT a, b FROM old_table` before dropping columns a and b, or a `SELECT
-    *` copy before dropping the table): the data is kept, only moved.
+    Nor is the end of a move: a DROP, TRUNCATE or DELETE without WHERE of rows that an
+    earlier statement of the same migration copied elsewhere (`INSERT INTO new_table SELECT
+    a, b FROM old_table` before dropping columns a and b, or the table, or deleting its
+    rows): the data is kept, only moved.
 
     One finding per statement and kind of loss: `ALTER TABLE t DROP COLUMN a, DROP COLUMN b`
     is one finding that names both columns.

@@ -311,8 +311,9 @@ def test_values_copied_elsewhere_first_are_not_lost(tmp_path: Path) -> None:
             ALTER TABLE shop_item DROP COLUMN code, DROP COLUMN name, DROP COLUMN price;
             CREATE TABLE shop_old_log AS SELECT * FROM shop_log;
             DROP TABLE shop_log;
-            INSERT INTO shop_archive (id) SELECT id FROM shop_cart;
-            DROP TABLE shop_cart;
+            INSERT INTO shop_group (SELECT id, name, '' AS note FROM auth_group);
+            DELETE FROM auth_group;
+            DELETE FROM shop_cart;
             """,
             migrations.RunSQL.noop,
         ),
@@ -320,5 +321,5 @@ def test_values_copied_elsewhere_first_are_not_lost(tmp_path: Path) -> None:
     )
     assert [f.message for f in findings] == [
         "RunSQL drops column price of shop_item: its values are lost",
-        "RunSQL drops table shop_cart: every row in it is lost",
+        "RunSQL deletes every row of shop_cart (DELETE without WHERE)",
     ]
