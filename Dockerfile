@@ -16,9 +16,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore
 
 # The package from this repository: the action runs the code of the tag it is used at.
-COPY pyproject.toml README.md /tmp/miglint/
+# With the `github` extra: the action posts check runs through PyGithub.
+COPY pyproject.toml README.md LICENSE /tmp/miglint/
 COPY miglint /tmp/miglint/miglint
-RUN pip install --no-cache-dir /tmp/miglint && rm -rf /tmp/miglint
+RUN pip install --no-cache-dir "/tmp/miglint[github]" && rm -rf /tmp/miglint
 
 # Where GitHub mounts the checked-out repository (it also passes --workdir itself).
 WORKDIR /github/workspace

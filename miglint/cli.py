@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from miglint import __version__
 from miglint.config import FAIL_ON, Config, ConfigError, check_codes, find_config_file, load_config
 from miglint.finding import Finding, Severity
+from miglint.parse import MigrationFacts
 from miglint.project import BatchParser, PathError, Project, load_project
 from miglint.rules import all_rules
 
@@ -32,7 +33,9 @@ missing migrations, conflicting leaves and broken dependencies.
 
 EPILOG = """\
 commands:
-  miglint [check] [PATH ...]      lint (the default command)
+  miglint [check] [PATH|FILE ...] lint (the default command); files: within their project
+  miglint baseline [PATH]         record every migration as it is now: from then on hazards
+                                  are reported only in new migrations, edits as MIG006
   miglint rules [CODE]            list the rules, or show one rule's documentation
   miglint plan APP TARGET [PATH]  what `migrate APP TARGET` would unapply; can it be reversed?
   miglint graph [PATH]            the migration graph in `migrate` order (text, mermaid, json)
@@ -58,7 +61,12 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     from miglint.report import FORMATS
 
     parser.add_argument(
-        "paths", nargs="*", metavar="PATH", help="files or folders to lint (default: .)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="folders to lint (default: .), or migration and models files: their whole "
+        "project is read, and the files are reported on with the graph findings and "
+        "MIG401 of their apps",
     )
     parser.add_argument(
         "--format",
@@ -69,10 +77,13 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--select",
         metavar="CODES",
-        help="comma-separated rule codes or prefixes to report (e.g. MIG0,MIG101); replaces the config's select",
+        help="comma-separated rule codes, prefixes or names to report (e.g. MIG0,MIG101,"
+        "remove-field); replaces the config's select",
     )
     parser.add_argument(
-        "--ignore", metavar="CODES", help="comma-separated rule codes or prefixes to leave out"
+        "--ignore",
+        metavar="CODES",
+        help="comma-separated rule codes, prefixes or names to leave out",
     )
     parser.add_argument(
         "--fail-on",
@@ -93,6 +104,17 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         "and report its answer as MIG401. This IMPORTS AND EXECUTES YOUR PROJECT'S CODE "
         "(settings, models, apps); off by default. Uses $MIGLINT_PYTHON, else `python` on PATH",
     )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="ignore the baseline file (miglint-baseline.json): report hazards in every migration",
+    )
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="instead of the findings, print one line per code: count, code, name and how "
+        "many could be fixed, most frequent first (--format text or json)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     parser.add_argument(
         "--config",
@@ -106,17 +128,24 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="colour the text output (default: auto, on a terminal unless NO_COLOR is set)",
     )
-    _add_verbosity(parser)
+    _add_verbosity(
+        parser,
+        "also print what could not be checked, every fix hint (not only the first of each "
+        "rule), and tracebacks of internal errors",
+    )
 
 
-def _add_verbosity(parser: argparse.ArgumentParser) -> None:
+def _add_verbosity(
+    parser: argparse.ArgumentParser,
+    verbose_help: str = "also print what could not be checked, and tracebacks of internal errors",
+) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("-q", "--quiet", action="store_true", help="print findings only")
     group.add_argument(
         "-v",
         "--verbose",
         action="store_true",
-        help="also print what could not be checked, and tracebacks of internal errors",
+        help=verbose_help,
     )
 
 
@@ -162,6 +191,7 @@ _EXTRA_COMMANDS: dict[str, str] = {
     "graph": "miglint.commands.graph:register",
     "action": "miglint.github.action:register",
     "cache": "miglint.commands.cache:register",
+    "baseline": "miglint.commands.baseline:register",
 }
 
 
@@ -203,7 +233,7 @@ def split_codes(text: str | None) -> list[str]:
 
 def resolve_config(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     """The config file's settings, overridden by the command line."""
-    known = {rule.code for rule in all_rules()}
+    known = {rule.code: rule.name for rule in all_rules()}
     config_path = getattr(args, "config", None)
     if config_path is not None and not os.path.isfile(config_path):
         isdir = os.path.isdir(config_path)
@@ -244,10 +274,12 @@ def use_colour(choice: str) -> bool:
     )
 
 
-def load(args: argparse.Namespace) -> tuple[Project, Config]:
+def load(args: argparse.Namespace, baseline: bool = False) -> tuple[Project, Config]:
+    """The project the command line names; with its baseline file when `baseline`."""
     paths = args.paths or ["."]
     config = resolve_config(args, paths)
-    project = load_project(paths, config, parse_files=file_reader(args, config, paths))
+    reader = file_reader(args, config, paths)
+    project = load_project(paths, config, parse_files=reader, baseline=baseline)
     return project, config
 
 
@@ -258,26 +290,46 @@ def file_reader(args: argparse.Namespace, config: Config, paths: Sequence[str]) 
     from miglint.cache import open_cache
     from miglint.parallel import parse_all, read_each
 
-    cache = None if getattr(args, "no_cache", False) else open_cache(config, paths, os.environ)
-    return cache if cache is not None else partial(parse_all, read_each)
+    uncached = partial(parse_all, read_each)
+    if getattr(args, "no_cache", False):
+        return uncached
+
+    def read(files: Sequence[str]) -> list[MigrationFacts]:
+        # The cache folder is made only when there is something to keep in it.
+        if not files:
+            return []
+        cache = open_cache(config, paths, os.environ)
+        return (cache or uncached)(files)
+
+    return read
 
 
 def run_check(args: argparse.Namespace) -> int:
     from miglint.lint import lint
     from miglint.report import FORMATS
 
-    project, config = load(args)
-    if args.diff:
+    project, config = load(args, baseline=not args.no_baseline)
+    base = args.diff
+    if base:
         from dataclasses import replace
 
-        from miglint.gitdiff import diff_paths
+        from miglint.gitdiff import diff_paths, missing_base
+        from miglint.gitshow import prior_versions
 
-        project = replace(project, changed_paths=frozenset(diff_paths(project, args.diff)))
+        missing = missing_base(project, base)
+        if missing is not None:
+            print(f"miglint: {missing}", file=sys.stderr)
+            base = None
+        else:
+            changed = frozenset(diff_paths(project, base))
+            project = replace(
+                project, changed_paths=changed, previous=prior_versions(project, base, changed)
+            )
     findings = lint(project)
-    if args.diff:
+    if base:
         from miglint.gitdiff import restrict_to_diff
 
-        findings = restrict_to_diff(findings, project, args.diff)
+        findings = restrict_to_diff(findings, project, base)
     if getattr(args, "django_check", False):
         findings = _with_django_check(findings, args, project)
     if args.verbose:
@@ -288,20 +340,44 @@ def run_check(args: argparse.Namespace) -> int:
     elif not args.quiet:
         for line in project.notices:
             print(f"miglint: {line}", file=sys.stderr)
-    if args.format == "text":
+    if args.statistics:
+        output = _statistics(findings, args.format)
+    elif args.format == "text":
         from miglint.report import text
 
-        output = text.render(findings, colour=use_colour(args.color))
+        output = text.render(findings, colour=use_colour(args.color), every_fix=args.verbose)
         if args.quiet:
             output = "".join(line + "\n" for line in output.splitlines()[:-1])
         elif not project.apps:
-            where = ", ".join(args.paths or ["."])
-            output = f"No Django migrations found (looked in: {where}); nothing to check.\n"
+            output = _nothing_found(project, args.paths or ["."])
     else:
         output = FORMATS[args.format](findings)
     sys.stdout.write(output)
     sys.stdout.flush()
     return exit_status(findings, config.fail_on)
+
+
+def _nothing_found(project: Project, paths: Sequence[str]) -> str:
+    where = ", ".join(paths)
+    folders = [os.path.relpath(path).replace(os.sep, "/") for path in project.unmigrated_models]
+    if not folders:
+        return f"No Django migrations found (looked in: {where}); nothing to check.\n"
+    shown = ", ".join(folders[:3]) + (f" and {len(folders) - 3} more" if len(folders) > 3 else "")
+    return (
+        f"Found Django models ({shown}) but no migrations for them (looked in: {where}); if "
+        "they live outside `migrations` packages, name them with `migration-modules` in "
+        "[tool.miglint] (or a literal MIGRATION_MODULES in the settings).\n"
+    )
+
+
+def _statistics(findings: list[Finding], output_format: str) -> str:
+    from miglint.report import statistics
+
+    if output_format == "json":
+        return statistics.render_json(findings)
+    if output_format != "text":
+        raise UsageError("--statistics prints text or json, not " + output_format)
+    return statistics.render_text(findings)
 
 
 def _with_django_check(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,10 @@ class Config:
     fail_on: str = "error"
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     database: str | None = None
+    # `django-version = "4.2"`: overrides what the requirement and lock files say.
+    django_version: tuple[int, int] | None = None
+    # App label -> dotted module of its migrations, as Django's MIGRATION_MODULES setting.
+    migration_modules: tuple[tuple[str, str], ...] = ()
 
     def enabled(self, code: str) -> bool:
         """Whether findings of `code` are reported under select/ignore."""
@@ -135,7 +140,12 @@ def _has_miglint_table(path: str) -> bool:
         return False
 
 
-def load_config(path: str | None, known_codes: Iterable[str]) -> Config:
+# The rules miglint knows: codes, or a mapping of code -> rule name (then names are
+# accepted wherever codes are, e.g. `ignore = ["remove-field"]`).
+KnownRules = Iterable[str] | Mapping[str, str]
+
+
+def load_config(path: str | None, known_codes: KnownRules) -> Config:
     """Read and check a config file; `path=None` gives the defaults rooted at the cwd."""
     if path is None:
         return Config(root=os.getcwd())
@@ -161,11 +171,11 @@ def load_config(path: str | None, known_codes: Iterable[str]) -> Config:
         prefix = "tool.miglint" if table is not document else ""
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [{prefix}] must be a table")
-    return parse_settings(table, path, prefix, set(known_codes))
+    return parse_settings(table, path, prefix, known_codes)
 
 
 def parse_settings(
-    table: Mapping[str, Any], path: str, prefix: str, known_codes: set[str]
+    table: Mapping[str, Any], path: str, prefix: str, known_codes: KnownRules
 ) -> Config:
     def where(key: str) -> str:
         return f"{path}: {prefix + '.' if prefix else ''}{key}"
@@ -199,6 +209,13 @@ def parse_settings(
                     f"{where(key)}: expected one of {', '.join(DATABASES)}, got {value!r}"
                 )
             values["database"] = value
+        elif normal == "django-version":
+            match = (
+                re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?", value) if isinstance(value, str) else None
+            )
+            if match is None:
+                raise ConfigError(f'{where(key)}: expected a version such as "4.2", got {value!r}')
+            values["django_version"] = (int(match.group(1)), int(match.group(2)))
         elif normal == "severity":
             if not isinstance(value, dict):
                 raise ConfigError(
@@ -218,26 +235,53 @@ def parse_settings(
             values["per_file_ignores"] = tuple(
                 (pattern, code_list(f"{key}.{pattern}", codes)) for pattern, codes in value.items()
             )
+        elif normal == "migration-modules":
+            values["migration_modules"] = _migration_modules(value, where(key))
         else:
             raise ConfigError(
                 f"{where(key)}: unknown setting (known: select, ignore, extend-select, severity, "
-                "exclude, fail-on, per-file-ignores, database)"
+                "exclude, fail-on, per-file-ignores, database, django-version, migration-modules)"
             )
     return replace(config, **values)
 
 
+def _migration_modules(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """`{ app_label = "dotted.module" }`, checked as Django would need it."""
+    expected = '{ app_label = "dotted.module.path" }'
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table like {expected}")
+    pairs = []
+    for label, module in value.items():
+        if not label.isidentifier():
+            raise ConfigError(f"{where}: {label!r} is not an app label")
+        if not isinstance(module, str) or not all(p.isidentifier() for p in module.split(".")):
+            raise ConfigError(
+                f"{where}.{label}: expected a dotted module path such as "
+                f'"{label}.db_migrations", got {module!r}'
+            )
+        pairs.append((label, module))
+    return tuple(sorted(pairs))
+
+
 def check_codes(
-    codes: Iterable[str], known_codes: set[str], where: str, exact: bool = False
+    codes: Iterable[str], known_codes: KnownRules, where: str, exact: bool = False
 ) -> list[str]:
-    """Upper-case `codes` and make sure each names (or, unless `exact`, prefixes) a rule."""
+    """Upper-case `codes` and make sure each names (or, unless `exact`, prefixes) a rule;
+    a rule's name (`remove-field`) stands for its code when `known_codes` maps codes to names."""
+    names = (
+        {name: code for code, name in known_codes.items()}
+        if isinstance(known_codes, Mapping)
+        else {}
+    )
+    known_codes = set(known_codes)
     checked = []
     for raw in codes:
-        code = raw.strip().upper()
+        code = names.get(raw.strip().lower(), raw.strip().upper())
         if code == "ALL" and not exact:
             checked.append(code)
             continue
         valid = code in known_codes if exact else any(k.startswith(code) for k in known_codes)
         if not code or not valid:
-            raise ConfigError(f"{where}: unknown rule code {raw!r} (see `miglint rules`)")
+            raise ConfigError(f"{where}: unknown rule code or name {raw!r} (see `miglint rules`)")
         checked.append(code)
     return checked

@@ -9,17 +9,18 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 from miglint import syntax as s
 from miglint.config import DEFAULT_EXCLUDE
+from miglint.djangosettings import SettingsFacts, is_settings_module, read_settings
 from miglint.nodes import App
 from miglint.pysource import SourceError, decode, parse_source, read_file
 
 _MIGRATION_CLASS = re.compile(rb"^class\s+Migration\b", re.MULTILINE)
 # Folders whose apps are copies (test fixtures, docs); a real app of the same label wins.
-_SECONDARY_PARTS = {"tests", "test", "testing", "fixtures", "examples", "example", "docs"}
+SECONDARY_PARTS = {"tests", "test", "testing", "fixtures", "examples", "example", "docs"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Discovery:
     warnings: tuple[str, ...]
     # Notices about the tree (e.g. two apps sharing a label).
     notices: tuple[str, ...]
+    # Folders with a Django models module but no migrations that miglint found for them.
+    unmigrated_models: tuple[str, ...] = ()
+    settings: SettingsFacts = field(default_factory=SettingsFacts)
 
 
 def is_migration_module(filename: str) -> bool:
@@ -36,41 +40,171 @@ def is_migration_module(filename: str) -> bool:
     return filename.endswith(".py") and filename[0] not in "_~"
 
 
-def discover(roots: list[str], excluded: Callable[[str], bool]) -> Discovery:
+def discover(
+    roots: list[str],
+    excluded: Callable[[str], bool],
+    migration_modules: Sequence[tuple[str, str]] = (),
+) -> Discovery:
+    """The apps under `roots`: every `migrations` package, and the packages that
+    `migration_modules` (the config's) or a settings module's MIGRATION_MODULES names."""
     warnings: list[str] = []
+    notices: list[str] = []
     migration_dirs: list[str] = []
+    folders: list[str] = []
+    settings_files: list[str] = []
+    model_dirs: list[str] = []
     for root in roots:
-        for directory in _walk(root, excluded, warnings):
-            if os.path.basename(directory) == "migrations":
+        for directory, files in _walk(root, excluded, warnings):
+            folders.append(directory)
+            name = os.path.basename(directory)
+            if name == "migrations":
                 migration_dirs.append(directory)
+            if "models.py" in files or (name == "models" and "__init__.py" in files):
+                model_dirs.append(directory if "models.py" in files else os.path.dirname(directory))
+            if not _secondary(directory, root):
+                settings_files.extend(
+                    os.path.join(directory, file)
+                    for file in files
+                    if is_settings_module(name, file)
+                )
+    settings = read_settings(sorted(set(settings_files)))
+    mapped = _mapped_folders(settings, migration_modules, folders, notices, warnings)
     apps = []
     seen: set[str] = set()
     for directory in sorted(set(migration_dirs)):
-        if directory in seen:
+        if directory in seen or directory in mapped.values():
             continue
         seen.add(directory)
         app = _app_for(directory, warnings)
+        if app is None:
+            continue
+        if app.label in mapped:
+            notices.append(
+                f"{_shown(directory)}: not read, MIGRATION_MODULES gives app {app.label!r} the "
+                f"migrations in {_shown(mapped[app.label])}"
+            )
+            continue
+        apps.append(app)
+    for label, directory in sorted(mapped.items()):
+        app = _app_for(directory, warnings, label, folders)
         if app is not None:
             apps.append(app)
-    apps, notices = _assign_keys(apps)
-    return Discovery(tuple(apps), tuple(warnings), tuple(notices))
+    apps, shared = _assign_keys(apps)
+    with_migrations = {os.path.realpath(app.path) for app in apps}
+    unmigrated = sorted(
+        {d for d in model_dirs if os.path.realpath(d) not in with_migrations and _is_django(d)}
+    )
+    return Discovery(
+        tuple(apps), tuple(warnings), tuple(notices + shared), tuple(unmigrated), settings
+    )
 
 
-def _walk(root: str, excluded: Callable[[str], bool], warnings: list[str]) -> Iterator[str]:
-    """Every folder under `root` (itself included) worth looking into, in sorted order."""
+def _shown(path: str) -> str:
+    return os.path.relpath(path).replace(os.sep, "/")
+
+
+def _secondary(directory: str, root: str) -> bool:
+    """A folder of tests, examples or templates (their settings describe another project)."""
+    relative = os.path.relpath(directory, root).replace(os.sep, "/").lower()
+    parts = relative.split("/")
+    return bool(set(parts) & SECONDARY_PARTS) or any(
+        word in part for part in parts for word in ("test", "example", "template", "sample")
+    )
+
+
+def _is_django(app_dir: str) -> bool:
+    """Whether the app's models module mentions Django at all (a cheap filter)."""
+    for candidate in ("models.py", os.path.join("models", "__init__.py")):
+        try:
+            data = read_file(os.path.join(app_dir, candidate))
+        except SourceError:
+            continue
+        return b"django" in data or b"models.Model" in data
+    return False
+
+
+def _mapped_folders(
+    settings: SettingsFacts,
+    configured: Sequence[tuple[str, str]],
+    folders: list[str],
+    notices: list[str],
+    warnings: list[str],
+) -> dict[str, str]:
+    """App label -> the folder holding its migrations, for the apps whose migrations live
+    in another module (the config's `migration-modules` first, then MIGRATION_MODULES)."""
+    result: dict[str, str] = {}
+    for label, module in configured:
+        found = _module_folder(module, folders)
+        if found is None:
+            notices.append(
+                f"migration-modules: {module!r} (app {label!r}) is not a folder in the tree; "
+                f"app {label!r} is read from its `migrations` package"
+            )
+        else:
+            result[label] = found
+    by_label: dict[str, set[str]] = {}
+    for entry in settings.migration_modules:
+        # `None` turns migrations off (test settings do it for speed): never a reason to
+        # skip migrations that are on disk.
+        if entry.label not in result and entry.module is not None:
+            by_label.setdefault(entry.label, set()).add(entry.module)
+    for label, modules in sorted(by_label.items()):
+        located = {m: _module_folder(m, folders) for m in sorted(modules)}
+        existing = {folder for folder in located.values() if folder is not None}
+        if len(existing) == 1:
+            result[label] = existing.pop()
+        elif len(existing) > 1:
+            notices.append(
+                f"MIGRATION_MODULES gives app {label!r} different modules in different settings "
+                f"({', '.join(sorted(modules))}); each is read from its `migrations` package"
+            )
+        else:
+            warnings.append(
+                f"MIGRATION_MODULES: {', '.join(sorted(modules))} (app {label!r}) is not in "
+                "the tree"
+            )
+    return result
+
+
+def _module_folder(module: str, folders: list[str]) -> str | None:
+    """The folder in the tree that the dotted `module` names: the one whose path ends with
+    its parts, preferring a real app over a copy under tests/ and the shallowest."""
+    suffix = os.sep + os.sep.join(module.split("."))
+    matches = [folder for folder in folders if folder.endswith(suffix)]
+    if not matches:
+        return None
+    return min(matches, key=_rank)
+
+
+def _rank(path: str) -> tuple[bool, int, str]:
+    parts = set(path.replace(os.sep, "/").lower().split("/"))
+    return (bool(parts & SECONDARY_PARTS), path.count(os.sep), path)
+
+
+def _walk(
+    root: str, excluded: Callable[[str], bool], warnings: list[str]
+) -> Iterator[tuple[str, set[str]]]:
+    """Every folder under `root` (itself included) worth looking into, in sorted order,
+    with the names of the plain files in it."""
     root = os.path.abspath(root)
     stack = [root]
     while stack:
         directory = stack.pop()
-        yield directory
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name, reverse=True)
         except OSError as error:
             warnings.append(f"{directory}: cannot read folder: {error.strerror}")
+            yield directory, set()
             continue
+        files: set[str] = set()
+        folders: list[str] = []
         for entry in entries:
             try:
-                if entry.is_symlink() or not entry.is_dir(follow_symlinks=False):
+                if entry.is_symlink():
+                    continue
+                if not entry.is_dir(follow_symlinks=False):
+                    if entry.is_file(follow_symlinks=False):
+                        files.add(entry.name)
                     continue
             except OSError:
                 continue
@@ -79,7 +213,9 @@ def _walk(root: str, excluded: Callable[[str], bool], warnings: list[str]) -> It
                 continue
             if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
                 continue
-            stack.append(entry.path)
+            folders.append(entry.path)
+        yield directory, files
+        stack.extend(folders)
 
 
 def _migration_files(directory: str, warnings: list[str]) -> list[str]:
@@ -150,12 +286,22 @@ def _parse_through_line(data: bytes, offset: int) -> s.Module:
     return parse_source(decode(data))
 
 
-def _app_for(migrations_dir: str, warnings: list[str]) -> App | None:
+def _app_for(
+    migrations_dir: str,
+    warnings: list[str],
+    mapped_label: str | None = None,
+    folders: Sequence[str] = (),
+) -> App | None:
+    """The app whose migrations are in `migrations_dir`; `mapped_label` when a
+    MIGRATION_MODULES entry put them there (the app's own folder is then looked up)."""
     files = _migration_files(migrations_dir, warnings)
     if not files or not _has_migration_class(files):
         return None
     app_dir = os.path.dirname(migrations_dir)
     label, source = app_label(app_dir)
+    if mapped_label is not None and label != mapped_label:
+        app_dir = _app_folder(mapped_label, folders) or app_dir
+        label, source = mapped_label, "MIGRATION_MODULES"
     return App(
         label=label,
         key=label,
@@ -165,6 +311,18 @@ def _app_for(migrations_dir: str, warnings: list[str]) -> App | None:
         models_paths=_models_paths(app_dir),
         label_source=source,
     )
+
+
+def _app_folder(label: str, folders: Sequence[str]) -> str | None:
+    """The only folder named `label` that holds a models module and has that app label."""
+    found = [
+        folder
+        for folder in folders
+        if os.path.basename(folder) == label
+        and _models_paths(folder)
+        and app_label(folder)[0] == label
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def _models_paths(app_dir: str) -> tuple[str, ...]:
@@ -249,7 +407,7 @@ def _assign_keys(apps: list[App]) -> tuple[list[App], list[str]]:
 
     def rank(app: App) -> tuple[bool, int, str]:
         parts = set(app.path.replace(os.sep, "/").lower().split("/"))
-        return (bool(parts & _SECONDARY_PARTS), app.path.count(os.sep), app.path)
+        return (bool(parts & SECONDARY_PARTS), app.path.count(os.sep), app.path)
 
     by_label: dict[str, list[App]] = {}
     for app in apps:
@@ -271,3 +429,51 @@ def _assign_keys(apps: list[App]) -> tuple[list[App], list[str]]:
                 f"to the nearest of them in the tree (else to {os.path.relpath(primary.path)})"
             )
     return sorted(result, key=lambda a: a.key), notices
+
+
+# What marks the root of a project, strongest first: miglint's own files (a config or a
+# baseline), Django's manage.py, then the repository or the Python package's root.
+BASELINE_FILE = "miglint-baseline.json"
+_ROOT_MARKERS: tuple[tuple[str, ...], ...] = (
+    ("miglint.toml", ".miglint.toml", BASELINE_FILE),
+    ("manage.py",),
+    (".git", "pyproject.toml", "setup.py", "setup.cfg"),
+)
+
+
+def project_root_for(path: str, cwd: str) -> str:
+    """The root of the project a file belongs to, so that the whole graph around it is read.
+
+    Looks upward from the file (no further than the repository root): the nearest folder
+    with a miglint config or baseline, else with manage.py, else the repository or package
+    root; else the current folder when the file is in it; else the folder above its app.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    ancestors = []
+    current = folder
+    while True:
+        ancestors.append(current)
+        if os.path.exists(os.path.join(current, ".git")):
+            break
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for tier, markers in enumerate(_ROOT_MARKERS):
+        for directory in ancestors:
+            if any(os.path.lexists(os.path.join(directory, name)) for name in markers) or (
+                tier == 0 and _has_miglint_table(os.path.join(directory, "pyproject.toml"))
+            ):
+                return directory
+    cwd = os.path.abspath(cwd)
+    if folder == cwd or folder.startswith(cwd.rstrip(os.sep) + os.sep):
+        return cwd
+    app = os.path.dirname(folder) if os.path.basename(folder) == "migrations" else folder
+    return os.path.dirname(app)
+
+
+def _has_miglint_table(pyproject: str) -> bool:
+    try:
+        return b"[tool.miglint" in read_file(pyproject)
+    except SourceError:
+        return False

@@ -108,5 +108,24 @@ def diff_paths(project: Project, base: str) -> set[str]:
         raise UsageError(f"--diff {base}: {error}") from None
 
 
+def missing_base(project: Project, base: str) -> str | None:
+    """Why `--diff BASE` has nothing to compare with (the repository has no such commit, or
+    no commit at all), in one line; None when BASE is there."""
+    from miglint.cli import UsageError
+
+    start = project.roots[0] if project.roots else "."
+    try:
+        root = repository_root(start)
+    except GitError as error:
+        raise UsageError(f"--diff {base}: {error}") from None
+    if has_commit(root, base):
+        return None
+    if not has_commit(root, "HEAD"):
+        why = "the repository has no commits yet"
+    else:
+        why = f"no commit {base!r} in this repository (a shallow clone, or a typo?)"
+    return f"--diff {base}: {why}; every migration counts as new"
+
+
 def restrict_to_diff(findings: list[Finding], project: Project, base: str) -> list[Finding]:
     return in_scope(findings, project, diff_paths(project, base))

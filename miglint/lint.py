@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from miglint import suppress
+from miglint.baseline import Baseline, hides
 from miglint.finding import Finding
 from miglint.parse import Suppression, find_suppressions
 from miglint.project import Project
@@ -20,14 +22,52 @@ def lint(project: Project, rules: Iterable[type[Rule]] | None = None) -> list[Fi
         if not config.enabled(rule.code):
             continue
         findings.extend(rule().check(project))
+    if project.baseline is not None:
+        findings = outside_baseline(findings, project, project.baseline)
     if project.only_paths is not None:
-        findings = [f for f in findings if f.path in project.only_paths]
+        findings = on_named_files(findings, project, project.only_paths)
     suppressions = {m.path: m.facts.suppressions for m in project.migrations}
     for path in {f.path for f in findings} - set(suppressions):
         # Findings outside migrations (MIG401 in models.py) honour that file's comments too.
         suppressions[path] = _file_suppressions(path)
     kept = suppress.apply(findings, config, suppressions)
     return sorted(set(kept), key=Finding.sort_key)
+
+
+def outside_baseline(
+    findings: list[Finding], project: Project, baseline: Baseline
+) -> list[Finding]:
+    """Without the hazard findings (MIG1xx-MIG6xx but MIG401) on recorded migrations."""
+    recorded = {
+        migration.path
+        for migration in project.migrations
+        if baseline.recorded(migration, project.apps_by_key[migration.app_key]) is not None
+    }
+    return [f for f in findings if not (f.path in recorded and hides(f.code))]
+
+
+# Findings about an app as a whole: reported with any file of the app that is named.
+APP_CODES = frozenset({"MIG001", "MIG002", "MIG003", "MIG004", "MIG401"})
+
+
+def on_named_files(
+    findings: list[Finding], project: Project, named: frozenset[str]
+) -> list[Finding]:
+    """Findings in the files named on the command line, plus the graph findings and MIG401
+    of the apps those files belong to (`miglint FILE...`, the pre-commit hook)."""
+    real = {os.path.realpath(path) for path in named}
+    apps = {
+        app.label
+        for app in project.apps
+        if any(os.path.realpath(p) in real for p in (*app.migration_paths, *app.models_paths))
+    }
+    return [
+        finding
+        for finding in findings
+        if finding.path in named
+        or os.path.realpath(finding.path) in real
+        or (finding.code in APP_CODES and finding.app in apps)
+    ]
 
 
 def _file_suppressions(path: str) -> tuple[Suppression, ...]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from miglint.baseline import Baseline, PriorVersions, digests_of, find_baseline, read_baseline
 from miglint.config import Config
-from miglint.discover import discover
+from miglint.discover import discover, project_root_for
+from miglint.django_version import detect_django_version
 from miglint.graph import MigrationGraph, build_graph
 from miglint.nodes import App, Migration, NodeKey
 from miglint.parse import MigrationFacts, parse_migration_bytes
@@ -52,6 +54,17 @@ class Project:
     # The files of the change under review (`--diff BASE`), when known: the deploy rules
     # take tables created anywhere in it as new.
     changed_paths: frozenset[str] | None = None
+    # The Django version the project uses, (major, minor): `django-version` in the config,
+    # else read from its requirement and lock files (miglint.django_version); None: unknown.
+    django_version: tuple[int, int] | None = None
+    # Folders with Django models but no migrations miglint found for them.
+    unmigrated_models: tuple[str, ...] = ()
+    # The migrations recorded by `miglint baseline`, when the project has a baseline file.
+    baseline: Baseline | None = None
+    # The changed migrations as they were at `--diff BASE`, for MIG006.
+    previous: PriorVersions | None = None
+    # The digest of each migration's meaning by path, when there is a baseline.
+    digests: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def by_key(self) -> dict[NodeKey, Migration]:
@@ -95,9 +108,11 @@ def load_project(
     config: Config,
     parse_file: FileParser = read_and_parse,
     parse_files: BatchParser | None = None,
+    baseline: bool = True,
 ) -> Project:
     """The project under `paths`; `parse_files`, when given, reads all migration files at
-    once (from the cache, on several cores) instead of `parse_file` one by one."""
+    once (from the cache, on several cores) instead of `parse_file` one by one. Its
+    baseline file is read unless `baseline` is False (raises BaselineError when broken)."""
     roots: list[str] = []
     only: set[str] = set()
     for path in paths:
@@ -107,13 +122,22 @@ def load_project(
         if os.path.isdir(absolute):
             roots.append(absolute)
         else:
+            # A file is linted within its whole project, so the graph around it is known.
             only.add(absolute)
-            # A migration is linted within its app, so the graph around it is known; any
-            # other file (models.py) within its own folder, never above what was given.
-            folder = os.path.dirname(absolute)
-            in_migrations = os.path.basename(folder) == "migrations"
-            roots.append(os.path.dirname(folder) if in_migrations else folder)
-    found = discover(roots, config.excluded)
+            roots.append(project_root_for(absolute, os.getcwd()))
+    roots = _outermost(roots)
+    baseline_path = find_baseline(config, paths) if baseline else None
+    recorded = read_baseline(baseline_path) if baseline_path is not None else None
+    found = discover(roots, config.excluded, config.migration_modules)
+    warnings = list(found.warnings)
+    if config.database is None and found.settings.database is not None:
+        # The deploy rules judge for the backend the settings name, as if configured.
+        config = replace(config, database=found.settings.database)
+        sources = sorted({os.path.relpath(e.settings_path) for e in found.settings.engines})
+        warnings.append(
+            f"database: {config.database}, from the default database's ENGINE in "
+            + ", ".join(sources)
+        )
     files = [(app, path) for app in found.apps for path in app.migration_paths]
     every_path = [path for _, path in files]
     parsed = parse_files(every_path) if parse_files else [parse_file(p) for p in every_path]
@@ -124,13 +148,35 @@ def load_project(
     migrations.sort(key=lambda m: m.key)
     labels = {app.label: app.key for app in found.apps if app.key == app.label}
     graph = build_graph(migrations, labels)
+    django_version = config.django_version or detect_django_version(
+        roots, [app.path for app in found.apps]
+    )
     return Project(
         roots=tuple(roots),
         config=config,
         apps=found.apps,
         migrations=tuple(migrations),
         graph=graph,
-        warnings=found.warnings,
+        warnings=tuple(warnings),
         notices=found.notices,
+        unmigrated_models=found.unmigrated_models,
+        baseline=recorded,
+        digests=digests_of(migrations) if recorded is not None else {},
         only_paths=frozenset(only) if only else None,
+        django_version=django_version,
     )
+
+
+def _outermost(folders: list[str]) -> list[str]:
+    """`folders` without repeats and without those inside another one, in order."""
+    result: list[str] = []
+    for folder in folders:
+        inside = any(
+            folder == other or folder.startswith(other.rstrip(os.sep) + os.sep) for other in result
+        )
+        if not inside:
+            result = [
+                other for other in result if not other.startswith(folder.rstrip(os.sep) + os.sep)
+            ]
+            result.append(folder)
+    return result

@@ -413,6 +413,15 @@ def test_the_linted_tree_gets_nothing_but_the_cache_folder(tmp_path: Path) -> No
     assert after == before
 
 
+def test_no_cache_folder_in_a_tree_without_migrations(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "tree", {"shop/models.py": "from django.db import models\n"})
+    result = run_cli("check", str(root), cwd=tmp_path, env=cli_env(tmp_path))
+    assert result.returncode == 0
+    assert not (root / CACHE_DIR).exists()
+    run_cli("check", ".", cwd=root, env=cli_env(tmp_path))
+    assert not (root / CACHE_DIR).exists()
+
+
 def test_huge_files_are_parsed_every_time_not_cached(tmp_path: Path) -> None:
     # Decoding the facts of 20,000 operations costs more than parsing them.
     operations = "        migrations.AlterModelOptions('i', {}),\n" * 20_000

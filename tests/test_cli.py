@@ -41,8 +41,13 @@ def test_help_lists_commands_and_exit_status() -> None:
         "--diff",
         "--no-cache",
         "--config",
+        "--statistics",
+        "--no-baseline",
     ):
         assert flag in check_help.stdout
+    assert "miglint baseline" in result.stdout
+    baseline_help = run_cli("baseline", "--help", cwd=REPO)
+    assert baseline_help.returncode == 0 and "miglint-baseline.json" in baseline_help.stdout
 
 
 def test_clean_project_exits_zero(tmp_path: Path) -> None:
@@ -155,11 +160,56 @@ def test_quiet_prints_findings_only(tmp_path: Path) -> None:
     )
 
 
-def test_single_file_reports_on_that_file_only(tmp_path: Path) -> None:
-    write_tree(tmp_path, CONFLICT)
-    result = run_cli("--format", "json", "shop/migrations/0002_sku.py", cwd=tmp_path)
+def test_a_file_reports_on_itself_and_on_its_apps_graph(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            **CONFLICT,
+            "shop/migrations/0003_drop.py": migration(
+                dependencies='("shop", "0002_sku")',
+                operations='        migrations.RemoveField("item", "sku"),',
+            ),
+            "blog/migrations/0001_initial.py": migration(dependencies='("blog", "0000_gone")'),
+        },
+    )
+    result = run_cli("--format", "json", "shop/migrations/0003_drop.py", cwd=tmp_path)
     assert result.returncode == 1
-    assert {row["path"] for row in json.loads(result.stdout)} == {"shop/migrations/0002_sku.py"}
+    reported = {(row["path"], row["code"]) for row in json.loads(result.stdout)}
+    # The conflict in its app is reported where it is; blog's broken graph is not.
+    assert reported >= {
+        ("shop/migrations/0003_drop.py", "MIG101"),
+        ("shop/migrations/0002_price.py", "MIG001"),
+    }
+    assert {path for path, _ in reported} <= {
+        "shop/migrations/0003_drop.py",
+        "shop/migrations/0002_price.py",
+        "shop/migrations/0002_sku.py",
+    }
+    assert not any(code == "MIG101" and "0003" not in path for path, code in reported)
+
+
+def test_a_file_is_linted_within_its_project_from_anywhere(tmp_path: Path) -> None:
+    project = tmp_path / "repo" / "backend"
+    write_tree(
+        project,
+        {
+            "manage.py": "",
+            "shop/migrations/0001_initial.py": migration(
+                operations='        migrations.CreateModel("Item", []),'
+            ),
+            "billing/migrations/0001_initial.py": migration(
+                dependencies='("shop", "0001_initial")',
+                operations='        migrations.RemoveField("item", "sku"),',
+            ),
+        },
+    )
+    (tmp_path / "repo" / ".git").mkdir()
+    # billing depends on shop: with only billing's folder read, the dependency would be
+    # missing (MIG002); read as part of its project it is found.
+    for cwd in (tmp_path, project, project / "billing"):
+        target = project / "billing" / "migrations" / "0001_initial.py"
+        rows = json.loads(run_cli("--format", "json", str(target), cwd=cwd).stdout)
+        assert {row["code"] for row in rows} == {"MIG101"}
 
 
 def test_python_dash_m_and_subcommand_check_agree(tmp_path: Path) -> None:
@@ -205,5 +255,25 @@ def test_diff_reports_only_changed_files(tmp_path: Path) -> None:
     }
     changed = json.loads(run_cli("--format", "json", "--diff", "HEAD", ".", cwd=tmp_path).stdout)
     assert {row["path"] for row in changed} == {"billing/migrations/0001_initial.py"}
-    bad_ref = run_cli("--diff", "no-such-ref", ".", cwd=tmp_path)
-    assert bad_ref.returncode == 2 and "no-such-ref" in bad_ref.stderr
+    # A ref the clone lacks: said in one line, and every migration counts as new.
+    bad_ref = run_cli("--format", "json", "--diff", "no-such-ref", ".", cwd=tmp_path)
+    assert bad_ref.returncode == 1 and "no-such-ref" in bad_ref.stderr
+    assert len(bad_ref.stderr.splitlines()) == 1 and "Traceback" not in bad_ref.stderr
+    assert json.loads(bad_ref.stdout) == everything
+
+
+def test_diff_in_a_repository_without_commits_reports_everything(tmp_path: Path) -> None:
+    import subprocess
+
+    write_tree(tmp_path, {**CLEAN, "shop/migrations/0002_sku.py": "x = (\n"})
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    result = run_cli("--format", "json", "--diff", "HEAD", ".", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "no commits" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert {row["path"] for row in json.loads(result.stdout)} == {"shop/migrations/0002_sku.py"}
+    outside = tmp_path / "elsewhere"
+    write_tree(outside, CLEAN)
+    not_a_repository = run_cli(
+        "--diff", "HEAD", ".", cwd=outside, env={"GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    )
+    assert not_a_repository.returncode == 2

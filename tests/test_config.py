@@ -71,6 +71,9 @@ database = "postgresql"
         ("[tool.miglint]\nfail-on = 'sometimes'\n", "fail-on"),
         ("[tool.miglint]\nseverity = { MIG101 = 'fatal' }\n", "MIG101"),
         ("[tool.miglint]\ndatabase = 'mongodb'\n", "database"),
+        ("[tool.miglint]\nignore = ['remove-feild']\n", "remove-feild"),
+        ("[tool.miglint]\nmigration-modules = ['dojo']\n", "migration-modules"),
+        ("[tool.miglint]\nmigration-modules = { dojo = 'dojo/db' }\n", "dojo"),
         ("[tool.miglint.per-file-ignores]\n'x' = 5\n", "per-file-ignores"),
         ("[tool.miglint\n", "invalid TOML"),
     ],
@@ -142,3 +145,26 @@ def test_cli_flags_override_the_file(tmp_path: Path) -> None:
 def test_defaults() -> None:
     config = Config()
     assert config.enabled("MIG101") and config.fail_on == "error"
+
+
+def test_rule_names_stand_for_their_codes(tmp_path: Path) -> None:
+    write_tree(tmp_path, CONFLICT)
+    assert run_cli(".", "--ignore", "conflicting-leaves", cwd=tmp_path).returncode == 0
+    assert run_cli(".", "--select", "remove-field", cwd=tmp_path).returncode == 0
+    write_config(
+        tmp_path / "pyproject.toml",
+        "[tool.miglint]\nignore = ['conflicting-leaves']\n"
+        "[tool.miglint.per-file-ignores]\n'legacy/*' = ['remove-field']\n",
+    )
+    assert run_cli(".", cwd=tmp_path).returncode == 0
+    names = {"MIG001": "conflicting-leaves", "MIG101": "remove-field"}
+    config = load_config(str(tmp_path / "pyproject.toml"), names)
+    assert config.ignore == ("MIG001",)
+
+
+def test_migration_modules_are_read(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path / "pyproject.toml",
+        "[tool.miglint]\nmigration-modules = { dojo = 'dojo.db_migrations' }\n",
+    )
+    assert load_config(path, KNOWN).migration_modules == (("dojo", "dojo.db_migrations"),)

@@ -233,11 +233,12 @@ def test_a_file_given_on_the_command_line(tmp_path: Path) -> None:
     )
     target = tmp_path / "shop" / "migrations" / "0003_sku.py"
     project = load_project([str(target)], Config(root=str(tmp_path)))
-    # The whole app is read, so the graph around the file is known ...
-    assert sorted(m.name for m in project.migrations) == [
-        "0001_initial",
-        "0002_price",
-        "0003_sku",
+    # The whole project is read, so the graph around the file is known ...
+    assert sorted(m.label for m in project.migrations) == [
+        "blog.0001_initial",
+        "shop.0001_initial",
+        "shop.0002_price",
+        "shop.0003_sku",
     ]
     assert project.only_paths == frozenset({str(target)})
     # ... and only the named file is reported on.

@@ -60,6 +60,15 @@ def register(
 
 def run(args: argparse.Namespace) -> int:
     try:
+        import github  # noqa: F401
+    except ImportError:
+        # PyGithub is an extra: local and pre-commit users do not need it.
+        print(
+            "miglint: error: `miglint action` needs PyGithub: pip install 'miglint[github]'",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    try:
         return run_action(os.environ, sys.stdout)
     except Exception:
         # A bug: still leave the summary and outputs the workflow reads, then report it.

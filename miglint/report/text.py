@@ -1,4 +1,9 @@
-"""`--format text`: `path:line:col: CODE message [rule]`, one per line, and a summary."""
+"""`--format text`: `path:line:col: severity: CODE message [rule]`, one per line, and a summary.
+
+The severity comes where compilers put it, so editors and CI problem matchers that read
+`file:line:col: error: message` pick the lines up. A fix hint follows the first finding
+that carries it; the same hint of the same rule is not repeated (`every_fix` repeats it).
+"""
 
 from __future__ import annotations
 
@@ -16,18 +21,25 @@ def _safe(text: str) -> str:
     return "".join(c if c.isprintable() else " " for c in text)
 
 
-def render(findings: list[Finding], colour: bool = False, show_fix: bool = True) -> str:
+def render(
+    findings: list[Finding],
+    colour: bool = False,
+    show_fix: bool = True,
+    every_fix: bool = False,
+) -> str:
     lines = []
+    shown: set[tuple[str, str]] = set()
     for finding in findings:
         where = f"{_safe(display_path(finding.path))}:{finding.line}:{finding.column}:"
-        code = finding.code
+        severity = f"{finding.severity}:"
         rule = f"[{finding.rule}]"
         if colour:
             where = f"{_BOLD}{where}{_RESET}"
-            code = f"{_COLOURS[finding.severity]}{code}{_RESET}"
+            severity = f"{_COLOURS[finding.severity]}{severity}{_RESET}"
             rule = f"{_DIM}{rule}{_RESET}"
-        lines.append(f"{where} {code} {_safe(finding.message)} {rule}")
-        if show_fix and finding.fix:
+        lines.append(f"{where} {severity} {finding.code} {_safe(finding.message)} {rule}")
+        if show_fix and finding.fix and (every_fix or (finding.code, finding.fix) not in shown):
+            shown.add((finding.code, finding.fix))
             hint = f"  fix: {_safe(finding.fix)}"
             lines.append(f"{_DIM}{hint}{_RESET}" if colour else hint)
     lines.append(summary(findings))

@@ -157,7 +157,14 @@ def test_dockerfile_copies_everything_the_package_needs_and_dockerignore_keeps_i
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["readme"] in sources
     assert "pyproject.toml" in sources and "miglint" in sources
-    assert any(d.lower().startswith("pygithub") for d in project["dependencies"])
+    # PyGithub is the `github` extra, which the image installs; the package alone lacks it.
+    assert not any(d.lower().startswith("pygithub") for d in project["dependencies"])
+    assert any(d.lower().startswith("pygithub") for d in project["optional-dependencies"]["github"])
+    runs = " ".join(rest for keyword, rest in dockerfile_instructions() if keyword == "RUN")
+    assert '"/tmp/miglint[github]"' in runs
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert "LICENSE" in sources
+    assert (REPO / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
 
 
 # pre-commit
@@ -171,8 +178,8 @@ def test_pre_commit_hook_definition() -> None:
     assert hook["entry"] == "miglint"
     assert hook["language"] == "python"
     assert hook["require_serial"] is True
-    # The graph needs the whole tree: the hook never lints only the files passed to it.
-    assert hook["pass_filenames"] is False
+    # The staged files are passed; miglint reads their whole project for the graph.
+    assert hook["pass_filenames"] is True
     result = subprocess.run(
         [tool("pre-commit"), "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
         capture_output=True,
@@ -197,7 +204,8 @@ def test_pre_commit_hook_definition() -> None:
         ("shop/tests/test_models_py.txt", False),
         ("docs/models.md", False),
         ("shop/my_models.py", False),
-        ("shop/nomigrations/0001.py", False),
+        ("dojo/db_migrations/0001_initial.py", True),
+        ("shop/migrations_helpers.py", False),
     ],
 )
 def test_pre_commit_hook_runs_on_migrations_and_models(path: str, runs: bool) -> None:
@@ -207,6 +215,11 @@ def test_pre_commit_hook_runs_on_migrations_and_models(path: str, runs: bool) ->
 
 
 # README
+
+
+def project_version() -> str:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return str(project["version"])
 
 
 def readme_section() -> str:
@@ -243,7 +256,9 @@ def test_readme_action_workflow_has_what_the_action_needs() -> None:
     checkout = next(s for s in steps if s["uses"].startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 0
     action = next(s for s in steps if s["uses"].startswith("miglint/miglint@"))
-    assert action["uses"] == "miglint/miglint@v1"
+    # A tag the README says how to make: v + the version in pyproject.toml.
+    assert action["uses"] == f"miglint/miglint@v{project_version()}"
+    assert f"git tag -a v{project_version()} " in (REPO / "README.md").read_text()
     assert steps.index(checkout) < steps.index(action)
     assert workflow["jobs"]["miglint"]["runs-on"].startswith("ubuntu")
 
@@ -259,7 +274,7 @@ def test_readme_action_inputs_exist() -> None:
     # The outputs example: a `with:` of the action names real inputs only.
     for block in re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL):
         for used in re.findall(
-            r"uses: miglint/miglint@v1\n(?:.*\n)*?\s+with:\n((?:\s{10}.*\n)+)", block
+            r"uses: miglint/miglint@v[\d.]+\n(?:.*\n)*?\s+with:\n((?:\s{10}.*\n)+)", block
         ):
             for key in re.findall(r"^\s+(\w+):", used, flags=re.MULTILINE):
                 assert key in inputs, key
@@ -348,5 +363,24 @@ def test_readme_pre_commit_snippet(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     repos = yaml.safe_load(block)["repos"]
     assert repos[0]["repo"] == "https://github.com/miglint/miglint"
+    assert repos[0]["rev"] == f"v{project_version()}"
     hook_ids = {hook["id"] for hook in load_yaml(REPO / ".pre-commit-hooks.yaml")}
     assert {hook["id"] for hook in repos[0]["hooks"]} <= hook_ids
+
+
+def test_the_action_without_pygithub_says_how_to_install_it() -> None:
+    hide_pygithub = (
+        "import sys; sys.modules['github'] = None; "
+        "from miglint.cli import main; sys.exit(main(['action']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide_pygithub],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "miglint: error: `miglint action` needs PyGithub: pip install 'miglint[github]'\n"
+    )
