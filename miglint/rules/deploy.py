@@ -214,7 +214,9 @@ class AddNotNullWithoutDefault(DeployRule):
 
     On projects before Django 5.0 the same is done by hand: a RunSQL in the same migration
     that runs `ALTER TABLE ... ALTER COLUMN ... SET DEFAULT ...` keeps a default in the
-    database, and the AddField is not reported. `NullBooleanField` is nullable.
+    database, and the AddField is not reported. `NullBooleanField` is nullable. The hint
+    follows the project's Django version (`django-version`, or its requirement and lock
+    files): `db_default` from 5.0 on, the RunSQL before, both when the version is unknown.
     """
 
     code = "MIG501"
@@ -223,8 +225,9 @@ class AddNotNullWithoutDefault(DeployRule):
     operations = frozenset({"AddField", "RunSQL"})
     summary = "AddField of a NOT NULL column with no database default on an existing table."
     fix = (
-        "Give the field `db_default=...` (Django 5.0+), or add it with `null=True`, backfill, "
-        "and make it NOT NULL in a later release."
+        "Keep a default in the database (`db_default=...` on Django 5.0+, else `ALTER COLUMN "
+        "... SET DEFAULT ...` in a RunSQL of the same migration), or add it with `null=True`, "
+        "backfill, and make it NOT NULL in a later release."
     )
     VALID = (
         _on_product(
@@ -260,13 +263,15 @@ class AddNotNullWithoutDefault(DeployRule):
                     f"RunSQL adds NOT NULL {hazard.column_phrase} to {hazard.table} without a "
                     "DEFAULT: it fails on a table with rows, and old code's INSERTs fail"
                 )
-                yield self.at(step.migration, hazard.span, message, severity=Severity.ERROR)
+                yield self.at(
+                    step.migration, hazard.span, message, severity=Severity.ERROR, fix=_SQL_FIX
+                )
             else:
                 message = (
                     f"RunSQL drops the DEFAULT of NOT NULL {hazard.column_phrase} of "
                     f"{hazard.table}: old code inserting rows during the deploy fails"
                 )
-                yield self.at(step.migration, hazard.span, message)
+                yield self.at(step.migration, hazard.span, message, fix=_SQL_FIX)
 
     def add_field(self, step: Step, context: Context) -> Iterator[Finding]:
         found = _field(step)
@@ -291,6 +296,7 @@ class AddNotNullWithoutDefault(DeployRule):
                 f"AddField {model}.{name} is NOT NULL with no default: the migration fails on "
                 "a table that has rows, and old code's INSERTs fail after it",
                 severity=Severity.ERROR,
+                fix=_fix(context.project.django_version),
             )
             return
         table = step.table.name if step.table else default_table(step.migration.app, model)
@@ -314,7 +320,29 @@ class AddNotNullWithoutDefault(DeployRule):
             f"AddField {model}.{name} is NOT NULL with {kind}: Django drops the database "
             "default after filling the rows, so old code still running during the deploy "
             "fails to insert rows (NOT NULL violation)",
+            fix=_fix(context.project.django_version),
         )
+
+
+_NULLABLE_FIRST = "add it with `null=True`, backfill, and make it NOT NULL in a later release"
+_SQL_FIX = (
+    "Keep a DEFAULT on the column in the database, or add it NULL, backfill, and SET NOT NULL "
+    "in a later release."
+)
+
+
+def _fix(django: tuple[int, int] | None) -> str:
+    """MIG501's hint for the project's Django: `db_default` exists from Django 5.0 on; before,
+    a RunSQL `SET DEFAULT` in the same migration keeps the default in the database."""
+    by_hand = "`ALTER COLUMN ... SET DEFAULT ...` in a RunSQL of the same migration"
+    if django is None:
+        return (
+            f"Keep a default in the database (`db_default=...` on Django 5.0+, else {by_hand}), "
+            f"or {_NULLABLE_FIRST}."
+        )
+    if django >= (5, 0):
+        return f"Give the field `db_default=...`, or {_NULLABLE_FIRST}."
+    return f"Keep a default in the database with {by_hand}, or {_NULLABLE_FIRST}."
 
 
 class RenameField(DeployRule):

@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from miglint.config import Config
 from miglint.finding import Finding, Severity
 from miglint.lint import lint
@@ -606,3 +608,32 @@ def test_a_database_default_set_by_runsql_in_the_same_migration(tmp_path: Path) 
     )
     # Only `channel` loses its database default; NullBooleanField is nullable.
     assert [f.line for f in deploy(tmp_path, "MIG501")] == [9]
+
+
+@pytest.mark.parametrize(
+    ("config", "suggests_db_default", "suggests_runsql"),
+    [
+        ('django-version = "4.2"\n', False, True),
+        ('django-version = "5.0"\n', True, False),
+        ("", True, True),
+    ],
+)
+def test_the_hint_fits_the_django_version(
+    tmp_path: Path, config: str, suggests_db_default: bool, suggests_runsql: bool
+) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.AddField("order", "paid", models.BooleanField(default=False)),
+        migrations.AddField("order", "channel", models.CharField(max_length=8)),
+""",
+    )
+    (tmp_path / "pyproject.toml").write_text("[tool.miglint]\n" + config)
+    findings = deploy(tmp_path, "MIG501")
+    assert len(findings) == 2
+    for finding in findings:
+        assert finding.fix is not None
+        assert ("db_default" in finding.fix) is suggests_db_default
+        assert ("SET DEFAULT" in finding.fix) is suggests_runsql
+        if suggests_db_default and suggests_runsql:
+            assert "on Django 5.0+" in finding.fix
