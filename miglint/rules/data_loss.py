@@ -413,8 +413,7 @@ class Migration(migrations.Migration):
                 migration,
                 operation.span,
                 f"DeleteModel drops the table of {migration.app}.{model} and every row in it; "
-                "rolling back re-creates it empty. Remove every use of the model and deploy "
-                "first, then delete it in a later release",
+                "rolling back re-creates it empty",
             )
 
 
