@@ -27,7 +27,7 @@ def _example_block(example: Example) -> str:
     for path, source in files.items():
         if len(files) > 1:
             parts.append(f"`{path}`:\n")
-        language = "json" if path.endswith(".json") else "python"
+        language = {"toml": "toml", "json": "json"}.get(path.rpartition(".")[2], "python")
         parts.append(f"```{language}\n{source.rstrip()}\n```\n")
     return "\n".join(parts)
 

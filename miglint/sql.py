@@ -32,6 +32,8 @@ RENAME_COLUMN = "rename-column"
 ADD_UNIQUE = "add-unique"
 ADD_FOREIGN_KEY = "add-foreign-key"  # validated at once (no NOT VALID)
 ADD_CHECK = "add-check"  # validated at once (no NOT VALID)
+# Not a hazard: the column gets a database default (`ALTER COLUMN ... SET DEFAULT ...`).
+SET_DEFAULT = "set-default"
 
 DESTRUCTIVE = frozenset({DROP_TABLE, DROP_SCHEMA, DROP_COLUMN, TRUNCATE, DELETE_ALL, UPDATE_ALL})
 
@@ -64,6 +66,10 @@ class Statement:
     hazards: tuple[Hazard, ...] = ()
     # Tables this statement creates (CREATE TABLE).
     creates: tuple[str, ...] = ()
+    # INSERT ... SELECT and CREATE TABLE ... AS SELECT: the table the rows are copied from,
+    # and the names in the select list ("*" for every column).
+    copies_from: str | None = None
+    copied: tuple[str, ...] = ()
     # Cannot run inside a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, ...).
     no_transaction: bool = False
     # Which text of a RunSQL list it came from.
@@ -316,6 +322,8 @@ def _statement(sql: str, tokens: list[_Token]) -> Statement:
         hazards=tuple(dict.fromkeys(facts.hazards)),
         creates=tuple(facts.creates),
         no_transaction=facts.no_transaction,
+        copies_from=facts.copies_from,
+        copied=tuple(dict.fromkeys(facts.copied)),
     )
 
 
@@ -328,6 +336,8 @@ class _Facts:
     hazards: list[Hazard] = field(default_factory=list)
     creates: list[str] = field(default_factory=list)
     no_transaction: bool = False
+    copies_from: str | None = None
+    copied: list[str] = field(default_factory=list)
 
 
 class _Reader:
@@ -550,6 +560,7 @@ class _Reader:
             if name:
                 facts.tables.append(name)
                 facts.creates.append(name)
+            self.copy_source(facts, index)
             return facts
         if what == "INDEX":
             return self.create_index(index)
@@ -685,7 +696,45 @@ class _Reader:
             if table:
                 facts.tables.append(table)
                 facts.columns.extend(self.paren_names(index))
+        if verb in ("INSERT", "REPLACE"):
+            self.copy_source(facts, index)
         return facts
+
+    def copy_source(self, facts: _Facts, start: int) -> None:
+        """`... SELECT a, b FROM t` (also in parentheses): the rows of t (columns a, b) are
+        copied elsewhere."""
+        tops = self.top_level(start)
+        select = next((i for i in tops if self.word(i) == "SELECT"), None)
+        if select is None:
+            # `INSERT INTO t (SELECT ...)`: a parenthesised query right after the target.
+            if not (self.is_punct(start, "(") and self.word(start + 1) == "SELECT"):
+                return
+            select = start + 1
+        depth, source = 0, None
+        for position in range(select + 1, len(self.tokens)):
+            if self.is_punct(position, "("):
+                depth += 1
+            elif self.is_punct(position, ")"):
+                depth -= 1
+                if depth < 0:
+                    break
+            elif depth == 0 and self.word(position) == "FROM":
+                source = position
+                break
+        if source is None:
+            return
+        table, _ = self.name(source + 1)
+        if table is None:
+            return
+        facts.copies_from = table
+        for position in range(select + 1, source):
+            token = self.tokens[position]
+            if token.kind == "operator" and token.value == "*":
+                facts.copied.append("*")
+            elif token.kind in ("word", "quoted"):
+                name, _ = self.name(position)
+                if name is not None:
+                    facts.copied.append(bare_name(name))
 
     def alter(self) -> _Facts:
         what = self.word(1)
@@ -740,6 +789,8 @@ class _Reader:
                 facts.hazards.append(Hazard(SET_NOT_NULL, table, column))
             elif rest[:2] == ["DROP", "DEFAULT"]:
                 facts.hazards.append(Hazard("drop-default", table, column))
+            elif rest[:2] == ["SET", "DEFAULT"]:
+                facts.hazards.append(Hazard(SET_DEFAULT, table, column))
         elif action in ("MODIFY", "CHANGE"):
             index = self.skip(begin + 1, "COLUMN")
             column, index = self.name(index)

@@ -8,9 +8,10 @@ review?" and "what was this field before?". What cannot be read is unknown, neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from types import MappingProxyType
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
@@ -53,6 +54,11 @@ class Step:
     # The definition, just before, of the field the operation names (AlterField, RemoveField,
     # RenameField's old name); None when unknown.
     field_before: s.Value | None = None
+    # For RunSQL: the columns (table, column) and tables (table, "") of this app that an
+    # earlier operation took out of the model state only, and the migration that did.
+    removed_from_state: Mapping[tuple[str, str], NodeKey] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @cached_property
     def sql_statements(self) -> tuple[SqlStatement, ...]:
@@ -104,16 +110,18 @@ def _app_steps(project: Project, app_key: str) -> Iterator[Step]:
             if operation.is_("SeparateDatabaseAndState"):
                 for inner in operation.database_operations:
                     yield state.step(migration, inner, created)
-                    created.update(_created_tables(inner, migration))
+                    created.update(created_tables(inner, migration))
                 for inner in operation.state_operations:
+                    state.forget(inner, migration)
                     state.apply(inner, migration)
                 continue
             yield state.step(migration, operation, created)
-            created.update(_created_tables(operation, migration))
+            created.update(created_tables(operation, migration))
             state.apply(operation, migration)
             if operation.is_("RunSQL"):
                 # RunSQL(state_operations=[...]) tells Django's state what the SQL did.
                 for inner in _state_operations(operation, migration):
+                    state.forget(inner, migration)
                     state.apply(inner, migration)
 
 
@@ -147,7 +155,8 @@ def model_name(operation: Operation) -> str | None:
     return _text(operation.argument(position, keyword))
 
 
-def _created_tables(operation: Operation, migration: Migration) -> set[str]:
+def created_tables(operation: Operation, migration: Migration) -> set[str]:
+    """The table a CreateModel creates (lower-cased), or nothing."""
     if not operation.is_("CreateModel"):
         return set()
     name = _text(operation.argument(0, "name"))
@@ -184,10 +193,51 @@ class _State:
     def __init__(self) -> None:
         self.tables: dict[str, Table] = {}
         self.fields: dict[str, dict[str, s.Value]] = {}
+        # What left the model state but not the database (see Step.removed_from_state).
+        self.removed: dict[tuple[str, str], NodeKey] = {}
 
     def clear(self) -> None:
         self.tables.clear()
         self.fields.clear()
+        self.removed.clear()
+
+    def forget(self, operation: Operation, migration: Migration) -> None:
+        """A state-only RemoveField or DeleteModel: its column or table stays in the
+        database, for a later RunSQL to drop."""
+        call = operation.call
+        if call is None or not operation.is_django or call.has_star:
+            return
+        name = model_name(operation)
+        table = self.tables.get(name.lower()) if name else None
+        if table is None:
+            return
+        fields = self.fields.get(name.lower(), {}) if name else {}
+        if operation.name == "DeleteModel":
+            self.removed[(table.name.lower(), "")] = migration.key
+            for field_name, value in fields.items():
+                self.forget_field(table, field_name, value, migration)
+        elif operation.name == "RemoveField":
+            removed = _text(call.argument(1, "name"))
+            if removed and removed.lower() in fields:
+                self.forget_field(table, removed, fields[removed.lower()], migration)
+
+    def forget_field(self, table: Table, name: str, value: s.Value, migration: Migration) -> None:
+        if not isinstance(value, s.Call) or value.has_star:
+            return
+        if value.name == "ManyToManyField":
+            if value.kwarg("through") is s.MISSING:
+                link = value.kwarg("db_table")
+                link_table = link if isinstance(link, str) else f"{table.name}_{name}"
+                self.removed[(link_table.lower(), "")] = migration.key
+            return
+        db_column = value.kwarg("db_column")
+        if isinstance(db_column, str):
+            column = db_column
+        elif db_column is s.MISSING or db_column is None:
+            column = f"{name}_id" if value.name in ("ForeignKey", "OneToOneField") else name
+        else:
+            return
+        self.removed[(table.name.lower(), column.lower())] = migration.key
 
     def step(self, migration: Migration, operation: Operation, created: set[str]) -> Step:
         name = model_name(operation)
@@ -197,6 +247,9 @@ class _State:
         before = None
         if key is not None and field_name is not None:
             before = self.fields.get(key, {}).get(field_name.lower())
+        if operation.is_("RunSQL") and self.removed:
+            removed = MappingProxyType(dict(self.removed))
+            return Step(migration, operation, table, frozenset(created), before, removed)
         return Step(migration, operation, table, frozenset(created), before)
 
     def apply(self, operation: Operation, migration: Migration) -> None:
@@ -236,6 +289,10 @@ class _State:
                 together_sets(s.dict_item(options, "unique_together")),
                 together_sets(s.dict_item(options, "index_together")),
             )
+            if self.removed:
+                # A table of that name again: what was left of the old one is gone.
+                created = self.tables[key].name.lower()
+                self.removed = {k: v for k, v in self.removed.items() if k[0] != created}
         elif name == "DeleteModel":
             self.tables.pop(key, None)
             self.fields.pop(key, None)
@@ -263,6 +320,9 @@ class _State:
             field_name = _text(call.argument(1, "name"))
             if field_name:
                 fields[field_name.lower()] = _field_value(call.argument(2, "field"))
+                if self.removed and name == "AddField":
+                    for column in (field_name.lower(), f"{field_name.lower()}_id"):
+                        self.removed.pop((table.name.lower(), column), None)
         elif name == "RemoveField":
             field_name = _text(call.argument(1, "name"))
             if field_name:

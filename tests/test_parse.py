@@ -955,3 +955,22 @@ def test_mig000_hint_fits_the_cause(
     [finding] = lint_tree(tmp_path, "MIG000")
     assert finding.severity.name == severity
     assert hint in (finding.fix or ""), finding.fix
+
+
+def test_operations_built_from_names_of_the_migration_class() -> None:
+    facts = parse_migration(
+        "from django.db import migrations\n\n"
+        "state_operations = []  # shadowed by the class's own name\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    state_operations = [migrations.RemoveField('product', 'legacy_code')]\n"
+        "    database_operations = [migrations.RunSQL('SELECT 1', migrations.RunSQL.noop)]\n"
+        "    operations = [\n"
+        "        migrations.SeparateDatabaseAndState(\n"
+        "            database_operations=database_operations,\n"
+        "            state_operations=state_operations,\n"
+        "        ),\n"
+        "    ]\n"
+    )
+    (operation,) = facts.operations
+    assert [op.name for op in operation.state_operations] == ["RemoveField"]
+    assert [op.name for op in operation.database_operations] == ["RunSQL"]

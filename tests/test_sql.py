@@ -449,3 +449,11 @@ SCRIPTS = [
 @pytest.mark.parametrize(("text", "expected"), SCRIPTS)
 def test_scripts(text: str, expected: list[tuple[str, set[str]]]) -> None:
     assert [(st.verb, _hazards(st)) for st in sql.classify(text)] == expected
+
+
+def test_set_default_is_a_fact_not_a_hazard_kind_of_its_own() -> None:
+    (statement,) = sql.classify("ALTER TABLE shop_order ALTER paid SET DEFAULT false")
+    assert [(h.kind, h.table, h.column) for h in statement.hazards] == [
+        (sql.SET_DEFAULT, "shop_order", "paid")
+    ]
+    assert sql.SET_DEFAULT not in sql.DESTRUCTIVE

@@ -41,6 +41,13 @@ class Rule:
     def check(self, project: Project) -> Iterable[Finding]:
         raise NotImplementedError
 
+    def reported_by(self, project: Project, code: str, path: str) -> bool:
+        """Whether rule `code` reports on `path` under the configuration. A rule that sees the
+        same hazard on the same operation as `code` leaves it to `code` then (one hazard, one
+        finding), and reports it only when `code` is not selected or is ignored for the file."""
+        config = project.config
+        return config.enabled(code) and not config.ignored_for_path(code, path)
+
     def notices(self, project: Project) -> Iterable[str]:
         """What the rule could not check on `project`, one line each (shown with -v)."""
         return ()

@@ -29,6 +29,33 @@ def _missing_reverse(
             yield operation, f"{keyword}=None"
 
 
+def _one_per_migration(
+    rule: MigrationRule, migration: Migration, operation_name: str, keyword: str
+) -> Iterator[Finding]:
+    """One finding per migration, at its first operation without a reverse (where Django's
+    rollback stops), naming the others: the hazard is the migration's, and a migration of
+    eighteen RunSQL is one rollback that fails, not eighteen."""
+    missing = list(_missing_reverse(migration, operation_name, keyword))
+    if not missing:
+        return
+    (first, written), rest = missing[0], missing[1:]
+    others = ""
+    if rest:
+        lines = [str(operation.span.line) for operation, _ in rest]
+        shown = ", ".join(lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+        plural = "s" if len(rest) > 1 else ""
+        others = (
+            f" (and {len(rest)} more {operation_name} operation{plural} without one: "
+            f"line{plural} {shown})"
+        )
+    yield rule.at(
+        migration,
+        first.span,
+        f"{operation_name} with {written}{others}: rolling back {migration.label} raises "
+        "IrreversibleError, which blocks every rollback past it",
+    )
+
+
 def _fill_slugs(operation: str) -> str:
     """MIG201's first example: a data migration whose one operation is `operation`."""
     return (
@@ -86,6 +113,9 @@ class RunPythonNoReverse(MigrationRule):
     This is an error by default because it silently takes away the rollback path for every
     earlier migration; a project that never rolls back can lower it with
     `severity = { MIG201 = "warning" }`.
+
+    The hazard is the migration's: one finding per migration, at its first RunPython without
+    a reverse (where Django's rollback stops), naming the lines of the others.
     """
 
     code = "MIG201"
@@ -93,8 +123,8 @@ class RunPythonNoReverse(MigrationRule):
     severity = Severity.ERROR
     summary = "RunPython without reverse_code: the migration cannot be rolled back."
     fix = (
-        "Pass reverse_code=<a function that undoes it>, or reverse_code=migrations.RunPython.noop "
-        "when there is nothing to undo."
+        "Pass reverse_code: a function that undoes it, or migrations.RunPython.noop when there "
+        "is nothing to undo."
     )
     VALID = (
         _fill_slugs("migrations.RunPython(fill_slugs, migrations.RunPython.noop)"),
@@ -165,14 +195,7 @@ class Migration(migrations.Migration):
     )
 
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
-        for operation, written in _missing_reverse(migration, "RunPython", "reverse_code"):
-            yield self.at(
-                migration,
-                operation.span,
-                f"RunPython with {written}: rolling back {migration.label} raises "
-                "IrreversibleError, which blocks every rollback past it; pass "
-                "reverse_code (migrations.RunPython.noop when there is nothing to undo)",
-            )
+        yield from _one_per_migration(self, migration, "RunPython", "reverse_code")
 
 
 class RunSQLNoReverse(MigrationRule):
@@ -187,6 +210,9 @@ class RunSQLNoReverse(MigrationRule):
     This is an error by default because it silently takes away the rollback path for every
     earlier migration; a project that never rolls back can lower it with
     `severity = { MIG202 = "warning" }`.
+
+    The hazard is the migration's: one finding per migration, at its first RunSQL without a
+    reverse (where Django's rollback stops), naming the lines of the others.
     """
 
     code = "MIG202"
@@ -194,8 +220,8 @@ class RunSQLNoReverse(MigrationRule):
     severity = Severity.ERROR
     summary = "RunSQL without reverse_sql: the migration cannot be rolled back."
     fix = (
-        "Pass reverse_sql=<SQL that undoes it>, or reverse_sql=migrations.RunSQL.noop when "
-        "there is nothing to undo."
+        "Pass reverse_sql: SQL that undoes it, or migrations.RunSQL.noop when there is nothing "
+        "to undo."
     )
     VALID = (
         _trigram_index('            reverse_sql="DROP INDEX product_name_trgm;",\n'),
@@ -249,11 +275,4 @@ class Migration(migrations.Migration):
     )
 
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
-        for operation, written in _missing_reverse(migration, "RunSQL", "reverse_sql"):
-            yield self.at(
-                migration,
-                operation.span,
-                f"RunSQL with {written}: rolling back {migration.label} raises "
-                "IrreversibleError, which blocks every rollback past it; pass "
-                "reverse_sql (migrations.RunSQL.noop when there is nothing to undo)",
-            )
+        yield from _one_per_migration(self, migration, "RunSQL", "reverse_sql")

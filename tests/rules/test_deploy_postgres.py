@@ -119,6 +119,13 @@ CASES: list[tuple[str, str, bool, set[str], dict[str, str]]] = [
         "char_to_int",
         'migrations.AlterField("product", "code", models.IntegerField())',
         True,
+        set(),
+        {"MIG504": "text to number narrows: MIG103 reports it and says it rewrites the table"},
+    ),
+    (
+        "int_to_float",
+        'migrations.AlterField("product", "stock", models.FloatField(default=0))',
+        True,
         {"MIG504"},
         {},
     ),
@@ -206,7 +213,13 @@ CASES: list[tuple[str, str, bool, set[str], dict[str, str]]] = [
         {"MIG501", "MIG506"},
         {"MIG505": "the varchar_pattern_ops (_like) index Django adds for a unique varchar"},
     ),
-    ("remove_not_null", 'migrations.RemoveField("product", "code")', True, {"MIG509"}, {}),
+    (
+        "remove_not_null",
+        'migrations.RemoveField("product", "code")',
+        True,
+        set(),
+        {"MIG509": "MIG101 reports this RemoveField, and says it is NOT NULL (one finding)"},
+    ),
     (
         "remove_nullable",
         'migrations.RemoveField("product", "note")',
@@ -364,6 +377,10 @@ def test_rules_agree_with_the_sql_django_writes(tmp_path: Path, postgres_host: s
         # An explained difference must really be there, or the case is stale.
         assert set(explained) <= from_sql, (name, from_sql)
     assert not disagreements, disagreements
+    (narrowing,) = [f for f in findings if f.app == "c_char_to_int"]
+    assert narrowing.code == "MIG103" and "rewrites the table" in narrowing.message
+    (removal,) = [f for f in findings if f.app == "c_remove_not_null"]
+    assert removal.code == "MIG101" and "NOT NULL with no database default" in removal.message
     # Everything on a table created in the same migration is safe, in the SQL and the rules.
     assert sql_codes(answers["c_new_table"], True) == set()
     assert "c_new_table" not in reported
