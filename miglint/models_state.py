@@ -78,7 +78,21 @@ _MIGRATION_MANAGERS = frozenset(
     {"django.contrib.auth.models.UserManager", "django.contrib.auth.base_user.UserManager"}
 )
 _PRIVATE = frozenset({"GenericForeignKey", "GenericRelation"})
+# Django's classes whose objects deconstruct into their constructor call.
+_DECONSTRUCTIBLE = (
+    "django.core.validators.",
+    "django.core.files.storage.",
+    "django.contrib.auth.validators.",
+    "django.contrib.postgres.",
+    "django.db.models.",
+)
+_USER_SETTING = "django.conf.settings.AUTH_USER_MODEL"
 _CHOICES_BASES = frozenset({"TextChoices", "IntegerChoices", "Choices"})
+_ENUMS = frozenset(
+    {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "enum.ReprEnum"}
+)
+# Members of these equal their values (IntEnum(1) == 1), as Django's comparison sees them.
+_MIXIN_ENUMS = frozenset({"enum.IntEnum", "enum.StrEnum", "enum.IntFlag"})
 _DYNAMIC = re.compile(r"\b(add_to_class|contribute_to_class)\s*\(")
 _COMPOUND = frozenset(
     {"If", "Try", "TryStar", "For", "While", "With", "Match", "AsyncFor", "AsyncWith"}
@@ -122,7 +136,7 @@ class ClassRef:
 class _ClassInfo:
     """What a class is: a model (abstract or not), a Choices enum, a manager, or unknown."""
 
-    kind: str  # "model", "choices", "manager", "field", "plain", "unknown"
+    kind: str  # "model", "choices", "manager", "field", "enum", "plain", "unknown"
     ref: ClassRef | None = None
     parents: list[_ClassInfo] = field(default_factory=list)
     # External base classes that may add fields (e.g. django.contrib's AbstractUser).
@@ -141,6 +155,10 @@ class _ClassInfo:
     choices: object = None
     members: dict[str, tuple[object, object]] = field(default_factory=dict)
     qualified: str = ""
+    # An enum.Enum subclass whose members equal their values (IntEnum, StrEnum, (str, Enum)).
+    enum_mixin: bool = False
+    # A deconstructible class of Django's (a validator, a storage...) is among its bases.
+    django_base: bool = False
 
 
 class ModelsReader:
@@ -188,7 +206,7 @@ class ModelsReader:
             path,
             tree,
             text,
-            import_aliases(imports),
+            _aliases(imports),
             constants,
             classes,
             frozenset(functions),
@@ -228,7 +246,7 @@ class ModelsReader:
     # --- names -------------------------------------------------------------------------
 
     def resolve(self, dotted: str, module: Module, depth: int = 0) -> object:
-        """What `dotted` names in `module`: a ClassRef, ("value", Value, Module),
+        """What `dotted` names in `module`: a ClassRef, ("value", Value, Module, name),
         ("module", Module), ("external", qualified name), ("function", name) or None."""
         if depth > 12:
             return None
@@ -241,7 +259,7 @@ class ModelsReader:
             if isinstance(value, s.Ref) and value.name != dotted:
                 target = self.resolve(value.name, module, depth + 1)
             else:
-                target = ("value", value, module)
+                target = ("value", value, module, head)
         elif head in module.functions:
             target = ("function", head)
         elif head in module.aliases:
@@ -315,6 +333,7 @@ class ModelsReader:
             elif isinstance(target, tuple) and target[0] == "external":
                 qualified = str(target[1])
                 kinds.append(_external_kind(qualified))
+                info.django_base = info.django_base or qualified.startswith(_DECONSTRUCTIBLE)
                 if kinds[-1] == "model" and qualified not in _MODEL_BASES:
                     info.opaque_bases.append(qualified)
                     info.direct_opaque = True
@@ -332,11 +351,18 @@ class ModelsReader:
                     name = qualified.rpartition(".")[2]
                     info.field_base = name if name in FIELD_POSITIONAL else None
                     info.private = info.private or name in _PRIVATE
-            elif base.name == "object":
+                if kinds[-1] == "enum":
+                    info.enum_mixin = info.enum_mixin or qualified in _MIXIN_ENUMS
+            elif target is None and "." not in base.name and hasattr(builtins, base.name):
+                # object, str, int, dict...: `class Color(str, Enum)` compares equal to str.
                 kinds.append("plain")
+                info.enum_mixin = info.enum_mixin or base.name in ("str", "int")
             else:
                 kinds.append("unknown")
-        for kind in ("model", "choices", "manager", "field"):
+        if any(p.kind == "enum" and p.enum_mixin for p in info.parents):
+            info.enum_mixin = True
+        info.django_base = info.django_base or any(p.django_base for p in info.parents)
+        for kind in ("model", "choices", "manager", "field", "enum"):
             if kind in kinds:
                 info.kind = kind
                 break
@@ -363,6 +389,8 @@ class ModelsReader:
                     info.use_in_migrations = flag if isinstance(flag, bool) else None
         elif info.kind == "choices":
             self._read_choices(info)
+        elif info.kind == "enum":
+            self._read_enum(info)
         elif info.kind == "field":
             info.private = info.private or any(p.private for p in info.parents)
             bases = {p.field_base for p in info.parents if p.kind == "field"}
@@ -464,6 +492,24 @@ class ModelsReader:
             pairs.insert(0, ("tuple", (None, empty)))
         info.choices = ("list", tuple(pairs))
         del integer
+
+    def _read_enum(self, info: _ClassInfo) -> None:
+        """Members of an enum.Enum subclass: name -> (value, or Undecided; the name)."""
+        assert info.ref is not None
+        scope = ModuleScope(self, info.ref.module)
+        for parent in info.parents:
+            info.members.update(parent.members)
+        for statement in info.ref.node.body:
+            if not isinstance(statement, s.Assign) or statement.augmented:
+                continue
+            for name in statement.targets:
+                if name.startswith("_"):
+                    continue
+                try:
+                    value = canonical(statement.value, scope)
+                except Undecidable as error:
+                    value = Undecided(f"{info.ref.node.name}.{name}: {error}")
+                info.members[name] = (value, name)
 
     def _member(self, value: s.Value, name: str, scope: ModuleScope) -> tuple[object, object]:
         label: object = name.replace("_", " ").title()
@@ -663,6 +709,7 @@ class ModelsReader:
             info.ref.module.path,
             unknown=None,
             partial="; ".join(partial) or None,
+            opaque_base=bool(info.opaque_bases),
         )
 
     def _label_of(self, info: _ClassInfo) -> str:
@@ -852,6 +899,15 @@ class ModelsReader:
         return tuple(result)
 
 
+def _aliases(imports: list[s.Import]) -> dict[str, str]:
+    """Local name -> dotted import path; `from . import x` is `.x` (a sibling module)."""
+    aliases = import_aliases(imports)
+    for imported in imports:
+        if imported.name not in (None, "*") and imported.module.strip(".") == "":
+            aliases[imported.alias] = imported.module + str(imported.name)
+    return aliases
+
+
 def _with_span(state: FieldState, span: s.Span) -> FieldState:
     return _replace_field(state, span=span)
 
@@ -940,8 +996,8 @@ def _external_kind(qualified: str) -> str:
         return "manager"
     if module.startswith("django.db.models") and name == "QuerySet":
         return "plain"
-    if qualified in ("enum.Enum", "enum.IntEnum", "enum.StrEnum"):
-        return "plain"
+    if qualified in _ENUMS:
+        return "enum"
     if module.startswith("django.") and (name.endswith("Field") or name in _PRIVATE):
         return "field"
     if module.startswith("django.") and ".models" not in module:
@@ -965,12 +1021,24 @@ class ModuleScope:
 
     def lookup(self, dotted: str) -> s.Value | Resolved | None:
         target = self.reader.resolve(dotted, self.module)
-        if isinstance(target, tuple) and target[0] == "value":
-            value, owner = target[1], target[2]
+        kind = target[0] if isinstance(target, tuple) else None
+        if isinstance(target, tuple) and kind == "value":
+            value, owner, bound = target[1], target[2], str(target[3])
             assert isinstance(owner, Module)
+            scope = self if owner is self.module else ModuleScope(self.reader, owner)
+            if isinstance(value, s.Call) and value.name[:1].isupper():
+                # An object bound to a name: a migration may import that name (the same
+                # object) or write how the object deconstructs.
+                try:
+                    built = canonical(value, scope)
+                except Undecidable as error:
+                    return Resolved(("object", bound, ("opaque", str(error))))
+                if isinstance(built, tuple) and built[:1] == ("call",):
+                    return Resolved(("object", bound, built))
+                return Resolved(built)
             if owner is self.module:
                 return cast(s.Value, value)
-            return Resolved(canonical(cast(s.Value, value), ModuleScope(self.reader, owner)))
+            return Resolved(canonical(cast(s.Value, value), scope))
         if isinstance(target, ClassRef):
             info = self.reader.info(target)
             if info.kind == "model":
@@ -981,45 +1049,67 @@ class ModuleScope:
                 if isinstance(info.choices, Undecided):
                     raise Undecidable(info.choices.reason)
                 return Resolved(("choices-class", info.choices))
+            # Any other class is written in a migration as a reference to it.
             return None
-        if isinstance(target, tuple) and target[0] == "attribute":
+        if isinstance(target, tuple) and kind == "attribute":
             ref, rest = target[1], target[2]
             assert isinstance(ref, ClassRef) and isinstance(rest, str)
-            found = self._attribute(ref, rest)
-            if found is not None:
-                return found
-        if isinstance(target, tuple) and target[0] == "external":
-            model = _external_model(str(target[1]))
+            return self._attribute(ref, rest)
+        if isinstance(target, tuple) and kind == "external":
+            qualified = str(target[1])
+            model = _external_model(qualified)
             if model is not None:
                 return Resolved(("model", model))
-        if isinstance(target, tuple) and target[0] == "function":
-            return None
-        if isinstance(target, tuple) and target[0] == "value-attribute":
-            raise Undecidable(f"the value of {dotted}")
-        qualified = self.qualify(dotted)
-        last = qualified.rpartition(".")[2]
-        if qualified.startswith(("settings.", "django.conf.settings.")):
-            if last != "AUTH_USER_MODEL":
+            if qualified.startswith("django.conf.settings.") and qualified != _USER_SETTING:
                 # A migration holds the setting's value, which is not in the source.
                 raise Undecidable(f"the value of {dotted}")
-        elif not qualified.startswith("django.") and (
-            last.isupper() or (last[:1] == "_" and last[1:].isupper())
-        ):
-            # A constant miglint cannot see: the migration holds its value.
+            return None
+        if kind == "function":
+            return None
+        if kind in ("value-attribute", "module"):
             raise Undecidable(f"the value of {dotted}")
-        return None
+        if "." not in dotted and hasattr(builtins, dotted):
+            return None
+        # Defined conditionally, star-imported from outside the tree, or not at all.
+        raise Undecidable(f"{dotted} cannot be resolved")
+
+    def check_object(self, func: str) -> None:
+        """Raise Undecidable unless an object built by `func(...)` is written in a migration
+        as that same call (a deconstructible class that keeps its constructor arguments)."""
+        target = self.reader.resolve(func, self.module)
+        if not isinstance(target, ClassRef):
+            return
+        info = self.reader.info(target)
+        if info.kind in ("model", "field", "manager", "choices"):
+            return
+        reason = _deconstruction(info)
+        if reason is not None:
+            raise Undecidable(
+                f"how {target.node.name} objects are written in a migration: {reason}"
+            )
 
     def _attribute(self, ref: ClassRef, rest: str) -> s.Value | Resolved | None:
         info = self.reader.info(ref)
+        member, _, attribute = rest.partition(".")
+        if info.kind == "enum":
+            return _enum_member(info, ref.node.name, member, attribute)
+        if info.kind == "model" and member == "Meta" and attribute and "." not in attribute:
+            found = (info.meta or {}).get(attribute)
+            if found is None or info.meta_undecided:
+                raise Undecidable(f"{ref.node.name}.{rest}")
+            meta_value, owner = found
+            return Resolved(canonical(meta_value, ModuleScope(self.reader, owner)))
         if info.kind != "choices":
             inner = ClassScope(self.reader, ref)
-            head = rest.partition(".")[0]
-            if head in inner.values or head in inner.classes:
+            if member in inner.values or member in inner.classes:
                 return inner.lookup(rest)
-            return None
+            methods = {st.name for st in ref.node.body if isinstance(st, s.FunctionDef)}
+            if member in methods and not attribute:
+                # A method or static function: a migration names it.
+                return Resolved(("ref", member))
+            raise Undecidable(f"{ref.node.name}.{rest}")
         if isinstance(info.choices, Undecided):
             raise Undecidable(info.choices.reason)
-        member, _, attribute = rest.partition(".")
         if member == "choices":
             return Resolved(info.choices)
         if member in ("values", "labels", "names"):
@@ -1035,6 +1125,53 @@ class ModuleScope:
             if attribute == "label":
                 return Resolved(label)
         raise Undecidable(f"{ref.node.name}.{rest}")
+
+
+def _enum_member(info: _ClassInfo, cls: str, member: str, attribute: str) -> Resolved:
+    """`Color.RED` (an enum member, as Django compares it), `.value` or `.name`."""
+    if member not in info.members:
+        raise Undecidable(f"{cls}.{member}")
+    value, _ = info.members[member]
+    if attribute == "name":
+        return Resolved(member)
+    if isinstance(value, Undecided):
+        raise Undecidable(value.reason)
+    if attribute == "value":
+        return Resolved(value)
+    if attribute:
+        raise Undecidable(f"{cls}.{member}.{attribute}")
+    return Resolved(("enum-member", cls, member, value, info.enum_mixin))
+
+
+def _deconstruction(info: _ClassInfo) -> str | None:
+    """Why objects of a project class may not be written as their constructor call (None:
+    they are, as `@deconstructible` or a Django base class writes them)."""
+    chain: list[_ClassInfo] = []
+    stack = [info]
+    while stack and len(chain) < 50:
+        current = stack.pop()
+        if current.ref is None or current in chain:
+            continue
+        chain.append(current)
+        stack.extend(current.parents)
+    decorated = False
+    for current in chain:
+        assert current.ref is not None
+        defined = {st.name for st in current.ref.node.body if isinstance(st, s.FunctionDef)}
+        if defined & {"deconstruct", "__eq__", "__new__", "__reduce__"}:
+            return f"{current.ref.node.name} defines its own " + ", ".join(
+                sorted(defined & {"deconstruct", "__eq__", "__new__", "__reduce__"})
+            )
+        for decorator in current.ref.node.decorators:
+            if isinstance(decorator, s.Ref) and decorator.last == "deconstructible":
+                decorated = True
+            elif isinstance(decorator, s.Call) and decorator.name == "deconstructible":
+                if decorator.args or decorator.kwargs:
+                    return f"{current.ref.node.name} is deconstructible under another path"
+                decorated = True
+    if decorated or info.django_base:
+        return None
+    return f"{info.ref.node.name if info.ref else 'the class'} is not deconstructible"
 
 
 class ClassScope(ModuleScope):

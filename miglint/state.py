@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
@@ -172,6 +173,29 @@ ALTER_OPTION_KEYS = (
 )
 
 
+# on_delete handlers: functions a migration names.
+_ON_DELETE = frozenset({"CASCADE", "PROTECT", "SET_NULL", "SET_DEFAULT", "DO_NOTHING", "RESTRICT"})
+_RANGE_OPERATORS = {
+    "EQUAL": "=",
+    "NOT_EQUAL": "<>",
+    "CONTAINS": "@>",
+    "CONTAINED_BY": "<@",
+    "OVERLAPS": "&&",
+    "FULLY_LT": "<<",
+    "FULLY_GT": ">>",
+    "NOT_LT": "&>",
+    "NOT_GT": "&<",
+    "ADJACENT_TO": "-|-",
+}
+# Django's named constants and enum members, as a migration writes them.
+_DJANGO_VALUES: dict[str, object] = {
+    **{f"RangeOperators.{name}": value for name, value in _RANGE_OPERATORS.items()},
+    "Deferrable.DEFERRED": ("enum-member", "Deferrable", "DEFERRED", "deferred", False),
+    "Deferrable.IMMEDIATE": ("enum-member", "Deferrable", "IMMEDIATE", "immediate", False),
+}
+# `module.Enum['MEMBER']`: how a migration writes an enum member (Django 3.0 and later).
+_ENUM_SUBSCRIPT = re.compile(r"([A-Za-z_][\w.]*)\[\s*(['\"])(\w+)\2\s*\]")
+
 # Lowercase callables that migrations write as calls (functools.partial, storages...).
 _DECONSTRUCTIBLE_FUNCTIONS = frozenset({"partial"})
 
@@ -201,6 +225,10 @@ class Scope(Protocol):
 
     def lookup(self, dotted: str) -> s.Value | Resolved | None: ...
 
+    def check_object(self, func: str) -> None:
+        """Raise Undecidable when an object built by calling `func` is not written in a
+        migration as that call."""
+
 
 class ImportScope:
     """A scope that knows a file's imports only (migration files)."""
@@ -212,6 +240,9 @@ class ImportScope:
         return qualify(dotted, self.aliases)
 
     def lookup(self, dotted: str) -> s.Value | Resolved | None:
+        return None
+
+    def check_object(self, func: str) -> None:
         return None
 
 
@@ -252,6 +283,9 @@ def canonical(value: s.Value | s.Missing, scope: Scope, depth: int = 0) -> objec
             return "".join(str(part) for part in parts)
         raise Undecidable("a concatenation miglint cannot evaluate")
     if isinstance(value, s.Unknown):
+        member = _ENUM_SUBSCRIPT.fullmatch(value.source) if value.kind == "subscript" else None
+        if member is not None:
+            return ("enum", member.group(1).rpartition(".")[2], member.group(3))
         raise Undecidable(f"`{value.source}`")
     raise Undecidable(repr(value))
 
@@ -265,13 +299,29 @@ def _canonical_ref(value: s.Ref, scope: Scope, depth: int) -> object:
     qualified = scope.qualify(value.name)
     if qualified.startswith(("settings.", "django.conf.settings.")):
         return ("setting", value.last)
-    last = qualified.rpartition(".")[2]
-    if last == "NOT_PROVIDED":
-        raise Undecidable("NOT_PROVIDED")
-    if not qualified.startswith("django.") and last.strip("_").isupper():
-        # A constant defined where miglint cannot see: its value is what counts.
-        raise Undecidable(f"the value of {value.name}")
-    return ("ref", last)
+    return external_reference(qualified, value.name)
+
+
+def external_reference(qualified: str, written: str) -> object:
+    """A name defined outside the tree: a function or class a migration names the same way,
+    a Django constant with a known value, or Undecidable for any other constant."""
+    parts = qualified.split(".")
+    if qualified.startswith("django."):
+        known = _DJANGO_VALUES.get(".".join(parts[-2:]))
+        if known is not None:
+            return known
+        if parts[-1] in _ON_DELETE:
+            return ("ref", parts[-1])
+    if any(_is_constant(part) for part in (parts[1:] or parts)) or parts[-1] == "NOT_PROVIDED":
+        # A constant (or an attribute of one) defined where miglint cannot see: its value
+        # is what a migration holds.
+        raise Undecidable(f"the value of {written}")
+    return ("ref", parts[-1])
+
+
+def _is_constant(name: str) -> bool:
+    bare = name.strip("_")
+    return bare.isupper() and len(bare) > 1
 
 
 def _canonical_call(call: s.Call, scope: Scope, depth: int) -> object:
@@ -305,6 +355,7 @@ def _canonical_call(call: s.Call, scope: Scope, depth: int) -> object:
     if name[:1].islower() and name not in _DECONSTRUCTIBLE_FUNCTIONS:
         # A function call: the migration holds the value it returned at import time.
         raise Undecidable(f"the result of {call.func}()")
+    scope.check_object(call.func)
     return ("call", name, tuple(args), frozenset(kwargs.items()))
 
 
@@ -312,9 +363,13 @@ def _canonical_decimal(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return ("call", "Decimal", (value,), frozenset())
     try:
-        return ("Decimal", str(decimal.Decimal(value)))
+        number = decimal.Decimal(value)
     except decimal.InvalidOperation:
         raise Undecidable("a Decimal miglint cannot read") from None
+    if number.is_snan():
+        raise Undecidable("a signalling NaN")
+    # Compared as Python compares it: Decimal("30") == 30.
+    return number
 
 
 def _canonical_datetime(name: str, args: list[object], kwargs: dict[str, object]) -> object:
@@ -386,6 +441,11 @@ class FieldState:
     base: str | None = None
     # A class miglint does not know: kwargs kept as written in the migration.
     raw: bool = False
+    # `choices` as Django before 5.0 kept them (only the outer sequence made a list), when
+    # that differs from the normalised form in `kwargs`.
+    raw_choices: object = None
+    # A ManyToManyField to "self" that Django makes symmetrical (its hidden related_name).
+    symmetrical_self: bool = False
 
 
 def field_class(call: s.Call, scope: Scope) -> str | None:
@@ -445,20 +505,39 @@ def deconstruct_field(
         try:
             if call.args or call.has_star:
                 raise Undecidable(f"positional arguments to {call.func}")
-            raw = _given_kwargs((), call, scope)
+            raw, _ = _given_kwargs((), call, scope)
         except Undecidable as error:
             return FieldState(name, last, {}, call.span, unknown=f"{call.func}: {error}")
         return FieldState(name, last, raw, call.span, raw=True)
     try:
-        kwargs = normalize_kwargs(
-            cls, _given_kwargs(FIELD_POSITIONAL.get(cls, ()), call, scope), app_label, model_name
+        given, raw_choices = _given_kwargs(FIELD_POSITIONAL.get(cls, ()), call, scope)
+        symmetrical = given.get("symmetrical")
+        target = given.get("to")
+        symmetrical_self = cls == "ManyToManyField" and (
+            (target == "self" and symmetrical is not False)
+            or (symmetrical is True and target == model_name)
         )
+        kwargs = normalize_kwargs(cls, given, app_label, model_name)
     except Undecidable as error:
         return FieldState(name, cls, {}, call.span, unknown=str(error))
-    return FieldState(name, last if base else cls, kwargs, call.span, base=base)
+    if raw_choices == kwargs.get("choices"):
+        raw_choices = None
+    return FieldState(
+        name,
+        last if base else cls,
+        kwargs,
+        call.span,
+        base=base,
+        raw_choices=raw_choices,
+        symmetrical_self=symmetrical_self,
+    )
 
 
-def _given_kwargs(positional: tuple[str, ...], call: s.Call, scope: Scope) -> dict[str, object]:
+def _given_kwargs(
+    positional: tuple[str, ...], call: s.Call, scope: Scope
+) -> tuple[dict[str, object], object]:
+    """The canonical keyword arguments of a field call, and its choices as Django before
+    5.0 kept them (None without choices)."""
     if call.has_star:
         raise Undecidable("*args or **kwargs in the field's arguments")
     if len(call.args) > len(positional):
@@ -468,12 +547,26 @@ def _given_kwargs(positional: tuple[str, ...], call: s.Call, scope: Scope) -> di
         given[keyword.name] = keyword.value
     given.pop("name", None)
     kwargs: dict[str, object] = {}
+    raw_choices: object = None
     for key, raw in given.items():
         if key == "choices":
             kwargs[key] = normalize_choices(raw, scope)
+            raw_choices = _choices_before_5(raw, scope)
         else:
             kwargs[key] = canonical(raw, scope)
-    return kwargs
+    return kwargs, raw_choices
+
+
+def _choices_before_5(value: s.Value | s.Missing, scope: Scope) -> object:
+    """Before Django 5.0, Field.deconstruct() wrote list(choices): inner sequences as given,
+    a dict as its keys, a Choices class as its members."""
+    built = canonical(value, scope)
+    if isinstance(built, tuple) and built[:1] == ("choices-class",):
+        return ("choices class, unsupported before Django 5.0",)
+    if isinstance(built, tuple) and built[:1] == ("dict",):
+        return ("choices dict, unsupported before Django 5.0",)
+    items = sequence_items(built)
+    return ("list", items) if items is not None else built
 
 
 def normalize_kwargs(
@@ -612,6 +705,9 @@ def normalize_choices(value: s.Value | s.Missing, scope: Scope) -> object:
     result = canonical(resolved, scope)
     if isinstance(result, tuple) and result and result[0] == "choices-class":
         return result[1]
+    if isinstance(result, tuple) and result[:1] in (("call",), ("object",)):
+        # An object Django iterates into a list: what it yields is not in the source.
+        raise Undecidable("choices given as an object")
     return _normalize_choice_list(result, depth=0)
 
 
@@ -668,6 +764,8 @@ class ModelState:
     # Fields, options or managers may come from somewhere miglint cannot see (an
     # unresolved base class, a field class that adds fields): only what is seen is compared.
     partial: str | None = None
+    # A base class miglint cannot read (or a metaclass) may add Meta options and entries.
+    opaque_base: bool = False
 
     @property
     def key(self) -> str:

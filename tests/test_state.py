@@ -48,6 +48,9 @@ def field(source: str, model: str = "product") -> FieldState:
     [
         ('_("Name")', '"Name"'),
         ("Decimal(0)", "Decimal('0')"),
+        # Compared with ==, as the autodetector compares them (checked against Django 5.2).
+        ("Decimal('0.0')", "Decimal('0')"),
+        ("Decimal(30)", "30"),
         ("datetime.timedelta(hours=24)", "datetime.timedelta(days=1)"),
         ("models.Q(a=1, b=2)", 'models.Q(("a", 1), ("b", 2))'),
         ('{"b": 1, "a": 2}', '{"a": 2, "b": 1}'),
@@ -63,7 +66,7 @@ def test_values_that_django_sees_as_equal(left: str, right: str) -> None:
     ("left", "right"),
     [
         ('["name"]', '("name",)'),
-        ("Decimal('0.0')", "Decimal('0')"),
+        ("Decimal('0.1')", "0.1"),
         ("models.Q(a=1)", "models.Q(a=1, _negated=True)"),
     ],
 )

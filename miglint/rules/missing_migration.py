@@ -6,7 +6,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from miglint.autodetect import Change, compare_app, first_location, models_file
+from miglint.autodetect import (
+    Change,
+    Settings,
+    behaviours_for,
+    compare_app,
+    first_location,
+    models_file,
+)
 from miglint.finding import Finding, Severity
 from miglint.models_state import read_app_models
 from miglint.nodes import App
@@ -71,13 +78,14 @@ def analyse(project: Project) -> list[AppDrift]:
         return []
     states = migration_states(project)
     top = os.path.commonpath([os.path.dirname(root) for root in project.roots] or ["/"])
+    settings = Settings(behaviours=behaviours_for(project.django_version))
     result = []
     for app in project.apps:
         if not app.models_paths:
             result.append(AppDrift(app, (), (f"app {app.label}: no models.py, not compared",)))
             continue
         new, maybe = read_app_models(app, project.apps, top)
-        changes, notes = compare_app(states[app.key], new, maybe)
+        changes, notes = compare_app(states[app.key], new, maybe, settings)
         notes = [*notes, *states[app.key].notes]
         result.append(AppDrift(app, tuple(changes), tuple(notes)))
     return result
