@@ -396,9 +396,18 @@ class ModelsReader:
             bases = {p.field_base for p in info.parents if p.kind == "field"}
             if info.field_base is not None:
                 bases.add(info.field_base)
-            overrides = {"__init__", "deconstruct", "contribute_to_class"}
-            defined = {st.name for st in ref.node.body if isinstance(st, s.FunctionDef)}
-            simple = len(bases) == 1 and None not in bases and not defined & overrides
+            # A mixin of the project's or from a package may take arguments of its own
+            # (and drop them before Django sees them), or write deconstruct() differently.
+            mixins_known = (
+                all(
+                    p.kind == "field" or (p.kind == "plain" and not _changes_field(p))
+                    for p in info.parents
+                )
+                and "unknown" not in kinds
+            )
+            simple = (
+                len(bases) == 1 and None not in bases and not _changes_field(info) and mixins_known
+            )
             info.field_base = bases.pop() if simple else None
         return info
 
@@ -787,9 +796,11 @@ class ModelsReader:
                         statement.span,
                     )
                 elif kind == "custom-field":
+                    # A class that adds itself to the model its own way may be a private
+                    # field (like GenericForeignKey), which no migration holds.
                     fields[name] = FieldState(
                         name,
-                        value.func,
+                        "?" if detail else value.func,
                         {},
                         statement.span,
                         unknown=f"custom field class {value.func}",
@@ -819,7 +830,7 @@ class ModelsReader:
                 return (
                     ("field-subclass", info.field_base)
                     if info.field_base
-                    else ("custom-field", None)
+                    else ("custom-field", _adds_itself(info))
                 )
             if info.kind == "manager":
                 return "manager", self._manager_entry(call, info, scope)
@@ -1127,6 +1138,41 @@ class ModuleScope:
         raise Undecidable(f"{ref.node.name}.{rest}")
 
 
+def _adds_itself(info: _ClassInfo) -> bool:
+    """Whether a field class of the project's defines contribute_to_class (it may add
+    itself as a private field) or derives from a private field."""
+    stack, seen = [info], 0
+    while stack and seen < 50:
+        current = stack.pop()
+        seen += 1
+        if current.private or current.ref is None:
+            return True
+        if any(
+            isinstance(st, s.FunctionDef) and st.name == "contribute_to_class"
+            for st in current.ref.node.body
+        ):
+            return True
+        stack.extend(current.parents)
+    return False
+
+
+def _changes_field(info: _ClassInfo) -> bool:
+    """Whether a class (or a plain class it derives from) overrides what a field's
+    deconstruct() depends on."""
+    overrides = {"__init__", "deconstruct", "contribute_to_class"}
+    stack, seen = [info], 0
+    while stack and seen < 50:
+        current = stack.pop()
+        seen += 1
+        if current.ref is None:
+            return True
+        defined = {st.name for st in current.ref.node.body if isinstance(st, s.FunctionDef)}
+        if defined & overrides:
+            return True
+        stack.extend(p for p in current.parents if p.kind in ("plain", "unknown"))
+    return False
+
+
 def _enum_member(info: _ClassInfo, cls: str, member: str, attribute: str) -> Resolved:
     """`Color.RED` (an enum member, as Django compares it), `.value` or `.name`."""
     if member not in info.members:
@@ -1212,6 +1258,100 @@ class ClassScope(ModuleScope):
         if head in self.values:
             raise Undecidable(f"attribute of class attribute {dotted}")
         return super().lookup(dotted)
+
+
+_MIGRATIONS = "django.db.migrations."
+# Django's operations that change no model state.
+_STATELESS = frozenset({"RunPython"})
+
+
+class ProjectClasses:
+    """The project's own classes named by a migration (`myapp.storage.PrivateStorage`),
+    read from source to tell how Django treats them."""
+
+    def __init__(self, app: App, apps: tuple[App, ...], top: str, read: Reader = read_text):
+        self.reader = ModelsReader(app, apps, top, read)
+
+    def _class(self, qualified: str, from_path: str) -> tuple[ClassRef, Module] | None:
+        owner, _, name = qualified.rpartition(".")
+        # No dot: a class defined (or imported) in the migration file itself.
+        path = self.reader.module_file(owner, from_path) if owner.strip(".") else from_path
+        module = self.reader.module(path) if path else None
+        if module is None:
+            return None
+        target = self.reader.resolve(name, module)
+        return (target, module) if isinstance(target, ClassRef) else None
+
+    def check_object(self, qualified: str, from_path: str) -> None:
+        found = self._class(qualified, from_path)
+        if found is not None:
+            ref, module = found
+            ModuleScope(self.reader, module).check_object(ref.node.name)
+
+    def operation_effect(self, qualified: str, from_path: str) -> str | None:
+        found = self._class(qualified, from_path)
+        if found is None:
+            return None
+        return _operation_effect(self.reader, self.reader.info(found[0]))
+
+
+def _operation_effect(reader: ModelsReader, info: _ClassInfo) -> str | None:
+    """ "none" for an operation class that changes no model state, the Django operation a
+    subclass behaves like, or None when its state_forwards() is its own."""
+    django: set[str] = set()
+    stack, seen = [info], 0
+    while stack and seen < 50:
+        current = stack.pop()
+        seen += 1
+        if current.ref is None:
+            return None
+        methods = {st.name: st for st in current.ref.node.body if isinstance(st, s.FunctionDef)}
+        forwards = methods.get("state_forwards")
+        if forwards is not None:
+            return "none" if _does_nothing(current.ref.module, forwards) else None
+        for base in current.ref.node.bases:
+            target = (
+                reader.resolve(base.name, current.ref.module) if isinstance(base, s.Ref) else None
+            )
+            if isinstance(target, ClassRef):
+                stack.append(reader.info(target))
+            elif isinstance(target, tuple) and target[0] == "external":
+                qualified = str(target[1])
+                if not qualified.startswith(_MIGRATIONS):
+                    return None
+                django.add(qualified.rpartition(".")[2])
+            elif not (isinstance(base, s.Ref) and base.name == "object"):
+                return None
+    if django and django <= _STATELESS:
+        return "none"
+    if len(django) == 1 and "Operation" not in django:
+        name = django.pop()
+        # Its own __init__ may take other arguments than the Django operation's.
+        return None if _defines(info, "__init__") else name
+    return None
+
+
+def _defines(info: _ClassInfo, method: str) -> bool:
+    stack, seen = [info], 0
+    while stack and seen < 50:
+        current = stack.pop()
+        seen += 1
+        if current.ref is not None and any(
+            isinstance(st, s.FunctionDef) and st.name == method for st in current.ref.node.body
+        ):
+            return True
+        stack.extend(current.parents)
+    return False
+
+
+def _does_nothing(module: Module, function: s.FunctionDef) -> bool:
+    """Whether a method's body is only `pass`, a docstring or a bare return."""
+    lines = module.text.splitlines()[function.span.line : function.span.end_line]
+    body = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    if len(body) > 3:
+        return False
+    text = " ".join(body)
+    return bool(re.fullmatch(r"""(("{3}|'{3}|["']).*?\2\s*)?(pass|return( None)?|\.\.\.)?""", text))
 
 
 def read_app_models(

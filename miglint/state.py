@@ -13,7 +13,7 @@ import datetime
 import decimal
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,6 +21,7 @@ from miglint import syntax as s
 from miglint.parse import Operation, import_aliases, qualify
 
 if TYPE_CHECKING:
+    from miglint.nodes import App
     from miglint.project import Project
 
 # Field.deconstruct() leaves these out when they hold their default (compared with `is`).
@@ -230,11 +231,28 @@ class Scope(Protocol):
         migration as that call."""
 
 
-class ImportScope:
-    """A scope that knows a file's imports only (migration files)."""
+class ProjectCode(Protocol):
+    """The project's own classes as a migration names them (by their dotted path)."""
 
-    def __init__(self, imports: Iterable[s.Import]) -> None:
+    def check_object(self, qualified: str, from_path: str) -> None:
+        """Raise Undecidable unless an object of this class is written as its call.
+        `from_path` is the file that imports it (for relative imports)."""
+
+    def operation_effect(self, qualified: str, from_path: str) -> str | None:
+        """What an operation class of the project does to the model state: "none", the
+        name of the Django operation it behaves like, or None when that is not known."""
+
+
+class ImportScope:
+    """A scope that knows a file's imports only (migration files), and optionally the
+    project's classes they name."""
+
+    def __init__(
+        self, imports: Iterable[s.Import], code: ProjectCode | None = None, path: str = ""
+    ) -> None:
         self.aliases = import_aliases(imports)
+        self.code = code
+        self.path = path
 
     def qualify(self, dotted: str) -> str:
         return qualify(dotted, self.aliases)
@@ -243,7 +261,10 @@ class ImportScope:
         return None
 
     def check_object(self, func: str) -> None:
-        return None
+        if self.code is not None:
+            qualified = self.qualify(func)
+            if not qualified.startswith("django."):
+                self.code.check_object(qualified, self.path)
 
 
 def canonical(value: s.Value | s.Missing, scope: Scope, depth: int = 0) -> object:
@@ -843,7 +864,12 @@ def index_entry(value: s.Value, scope: Scope, app_label: str, model_name: str) -
     body = unify_sequences(canonical(value, scope))
     assert isinstance(body, tuple) and body[0] == "call"
     _, cls, args, kwargs = body
-    assert isinstance(kwargs, frozenset)
+    assert isinstance(kwargs, frozenset) and isinstance(args, tuple)
+    if isinstance(cls, str) and (cls.endswith("Index") or cls == "UniqueConstraint"):
+        # Index and UniqueConstraint turn a field name given as an expression into F(name).
+        args = tuple(
+            ("call", "F", (arg,), frozenset()) if isinstance(arg, str) else arg for arg in args
+        )
     kw = dict(kwargs)
     if "check" in kw and "condition" not in kw:
         kw["condition"] = kw.pop("check")
@@ -887,10 +913,12 @@ def option_value(key: str, value: s.Value, scope: Scope, app_label: str, model_n
 class _Replay:
     """Applies one app's operations to its models, as each operation's state_forwards does."""
 
-    def __init__(self, app_label: str) -> None:
+    def __init__(self, app_label: str, code: ProjectCode | None = None) -> None:
         self.app_label = app_label
+        self.code = code
         self.models: dict[str, _Model] = {}
-        self.renamed: dict[str, str] = {}
+        # Every RenameModel in order: (old key, new key).
+        self.renamed: list[tuple[str, str]] = []
         self.unknown: str | None = None
         self.notes: list[str] = []
 
@@ -899,16 +927,20 @@ class _Replay:
             self.unknown = f"{where}: an operation miglint cannot read"
             return
         if not operation.is_django:
-            self.apply_foreign(operation, where)
+            self.apply_foreign(operation, scope, where)
             return
         handler = getattr(self, "op_" + operation.name, None)
         if operation.name == "SeparateDatabaseAndState":
             for inner in operation.state_operations:
                 self.apply(inner, scope, where)
             return
+        if operation.name == "RunSQL":
+            # RunSQL.state_forwards applies its state_operations; RunPython changes nothing.
+            self.apply_nested(operation.argument(2, "state_operations"), scope, where)
+            return
         if handler is None:
-            if operation.name not in ("RunPython", "RunSQL"):
-                self.apply_foreign(operation, where)
+            if operation.name != "RunPython":
+                self.apply_foreign(operation, scope, where)
             return
         try:
             handler(operation, scope)
@@ -919,6 +951,24 @@ class _Replay:
             else:
                 model.unknown = f"{where}: {operation.name}: {error}"
 
+    def apply_nested(self, value: s.Value | s.Missing, scope: Scope, where: str) -> None:
+        """Operations written inside another one (RunSQL's state_operations)."""
+        if isinstance(value, s.Missing) or value is None:
+            return
+        if not isinstance(value, s.Seq):
+            self.unknown = f"{where}: state_operations miglint cannot read"
+            return
+        for item in value.items:
+            if not isinstance(item, s.Call):
+                self.unknown = f"{where}: state_operations miglint cannot read"
+                return
+            qualname = scope.qualify(item.func)
+            nested = Operation(item.name, qualname, item, item.span)
+            if item.name == "SeparateDatabaseAndState" and nested.is_django:
+                self.apply_nested(item.argument(1, "state_operations"), scope, where)
+                continue
+            self.apply(nested, scope, where)
+
     def model_named(self, operation: Operation) -> _Model | None:
         for position, keyword in ((0, "model_name"), (0, "name")):
             value = operation.argument(position, keyword)
@@ -926,7 +976,20 @@ class _Replay:
                 return self.models[value.lower()]
         return None
 
-    def apply_foreign(self, operation: Operation, where: str) -> None:
+    def models_named(self, operation: Operation) -> list[_Model]:
+        """Models whose name is written as a string anywhere in the operation's arguments."""
+        call = operation.call
+        if call is None:
+            return []
+        found: list[_Model] = []
+        for value in s.walk_values(call):
+            if isinstance(value, str) and value.lower() in self.models:
+                model = self.models[value.lower()]
+                if model not in found:
+                    found.append(model)
+        return found
+
+    def apply_foreign(self, operation: Operation, scope: Scope, where: str) -> None:
         qualname = operation.qualname
         if (
             qualname.endswith(("IndexConcurrently", "ConstraintNotValid"))
@@ -937,19 +1000,36 @@ class _Replay:
             handler = getattr(self, "op_" + base, None)
             if handler is not None:
                 try:
-                    handler(operation, ImportScope(()))
+                    handler(operation, scope)
                     return
                 except Undecidable:
                     pass
         if "postgres.operations" in qualname or operation.name in ("RunPython", "RunSQL"):
             return
-        model = self.model_named(operation)
-        if model is not None:
+        effect = None
+        if (
+            self.code is not None
+            and isinstance(scope, ImportScope)
+            and not qualname.startswith("django.")
+        ):
+            effect = self.code.operation_effect(qualname, scope.path)
+        if effect == "none":
+            return
+        if effect is not None and effect != operation.name:
+            handler = getattr(self, "op_" + effect, None)
+            if handler is not None or effect == "RunSQL":
+                # A subclass of Django's operation that changes nothing about it.
+                as_django = Operation(
+                    effect, f"django.db.migrations.{effect}", operation.call, operation.span
+                )
+                self.apply(as_django, scope, where)
+                return
+        named = self.models_named(operation)
+        for model in named:
             model.unknown = f"{where}: custom operation {operation.name}"
-        else:
-            self.notes.append(
-                f"{where}: custom operation {operation.name} assumed not to change models"
-            )
+        if not named:
+            # It may create, delete or change any model of the app.
+            self.unknown = f"{where}: custom operation {operation.name}"
 
     def model(self, operation: Operation, position: int, keyword: str) -> _Model:
         name = operation.argument(position, keyword)
@@ -982,7 +1062,6 @@ class _Replay:
         name = self.string(operation, 0, "name")
         model = _Model(self.app_label, name)
         self.models[name.lower()] = model
-        self.renamed.pop(name.lower(), None)
         fields = operation.argument(1, "fields")
         if not isinstance(fields, s.Seq):
             model.unknown = "CreateModel fields miglint cannot read"
@@ -1022,7 +1101,7 @@ class _Replay:
         self.models[new.lower()] = model
         old_label = f"{self.app_label}.{old}".lower()
         new_label = f"{self.app_label}.{new}".lower()
-        self.renamed[old.lower()] = new.lower()
+        self.renamed.append((old.lower(), new.lower()))
         for other in self.models.values():
             repoint_fields(other, old_label, new_label)
 
@@ -1231,15 +1310,18 @@ def managers_value(value: s.Value | s.Missing, scope: Scope) -> object:
 
 
 def replay_app(
-    app_label: str, migrations: Iterable[tuple[str, Iterable[Operation], Iterable[s.Import]]]
-) -> tuple[AppState, dict[str, str]]:
+    app_label: str,
+    migrations: Iterable[tuple[str, Iterable[Operation], Iterable[s.Import]]],
+    code: ProjectCode | None = None,
+) -> tuple[AppState, list[tuple[str, str]]]:
     """The state of one app after its operations: (where, operations, imports) in order.
 
-    Also returns the model renames (old key -> new key) that other apps' relations follow.
+    Also returns the model renames (old key, new key) in order, which other apps' relations
+    follow. `code` reads the project's own classes that migrations name.
     """
-    replay = _Replay(app_label)
+    replay = _Replay(app_label, code)
     for where, operations, imports in migrations:
-        scope = ImportScope(imports)
+        scope = ImportScope(imports, code, os.path.abspath(where))
         for operation in operations:
             replay.apply(operation, scope, where)
     models = {key: model.freeze() for key, model in replay.models.items()}
@@ -1247,19 +1329,26 @@ def replay_app(
 
 
 def follow_renames(
-    states: Mapping[str, AppState], renames: Mapping[str, Mapping[str, str]]
+    states: Mapping[str, AppState], renames: Mapping[str, Sequence[tuple[str, str]]]
 ) -> dict[str, AppState]:
-    """Relations from one app to a model another app renamed follow the rename."""
+    """Relations from one app to a model another app renamed follow the rename. Where the
+    renames reuse a name (B renamed away, then A renamed to B), which model an older
+    relation means depends on when it was written: such relations are unknown."""
     moved: dict[str, str] = {}
-    for label, renamed in renames.items():
-        for old, new in renamed.items():
-            final = new
-            while final in renamed and renamed[final] != final and len(moved) < 10_000:
-                final = renamed[final]
-                if final == new:
-                    break
-            moved[f"{label}.{old}"] = f"{label}.{final}"
-    if not moved:
+    ambiguous: set[str] = set()
+    for label, sequence in renames.items():
+        for name in {n for pair in sequence for n in pair}:
+            sources = [i for i, (old, _) in enumerate(sequence) if old == name]
+            targets = [i for i, (_, new) in enumerate(sequence) if new == name]
+            if len(sources) > 1 or any(t > s for t in targets for s in sources):
+                ambiguous.add(f"{label}.{name}")
+            elif sources:
+                final = name
+                for old, new in sequence[sources[0] :]:
+                    if old == final:
+                        final = new
+                moved[f"{label}.{name}"] = f"{label}.{final}"
+    if not moved and not ambiguous:
         return dict(states)
     result = {}
     for key, app in states.items():
@@ -1267,30 +1356,36 @@ def follow_renames(
         for model_key, model in app.models.items():
             fields = {}
             for name, current in model.fields.items():
-                kwargs = {
-                    k: moved.get(v, v) if k in ("to", "through") and isinstance(v, str) else v
-                    for k, v in current.kwargs.items()
-                }
-                fields[name] = replace(current, kwargs=kwargs)
-            models[model_key] = ModelState(
-                model.app_label,
-                model.name,
-                fields,
-                model.options,
-                model.managers,
-                model.span,
-                model.path,
-                model.unknown,
-                model.partial,
-            )
-        result[key] = AppState(app.label, models, app.unknown, app.partial, app.notes)
+                fields[name] = _follow(current, app.label, moved, ambiguous)
+            models[model_key] = replace(model, fields=fields)
+        result[key] = replace(app, models=models)
     return result
 
 
-def migration_states(project: Project) -> dict[str, AppState]:
-    """Every app's state after all its migrations (app key -> state), renames followed."""
+def _follow(
+    current: FieldState, label: str, moved: Mapping[str, str], ambiguous: set[str]
+) -> FieldState:
+    kwargs = dict(current.kwargs)
+    for key in ("to", "through"):
+        target = kwargs.get(key)
+        if not isinstance(target, str) or target.partition(".")[0] == label:
+            # A relation inside the app followed its renames when they ran.
+            continue
+        if target in ambiguous:
+            return replace(
+                current, unknown=f"a relation to {target}, a name the migrations gave two models"
+            )
+        kwargs[key] = moved.get(target, target)
+    return replace(current, kwargs=kwargs)
+
+
+def migration_states(
+    project: Project, code: Callable[[App], ProjectCode] | None = None
+) -> dict[str, AppState]:
+    """Every app's state after all its migrations (app key -> state), renames followed.
+    `code` gives a reader of the project's own classes, as seen from an app."""
     states: dict[str, AppState] = {}
-    renames: dict[str, dict[str, str]] = {}
+    renames: dict[str, list[tuple[str, str]]] = {}
     graph = project.graph
     broken_apps = {m.migration.app_key for m in graph.missing} | {
         key[0] for cycle in graph.cycles for key in cycle
@@ -1312,7 +1407,7 @@ def migration_states(project: Project) -> dict[str, AppState]:
             states[app.key] = AppState(app.label, {}, unknown=reason)
             continue
         steps = [(os.path.relpath(m.path), m.facts.operations, m.facts.imports) for m in migrations]
-        state, renamed = replay_app(app.label, steps)
+        state, renamed = replay_app(app.label, steps, code(app) if code else None)
         states[app.key] = state
         if app.key == app.label:
             renames[app.label] = renamed

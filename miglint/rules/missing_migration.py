@@ -15,11 +15,12 @@ from miglint.autodetect import (
     models_file,
 )
 from miglint.finding import Finding, Severity
-from miglint.models_state import read_app_models
+from miglint.models_state import ProjectClasses, read_app_models
 from miglint.nodes import App
 from miglint.project import Project
+from miglint.project_patches import find_patches
 from miglint.rules.base import Rule
-from miglint.state import migration_states
+from miglint.state import ALTER_OPTION_KEYS, migration_states
 
 _INITIAL = """\
 from django.db import migrations, models
@@ -76,9 +77,9 @@ def analyse(project: Project) -> list[AppDrift]:
     """Compare every app that has models files with the state its migrations build."""
     if not project.apps:
         return []
-    states = migration_states(project)
     top = os.path.commonpath([os.path.dirname(root) for root in project.roots] or ["/"])
-    settings = Settings(behaviours=behaviours_for(project.django_version))
+    states = migration_states(project, lambda app: ProjectClasses(app, project.apps, top))
+    settings = comparison_settings(project)
     result = []
     for app in project.apps:
         if not app.models_paths:
@@ -89,6 +90,26 @@ def analyse(project: Project) -> list[AppDrift]:
         notes = [*notes, *states[app.key].notes]
         result.append(AppDrift(app, tuple(changes), tuple(notes)))
     return result
+
+
+def comparison_settings(project: Project) -> Settings:
+    """How the project's makemigrations compares: its Django version and its patches."""
+    patches = find_patches(project.roots, ALTER_OPTION_KEYS, project.config.excluded)
+    everything = patches.autodetector or patches.any_model
+    return Settings(
+        behaviours=behaviours_for(project.django_version),
+        option_keys=patches.option_keys or ALTER_OPTION_KEYS,
+        options_unknown=patches.option_keys_unknown,
+        fields_unknown=(
+            f"the project replaces Field.deconstruct: {patches.deconstruct}"
+            if patches.deconstruct
+            else None
+        ),
+        patched=patches.models,
+        everything_unknown=f"the project changes what makemigrations compares: {everything}"
+        if everything
+        else None,
+    )
 
 
 class MissingMigration(Rule):
