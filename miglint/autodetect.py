@@ -451,13 +451,15 @@ def same_field(
         if _setting(before.get(key)) or _setting(after.get(key)):
             before.pop(key, None)
             after.pop(key, None)
+    # A project's subclass of a Django field deconstructs as that field does.
+    cls = new.base or new.cls
     answers = set()
     for behaviour in behaviours:
         try:
             answers.add(
                 same_mapping(
-                    _as_written(new, after, behaviour, context, model_side=True),
-                    _as_written(old, before, behaviour, context, model_side=False),
+                    _as_written(new, cls, after, behaviour, context, model_side=True),
+                    _as_written(old, cls, before, behaviour, context, model_side=False),
                 )
             )
         except Undecidable:
@@ -469,6 +471,7 @@ def same_field(
 
 def _as_written(
     state: FieldState,
+    cls: str,
     kwargs: dict[str, object],
     behaviour: Behaviour,
     context: FieldContext | None,
@@ -481,19 +484,20 @@ def _as_written(
         result.pop("through_fields", None)
     if not behaviour.normalized_choices and state.raw_choices is not None:
         result["choices"] = state.raw_choices
-    if not behaviour.given_related_names and state.cls in RELATED_FIELDS:
+    if not behaviour.given_related_names and cls in RELATED_FIELDS:
         if context is None:
             raise Undecidable("related names filled in by the model class")
         default = (
             context.new_default_related_name if model_side else context.old_default_related_name
         )
-        _fill_related_names(result, state, behaviour, context, default, model_side)
+        _fill_related_names(result, state, cls, behaviour, context, default, model_side)
     return result
 
 
 def _fill_related_names(
     kwargs: dict[str, object],
     state: FieldState,
+    cls: str,
     behaviour: Behaviour,
     context: FieldContext,
     default_related_name: object,
@@ -509,7 +513,7 @@ def _fill_related_names(
         if behaviour.hidden_name_with_app
         else f"_{model}_{state.name}_+"
     )
-    m2m = state.cls == "ManyToManyField"
+    m2m = cls == "ManyToManyField"
     name = kwargs.get("related_name")
     if m2m and state.symmetrical_self:
         name = f"{state.name}_rel_+"

@@ -32,6 +32,7 @@ from miglint.state import (
     canonical,
     deconstruct_field,
     field_class,
+    index_entry,
     option_value,
 )
 
@@ -173,6 +174,8 @@ class ModelsReader:
         self.infos: dict[tuple[str, str], _ClassInfo] = {}
         self.notes: list[str] = []
         self.files: dict[tuple[str, str], str | None] = {}
+        # Class attributes built by classes miglint cannot read, which may add models.
+        self.generators: list[str] = []
 
     # --- modules -----------------------------------------------------------------------
 
@@ -444,15 +447,79 @@ class ModelsReader:
             if parent_meta.abstract:
                 inherited_attrs.pop("abstract", None)
             attributes.update(inherited_attrs)
+        module = info.ref.module
         for statement in meta_node.body:
-            if isinstance(statement, s.Assign) and not statement.augmented:
+            if isinstance(statement, s.Assign):
                 for target_name in statement.targets:
-                    attributes[target_name] = (statement.value, info.ref.module)
+                    previous = attributes.get(target_name)
+                    if not statement.augmented:
+                        attributes[target_name] = (statement.value, module)
+                    elif previous is not None and previous[1] is module:
+                        # `indexes += [...]`
+                        joined = s.Concat((previous[0], statement.value), statement.span)
+                        attributes[target_name] = (joined, module)
+                    else:
+                        info.meta_undecided = f"Meta extends {target_name} miglint cannot read"
             elif isinstance(statement, s.Other) and statement.kind in _COMPOUND:
                 info.meta_undecided = "Meta sets options conditionally"
+            elif isinstance(statement, s.Other) and statement.kind == "Expr":
+                self._meta_expression(info, attributes, module, statement)
+            elif isinstance(statement, s.Other) and statement.kind not in ("Pass", "AnnAssign"):
+                info.meta_undecided = "Meta runs code miglint cannot read"
         info.meta = attributes
         abstract = attributes.get("abstract")
         info.abstract = abstract is not None and abstract[0] is True
+
+    def _meta_expression(
+        self,
+        info: _ClassInfo,
+        attributes: dict[str, tuple[s.Value, Module]],
+        module: Module,
+        statement: s.Other,
+    ) -> None:
+        """A docstring, or `indexes.extend(Parent.Meta.indexes)` / `.append(...)` in Meta."""
+        source = _source_of(module.text, statement.span).strip()
+        if source[:1] in ("'", '"') or source[:2].lower() in ('r"', "r'", 'b"', "b'"):
+            return
+        found = re.fullmatch(r"(\w+)\s*\.\s*(extend|append)\s*\((.*)\)", source, re.DOTALL)
+        previous = attributes.get(found.group(1)) if found else None
+        argument = _expression(found.group(3)) if found else None
+        if found is None or previous is None or previous[1] is not module or argument is None:
+            info.meta_undecided = "Meta runs code miglint cannot read"
+            return
+        if found.group(2) == "append":
+            argument = s.Seq("list", (argument,), statement.span)
+        joined = s.Concat((previous[0], argument), statement.span)
+        attributes[found.group(1)] = (joined, module)
+
+    def list_items(
+        self, value: s.Value, module: Module, depth: int = 0
+    ) -> list[tuple[s.Value, Module]]:
+        """The items of a list option (Meta.indexes), each with the module it is read in:
+        literal lists, `+`, `*unpacking`, names and `Parent.Meta.indexes`."""
+        if depth > 20:
+            raise Undecidable("a list nested too deeply")
+        if isinstance(value, s.Seq):
+            return [(item, module) for item in value.items]
+        if isinstance(value, s.Concat):
+            return [
+                pair for part in value.parts for pair in self.list_items(part, module, depth + 1)
+            ]
+        if isinstance(value, s.Ref):
+            target = self.resolve(value.name, module)
+            if isinstance(target, tuple) and target[0] == "value":
+                owner = target[2]
+                assert isinstance(owner, Module)
+                return self.list_items(cast(s.Value, target[1]), owner, depth + 1)
+            if isinstance(target, tuple) and target[0] == "attribute":
+                ref, rest = target[1], str(target[2])
+                assert isinstance(ref, ClassRef)
+                head, _, attribute = rest.partition(".")
+                parent = self.info(ref)
+                found = (parent.meta or {}).get(attribute) if head == "Meta" else None
+                if found is not None and not parent.meta_undecided and "." not in attribute:
+                    return self.list_items(found[0], found[1], depth + 1)
+        raise Undecidable(f"a list miglint cannot read: {_describe_value(value)}")
 
     def _inherited_meta(self, info: _ClassInfo) -> dict[str, tuple[s.Value, Module]] | None:
         for parent in info.parents:
@@ -536,21 +603,21 @@ class ModelsReader:
 
     # --- models ------------------------------------------------------------------------
 
-    def model_modules(self) -> tuple[list[Module], list[Module], str | None]:
-        """(modules Django imports with the app's models, other model files, why partial)."""
+    def model_modules(self) -> tuple[list[Module], list[Module], list[ClassRef], str | None]:
+        """(modules Django imports with the app's models, other model files, classes that
+        the models modules import from outside the app, why the set of models is partial)."""
         partial: str | None = None
         loaded: list[Module] = []
         unreachable: list[Module] = []
+        imported: list[ClassRef] = []
         paths = list(self.app.models_paths)
         package_init = os.path.join(self.app.path, "models", "__init__.py")
         single = os.path.join(self.app.path, "models.py")
         entry = package_init if package_init in paths else single if single in paths else None
         if entry is None and paths:
             partial = "the models package has no __init__.py"
-        reachable: list[str] = []
         queue = [entry] if entry else list(paths)
         seen: set[str] = set()
-        app_dir = self.app.path + os.sep
         while queue:
             path = queue.pop(0)
             if path in seen or len(seen) > 500:
@@ -560,7 +627,6 @@ class ModelsReader:
             if module is None:
                 partial = f"{os.path.relpath(path)} cannot be read"
                 continue
-            reachable.append(path)
             loaded.append(module)
             if any(st.kind in _COMPOUND for st in module.tree.body if isinstance(st, s.Other)):
                 partial = f"{os.path.relpath(path)} defines things conditionally"
@@ -569,64 +635,119 @@ class ModelsReader:
             for statement in module.tree.body:
                 if not isinstance(statement, s.Import):
                     continue
-                candidates = [statement.module]
-                if statement.name and statement.name != "*":
-                    candidates.insert(0, f"{statement.module}.{statement.name}")
-                for candidate in candidates:
-                    target = self.module_file(candidate, path) if candidate.strip(".") else None
-                    if candidate.strip(".") == "" and statement.name:
-                        target = self.module_file("." * len(candidate) + statement.name, path)
-                    if target is None:
-                        continue
-                    if target.startswith(app_dir) and os.sep + "migrations" + os.sep not in target:
-                        queue.append(target)
-                    break
+                target = self._import_target(statement, path)
+                if target is not None and self._own_module(target):
+                    queue.append(target)
+                elif statement.name == "*":
+                    found = self._star_models(target, statement.module)
+                    partial = found[1] or partial
+                    imported.extend(found[0])
+                elif statement.name is not None:
+                    ref = self.resolve(statement.alias, module)
+                    if isinstance(ref, ClassRef) and not self._own_module(ref.module.path):
+                        imported.append(ref)
         for path in paths:
             if path not in seen:
                 module = self.module(path)
                 if module is not None:
                     unreachable.append(module)
-        return loaded, unreachable, partial
+        return loaded, unreachable, imported, partial
+
+    def _import_target(self, statement: s.Import, path: str) -> str | None:
+        """The project file an import of a models module reads, if any."""
+        candidates = [statement.module]
+        if statement.name and statement.name != "*":
+            candidates.insert(0, f"{statement.module}.{statement.name}")
+        for candidate in candidates:
+            target = self.module_file(candidate, path) if candidate.strip(".") else None
+            if candidate.strip(".") == "" and statement.name:
+                target = self.module_file("." * len(candidate) + statement.name, path)
+            if target is not None:
+                return target
+        return None
+
+    def _own_module(self, path: str) -> bool:
+        """A module of this app (not of an app nested in it, nor a migration)."""
+        if not path.startswith(self.app.path + os.sep):
+            return False
+        if os.sep + "migrations" + os.sep in path[len(self.app.path) :]:
+            return False
+        return not any(
+            other.path != self.app.path
+            and len(other.path) > len(self.app.path)
+            and path.startswith(other.path + os.sep)
+            for other in self.apps
+        )
+
+    def _star_models(self, path: str | None, written: str) -> tuple[list[ClassRef], str | None]:
+        """Classes `from X import *` brings from outside the app, and why that set may be
+        incomplete (X cannot be read, or defines things conditionally)."""
+        module = self.module(path) if path is not None else None
+        if module is None:
+            return [], f"models may come from `from {written} import *`"
+        reason = None
+        if any(st.kind in _COMPOUND for st in module.tree.body if isinstance(st, s.Other)):
+            reason = f"models may come from `from {written} import *` (defined conditionally)"
+        if module.star_imports:
+            reason = f"models may come from `from {written} import *`"
+        return [ClassRef(module, node) for node in module.classes.values()], reason
 
     def app_state(self) -> tuple[AppState, set[str]]:
-        loaded, unreachable, partial = self.model_modules()
+        loaded, unreachable, imported, partial = self.model_modules()
         models: dict[str, ModelState] = {}
         maybe: set[str] = set()
-        for group, registered in ((loaded, True), (unreachable, False)):
-            for module in group:
-                for node in module.classes.values():
-                    info = self.info(ClassRef(module, node))
-                    if info.kind == "unknown":
-                        maybe.add(node.name.lower())
-                        continue
-                    if info.kind != "model" or info.abstract:
-                        continue
-                    if not registered:
-                        maybe.add(node.name.lower())
-                    label = self._app_label(info)
-                    if label is None:
-                        maybe.add(node.name.lower())
-                        continue
-                    if label != self.app.label:
-                        continue
-                    state = self.model_state(info)
-                    if not registered:
-                        state = _replace(
-                            state,
-                            unknown=state.unknown or "defined in a module the app may not import",
-                        )
-                    models.setdefault(state.key, state)
+        groups: list[tuple[list[ClassRef], bool]] = [
+            ([ClassRef(m, node) for m in loaded for node in m.classes.values()], True),
+            (imported, True),
+            ([ClassRef(m, node) for m in unreachable for node in m.classes.values()], False),
+        ]
+        for refs, registered in groups:
+            for ref in refs:
+                node = ref.node
+                info = self.info(ref)
+                if info.kind == "unknown":
+                    maybe.add(node.name.lower())
+                    continue
+                if info.kind != "model" or info.abstract:
+                    continue
+                if not registered:
+                    maybe.add(node.name.lower())
+                label = self._app_label(info)
+                if label is None or (refs is imported and not self._placed(info)):
+                    # Which app it registers with depends on code miglint cannot see.
+                    maybe.add(node.name.lower())
+                    continue
+                if label != self.app.label:
+                    continue
+                state = self.model_state(info)
+                if not registered:
+                    state = _replace(
+                        state,
+                        unknown=state.unknown or "defined in a module the app may not import",
+                    )
+                models.setdefault(state.key, state)
         notes = tuple(self.notes)
         if maybe:
             partial = partial or "classes miglint cannot classify: " + ", ".join(sorted(maybe))
+        if self.generators:
+            partial = partial or f"{self.generators[0]} may add models"
         return AppState(self.app.label, models, None, partial, notes), maybe
 
+    def _placed(self, info: _ClassInfo) -> bool:
+        """Whether a model's app is known: Meta.app_label, or its module is in an app."""
+        assert info.ref is not None
+        path = info.ref.module.path
+        return "app_label" in (info.meta or {}) or any(
+            path.startswith(app.path + os.sep) for app in self.apps
+        )
+
     def _app_label(self, info: _ClassInfo) -> str | None:
+        """The app a model registers with: Meta.app_label, else the app its module is in."""
         meta = info.meta or {}
         if "app_label" in meta:
             value = meta["app_label"][0]
             return value if isinstance(value, str) else None
-        return self.app.label
+        return self._label_of(info)
 
     def model_state(self, info: _ClassInfo) -> ModelState:
         assert info.ref is not None
@@ -697,8 +818,11 @@ class ModelsReader:
         for key, (value, module) in (info.meta or {}).items():
             if key not in META_OPTIONS:
                 continue
-            scope = scope_cache.setdefault(module.path, ModuleScope(self, module))
-            options[key] = option_value(key, value, scope, label, name)
+            scope = scope_cache.setdefault(module.path, MetaScope(self, module, info.meta or {}))
+            if key in ("indexes", "constraints"):
+                options[key] = self._entries(key, value, module, label, name)
+            else:
+                options[key] = option_value(key, value, scope, label, name)
         if info.meta_undecided:
             options["__undecided__"] = Undecided(info.meta_undecided)
         all_managers = own_managers + [m for m in managers if m[0] not in dict(own_managers)]
@@ -720,6 +844,16 @@ class ModelsReader:
             partial="; ".join(partial) or None,
             opaque_base=bool(info.opaque_bases),
         )
+
+    def _entries(self, key: str, value: s.Value, module: Module, label: str, name: str) -> object:
+        """Meta.indexes or Meta.constraints as (name or None, canonical body) entries."""
+        try:
+            return tuple(
+                index_entry(item, ModuleScope(self, owner), label, name)
+                for item, owner in self.list_items(value, module)
+            )
+        except Undecidable as error:
+            return Undecided(f"Meta.{key}: {error}")
 
     def _label_of(self, info: _ClassInfo) -> str:
         assert info.ref is not None
@@ -815,6 +949,8 @@ class ModelsReader:
                     )
                     partial.append(f"{ref.node.name}.{name} uses {value.func}")
                     managers.append((name, Undecided(value.func)))
+                    # Like simple_history's HistoricalRecords(), it may add models.
+                    self.generators.append(f"{ref.node.name}.{name} = {value.func}(...)")
 
     def _call_kind(self, call: s.Call, module: Module) -> tuple[str, object]:
         """ "field", "custom-field", "manager" (with its canonical entry), "other", "unknown"."""
@@ -908,6 +1044,32 @@ class ModelsReader:
         if len(result) == 1 and result[0][0] == "objects" and shim_default:
             return ()
         return tuple(result)
+
+
+def _source_of(text: str, span: s.Span) -> str:
+    """The source text of a statement (spans count characters in ASCII files)."""
+    lines = text.splitlines()[span.line - 1 : span.end_line]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return lines[0][span.column - 1 : span.end_column - 1]
+    return "\n".join([lines[0][span.column - 1 :], *lines[1:-1], lines[-1][: span.end_column - 1]])
+
+
+def _expression(source: str) -> s.Value | None:
+    """One expression's source as a value (for an argument read from source text)."""
+    try:
+        module = parse_source(f"_value = ({source})\n")
+    except SourceError:
+        return None
+    statement = module.body[0] if len(module.body) == 1 else None
+    return statement.value if isinstance(statement, s.Assign) else None
+
+
+def _describe_value(value: s.Value) -> str:
+    if isinstance(value, s.Unknown):
+        return f"`{value.source}`"
+    return type(value).__name__.lower()
 
 
 def _aliases(imports: list[s.Import]) -> dict[str, str]:
@@ -1218,6 +1380,25 @@ def _deconstruction(info: _ClassInfo) -> str | None:
     if decorated or info.django_base:
         return None
     return f"{info.ref.node.name if info.ref else 'the class'} is not deconstructible"
+
+
+class MetaScope(ModuleScope):
+    """Names as seen from a model's `class Meta` body: its own attributes (e.g.
+    `verbose_name_plural = verbose_name`), then the module's names."""
+
+    def __init__(
+        self, reader: ModelsReader, module: Module, meta: dict[str, tuple[s.Value, Module]]
+    ) -> None:
+        super().__init__(reader, module)
+        self.meta = meta
+
+    def lookup(self, dotted: str) -> s.Value | Resolved | None:
+        found = self.meta.get(dotted)
+        if found is not None and found[1] is self.module:
+            value = found[0]
+            if not (isinstance(value, s.Ref) and value.name == dotted):
+                return value
+        return super().lookup(dotted)
 
 
 class ClassScope(ModuleScope):
