@@ -16,7 +16,7 @@ from miglint.autodetect import (
 )
 from miglint.finding import Finding, Severity
 from miglint.models_state import ProjectClasses, read_app_models
-from miglint.nodes import App
+from miglint.nodes import App, Migration
 from miglint.project import Project
 from miglint.project_patches import find_patches
 from miglint.rules.base import Rule
@@ -112,6 +112,26 @@ def comparison_settings(project: Project) -> Settings:
     )
 
 
+def newer_migration(project: Project, app: App) -> Migration | None:
+    """With the change under review known (`--diff`, the Action): the app's last changed
+    migration when the change edits its migrations (or deletes one) and none of its models
+    files, so the migrations are the newer side; else None."""
+    if project.changed_paths is None:
+        return None
+    changed = {os.path.realpath(path) for path in project.changed_paths}
+    if any(os.path.realpath(path) in changed for path in app.models_paths):
+        return None
+    migrations = project.app_migrations(app.key)
+    edited = [m for m in migrations if os.path.realpath(m.path) in changed]
+    folder = os.path.realpath(app.migrations_path)
+    deleted = any(os.path.dirname(path) == folder and not os.path.exists(path) for path in changed)
+    if edited:
+        return edited[-1]
+    if deleted and migrations:
+        return migrations[-1]
+    return None
+
+
 class MissingMigration(Rule):
     """`makemigrations` would write a migration: a model, field or Meta option was changed
     without one. Deploying that code runs against a schema that does not match it (missing
@@ -158,19 +178,35 @@ class MissingMigration(Rule):
         for drift in analyse(project):
             if not drift.changes:
                 continue
-            fallback = models_file(drift.app.models_paths, drift.app.path)
-            path, span = first_location(list(drift.changes), fallback)
             described = [change.description for change in drift.changes]
             shown = "; ".join(described[:5]) + (
                 f"; and {len(described) - 5} more" if len(described) > 5 else ""
             )
+            label = drift.app.label
+            newer = newer_migration(project, drift.app)
+            if newer is not None:
+                # The change under review edits the migrations, not the models: running
+                # makemigrations would undo what the migration does.
+                yield self.finding(
+                    newer.path,
+                    newer.facts.class_span,
+                    f"app {label!r}: this change edits its migrations but not its models, "
+                    f"and they disagree; makemigrations would write: {shown}",
+                    app=label,
+                    migration=newer,
+                    fix="Change the models to match the migration (e.g. remove from models.py "
+                    "a field the migration removes), or fix the migration; do not run "
+                    "makemigrations, which would undo it.",
+                )
+                continue
+            fallback = models_file(drift.app.models_paths, drift.app.path)
+            path, span = first_location(list(drift.changes), fallback)
             yield self.finding(
                 path,
                 span,
-                f"app {drift.app.label!r} has model changes without a migration: {shown}",
-                app=drift.app.label,
-                fix=f"Run `python manage.py makemigrations {drift.app.label}` and commit the "
-                "new migration.",
+                f"app {label!r} has model changes without a migration: {shown}",
+                app=label,
+                fix=f"Run `python manage.py makemigrations {label}` and commit the new migration.",
             )
 
     def notices(self, project: Project) -> Iterator[str]:
