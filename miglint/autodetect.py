@@ -297,8 +297,8 @@ class _ModelComparison:
             except VersionDependent as versions:
                 self.unknown(
                     f".{name}",
-                    f"not compared (the answer depends on the Django version: {versions}; "
-                    "set django-version)",
+                    f"not compared (a change only for {versions}, and the project's Django "
+                    "version is unknown: set django-version)",
                 )
                 continue
             if same is None:
@@ -453,20 +453,19 @@ def same_field(
             after.pop(key, None)
     # A project's subclass of a Django field deconstructs as that field does.
     cls = new.base or new.cls
-    answers = set()
+    answers: dict[Behaviour, bool | None] = {}
     for behaviour in behaviours:
         try:
-            answers.add(
-                same_mapping(
-                    _as_written(new, cls, after, behaviour, context, model_side=True),
-                    _as_written(old, cls, before, behaviour, context, model_side=False),
-                )
+            answers[behaviour] = same_mapping(
+                _as_written(new, cls, after, behaviour, context, model_side=True),
+                _as_written(old, cls, before, behaviour, context, model_side=False),
             )
         except Undecidable:
-            answers.add(None)
-    if len(answers) > 1:
-        raise VersionDependent(", ".join(b.label for b in behaviours))
-    return answers.pop()
+            answers[behaviour] = None
+    if len(set(answers.values())) > 1:
+        changed = [b.label for b, same in answers.items() if same is False]
+        raise VersionDependent(", ".join(changed) or "some versions")
+    return answers[behaviours[0]]
 
 
 def _as_written(
