@@ -113,12 +113,14 @@ def comparison_settings(project: Project) -> Settings:
 
 
 def newer_migration(project: Project, app: App) -> Migration | None:
-    """With the change under review known (`--diff`, the Action): the app's last changed
-    migration when the change edits its migrations (or deletes one) and none of its models
-    files, so the migrations are the newer side; else None."""
-    if project.changed_paths is None:
+    """With the change under review known (`--diff`, the Action, or the files given on the
+    command line as pre-commit gives the staged ones): the app's last changed migration
+    when the change edits its migrations (or deletes one) and none of its models files, so
+    the migrations are the newer side; else None."""
+    change = project.changed_paths if project.changed_paths is not None else project.only_paths
+    if change is None:
         return None
-    changed = {os.path.realpath(path) for path in project.changed_paths}
+    changed = {os.path.realpath(path) for path in change}
     if any(os.path.realpath(path) in changed for path in app.models_paths):
         return None
     migrations = project.app_migrations(app.key)
