@@ -141,11 +141,19 @@ class MissingMigration(Rule):
     change inside their unrelated migration.
 
     miglint reads models.py (or the models/ package) as source and compares it with the state
-    that replaying the app's migrations builds, the way Django's autodetector does (a renamed
-    field shows as a removal plus an addition, as in `makemigrations --check`). What depends
-    on code it cannot see (a third-party base class or field class, fields added by a
-    function, choices built at import time) is skipped rather than guessed; `-v` lists what
-    was skipped. `--django-check` asks Django itself instead (it imports your project).
+    that replaying the app's migrations builds, the way the project's Django version's
+    autodetector does (a renamed field shows as a removal plus an addition, as in
+    `makemigrations --check`). It is certain or silent: what depends on code it cannot see
+    (a third-party base class or field class, fields added by a function, choices built at
+    import time, a custom operation's state_forwards) is not compared, and the project's own
+    changes to the comparison (a replaced `Field.deconstruct`, an edited
+    `ALTER_OPTION_KEYS`, its own autodetector, fields changed in `AppConfig.ready()`) are
+    followed or leave what they touch uncompared. `-v` lists everything not compared, and
+    why. `--django-check` asks Django itself instead (it imports your project).
+
+    With `--diff` (or files given on the command line) a change that edits an app's
+    migrations but not its models is reported on the migration: the fix is then in the
+    models or the migration, not a new `makemigrations`.
     """
 
     code = "MIG401"
