@@ -83,6 +83,8 @@ def compare_app(
         return [], [f"app {new.label}: not compared ({settings.everything_unknown})"]
     if old.unknown:
         return [], [f"app {old.label}: migrations not compared ({old.unknown})"]
+    if settings.fields_unknown:
+        notes.append(f"app {new.label}: field arguments not compared ({settings.fields_unknown})")
     changes: list[Change] = []
     unclear = {
         key
@@ -290,7 +292,7 @@ class _ModelComparison:
                 self.unknown(f".{name}", "not compared (changed by the project at run time)")
                 continue
             if self.settings.fields_unknown and before.cls == after.cls:
-                self.unknown(f".{name}", f"not compared ({self.settings.fields_unknown})")
+                # Listed once for the app (see compare_app).
                 continue
             try:
                 same = same_field(before, after, self.settings.behaviours, context)

@@ -232,7 +232,7 @@ PATCHED_PROJECTS: dict[str, list[Case]] = {
 @pytest.mark.parametrize(
     ("patch", "changed", "unknown"),
     [
-        ("deconstruct", {"quiet_new_field"}, "quiet_text.Note.title: not compared (the project"),
+        ("deconstruct", {"quiet_new_field"}, "app quiet_text: field arguments not compared (the"),
         ("option keys", {"labels_order"}, None),
         ("own autodetector", set(), "app own_detector: not compared (the project changes"),
         ("guarded command", {"guarded"}, None),
