@@ -642,9 +642,16 @@ class ModelsReader:
                     found = self._star_models(target, statement.module)
                     partial = found[1] or partial
                     imported.extend(found[0])
-                elif statement.name is not None:
+                elif (
+                    statement.name is not None
+                    and statement.name[:1].isupper()
+                    and target is not None
+                    and not any(target.startswith(app.path + os.sep) for app in self.apps)
+                ):
+                    # A class from a shared module (not an app's): it registers with
+                    # this app if its Meta.app_label says so.
                     ref = self.resolve(statement.alias, module)
-                    if isinstance(ref, ClassRef) and not self._own_module(ref.module.path):
+                    if isinstance(ref, ClassRef):
                         imported.append(ref)
         for path in paths:
             if path not in seen:

@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from miglint.config import DEFAULT_EXCLUDE
 from miglint.pysource import SourceError, decode, read_file
 
-_HINTS = re.compile(
-    rb"deconstruct\b|ALTER_OPTION_KEYS|Autodetector|autodetector|_meta\b|add_to_class|"
-    rb"contribute_to_class"
+# Words a patch must contain (a fast substring search), then a closer look where needed.
+_WORDS = (b"ALTER_OPTION_KEYS", b"utodetector", b"add_to_class", b"contribute_to_class")
+_DECONSTRUCT = re.compile(rb"deconstruct\s*=[^=]|[\"']deconstruct[\"']")
+_META = re.compile(
+    rb"_meta\.[\w.]*(?:\([^()\n]*\)[\w.]*)?\s*\+?=[^=]|"
+    rb"_meta\.\w+\.(?:append|extend|insert|remove|add_field)\("
 )
 # What a makemigrations command must touch to change the comparison itself.
 _COMPARING = re.compile(r"[Aa]utodetector|questioner|\.changes\(|arrange_for_graph|ProjectState")
@@ -96,6 +99,14 @@ def _python_files(roots: Sequence[str], excluded: Callable[[str], bool]) -> Iter
                     yield entry.path
 
 
+def _may_patch(data: bytes) -> bool:
+    if any(word in data for word in _WORDS):
+        return True
+    if b"deconstruct" in data and _DECONSTRUCT.search(data):
+        return True
+    return b"_meta." in data and _META.search(data) is not None
+
+
 def _is_test(name: str) -> bool:
     return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
@@ -153,7 +164,7 @@ class _Reader:
         if len(data) > _MAX_BYTES:
             return
         command = path.endswith(os.path.join("commands", "makemigrations.py"))
-        if not command and not _HINTS.search(data):
+        if not command and not _may_patch(data):
             return
         try:
             text = decode(data)
