@@ -87,6 +87,7 @@ _DECONSTRUCTIBLE = (
     "django.contrib.postgres.",
     "django.db.models.",
 )
+_GIS_MODELS = "django.contrib.gis.db.models"
 _USER_SETTING = "django.conf.settings.AUTH_USER_MODEL"
 _CHOICES_BASES = frozenset({"TextChoices", "IntegerChoices", "Choices"})
 _ENUMS = frozenset(
@@ -306,6 +307,9 @@ class ModelsReader:
                 return self.resolve(name, found, depth + 1)
         if qualified.startswith("."):
             return None
+        if qualified.startswith(_GIS_MODELS):
+            # GeoDjango's models module re-exports django.db.models.
+            qualified = "django.db.models" + qualified[len(_GIS_MODELS) :]
         return ("external", qualified)
 
     # --- classes -----------------------------------------------------------------------
@@ -1448,9 +1452,25 @@ class ClassScope(ModuleScope):
         return super().lookup(dotted)
 
 
-_MIGRATIONS = "django.db.migrations."
+_MIGRATIONS = ("django.db.migrations.", "django.contrib.postgres.operations.")
 # Django's operations that change no model state.
-_STATELESS = frozenset({"RunPython"})
+_STATELESS = frozenset(
+    {
+        "RunPython",
+        "CreateExtension",
+        "BloomExtension",
+        "BtreeGinExtension",
+        "BtreeGistExtension",
+        "CITextExtension",
+        "CryptoExtension",
+        "HStoreExtension",
+        "TrigramExtension",
+        "UnaccentExtension",
+        "CreateCollation",
+        "RemoveCollation",
+        "ValidateConstraint",
+    }
+)
 
 
 class ProjectClasses:

@@ -220,3 +220,46 @@ def test_models_of_a_nested_app_and_of_other_apps_are_theirs(tmp_path: Path) -> 
     assert set(state.models) == {"order"}
     assert state.models["order"].fields["extra"].kwargs["to"] == "extras.extra"
     assert not maybe
+
+
+def test_geodjango_models_module_is_djangos(tmp_path: Path) -> None:
+    state, maybe = read(
+        tmp_path,
+        {
+            "shop/models.py": "from django.contrib.gis.db import models\n\n\n"
+            "class Store(models.Model):\n"
+            "    name = models.CharField(max_length=10)\n"
+            "    where = models.PointField()\n",
+        },
+    )
+    store = state.models["store"]
+    assert not maybe and store.fields["name"].kwargs == {"max_length": 10}
+    assert store.fields["where"].unknown is not None  # a field class miglint does not model
+
+
+def test_operations_built_on_djangos_stateless_ones_change_nothing(tmp_path: Path) -> None:
+    from miglint.rules.missing_migration import MissingMigration
+
+    write_tree(
+        tmp_path,
+        {
+            "shop/models.py": HEAD + "class Item(models.Model):\n    pass\n",
+            "shop/ops.py": "from django.contrib.postgres.operations import CreateExtension\n"
+            "from django.db import migrations\n\n"
+            "class Trigram(CreateExtension):\n    pass\n\n"
+            "class Seed(migrations.RunPython):\n"
+            "    def __init__(self):\n        super().__init__(migrations.RunPython.noop)\n",
+            "shop/migrations/0001_initial.py": migration(
+                operations="migrations.CreateModel(name='Item', fields=[('id', models.AutoField("
+                "auto_created=True, primary_key=True, serialize=False, verbose_name='ID'))]),\n"
+                "Trigram('pg_trgm'),\nSeed()",
+                extra="    initial = True\n",
+            ).replace(
+                "from django.db import migrations, models\n",
+                "from django.db import migrations, models\n\nfrom shop.ops import Seed, Trigram\n",
+            ),
+        },
+    )
+    project = load(tmp_path)
+    assert list(MissingMigration().check(project)) == []
+    assert not [n for n in MissingMigration().notices(project) if "custom operation" in n]
