@@ -11,6 +11,9 @@ from miglint.project import Project
 
 # Findings about the graph of an app are reported whenever the change touches the app.
 GRAPH_CODES = frozenset({"MIG001", "MIG002", "MIG003", "MIG004"})
+# Models that drift from the migrations: reported when the change touches the app's
+# migrations or models, though the finding sits on an unchanged models file.
+APP_CODES = frozenset({"MIG401"})
 
 
 class GitError(Exception):
@@ -77,7 +80,8 @@ def changed_files(
 
 
 def in_scope(findings: Iterable[Finding], project: Project, changed: set[str]) -> list[Finding]:
-    """Findings in changed files, plus graph findings of apps with a changed migration."""
+    """Findings in changed files, plus graph findings and model drift (MIG401) of apps
+    whose migrations or models the change touches."""
     real = {os.path.realpath(path) for path in changed}
     folders = {os.path.dirname(path) for path in real}
     touched_apps = {
@@ -91,7 +95,7 @@ def in_scope(findings: Iterable[Finding], project: Project, changed: set[str]) -
         finding
         for finding in findings
         if os.path.realpath(finding.path) in real
-        or (finding.code in GRAPH_CODES and finding.app in touched_apps)
+        or (finding.code in GRAPH_CODES | APP_CODES and finding.app in touched_apps)
     ]
 
 
