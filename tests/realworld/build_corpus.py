@@ -306,8 +306,8 @@ def _notice(releases: list[Release]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def write_tarball(members: dict[str, bytes], target: Path) -> bytes:
-    """A deterministic .tar.xz of `members` (path -> bytes); returns its bytes."""
+def tar_bytes(members: dict[str, bytes]) -> bytes:
+    """An uncompressed tar of `members` (path -> bytes), the same bytes for the same input."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for path in sorted(members):
@@ -319,7 +319,12 @@ def write_tarball(members: dict[str, bytes], target: Path) -> bytes:
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             archive.addfile(info, io.BytesIO(data))
-    compressed = lzma.compress(raw.getvalue(), preset=9 | lzma.PRESET_EXTREME)
+    return raw.getvalue()
+
+
+def write_tarball(members: dict[str, bytes], target: Path) -> bytes:
+    """A deterministic .tar.xz of `members` (path -> bytes); returns its bytes."""
+    compressed = lzma.compress(tar_bytes(members), preset=9 | lzma.PRESET_EXTREME)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(compressed)
     return compressed
