@@ -222,7 +222,7 @@ class MigrationFile:
     def operation_at(self, line: int) -> Operation | None:
         """The innermost operation whose call spans `line`."""
         found = [op for op in self.operations if op.contains(line)]
-        return min(found, key=lambda op: (op.end - op.start, -op.start), default=None)
+        return min(found, key=lambda op: (op.end - op.start, -op.start, -op.index), default=None)
 
     def loop_at(self, line: int) -> ast.AST | None:
         """The innermost loop that starts at or spans `line`."""
