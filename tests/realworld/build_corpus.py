@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -221,8 +222,10 @@ class _ModuleIndex:
     def imports(self, path: str, source: bytes) -> list[str]:
         """The files of the archive whose names `path` uses outside its functions."""
         try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError):
             return []
         used = _names_outside_functions(tree)
         found: list[str] = []

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -253,7 +254,10 @@ def _strings(node: ast.expr | None, constants: Mapping[str, ast.expr], depth: in
 def read_migration(path: Path, relative: str) -> MigrationFile:
     """Parse one migration file with ast; an unparsable file has no tree and no operations."""
     try:
-        tree = ast.parse(path.read_bytes())
+        with warnings.catch_warnings():
+            # Real migrations have strings like "\-" that Python warns about.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(path.read_bytes())
     except (SyntaxError, ValueError, OSError, RecursionError):
         return MigrationFile(relative, None)
     migration = MigrationFile(relative, tree)
