@@ -588,6 +588,20 @@ def sql_creates(sql: str) -> set[str]:
     return {_name(m["table"] or m["into"]) for m in _CREATE_TABLE.finditer(sql)}
 
 
+def is_data_step(migration: MigrationFile, op: Operation) -> bool:
+    """RunPython, or RunSQL with an UPDATE: what fills NULLs before a column becomes NOT NULL."""
+    if not op.runs_sql:
+        return False
+    if op.kind == "RunPython":
+        return True
+    sql = "\n".join(migration.sql_strings(op)) if op.kind == "RunSQL" else ""
+    return re.search(r"\bUPDATE\b", sql, re.IGNORECASE) is not None
+
+
+def _statements(sql: str) -> list[str]:
+    return [part.strip() for part in sql.split(";") if part.strip()]
+
+
 @dataclass
 class _ModelHistory:
     """Table names and field definitions of one app, replayed from its migrations in order."""
@@ -597,15 +611,33 @@ class _ModelHistory:
     fields: dict[tuple[str, str], ast.Call | None] = field(default_factory=dict)
     state_only_columns: set[tuple[str, str]] = field(default_factory=set)
     state_only_tables: set[str] = field(default_factory=set)
+    # Nullable fields that a data step (RunPython, an UPDATE) ran after: their NULLs filled.
+    filled: set[tuple[str, str]] = field(default_factory=set)
 
     def table(self, model: str) -> str:
         return self.tables.get(model, f"{self.label}_{model}".lower())
 
+    def copy(self) -> _ModelHistory:
+        return _ModelHistory(
+            self.label,
+            dict(self.tables),
+            dict(self.fields),
+            set(self.state_only_columns),
+            set(self.state_only_tables),
+            set(self.filled),
+        )
+
     def replay(self, migration: MigrationFile) -> None:
         for operation in migration.operations:
-            self._apply(migration, operation)
+            self.apply(migration, operation)
 
-    def _apply(self, migration: MigrationFile, op: Operation) -> None:
+    def apply(self, migration: MigrationFile, op: Operation) -> None:
+        if is_data_step(migration, op):
+            self.filled |= {
+                key
+                for key, definition in self.fields.items()
+                if definition is not None and _is_true(_keyword(definition, "null"))
+            }
         model = op.model
         if model is None:
             return
@@ -629,17 +661,30 @@ class _ModelHistory:
             else:
                 self.tables.pop(model, None)
         elif op.kind == "RenameModel":
-            new = _string(_keyword(op.call, "new_name", 1))
+            new = (_string(_keyword(op.call, "new_name", 1)) or "").lower()
             if new and model in self.tables:
-                self.tables[new.lower()] = self.tables.pop(model)
+                self.tables[new] = self.tables.pop(model)
+            for known_model, name in list(self.fields):
+                if known_model == model:
+                    self.fields[(new, name)] = self.fields.pop((model, name))
+        elif op.kind == "RenameField":
+            old = _string(_keyword(op.call, "old_name", 1))
+            new = _string(_keyword(op.call, "new_name", 2))
+            if old and new and (model, old) in self.fields:
+                self.fields[(model, new)] = self.fields.pop((model, old))
         elif op.kind in ("AddField", "AlterField") and op.field_name and op.field_call:
             self._define(op, model, op.field_name, op.field_call)
         elif op.kind == "RemoveField" and op.field_name:
             if op.side == "state" and not self._dropped_by_database_side(migration, op):
-                column = self._column(model, op.field_name)
+                column = self.column(model, op.field_name)
                 self.state_only_columns.add((self.table(model), column))
                 self.state_only_tables.update(self._link_tables(model, op.field_name))
             self.fields.pop((model, op.field_name), None)
+        elif op.kind == "DeleteModel" and op.side == "both":
+            self.tables.pop(model, None)
+            for known_model, name in list(self.fields):
+                if known_model == model:
+                    del self.fields[(known_model, name)]
         elif (
             op.kind == "DeleteModel"
             and op.side == "state"
@@ -669,8 +714,10 @@ class _ModelHistory:
         # A definition that only the state sees, or only the database, leaves the column
         # unknown: forget it rather than guess.
         self.fields[(model, name)] = definition if op.side == "both" else None
+        if _is_true(_keyword(definition, "null")):
+            self.filled.discard((model, name))
 
-    def _column(self, model: str, name: str) -> str:
+    def column(self, model: str, name: str) -> str:
         definition = self.fields.get((model, name))
         if definition is not None:
             db_column = _string(_keyword(definition, "db_column"))
@@ -681,7 +728,7 @@ class _ModelHistory:
         return name.lower()
 
     def _dropped_by_database_side(self, migration: MigrationFile, op: Operation) -> bool:
-        column = self._column(str(op.model), str(op.field_name))
+        column = self.column(str(op.model), str(op.field_name))
         for other in migration.operations:
             if other.side != "database":
                 continue
@@ -749,10 +796,19 @@ class _Site:
     histories: dict[str, _ModelHistory | None]
 
     def history(self) -> _ModelHistory | None:
+        """The app's tables and fields just before the finding's operation runs."""
         path = self.migration.path
         if path not in self.histories:
             self.histories[path] = _history_before(self.project, path)
-        return self.histories[path]
+        before = self.histories[path]
+        if before is None or self.operation is None:
+            return before
+        history = before.copy()
+        for operation in self.migration.operations:
+            if operation.index >= self.operation.index:
+                break
+            history.apply(self.migration, operation)
+        return history
 
 
 def _atomic_false(site: _Site) -> str | None:
@@ -861,16 +917,94 @@ def _drop_of_what_fix_recommends(site: _Site) -> str | None:
     return _drop_after_state_only_removal(site.migration, operation, site.finding, history)
 
 
+def _not_null_with_fill(site: _Site) -> str | None:
+    operation = site.operation
+    definition = operation.field_call if operation is not None else None
+    if operation is None or operation.kind != "AlterField" or definition is None:
+        return None
+    if "NOT NULL" not in site.finding["message"]:
+        return None
+    if (
+        _keyword(definition, "default") is not None
+        or _keyword(definition, "db_default") is not None
+    ):
+        return "the field has a default, which Django writes into the NULL rows (MIG103's fix)"
+    if any(
+        is_data_step(site.migration, op) and op.index < operation.index
+        for op in site.migration.operations
+    ):
+        return "a data step earlier in this migration fills the NULLs, as MIG103's fix says"
+    history = site.history()
+    if history is not None and (str(operation.model), str(operation.field_name)) in history.filled:
+        return "a data step after the field became nullable fills the NULLs (MIG103's fix)"
+    return None
+
+
+def _column_kept(site: _Site) -> str | None:
+    operation = site.operation
+    if operation is None or operation.kind not in ("RenameField", "AlterField"):
+        return None
+    history = site.history()
+    if history is None or not operation.model:
+        return None
+    if operation.kind == "RenameField":
+        old = _string(_keyword(operation.call, "old_name", 1))
+        known = history.fields.get((operation.model, old or ""))
+        if known is not None and _string(_keyword(known, "db_column")):
+            return "the field has a db_column, so Django renames no column (MIG502's fix)"
+        return None
+    definition = operation.field_call
+    name = operation.field_name
+    new_column = _string(_keyword(definition, "db_column")) if definition is not None else None
+    if (
+        name
+        and new_column
+        and (operation.model, name) in history.fields
+        and history.fields[(operation.model, name)] is not None
+        and new_column.lower() == history.column(operation.model, name)
+    ):
+        return "the new db_column is the old column's name, as MIG502's fix says"
+    return None
+
+
+def _safe_sql(site: _Site) -> str | None:
+    """RunSQL written the way the deploy rules' fixes recommend."""
+    operation = site.operation
+    if operation is None or operation.kind != "RunSQL":
+        return None
+    statements = [s.upper() for s in _statements("\n".join(site.migration.sql_strings(operation)))]
+    code = site.finding["code"]
+    if code == "MIG505":
+        relevant = [s for s in statements if re.search(r"\bCREATE\s+(UNIQUE\s+)?INDEX\b", s)]
+        if relevant and all("CONCURRENTLY" in s for s in relevant):
+            return "every CREATE INDEX is CONCURRENTLY, as MIG505's fix says"
+    if code == "MIG506":
+        relevant = [s for s in statements if "UNIQUE" in s]
+        if relevant and all(
+            re.search(r"CREATE\s+UNIQUE\s+INDEX\s+CONCURRENTLY", s) or "USING INDEX" in s
+            for s in relevant
+        ):
+            return "a unique index built CONCURRENTLY and attached USING INDEX (MIG506's fix)"
+    if code == "MIG507":
+        relevant = [s for s in statements if "FOREIGN KEY" in s or "VALIDATE CONSTRAINT" in s]
+        if relevant and all("NOT VALID" in s or "VALIDATE CONSTRAINT" in s for s in relevant):
+            return "foreign keys added NOT VALID (or validated separately), as MIG507's fix says"
+    return None
+
+
 # Per code, the checks that find a finding on code which already follows the rule's fix.
 _CONTRADICTIONS: dict[str, tuple[Callable[[_Site], str | None], ...]] = {
+    "MIG103": (_not_null_with_fill,),
     "MIG104": (_drop_of_what_fix_recommends,),
     "MIG201": (_has_reverse,),
     "MIG202": (_has_reverse,),
     "MIG301": (_only_data_steps,),
     "MIG501": (_nullable_or_db_default,),
+    "MIG502": (_column_kept,),
     "MIG503": (_explicit_db_table,),
-    "MIG505": (_concurrent_index,),
-    "MIG507": (_no_db_constraint,),
+    "MIG505": (_concurrent_index, _safe_sql),
+    "MIG506": (_safe_sql,),
+    "MIG507": (_no_db_constraint, _safe_sql),
     "MIG508": (_atomic_false,),
     "MIG509": (_made_nullable_earlier,),
     "MIG603": (_loop_over_iterator,),

@@ -407,3 +407,134 @@ def test_sql_drops_reads_columns_and_tables_but_not_constraints() -> None:
         "a",
         "b",
     }
+
+
+@pytest.mark.parametrize(
+    ("before", "alter", "violates"),
+    [
+        # A default: Django writes it into the NULL rows before adding NOT NULL.
+        ("", 'migrations.AlterField("order", "n", models.IntegerField(default=0))', True),
+        # A data step earlier in the same migration fills the NULLs.
+        (
+            "migrations.RunPython(fill, migrations.RunPython.noop)",
+            'migrations.AlterField("order", "n", models.IntegerField())',
+            True,
+        ),
+        (
+            'migrations.RunSQL("UPDATE shop_order SET n = 0 WHERE n IS NULL", "")',
+            'migrations.AlterField("order", "n", models.IntegerField())',
+            True,
+        ),
+        # Nothing fills them.
+        ("", 'migrations.AlterField("order", "n", models.IntegerField())', False),
+        (
+            'migrations.RunSQL("SELECT 1", "")',
+            'migrations.AlterField("order", "n", models.IntegerField())',
+            False,
+        ),
+    ],
+)
+def test_not_null_after_filling_the_nulls_is_a_contradiction(
+    tmp_path: Path, before: str, alter: str, violates: bool
+) -> None:
+    paths = ["shop/migrations/0001_initial.py", "shop/migrations/0002_not_null.py"]
+    operations = [op for op in (before, alter) if op]
+    write_tree(
+        tmp_path,
+        {
+            paths[0]: migration(
+                'migrations.CreateModel("Order", [("n", models.IntegerField(null=True))])'
+            ),
+            paths[1]: migration(*operations, header="from x import fill"),
+        },
+    )
+    message = (
+        "AlterField makes shop.Order.n NOT NULL (nullable in shop.0001_initial) with no default"
+    )
+    findings = [finding("MIG103", paths[1], FIRST + len(operations) - 1, message=message)]
+    found = check_project(tmp_path, findings, graph_of(*paths))
+    assert [v.invariant for v in found] == (["contradiction"] if violates else [])
+
+
+def test_not_null_after_a_data_step_in_an_earlier_migration_is_a_contradiction(
+    tmp_path: Path,
+) -> None:
+    paths = [f"shop/migrations/{n}.py" for n in ("0001_initial", "0002_fill", "0003_not_null")]
+    write_tree(
+        tmp_path,
+        {
+            paths[0]: migration(
+                'migrations.CreateModel("Order", [("n", models.IntegerField(null=True))])'
+            ),
+            paths[1]: migration(
+                "migrations.RunPython(fill, migrations.RunPython.noop)", header="from x import fill"
+            ),
+            paths[2]: migration('migrations.AlterField("order", "n", models.IntegerField())'),
+        },
+    )
+    findings = [finding("MIG103", paths[2], FIRST, message="AlterField makes ... NOT NULL")]
+    assert [v.invariant for v in check_project(tmp_path, findings, graph_of(*paths))] == [
+        "contradiction"
+    ]
+    # The data step ran before the field became nullable: its NULLs are not filled.
+    order = graph_of(paths[1], paths[0], paths[2])
+    assert check_project(tmp_path, findings, order) == []
+
+
+def test_renaming_a_field_whose_column_stays_is_a_contradiction(tmp_path: Path) -> None:
+    paths = ["shop/migrations/0001_initial.py", "shop/migrations/0002_rename.py"]
+    fields = '[("code", models.TextField(db_column="legacy_code")), ("tmp", models.UUIDField(null=True))]'
+    write_tree(
+        tmp_path,
+        {
+            paths[0]: migration(f'migrations.CreateModel("Order", {fields})'),
+            paths[1]: migration(
+                'migrations.RenameField("order", "code", "sku")',
+                'migrations.RenameField("order", "tmp", "ref")',
+                # The rename made the column `ref`: db_column="ref_id" renames it again (a
+                # true MIG502); the same AlterField once more keeps the column (no rename).
+                'migrations.AlterField("order", "ref", models.UUIDField(db_column="ref_id"))',
+                'migrations.AlterField("order", "ref", models.UUIDField(db_column="ref_id"))',
+            ),
+        },
+    )
+    findings = [finding("MIG502", paths[1], FIRST + n) for n in range(4)]
+    found = check_project(tmp_path, findings, graph_of(*paths))
+    assert [(v.invariant, v.line) for v in found] == [
+        ("contradiction", FIRST),
+        ("contradiction", FIRST + 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "sql", "violates"),
+    [
+        ("MIG505", "CREATE INDEX CONCURRENTLY i ON shop_order (n)", True),
+        ("MIG505", "CREATE INDEX i ON shop_order (n)", False),
+        (
+            "MIG506",
+            "CREATE UNIQUE INDEX CONCURRENTLY u ON shop_order (n); "
+            "ALTER TABLE shop_order ADD CONSTRAINT u UNIQUE USING INDEX u",
+            True,
+        ),
+        ("MIG506", "ALTER TABLE shop_order ADD CONSTRAINT u UNIQUE (n)", False),
+        (
+            "MIG507",
+            "ALTER TABLE shop_order ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES c (id) NOT VALID",
+            True,
+        ),
+        ("MIG507", "ALTER TABLE shop_order VALIDATE CONSTRAINT f", True),
+        (
+            "MIG507",
+            "ALTER TABLE shop_order ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES c (id)",
+            False,
+        ),
+    ],
+)
+def test_sql_written_as_the_deploy_fix_says_is_a_contradiction(
+    tmp_path: Path, code: str, sql: str, violates: bool
+) -> None:
+    path = "shop/migrations/0002_x.py"
+    write_tree(tmp_path, {path: migration(f'migrations.RunSQL("{sql}", "")')})
+    found = check_project(tmp_path, [finding(code, path, FIRST)], graph_of(path))
+    assert [v.invariant for v in found] == (["contradiction"] if violates else [])
