@@ -225,7 +225,7 @@ class MigrationFile:
         found = [op for op in self.operations if op.contains(line)]
         return min(found, key=lambda op: (op.end - op.start, -op.start, -op.index), default=None)
 
-    def loop_at(self, line: int) -> ast.AST | None:
+    def loop_at(self, line: int) -> ast.For | ast.AsyncFor | ast.While | None:
         """The innermost loop that starts at or spans `line`."""
         found = [
             loop for loop in self.loops if loop.lineno <= line <= (loop.end_lineno or loop.lineno)
@@ -466,7 +466,7 @@ def _unit(project: Project, finding: Finding) -> tuple[str, int, int] | None:
     if operation is not None and (loop is None or operation.start > loop.lineno):
         return ("operation", operation.start, operation.call.col_offset)
     if loop is not None:
-        return ("loop", loop.lineno, loop.col_offset)  # type: ignore[attr-defined]
+        return ("loop", loop.lineno, loop.col_offset)
     return None
 
 
@@ -651,9 +651,9 @@ class _ModelHistory:
             if isinstance(fields, ast.List | ast.Tuple):
                 for entry in fields.elts:
                     if isinstance(entry, ast.Tuple) and len(entry.elts) == 2:
-                        name, definition = entry.elts
-                        if _string(name) and isinstance(definition, ast.Call):
-                            self._define(op, model, str(_string(name)), definition)
+                        field_name, definition = _string(entry.elts[0]), entry.elts[1]
+                        if field_name and isinstance(definition, ast.Call):
+                            self._define(op, model, field_name, definition)
         elif op.kind == "AlterModelTable":
             table = _string(_keyword(op.call, "table", 1))
             if table:
@@ -661,12 +661,12 @@ class _ModelHistory:
             else:
                 self.tables.pop(model, None)
         elif op.kind == "RenameModel":
-            new = (_string(_keyword(op.call, "new_name", 1)) or "").lower()
-            if new and model in self.tables:
-                self.tables[new] = self.tables.pop(model)
+            new_model = (_string(_keyword(op.call, "new_name", 1)) or "").lower()
+            if new_model and model in self.tables:
+                self.tables[new_model] = self.tables.pop(model)
             for known_model, name in list(self.fields):
-                if known_model == model:
-                    self.fields[(new, name)] = self.fields.pop((model, name))
+                if known_model == model and new_model:
+                    self.fields[(new_model, name)] = self.fields.pop((model, name))
         elif op.kind == "RenameField":
             old = _string(_keyword(op.call, "old_name", 1))
             new = _string(_keyword(op.call, "new_name", 2))
