@@ -2,12 +2,15 @@
 
     python tests/realworld/build_corpus.py            # download, verify, rebuild the tarball
     python tests/realworld/build_corpus.py --check    # rebuild and fail if the bytes differ
+    python tests/realworld/build_corpus.py --compare  # and check miglint finds the same on
+                                                      # each whole distribution
 
 Each project of tests/realworld/corpus.toml is downloaded with `pip download --no-deps
 --require-hashes` (the exact file named there, its sha256 checked by pip and again here).
 Only what miglint reads is kept, unmodified: migration packages, models modules and the
-project modules they import, `apps.py`, settings modules, package `__init__.py` files,
-requirement, lock and packaging files, and the licence files. The tarball is written
+project modules they use at class or module level, `apps.py` and what it imports, settings
+modules, package `__init__.py` files, requirement, lock and packaging files, and the
+licence files. The tarball is written
 deterministically (sorted members, fixed owners, modes and mtimes), so rebuilding from the
 same manifest gives the same bytes. Needs the network (PyPI) and pip; the tests do not.
 """
@@ -19,8 +22,10 @@ import ast
 import hashlib
 import io
 import lzma
+import os
 import posixpath
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -219,8 +224,9 @@ class _ModuleIndex:
         module = posixpath.join(base, *dotted.split(".")) if dotted else base
         return [module + s for s in (".py", "/__init__.py") if module + s in self.paths]
 
-    def imports(self, path: str, source: bytes) -> list[str]:
-        """The files of the archive whose names `path` uses outside its functions."""
+    def imports(self, path: str, source: bytes, everywhere: bool = False) -> list[str]:
+        """The files of the archive whose names `path` uses outside its functions (or
+        anywhere, `everywhere`)."""
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -228,6 +234,14 @@ class _ModuleIndex:
         except (SyntaxError, ValueError, RecursionError):
             return []
         used = _names_outside_functions(tree)
+        if everywhere:
+            used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            used |= {
+                alias.asname or alias.name.partition(".")[0]
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Import | ast.ImportFrom)
+                for alias in n.names
+            }
         found: list[str] = []
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -249,13 +263,13 @@ class _ModuleIndex:
         return found
 
 
+def _excluded(path: str, exclude: tuple[str, ...]) -> bool:
+    return any(path == e.rstrip("/") or path.startswith(e) for e in exclude)
+
+
 def select(files: dict[str, bytes], exclude: tuple[str, ...] = ()) -> dict[str, bytes]:
     """The files miglint reads, out of one distribution's files."""
-    candidates = {
-        path: data
-        for path, data in files.items()
-        if not any(path == e.rstrip("/") or path.startswith(e) for e in exclude)
-    }
+    candidates = {path: data for path, data in files.items() if not _excluded(path, exclude)}
     apps = _app_folders(candidates)
     kept = {
         path
@@ -271,7 +285,8 @@ def select(files: dict[str, bytes], exclude: tuple[str, ...] = ()) -> dict[str, 
     # them. Modules used only inside methods (views, services) are not read by miglint, and
     # Django's own modules are known to miglint by name.
     index = _ModuleIndex(candidates)
-    pending = sorted(p for p in kept if _is_app_module(p, apps))
+    app_modules = sorted(p for p in kept if _is_app_module(p, apps))
+    pending = list(app_modules)
     seen = set(pending)
     while pending:
         path = pending.pop()
@@ -280,6 +295,11 @@ def select(files: dict[str, bytes], exclude: tuple[str, ...] = ()) -> dict[str, 
                 seen.add(imported)
                 kept.add(imported)
                 pending.append(imported)
+    # An AppConfig's ready() may import the module that defines models (`state_models`):
+    # what apps.py imports anywhere is kept too, but not followed further.
+    for path in app_modules:
+        if posixpath.basename(path) == "apps.py":
+            kept.update(index.imports(path, candidates[path], everywhere=True))
     # The __init__.py of every package on the way to a kept module.
     for path in list(kept):
         folder = posixpath.dirname(path)
@@ -346,6 +366,50 @@ def build(releases: list[Release], downloads: Path) -> dict[str, bytes]:
     return members
 
 
+def compare(
+    releases: list[Release], downloads: Path, members: dict[str, bytes], scratch: Path
+) -> bool:
+    """Whether miglint finds the same on each whole distribution as on its excerpt."""
+    script = Path(sys.executable).with_name("miglint")
+    command = [str(script)] if script.exists() else [sys.executable, "-P", "-m", "miglint"]
+    env = {**os.environ, "XDG_CACHE_HOME": str(scratch / "cache")}
+    same = True
+    for release in releases:
+        whole, excerpt = scratch / "whole" / release.folder, scratch / "excerpt" / release.folder
+        files = read_archive(downloads / release.file)
+        for root, contents in (
+            (whole, {p: d for p, d in files.items() if not _excluded(p, release.exclude)}),
+            (
+                excerpt,
+                {
+                    p.partition("/")[2]: d
+                    for p, d in members.items()
+                    if p.startswith(f"{release.folder}/")
+                },
+            ),
+        ):
+            for path, data in contents.items():
+                target = root / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        outputs = [
+            subprocess.run(
+                [*command, ".", "--format", "json", "--no-cache"],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            for root in (whole, excerpt)
+        ]
+        if outputs[0] != outputs[1]:
+            same = False
+            print(f"{release.folder}: miglint finds differently on the excerpt", file=sys.stderr)
+        shutil.rmtree(whole)
+    return same
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--download-dir", type=Path, help="keep the downloads here")
@@ -353,12 +417,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check", action="store_true", help="fail if the rebuilt tarball differs from --output"
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run miglint on each whole distribution and on its excerpt; fail if the "
+        "findings differ (the excerpt left out something miglint reads)",
+    )
     args = parser.parse_args(argv)
     releases = load_manifest()
     with tempfile.TemporaryDirectory() as scratch:
         downloads = args.download_dir or Path(scratch)
         downloads.mkdir(parents=True, exist_ok=True)
         members = build(releases, downloads)
+        if args.compare and not compare(releases, downloads, members, Path(scratch)):
+            return 1
         if args.check:
             before = args.output.read_bytes()
             after = write_tarball(members, Path(scratch) / "rebuilt.tar.xz")
