@@ -49,8 +49,11 @@ SAME_OPERATION: tuple[tuple[frozenset[str], str], ...] = (
 # Codes about a migration as a whole: at most one finding per migration file.
 ONCE_PER_MIGRATION: tuple[tuple[frozenset[str], str], ...] = (
     # Django refuses to unapply the whole migration at its first irreversible operation:
-    # one "cannot be rolled back" per migration, whichever operations cause it.
-    (frozenset({"MIG201", "MIG202"}), "the migration's irreversibility reported more than once"),
+    # one "cannot be rolled back" per migration for RunPython (its message can list the
+    # others), one for RunSQL. A RunPython and a RunSQL need two different fixes
+    # (reverse_code, reverse_sql), so each keeps its own finding.
+    (frozenset({"MIG201"}), "RunPython irreversibility reported more than once"),
+    (frozenset({"MIG202"}), "RunSQL irreversibility reported more than once"),
     # A file that cannot be read (MIG000) or is read only in part (MIG005): one finding.
     (frozenset({"MIG000", "MIG005"}), "the file's readability reported more than once"),
 )
