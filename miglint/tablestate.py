@@ -180,6 +180,8 @@ def together_sets(value: s.Value | s.Missing) -> frozenset[tuple[str, ...]] | No
     """`unique_together` as a set of name tuples; None when it cannot be read."""
     if isinstance(value, s.Missing) or value is None:
         return frozenset()
+    if isinstance(value, s.Call) and value.func == "set" and not value.args and not value.kwargs:
+        return frozenset()  # `set()`, as makemigrations writes an emptied index_together
     plain = s.literal(value)
     if not isinstance(plain, list | tuple | set | frozenset):
         return None
