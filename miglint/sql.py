@@ -109,6 +109,8 @@ class Statement:
     exclusive: tuple[str, ...] = ()
     # A run-time setting it changes (`SET lock_timeout = '5s'`).
     setting: Setting | None = None
+    # The index a CREATE INDEX makes (lower-cased).
+    index: str | None = None
     # Which text of a RunSQL list it came from.
     piece: int = 0
 
@@ -380,6 +382,7 @@ def _statement(sql: str, tokens: list[_Token]) -> Statement:
         copied=tuple(dict.fromkeys(facts.copied)),
         exclusive=tuple(dict.fromkeys(facts.exclusive)),
         setting=facts.setting,
+        index=facts.index,
     )
 
 
@@ -396,6 +399,7 @@ class _Facts:
     copied: list[str] = field(default_factory=list)
     exclusive: list[str] = field(default_factory=list)
     setting: Setting | None = None
+    index: str | None = None
 
 
 class _Reader:
@@ -697,10 +701,12 @@ class _Reader:
         concurrently = self.word(index) == "CONCURRENTLY"
         index = self.skip(index, "CONCURRENTLY")
         index = self.skip_phrase(index, "IF", "NOT", "EXISTS")
+        name = None
         if self.word(index) != "ON":
-            _, index = self.name(index)
+            name, index = self.name(index)
         index = self.skip(index, "USING", "BTREE", "HASH")
         facts = _Facts("CREATE UNIQUE INDEX" if unique else "CREATE INDEX", "ddl")
+        facts.index = name
         if self.word(index) == "ON":
             index = self.skip(index + 1, "ONLY")
             table, index = self.name(index)

@@ -562,3 +562,10 @@ def test_why_an_added_column_rewrites() -> None:
         "r",
         "a volatile default, random()",
     )
+
+
+def test_the_index_a_create_index_makes() -> None:
+    (statement,) = sql.classify('CREATE INDEX CONCURRENTLY IF NOT EXISTS "Order_Idx" ON t (a)')
+    assert statement.index == "order_idx"
+    (statement,) = sql.classify("CREATE INDEX ON t (a)")
+    assert statement.index is None

@@ -484,12 +484,20 @@ class RemoveIndexNotConcurrently(DeployRule):
             return
         # The constraints each model has, by name, to tell a unique index from a constraint.
         constraints: dict[tuple[str, str, str], s.Call] = {}
+        # Indexes each migration has made so far (dropping one of those waits for nothing new).
+        made: dict[NodeKey, set[str]] = {}
         for step in self.steps(project):
-            yield from self.check_step(step, context, constraints)
+            created = made.setdefault(step.migration.key, set())
+            yield from self.check_step(step, context, constraints, created)
             _track_constraints(step, constraints)
+            created.update(indexes_made(step))
 
     def check_step(  # type: ignore[override]
-        self, step: Step, context: Context, constraints: dict[tuple[str, str, str], s.Call]
+        self,
+        step: Step,
+        context: Context,
+        constraints: dict[tuple[str, str, str], s.Call],
+        created: set[str],
     ) -> Iterator[Finding]:
         operation = step.operation
         migration = step.migration
@@ -525,9 +533,12 @@ class RemoveIndexNotConcurrently(DeployRule):
                     )
             if message:
                 yield self.at(migration, operation.span, f"{message} {consequence}", fix=fix)
+        made = set(created)
         for statement in runsql_statements(step):
+            if statement.statement.index:
+                made.add(sqlmod.bare_name(statement.statement.index))
             for hazard in statement.statement.hazards:
-                if hazard.kind == sqlmod.DROP_INDEX:
+                if hazard.kind == sqlmod.DROP_INDEX and not _made(hazard, made):
                     yield self.at(
                         migration,
                         statement.span,
@@ -535,6 +546,36 @@ class RemoveIndexNotConcurrently(DeployRule):
                         fix="Write DROP INDEX CONCURRENTLY, in a migration with `atomic = False`.",
                     )
                     break
+
+
+def indexes_made(step: Step) -> set[str]:
+    """The names (lower-cased) of the indexes a step creates: AddIndex, a CreateModel's
+    `indexes`, CREATE INDEX in RunSQL."""
+    operation = step.operation
+    found: list[s.Value | s.Missing] = []
+    if operation.is_("AddIndex", "AddIndexConcurrently"):
+        found.append(operation.argument(1, "index"))
+    elif operation.is_("CreateModel"):
+        listed = s.dict_item(operation.argument(2, "options"), "indexes")
+        found.extend(listed.items if isinstance(listed, s.Seq) else ())
+    names = {
+        name.lower()
+        for index in found
+        if isinstance(index, s.Call)
+        for name in (index.kwarg("name"),)
+        if isinstance(name, str)
+    }
+    names.update(
+        sqlmod.bare_name(statement.statement.index)
+        for statement in runsql_statements(step)
+        if statement.statement.index
+    )
+    return names
+
+
+def _made(hazard: sqlmod.Hazard, made: set[str]) -> bool:
+    """A DROP INDEX of an index the same migration made."""
+    return hazard.detail is not None and sqlmod.bare_name(hazard.detail) in made
 
 
 def _drops_index(before: s.Call, after: s.Call) -> bool:
@@ -986,16 +1027,20 @@ class MissingLockTimeout(DeployRule):
         """The ACCESS EXCLUSIVE locks the migration's steps take with no lock_timeout in force."""
         timeout = False
         atomic = True
+        made: set[str] = set()
         for step in steps:
             atomic = step.migration.facts.atomic
             if not step.operation.is_("RunSQL"):
                 table = locked_table(step, context)
                 if table and not timeout:
                     yield _Lock(step, step.operation.span, _describe(step), table)
+                made.update(indexes_made(step))
                 continue
             created: set[str] = set()
             for found in runsql_statements(step):
                 statement = found.statement
+                if statement.index:
+                    made.add(sqlmod.bare_name(statement.index))
                 setting = statement.setting
                 if setting is not None and setting.name == "lock_timeout":
                     # SET LOCAL ends with its own statement's transaction outside `atomic`.
@@ -1009,7 +1054,7 @@ class MissingLockTimeout(DeployRule):
                 tables += [
                     f"the table of index {h.detail}"
                     for h in statement.hazards
-                    if h.kind == sqlmod.DROP_INDEX
+                    if h.kind == sqlmod.DROP_INDEX and not _made(h, made)
                 ]
                 if tables and not timeout:
                     yield _Lock(step, found.span, f"RunSQL {statement.verb}", tables[0])

@@ -342,6 +342,23 @@ def test_indexes_dropped_by_other_operations(
     assert codes(found(tmp_path, "MIG511")) == (["MIG511"] if reported else [])
 
 
+def test_dropping_an_index_the_migration_made(tmp_path: Path) -> None:
+    # A rebuild: the new index is made first, then the one it replaces goes (reported), then
+    # a helper index made here is dropped again (waits for nothing new: not reported).
+    project(
+        tmp_path,
+        "        migrations.RunSQL(\n"
+        '            "CREATE INDEX order_total_v2 ON orders_order (total, id);"\n'
+        '            "DROP INDEX order_total_idx;"\n'
+        '            "DROP INDEX order_total_v2;",\n'
+        "            migrations.RunSQL.noop,\n"
+        "        ),\n",
+    )
+    assert [f.message.split(" without")[0] for f in found(tmp_path, "MIG511")] == [
+        "RunSQL drops index order_total_idx"
+    ]
+
+
 @pytest.mark.parametrize("database", [None, "mysql"])
 def test_remove_index_is_judged_for_postgresql_only(tmp_path: Path, database: str | None) -> None:
     project(
