@@ -586,7 +586,11 @@ def _drops_index(before: s.Call, after: s.Call) -> bool:
     if flag(before, "primary_key") is not False or flag(after, "primary_key") is not False:
         return False
     had = is_indexed(before) is True and flag(before, "unique") is False
-    return had and is_indexed(after) is False and flag(after, "unique") is False
+    # A field class of another package may index itself (AutoSlugField is a SlugField).
+    loses = flag(after, "db_index", None) is False or (
+        is_django_field(after) and is_indexed(after) is False
+    )
+    return had and loses and flag(after, "unique") is False
 
 
 def _index_backed(constraint: s.Call) -> bool:

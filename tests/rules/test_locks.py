@@ -324,6 +324,15 @@ def test_remove_index_concurrently_in_a_non_atomic_migration(tmp_path: Path) -> 
             'migrations.AlterField("order", "number", models.CharField(db_index=True, max_length=40))',
             False,
         ),
+        # A class of another package may index itself (django-extensions' AutoSlugField).
+        (
+            'migrations.AlterField("order", "number", AutoSlugField(max_length=32, populate_from="total"))',
+            False,
+        ),
+        (
+            'migrations.AlterField("order", "number", AutoSlugField(db_index=False, max_length=32))',
+            True,
+        ),
         ('migrations.AlterIndexTogether("order", set())', True),
         (
             'migrations.AlterIndexTogether("order", {("number", "quantity"), ("number", "total")})',
@@ -338,7 +347,8 @@ def test_remove_index_concurrently_in_a_non_atomic_migration(tmp_path: Path) -> 
 def test_indexes_dropped_by_other_operations(
     tmp_path: Path, operation: str, reported: bool
 ) -> None:
-    project(tmp_path, f"        {operation},\n")
+    imports = "from django_extensions.db.fields import AutoSlugField\n"
+    project(tmp_path, f"        {operation},\n", imports=imports)
     assert codes(found(tmp_path, "MIG511")) == (["MIG511"] if reported else [])
 
 
