@@ -1075,9 +1075,10 @@ class MissingLockTimeout(DeployRule):
         return self.at(
             first.step.migration,
             first.span,
-            f"{first.what} locks {first.table} ACCESS EXCLUSIVE with no lock_timeout set (in "
-            f"this migration or the settings' database OPTIONS){context.where()}: while it waits "
-            f"for running transactions, every query on the table queues behind it{more}",
+            f"{first.what} locks {first.table} ACCESS EXCLUSIVE on PostgreSQL{context.where()}, "
+            "and no lock_timeout is set in this migration or in the settings' database OPTIONS: "
+            f"while it waits for running transactions, every query on the table queues behind "
+            f"it{more}",
             fix=fix,
         )
 
@@ -1258,16 +1259,20 @@ def _default_source(migration: Migration, project: Project) -> str:
     app = project.apps_by_key.get(migration.app_key)
     if app is not None and app.default_auto_field is not None:
         value, line = app.default_auto_field
-        return f"the app's default_auto_field, {value.rpartition('.')[2]}, apps.py line {line}"
+        where = _shown(os.path.join(app.path, "apps.py"))
+        return f"the app's default_auto_field is {value.rpartition('.')[2]}, {where} line {line}"
     settings = project.settings.default_auto_fields
     if len({a.value for a in settings}) == 1:
-        where = settings[0]
-        path = where.settings_path.replace("\\", "/").rsplit("/", 2)[-2:]
+        first = settings[0]
         return (
-            f"DEFAULT_AUTO_FIELD is {where.value.rpartition('.')[2]} in "
-            f"{'/'.join(path)} line {where.line}"
+            f"DEFAULT_AUTO_FIELD is {first.value.rpartition('.')[2]} in "
+            f"{_shown(first.settings_path)} line {first.line}"
         )
-    return "the project's default primary key"
+    return "from DEFAULT_AUTO_FIELD, AutoField unless the settings say otherwise"
+
+
+def _shown(path: str) -> str:
+    return os.path.relpath(path).replace(os.sep, "/")
 
 
 def _pk_kind(call: s.Value) -> str | None:

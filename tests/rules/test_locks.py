@@ -718,7 +718,8 @@ def test_int_key_names_the_app_config(tmp_path: Path) -> None:
         },
     )
     (finding,) = found(tmp_path, "MIG514")
-    assert "default_auto_field" in finding.message and "apps.py line 6" in finding.message
+    assert "default_auto_field is AutoField" in finding.message
+    assert "orders/apps.py line 6" in finding.message
 
 
 @pytest.mark.parametrize(
