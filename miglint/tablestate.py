@@ -180,8 +180,13 @@ def together_sets(value: s.Value | s.Missing) -> frozenset[tuple[str, ...]] | No
     """`unique_together` as a set of name tuples; None when it cannot be read."""
     if isinstance(value, s.Missing) or value is None:
         return frozenset()
-    if isinstance(value, s.Call) and value.func == "set" and not value.args and not value.kwargs:
-        return frozenset()  # `set()`, as makemigrations writes an emptied index_together
+    if isinstance(value, s.Call) and value.func == "set" and not value.kwargs:
+        # `set()` as makemigrations writes an emptied index_together; `set([...])` by hand.
+        if not value.args:
+            return frozenset()
+        if len(value.args) == 1 and isinstance(value.args[0], s.Seq):
+            return together_sets(value.args[0])
+        return None
     plain = s.literal(value)
     if not isinstance(plain, list | tuple | set | frozenset):
         return None

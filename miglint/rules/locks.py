@@ -486,9 +486,10 @@ class RemoveIndexNotConcurrently(DeployRule):
         constraints: dict[tuple[str, str, str], s.Call] = {}
         # Indexes each migration has made so far (dropping one of those waits for nothing new).
         made: dict[NodeKey, set[str]] = {}
+        known = known_indexes(project)
         for step in self.steps(project):
             created = made.setdefault(step.migration.key, set())
-            yield from self.check_step(step, context, constraints, created)
+            yield from self.check_step(step, context, constraints, created, known)
             _track_constraints(step, constraints)
             created.update(indexes_made(step))
 
@@ -498,6 +499,7 @@ class RemoveIndexNotConcurrently(DeployRule):
         context: Context,
         constraints: dict[tuple[str, str, str], s.Call],
         created: set[str],
+        known: frozenset[str],
     ) -> Iterator[Finding]:
         operation = step.operation
         migration = step.migration
@@ -538,14 +540,17 @@ class RemoveIndexNotConcurrently(DeployRule):
             if statement.statement.index:
                 made.add(sqlmod.bare_name(statement.statement.index))
             for hazard in statement.statement.hazards:
-                if hazard.kind == sqlmod.DROP_INDEX and not _made(hazard, made):
-                    yield self.at(
-                        migration,
-                        statement.span,
-                        f"RunSQL drops index {hazard.detail} {consequence}",
-                        fix="Write DROP INDEX CONCURRENTLY, in a migration with `atomic = False`.",
-                    )
-                    break
+                if hazard.kind != sqlmod.DROP_INDEX or _made(hazard, made):
+                    continue
+                if _maybe_absent(statement.statement, hazard.detail, known):
+                    continue
+                yield self.at(
+                    migration,
+                    statement.span,
+                    f"RunSQL drops index {hazard.detail} {consequence}",
+                    fix="Write DROP INDEX CONCURRENTLY, in a migration with `atomic = False`.",
+                )
+                break
 
 
 def indexes_made(step: Step) -> set[str]:
@@ -571,6 +576,24 @@ def indexes_made(step: Step) -> set[str]:
         if statement.statement.index
     )
     return names
+
+
+def known_indexes(project: Project) -> frozenset[str]:
+    """Every index name a migration of the project creates."""
+    return frozenset(name for step in project.table_steps for name in indexes_made(step))
+
+
+_IF_EXISTS = re.compile(
+    r"^\s*(?:drop\s+(?:table|index)(?:\s+concurrently)?|alter\s+table)\s+if\s+exists\b", re.I
+)
+
+
+def _maybe_absent(statement: sqlmod.Statement, name: str | None, known: Iterable[str]) -> bool:
+    """`... IF EXISTS` of a table or index no migration of the project creates: it may not
+    be there, and then nothing is locked."""
+    if name is None or not _IF_EXISTS.match(statement.text):
+        return False
+    return sqlmod.bare_name(name).lower() not in known
 
 
 def _made(hazard: sqlmod.Hazard, made: set[str]) -> bool:
@@ -1007,6 +1030,7 @@ class MissingLockTimeout(DeployRule):
         by_migration: dict[NodeKey, list[Step]] = {}
         for step in project.table_steps:
             by_migration.setdefault(step.migration.key, []).append(step)
+        known = known_indexes(project) | frozenset(context.table_creators)
         for steps in by_migration.values():
             migration = steps[0].migration
             # Operations on a table the migration then drops: its DeleteModel locks it too.
@@ -1014,7 +1038,7 @@ class MissingLockTimeout(DeployRule):
             steps = [step for step in steps if step.operation.span not in dropped]
             if _sets_timeout_in_code(migration):
                 continue
-            locks = list(self.unprotected(steps, context))
+            locks = list(self.unprotected(steps, context, known))
             if locks:
                 yield self.finding_for(locks, context)
 
@@ -1027,7 +1051,9 @@ class MissingLockTimeout(DeployRule):
                 "set a lock_timeout"
             )
 
-    def unprotected(self, steps: Iterable[Step], context: Context) -> Iterator[_Lock]:
+    def unprotected(
+        self, steps: Iterable[Step], context: Context, known: frozenset[str]
+    ) -> Iterator[_Lock]:
         """The ACCESS EXCLUSIVE locks the migration's steps take with no lock_timeout in force."""
         timeout = False
         atomic = True
@@ -1054,11 +1080,14 @@ class MissingLockTimeout(DeployRule):
                     for table in statement.exclusive
                     if sqlmod.bare_name(table) not in created
                     and not context.is_new_table(step, table)
+                    and not _maybe_absent(statement, table, known)
                 ]
                 tables += [
                     f"the table of index {h.detail}"
                     for h in statement.hazards
-                    if h.kind == sqlmod.DROP_INDEX and not _made(h, made)
+                    if h.kind == sqlmod.DROP_INDEX
+                    and not _made(h, made)
+                    and not _maybe_absent(statement, h.detail, known)
                 ]
                 if tables and not timeout:
                     yield _Lock(step, found.span, f"RunSQL {statement.verb}", tables[0])

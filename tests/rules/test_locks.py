@@ -334,6 +334,7 @@ def test_remove_index_concurrently_in_a_non_atomic_migration(tmp_path: Path) -> 
             True,
         ),
         ('migrations.AlterIndexTogether("order", set())', True),
+        ('migrations.AlterIndexTogether("order", set([]))', True),
         (
             'migrations.AlterIndexTogether("order", {("number", "quantity"), ("number", "total")})',
             False,
@@ -342,6 +343,9 @@ def test_remove_index_concurrently_in_a_non_atomic_migration(tmp_path: Path) -> 
         ('migrations.RemoveConstraint("order", "open_number")', True),
         ('migrations.RemoveConstraint("order", "number_customer")', False),
         ('migrations.RunSQL("DROP INDEX IF EXISTS order_total_idx", migrations.RunSQL.noop)', True),
+        # An index no migration makes may not be there: then nothing is locked.
+        ('migrations.RunSQL("DROP INDEX IF EXISTS legacy_idx", migrations.RunSQL.noop)', False),
+        ('migrations.RunSQL("DROP INDEX legacy_idx", migrations.RunSQL.noop)', True),
     ],
 )
 def test_indexes_dropped_by_other_operations(
@@ -621,6 +625,8 @@ def test_unreadable_options_are_said_with_verbose(tmp_path: Path) -> None:
         # A new table, and operations on it.
         '        migrations.CreateModel("Refund", [("id", models.BigAutoField(primary_key=True, serialize=False))]),\n'
         '        migrations.AddField("refund", "order", models.ForeignKey(null=True, on_delete=models.CASCADE, to="orders.order")),\n',
+        # A table no migration made may not be there.
+        '        migrations.RunSQL("DROP TABLE IF EXISTS old_vendor_rates", migrations.RunSQL.noop),\n',
         # State only.
         "        migrations.SeparateDatabaseAndState(state_operations=[\n"
         '            migrations.RemoveField("order", "comment"),\n'
@@ -642,6 +648,7 @@ def test_operations_that_lock_nothing_existing(tmp_path: Path, operations: str) 
         '        migrations.RemoveConstraint("order", "number_customer"),\n',
         '        migrations.AlterUniqueTogether("order", {("number", "total")}),\n',
         '        migrations.RunSQL("LOCK TABLE orders_order", migrations.RunSQL.noop),\n',
+        '        migrations.RunSQL("DROP TABLE IF EXISTS orders_order", migrations.RunSQL.noop),\n',
         '        migrations.RunSQL("ALTER TABLE orders_order DROP COLUMN comment", migrations.RunSQL.noop),\n',
     ],
 )
