@@ -625,6 +625,8 @@ def test_unreadable_options_are_said_with_verbose(tmp_path: Path) -> None:
         # A new table, and operations on it.
         '        migrations.CreateModel("Refund", [("id", models.BigAutoField(primary_key=True, serialize=False))]),\n'
         '        migrations.AddField("refund", "order", models.ForeignKey(null=True, on_delete=models.CASCADE, to="orders.order")),\n',
+        # ALTER TABLE renames a sequence too: no rows, no queries to queue.
+        '        migrations.RunSQL("ALTER TABLE orders_order_id_seq RENAME TO orders_purchase_id_seq", migrations.RunSQL.noop),\n',
         # A table no migration made may not be there.
         '        migrations.RunSQL("DROP TABLE IF EXISTS old_vendor_rates", migrations.RunSQL.noop),\n',
         # State only.
