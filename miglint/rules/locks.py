@@ -21,7 +21,6 @@ from miglint import syntax as s
 from miglint.finding import Finding, Severity
 from miglint.history import dropped_later, nullable
 from miglint.nodes import Migration, NodeKey
-from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.data_loss import LossyAlterField
 from miglint.rules.deploy import (
@@ -53,17 +52,13 @@ from miglint.rules.deploy_context import (
     runsql_statements,
     sql_hazards,
 )
-from miglint.tablestate import Step, default_table, together_sets
+from miglint.tablestate import Step, default_table, model_name, together_sets
 
 _POSTGRES_OPERATIONS = "from django.contrib.postgres.operations import {}\n"
 _CHECK = 'models.CheckConstraint(condition=models.Q(stock__gte=0), name="stock_not_negative")'
 _POSITIVE = frozenset(
     {"PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField"}
 )
-
-
-def _where(context: Context) -> str:
-    return context.where()
 
 
 def _has_table(step: Step) -> bool:
@@ -102,7 +97,8 @@ _CHECK_PROOF = re.compile(r'check\s*\(\s*"?([a-z_][a-z0-9_$]*)"?\s+is\s+not\s+nu
 
 class AddConstraintValidated(DeployRule):
     """On PostgreSQL, `ALTER TABLE ... ADD CONSTRAINT ... CHECK` (what AddConstraint of a
-    CheckConstraint runs, and AlterField to a Positive...Field) reads every row to validate
+    CheckConstraint runs, and AlterField to a Positive...Field, which MIG103 reports first
+    when it is selected: negative values make it fail) reads every row to validate
     the constraint while it holds an ACCESS EXCLUSIVE lock: no query can read or write the
     table until the scan is over. An ExclusionConstraint also builds its index under that
     lock. Making an existing column NOT NULL (`ALTER COLUMN ... SET NOT NULL`) checks every
@@ -209,7 +205,7 @@ class AddConstraintValidated(DeployRule):
     ) -> Iterator[Finding]:
         operation = step.operation
         migration = step.migration
-        where = _where(context)
+        where = context.where()
         django = context.project.django_version
         if not context.is_new(step) and _has_table(step):
             model = model_label(step)
@@ -503,7 +499,7 @@ class RemoveIndexNotConcurrently(DeployRule):
     ) -> Iterator[Finding]:
         operation = step.operation
         migration = step.migration
-        where = _where(context)
+        where = context.where()
         consequence = (
             f"without CONCURRENTLY on PostgreSQL{where}: DROP INDEX locks the table ACCESS "
             "EXCLUSIVE, and while it waits for running transactions every query on the table "
@@ -1331,7 +1327,7 @@ def _follow_key(step: Step, keys: dict[str, _Key], default: str | None) -> None:
                     for widened in [m for m, key in keys.items() if key.table == table]:
                         del keys[widened]
         return
-    model = _model_of(operation)
+    model = model_name(operation)
     if model is None:
         return
     lower = model.lower()
@@ -1388,21 +1384,13 @@ def _follow_key(step: Step, keys: dict[str, _Key], default: str | None) -> None:
             )
 
 
-def _model_of(operation: Operation) -> str | None:
-    from miglint.tablestate import model_name
-
-    return model_name(operation)
-
-
 def _created_key(step: Step, model: str, default: str | None) -> _Key | None:
     """The narrow primary key a CreateModel gives its table, if it does."""
     operation = step.operation
     options = operation.argument(2, "options")
-    if s.dict_item(options, "proxy") is True or s.dict_item(options, "managed") is False:
-        return None
-    if s.dict_item(options, "proxy") not in (False, None, s.MISSING):
-        return None
-    if s.dict_item(options, "managed") not in (True, None, s.MISSING):
+    proxy, managed = s.dict_item(options, "proxy"), s.dict_item(options, "managed")
+    # A proxy or unmanaged model has no table of Django's (options not read: unknown).
+    if proxy not in (False, None, s.MISSING) or managed not in (True, None, s.MISSING):
         return None
     table_name = s.dict_item(options, "db_table")
     table = (
