@@ -12,6 +12,7 @@ from miglint.baseline import Baseline, PriorVersions, digests_of, find_baseline,
 from miglint.config import Config
 from miglint.discover import discover, project_root_for
 from miglint.django_version import detect_django_version
+from miglint.djangosettings import SettingsFacts
 from miglint.graph import MigrationGraph, build_graph
 from miglint.nodes import App, Migration, NodeKey
 from miglint.parse import MigrationFacts, parse_migration_bytes
@@ -65,6 +66,8 @@ class Project:
     previous: PriorVersions | None = None
     # The digest of each migration's meaning by path, when there is a baseline.
     digests: Mapping[str, str] = field(default_factory=dict)
+    # What the project's settings modules say literally (lock_timeout, DEFAULT_AUTO_FIELD...).
+    settings: SettingsFacts = field(default_factory=SettingsFacts)
 
     @cached_property
     def by_key(self) -> dict[NodeKey, Migration]:
@@ -164,6 +167,7 @@ def load_project(
         digests=digests_of(migrations) if recorded is not None else {},
         only_paths=frozenset(only) if only else None,
         django_version=django_version,
+        settings=found.settings,
     )
 
 

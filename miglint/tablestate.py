@@ -32,6 +32,16 @@ class Table:
     db_table: str | None = None
     unique_together: frozenset[tuple[str, ...]] | None = frozenset()
     index_together: frozenset[tuple[str, ...]] | None = frozenset()
+    # Meta.proxy and Meta.managed as literals; None when they cannot be read.
+    proxy: bool | None = False
+    managed: bool | None = True
+
+    @property
+    def has_table(self) -> bool | None:
+        """False for a proxy or unmanaged model (`migrate` runs no SQL for it); None: unknown."""
+        if self.proxy is True or self.managed is False:
+            return False
+        return None if self.proxy is None or self.managed is None else True
 
     @property
     def name(self) -> str:
@@ -170,6 +180,13 @@ def together_sets(value: s.Value | s.Missing) -> frozenset[tuple[str, ...]] | No
     """`unique_together` as a set of name tuples; None when it cannot be read."""
     if isinstance(value, s.Missing) or value is None:
         return frozenset()
+    if isinstance(value, s.Call) and value.func == "set" and not value.kwargs:
+        # `set()` as makemigrations writes an emptied index_together; `set([...])` by hand.
+        if not value.args:
+            return frozenset()
+        if len(value.args) == 1 and isinstance(value.args[0], s.Seq):
+            return together_sets(value.args[0])
+        return None
     plain = s.literal(value)
     if not isinstance(plain, list | tuple | set | frozenset):
         return None
@@ -288,6 +305,8 @@ class _State:
                 db_table if isinstance(db_table, str) else None,
                 together_sets(s.dict_item(options, "unique_together")),
                 together_sets(s.dict_item(options, "index_together")),
+                _flag(s.dict_item(options, "proxy"), False),
+                _flag(s.dict_item(options, "managed"), True),
             )
             if self.removed:
                 # A table of that name again: what was left of the old one is gone.
@@ -310,6 +329,10 @@ class _State:
             self.tables[key] = replace(
                 table, db_table=new_table if isinstance(new_table, str) else None
             )
+        elif name == "AlterModelOptions":
+            # AlterModelOptions sets `managed` (back to the default when it is absent).
+            managed = _flag(s.dict_item(call.argument(1, "options"), "managed"), True)
+            self.tables[key] = replace(table, managed=managed)
         elif name == "AlterUniqueTogether":
             unique = together_sets(call.argument(1, "unique_together"))
             self.tables[key] = replace(table, unique_together=unique)
@@ -334,6 +357,13 @@ class _State:
                 moved = fields.pop(old.lower(), None)
                 if moved is not None:
                     fields[new.lower()] = moved
+
+
+def _flag(value: s.Value | s.Missing, default: bool) -> bool | None:
+    """A literal boolean option; `default` when absent; None when it cannot be read."""
+    if value is s.MISSING:
+        return default
+    return value if isinstance(value, bool) else None
 
 
 def _field_named(operation: Operation) -> str | None:

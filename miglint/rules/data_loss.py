@@ -631,8 +631,11 @@ def _null_to_not_null(before: Before, old: FieldDefinition, new: FieldDefinition
     if before.data_step_since_nullable:
         return None
     if nullable(old.call) is True and nullable(new.call) is False and not _has_default(new.call):
-        return "rows that hold NULL make the migration fail"
+        return _NULL_ROWS
     return None
+
+
+_NULL_ROWS = "rows that hold NULL make the migration fail"
 
 
 _INITIAL = """\
@@ -723,6 +726,11 @@ class LossyAlterField(Rule):
     an exclusive lock (MIG504's hazard). What the user must do first is check the data, so
     MIG103 reports such an AlterField, its message says the table is rewritten too, and
     MIG504 leaves it alone: one finding per operation.
+
+    On PostgreSQL, SET NOT NULL also reads every row while the table is locked ACCESS
+    EXCLUSIVE (MIG510's hazard): the message says so, and the hint gives the route that
+    avoids the scan (CHECK (column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT
+    NULL).
     """
 
     code = "MIG103"
@@ -910,11 +918,25 @@ class Migration(migrations.Migration):
         },
     )
 
+    fix_not_null = (
+        "Fill the NULL rows in an earlier data migration; on a large table, then add CHECK "
+        "(column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT in a later migration, and only "
+        "then SET NOT NULL (PostgreSQL 12+ trusts the check and skips the scan)."
+    )
+
     def check(self, project: Project) -> Iterator[Finding]:
+        postgres = Context.of(project).database == "postgresql"
         for migration, operation, message, rewrites in self.narrowing(project):
             if rewrites:
                 message += "; it also rewrites the table under an exclusive lock (MIG504)"
             fix = self.fix_rewrite if rewrites else None
+            if postgres and _NULL_ROWS in message:
+                # SET NOT NULL reads the whole table under ACCESS EXCLUSIVE (MIG510's hazard).
+                message += (
+                    "; on PostgreSQL the NOT NULL check also reads every row while the table "
+                    "is locked ACCESS EXCLUSIVE"
+                )
+                fix = self.fix_not_null
             yield self.at(migration, operation.span, message, fix=fix)
 
     def narrowing(self, project: Project) -> Iterator[tuple[Migration, Operation, str, bool]]:

@@ -631,7 +631,8 @@ class AddIndexNotConcurrently(DeployRule):
 
     A primary key or unique field gets no index of its own (its constraint has one: MIG506
     for unique). The index Django adds with a foreign key is part of MIG507's finding; only
-    an explicit `db_index=True` on a foreign key is reported here.
+    an explicit `db_index=True` on a foreign key is reported here, or the index of a foreign
+    key with `db_constraint=False` (no MIG507 then, and the index still builds).
     """
 
     code = "MIG505"
@@ -696,8 +697,9 @@ class AddIndexNotConcurrently(DeployRule):
                 message = f"AddIndex on {model_label(step)}"
             elif operation.is_("AddField"):
                 found = _field(step)
-                if found and flag(found[1], "db_index") is True and _plain_index(found[1]):
-                    message = f"AddField {model_label(step)}.{found[0]} with db_index=True"
+                if found and _plain_index(found[1]):
+                    why = "db_index=True" if flag(found[1], "db_index") is True else "an index"
+                    message = f"AddField {model_label(step)}.{found[0]} with {why}"
             elif operation.is_("AlterField"):
                 found = _field(step)
                 before = _before(step)
@@ -733,11 +735,13 @@ class AddIndexNotConcurrently(DeployRule):
 def _plain_index(call: s.Call) -> bool:
     """The field gets an index of its own: indexed, not unique, not the primary key (those
     have their constraint's index). A foreign key's implicit index is part of MIG507's
-    finding, as on AddField: only an explicit `db_index=True` counts for it."""
+    finding, as on AddField: only an explicit `db_index=True` counts for it, unless the key
+    has no constraint (`db_constraint=False`, MIG507's own recipe) and so no MIG507."""
     if is_unique(call) or flag(call, "primary_key") is not False:
         return False
     if call.name in FOREIGN_KEYS:
-        return flag(call, "db_index") is True
+        no_constraint = flag(call, "db_constraint", True) is False
+        return flag(call, "db_index") is True or (no_constraint and is_indexed(call) is True)
     return is_indexed(call) is True
 
 

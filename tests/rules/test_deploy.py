@@ -324,6 +324,22 @@ def test_runsql_index_on_an_existing_table(tmp_path: Path) -> None:
     assert finding.line == 12 and "orders_order" in finding.message
 
 
+def test_indexes_an_added_field_brings(tmp_path: Path) -> None:
+    # MIG507's recipe (db_constraint=False) still builds the foreign key's index; a SlugField
+    # is indexed unless told otherwise.
+    project(
+        tmp_path,
+        '        migrations.AddField("order", "shop", models.ForeignKey(db_constraint=False, null=True, on_delete=models.CASCADE, to="auth.group")),\n'
+        '        migrations.AddField("order", "slug", models.SlugField(null=True)),\n'
+        '        migrations.AddField("order", "owner", models.ForeignKey(db_constraint=False, db_index=False, null=True, on_delete=models.CASCADE, to="auth.user")),\n'
+        '        migrations.AddField("order", "buyer", models.ForeignKey(null=True, on_delete=models.CASCADE, to="auth.user")),\n',
+        "postgresql",
+    )
+    found = sorted((f.line, f.code) for f in deploy(tmp_path, "MIG505", "MIG507"))
+    # The buyer's index is part of MIG507's finding on it.
+    assert found == [(8, "MIG505"), (9, "MIG505"), (11, "MIG507")]
+
+
 # --- MIG506 / MIG507 -------------------------------------------------------------------------
 
 
@@ -553,7 +569,11 @@ def test_a_table_the_migration_then_drops_is_left_to_delete_model(tmp_path: Path
 """,
         database="postgresql",
     )
-    assert [(f.code, f.line) for f in lint_tree(tmp_path) if f.line > 1] == [("MIG102", 11)]
+    # The DROP TABLE also locks the table with no lock_timeout set: MIG513 (info) says so there.
+    assert [(f.code, f.line) for f in lint_tree(tmp_path) if f.line > 1] == [
+        ("MIG102", 11),
+        ("MIG513", 11),
+    ]
 
 
 def test_a_concurrent_index_fails_in_an_atomic_migration_whatever_follows(tmp_path: Path) -> None:
