@@ -549,6 +549,8 @@ def same_value(model: object, migration: object, depth: int = 0) -> bool | None:
     import that name, or write how the object deconstructs) and enum members (equal to the
     member however a migration writes it, and to its value when it is an int or str enum).
     """
+    if isinstance(model, Undecided) or isinstance(migration, Undecided):
+        return None
     if model == migration:
         return True
     if depth > 40:

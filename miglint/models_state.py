@@ -860,7 +860,7 @@ class ModelsReader:
         """Meta.indexes or Meta.constraints as (name or None, canonical body) entries."""
         try:
             return tuple(
-                index_entry(item, ModuleScope(self, owner), label, name)
+                index_entry(item, ModuleScope(self, owner), label, name, key)
                 for item, owner in self.list_items(value, module)
             )
         except Undecidable as error:

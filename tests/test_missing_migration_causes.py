@@ -943,3 +943,172 @@ def test_relations_to_a_name_renames_reused_are_unknown(tmp_path: Path) -> None:
     assert "logs.Entry.translation: not compared (a relation to exercises.exercise" in (
         "\n".join(notices(tmp_path))
     )
+
+
+# --- released packages whose own CI runs makemigrations --check ------------------------------
+
+SLOTS = """
+SLOTS = ("left", "right", "top")
+
+
+def _one_slot_at_most():
+    # At most one slot is set: all empty, or one set and the others empty.
+    condition = models.Q(**{f"{slot}__isnull": True for slot in SLOTS})
+    for slot in SLOTS:
+        clause = models.Q(**{f"{slot}__isnull": False})
+        for other in SLOTS:
+            if other != slot:
+                clause &= models.Q(**{f"{other}__isnull": True})
+        condition |= clause
+    return condition
+
+
+class Mount(models.Model):
+    left = models.IntegerField(null=True)
+    right = models.IntegerField(null=True)
+    top = models.IntegerField(null=True)
+    rank = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=_one_slot_at_most(), name="mount_one_slot"),
+            models.CheckConstraint(condition=models.Q(rank__gte=0), name="mount_rank_min"),
+        ]
+"""
+
+
+def test_a_constraint_built_by_a_helper_function_is_unknown_and_its_neighbours_compared(
+    tmp_path: Path,
+) -> None:
+    """A private helper's result is what makemigrations writes out literally: miglint
+    cannot evaluate it, so that constraint is not compared; the one beside it still is."""
+    outcomes = run_cases(
+        tmp_path,
+        [
+            Case("mounts", models_source(SLOTS)),
+            Case(
+                "mounts_rank",
+                models_source(SLOTS),
+                models_source(SLOTS.replace("rank__gte=0", "rank__gte=1")),
+            ),
+        ],
+    )
+    tally(outcomes, "constraints built by helpers")
+    assert [describe(o) for o in outcomes if not o.agree] == []
+    assert {o.case.name for o in outcomes if o.django_changes} == {"mounts_rank"}
+    assert "Alter constraint mount_rank_min on mount" in outcomes[1].miglint_messages[0]
+    assert "mounts.Mount Meta.constraints: some not compared" in "\n".join(notices(tmp_path))
+
+
+def test_helper_functions_on_both_sides_are_not_compared_by_their_names(tmp_path: Path) -> None:
+    """The migration builds the same condition with a helper of its own, named otherwise."""
+    write_tree(
+        tmp_path,
+        {
+            "requirements.txt": f"Django=={DJANGO}\n",
+            "mounts/__init__.py": "",
+            "mounts/models.py": models_source(SLOTS),
+            "mounts/migrations/0001_initial.py": _app(
+                """
+                from django.db import migrations, models
+
+                _SLOTS = ("left", "right", "top")
+
+
+                def _condition():
+                    result = models.Q(**{f"{slot}__isnull": True for slot in _SLOTS})
+                    for slot in _SLOTS:
+                        clause = models.Q(**{f"{slot}__isnull": False})
+                        for other in _SLOTS:
+                            if other != slot:
+                                clause &= models.Q(**{f"{other}__isnull": True})
+                        result |= clause
+                    return result
+
+
+                class Migration(migrations.Migration):
+                    initial = True
+                    dependencies = []
+                    operations = [
+                        migrations.CreateModel(
+                            name="Mount",
+                            fields=[
+                                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                                ("left", models.IntegerField(null=True)),
+                                ("right", models.IntegerField(null=True)),
+                                ("top", models.IntegerField(null=True)),
+                                ("rank", models.IntegerField(default=0)),
+                            ],
+                        ),
+                        migrations.AddConstraint(
+                            model_name="mount",
+                            constraint=models.CheckConstraint(condition=_condition(), name="mount_one_slot"),
+                        ),
+                        migrations.AddConstraint(
+                            model_name="mount",
+                            constraint=models.CheckConstraint(condition=models.Q(rank__gte=0), name="mount_rank_min"),
+                        ),
+                    ]
+                """
+            ),
+        },
+    )
+    assert django_says(tmp_path) == {}
+    assert findings(tmp_path) == {}
+
+
+INDEX_CLASSES = _app(
+    """
+    from django.db import models
+
+
+    class SkippedOnSqlite(models.Index):
+        # A project's index class, named for what it does rather than for what it is.
+        def create_sql(self, model, schema_editor, using="", **kwargs):
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+
+
+    class OncePerPlace(models.UniqueConstraint):
+        pass
+    """
+)
+
+VISITS = """
+from .indexing import OncePerPlace, SkippedOnSqlite
+
+
+class Visit(models.Model):
+    seen = models.DateTimeField(auto_now=True)
+    place = models.CharField(max_length=10)
+
+    class Meta:
+        indexes = [SkippedOnSqlite("seen", name="visit_seen_idx")]
+        constraints = [OncePerPlace("place", name="visit_place_once")]
+"""
+
+
+def test_field_names_given_to_an_index_class_of_any_name_are_expressions(
+    tmp_path: Path,
+) -> None:
+    """Index.__init__ turns "seen" into F("seen"), which makemigrations writes; so does a
+    subclass whose name does not end in Index. A constraint class of the project's may or
+    may not be a UniqueConstraint: not compared."""
+    files = {"indexing.py": INDEX_CLASSES}
+    outcomes = run_cases(
+        tmp_path,
+        [
+            Case("visits", models_source(VISITS), files=files),
+            Case(
+                "visits_place",
+                models_source(VISITS),
+                models_source(VISITS.replace('("seen", name', '("place", name')),
+                files=files,
+            ),
+        ],
+    )
+    tally(outcomes, "index classes of the project")
+    assert [describe(o) for o in outcomes if not o.agree] == []
+    assert {o.case.name for o in outcomes if o.django_changes} == {"visits_place"}
+    lines = "\n".join(notices(tmp_path))
+    assert "visits.Visit Meta.indexes" not in lines
+    assert "visits.Visit Meta.constraints: some not compared" in lines
