@@ -1242,8 +1242,12 @@ class ModuleScope:
         if isinstance(target, tuple) and kind == "external":
             qualified = str(target[1])
             model = _external_model(qualified)
-            if model is not None:
+            if model is not None and qualified.startswith("django."):
                 return Resolved(("model", model))
+            if model is not None:
+                # The package's AppConfig may give its app another label than the folder's.
+                label, _, name = model.partition(".")
+                return Resolved(("external-model", label, name))
             if qualified.startswith("django.conf.settings.") and qualified != _USER_SETTING:
                 # A migration holds the setting's value, which is not in the source.
                 raise Undecidable(f"the value of {dotted}")

@@ -486,6 +486,9 @@ def relation_label(value: object, app_label: str, model_name: str) -> object:
     """A relation target the way Django deconstructs it: "app_label.model_name", lowercase."""
     if isinstance(value, tuple) and value and value[0] == "model":
         return value[1]
+    if isinstance(value, tuple) and value and value[0] == "external-model":
+        # A model of a package outside the tree: its app label is a guess (see same_value).
+        return value
     if isinstance(value, tuple) and value == ("setting", "AUTH_USER_MODEL"):
         return value
     if isinstance(value, str):

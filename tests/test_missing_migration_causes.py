@@ -1112,3 +1112,101 @@ def test_field_names_given_to_an_index_class_of_any_name_are_expressions(
     lines = "\n".join(notices(tmp_path))
     assert "visits.Visit Meta.indexes" not in lines
     assert "visits.Visit Meta.constraints: some not compared" in lines
+
+
+VENDOR_APP = {
+    "vendorkit/__init__.py": "",
+    "vendorkit/app/__init__.py": "",
+    "vendorkit/app/apps.py": _app(
+        """
+        from django.apps import AppConfig
+
+
+        class GadgetsConfig(AppConfig):
+            name = "vendorkit.app"
+            label = "gadgets"
+        """
+    ),
+    "vendorkit/app/models.py": models_source(
+        """
+        class Gadget(models.Model):
+            name = models.CharField(max_length=10)
+
+
+        class Widget(models.Model):
+            name = models.CharField(max_length=10)
+        """
+    ),
+    "vendorkit/app/migrations/0001_initial.py": _app(
+        """
+        from django.db import migrations, models
+
+
+        class Migration(migrations.Migration):
+            initial = True
+            dependencies = []
+            operations = [
+                migrations.CreateModel(
+                    name="Gadget",
+                    fields=[
+                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        ("name", models.CharField(max_length=10)),
+                    ],
+                ),
+                migrations.CreateModel(
+                    name="Widget",
+                    fields=[
+                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        ("name", models.CharField(max_length=10)),
+                    ],
+                ),
+            ]
+        """
+    ),
+}
+
+
+@pytest.mark.parametrize(("target", "changed"), [("Gadget", False), ("Widget", True)])
+def test_a_model_of_an_installed_package_has_the_label_of_its_app_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, changed: bool
+) -> None:
+    """`from vendorkit.app import models` names models of the app labelled "gadgets" (its
+    AppConfig says so; miglint cannot see it): the folder's name is only a guess."""
+    site, project = tmp_path / "site", tmp_path / "project"
+    write_tree(site, VENDOR_APP)
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    models = models_source(
+        f"""
+        from vendorkit.app import models as kit
+
+
+        class Order(models.Model):
+            gadget = models.OneToOneField(kit.{target}, on_delete=models.CASCADE, primary_key=True)
+        """
+    )
+    write_tree(
+        project,
+        {
+            "requirements.txt": f"Django=={DJANGO}\n",
+            "orders/__init__.py": "",
+            "orders/migrations/__init__.py": "",
+            "orders/models.py": models_source(
+                """
+                from vendorkit.app import models as kit
+
+
+                class Order(models.Model):
+                    gadget = models.OneToOneField(kit.Gadget, on_delete=models.CASCADE, primary_key=True)
+                """
+            ),
+        },
+    )
+    apps = ["vendorkit.app", "orders"]
+    run_django(project, MAKE_SCRIPT.format(labels=["orders"]), apps=apps)
+    assert "gadgets.gadget" in (project / "orders/migrations/0001_initial.py").read_text()
+    (project / "orders/models.py").write_text(models)
+    answers = run_django(project, CHECK_SCRIPT.format(sample=[]), apps=apps)
+    assert ("orders" in _apps_with_changes(answers["*"][1])) is changed
+    assert ("orders" in findings(project)) is changed
+    if not changed:
+        assert "orders.Order.gadget: not compared" in "\n".join(notices(project))
