@@ -1210,3 +1210,63 @@ def test_a_model_of_an_installed_package_has_the_label_of_its_app_config(
     assert ("orders" in findings(project)) is changed
     if not changed:
         assert "orders.Order.gadget: not compared" in "\n".join(notices(project))
+
+
+STATE_APPS = _app(
+    """
+    from django.apps import AppConfig
+
+
+    class TrackingConfig(AppConfig):
+        name = "{name}"
+
+        def ready(self):
+            # The state models register when this runs, as makemigrations starts.
+            from . import state_models  # noqa: F401
+    """
+)
+
+STATE_MODELS = _app(
+    """
+    from django.db import models
+
+
+    class TicketState(models.Model):
+        state = models.CharField(max_length=20)
+    """
+)
+
+
+def test_models_a_module_outside_the_models_defines_are_unknown_not_deleted(
+    tmp_path: Path,
+) -> None:
+    """The app's AppConfig.ready() imports the module that defines some of its models.
+    Which code imports a module is not known statically: those models are not compared.
+    A class of the same name that is not a model does not count."""
+    helpers = {"helpers.py": "class Ticket:\n    pass\n"}
+    outcomes = run_cases(
+        tmp_path,
+        [
+            Case(
+                "tracking",
+                models_source("class Ticket(models.Model):\n    title = models.TextField()\n"),
+                files={
+                    **_apps(STATE_APPS, "tracking"),
+                    "state_models.py": STATE_MODELS,
+                },
+            ),
+            Case(
+                "tracking_gone",
+                models_source("class Ticket(models.Model):\n    title = models.TextField()\n"),
+                models_source("class Note(models.Model):\n    title = models.TextField()\n"),
+                files=helpers,
+            ),
+        ],
+    )
+    tally(outcomes, "models defined elsewhere")
+    assert [describe(o) for o in outcomes if not o.agree] == []
+    assert {o.case.name for o in outcomes if o.django_changes} == {"tracking_gone"}
+    assert "Delete model Ticket" in outcomes[1].miglint_messages[0]
+    lines = "\n".join(notices(tmp_path))
+    assert "tracking.TicketState: defined in " in lines
+    assert "tracking/state_models.py, which the models modules do not import" in lines

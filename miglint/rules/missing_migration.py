@@ -15,7 +15,7 @@ from miglint.autodetect import (
     models_file,
 )
 from miglint.finding import Finding, Severity
-from miglint.models_state import ProjectClasses, read_app_models
+from miglint.models_state import ProjectClasses, files_defining, read_app_models
 from miglint.nodes import App, Migration
 from miglint.project import Project
 from miglint.project_patches import find_patches
@@ -80,13 +80,17 @@ def analyse(project: Project) -> list[AppDrift]:
     top = os.path.commonpath([os.path.dirname(root) for root in project.roots] or ["/"])
     states = migration_states(project, lambda app: ProjectClasses(app, project.apps, top))
     settings = comparison_settings(project)
+    elsewhere = files_defining(project.roots, project.config.excluded)
     result = []
     for app in project.apps:
         if not app.models_paths:
             result.append(AppDrift(app, (), (f"app {app.label}: no models.py, not compared",)))
             continue
-        new, maybe = read_app_models(app, project.apps, top)
-        changes, notes = compare_app(states[app.key], new, maybe, settings)
+        old = states[app.key]
+        new, maybe = read_app_models(
+            app, project.apps, top, expected=frozenset(old.models), elsewhere=elsewhere
+        )
+        changes, notes = compare_app(old, new, maybe, settings)
         notes = [*notes, *states[app.key].notes]
         result.append(AppDrift(app, tuple(changes), tuple(notes)))
     return result
