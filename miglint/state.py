@@ -1415,10 +1415,13 @@ def _follow(
 
 
 def migration_states(
-    project: Project, code: Callable[[App], ProjectCode] | None = None
+    project: Project,
+    code: Callable[[App], ProjectCode] | None = None,
+    without_last: frozenset[str] = frozenset(),
 ) -> dict[str, AppState]:
     """Every app's state after all its migrations (app key -> state), renames followed.
-    `code` gives a reader of the project's own classes, as seen from an app."""
+    `code` gives a reader of the project's own classes, as seen from an app. The apps
+    whose keys are in `without_last` are replayed without their last migration."""
     states: dict[str, AppState] = {}
     renames: dict[str, list[tuple[str, str]]] = {}
     graph = project.graph
@@ -1428,6 +1431,8 @@ def migration_states(
     for app in project.apps:
         # The graph order leaves out migrations a squash replaces (app_migrations does not).
         migrations = [graph.disk[key] for key in graph.app_order(app.key)]
+        if app.key in without_last:
+            migrations = migrations[:-1]
         unreadable = [
             m
             for m in project.app_migrations(app.key)
