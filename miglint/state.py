@@ -1444,11 +1444,13 @@ def migration_states(
                 if unreadable
                 else "its migration graph is broken"
             )
-            states[app.key] = AppState(app.label, {}, unknown=reason)
+            states[app.key] = AppState(graph.own_labels.get(app.key, app.label), {}, unknown=reason)
             continue
         steps = [(os.path.relpath(m.path), m.facts.operations, m.facts.imports) for m in migrations]
-        state, renamed = replay_app(app.label, steps, code(app) if code else None)
+        # The label the app's own migrations call it by, where discovery could not read it.
+        label = graph.own_labels.get(app.key, app.label)
+        state, renamed = replay_app(label, steps, code(app) if code else None)
         states[app.key] = state
         if app.key == app.label:
-            renames[app.label] = renamed
+            renames[label] = renamed
     return follow_renames(states, renames)

@@ -1270,3 +1270,50 @@ def test_models_a_module_outside_the_models_defines_are_unknown_not_deleted(
     lines = "\n".join(notices(tmp_path))
     assert "tracking.TicketState: defined in " in lines
     assert "tracking/state_models.py, which the models modules do not import" in lines
+
+
+def test_an_app_labelled_where_miglint_cannot_read_is_compared_under_its_migrations_label(
+    tmp_path: Path,
+) -> None:
+    """The AppConfig that sets the label lives in the package's __init__.py (installed by
+    its dotted path), not in apps.py; the migrations call the app by that label."""
+    write_tree(
+        tmp_path,
+        {
+            "requirements.txt": f"Django=={DJANGO}\n",
+            "storeapp/__init__.py": _app(
+                """
+                from django.apps import AppConfig
+
+
+                class StoreConfig(AppConfig):
+                    name = "storeapp"
+                    label = "store"
+                """
+            ),
+            "storeapp/migrations/__init__.py": "",
+            "storeapp/models.py": models_source(
+                """
+                class Shelf(models.Model):
+                    code = models.CharField(max_length=5)
+
+
+                class Item(models.Model):
+                    shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)
+                    parent = models.ForeignKey("self", null=True, on_delete=models.SET_NULL)
+                """
+            ),
+        },
+    )
+    apps = ["storeapp.StoreConfig"]
+    run_django(tmp_path, MAKE_SCRIPT.format(labels=["store"]), apps=apps)
+    models = tmp_path / "storeapp/models.py"
+    models.write_text(models.read_text() + "    note = models.TextField(default='')\n")
+    run_django(tmp_path, MAKE_SCRIPT.format(labels=["store"]), apps=apps)
+    answers = run_django(tmp_path, CHECK_SCRIPT.format(sample=[]), apps=apps)
+    assert _apps_with_changes(answers["*"][1]) == {}
+    assert findings(tmp_path) == {}
+    models.write_text(models.read_text().replace("max_length=5", "max_length=6"))
+    answers = run_django(tmp_path, CHECK_SCRIPT.format(sample=[]), apps=apps)
+    assert "Alter field code on shelf" in _apps_with_changes(answers["*"][1])["store"]
+    assert "Alter field code on shelf" in findings(tmp_path)["storeapp"]

@@ -81,9 +81,16 @@ def analyse(project: Project) -> list[AppDrift]:
     if not project.apps:
         return []
     top = os.path.commonpath([os.path.dirname(root) for root in project.roots] or ["/"])
+    # Compared under the labels the apps' migrations use (an AppConfig.label discovery
+    # could not read); findings keep the app as discovery named it.
+    labelled = {
+        app.key: replace(app, label=project.graph.own_labels.get(app.key, app.label))
+        for app in project.apps
+    }
+    apps = tuple(labelled.values())
 
     def code(app: App) -> ProjectClasses:
-        return ProjectClasses(app, project.apps, top)
+        return ProjectClasses(labelled[app.key], apps, top)
 
     states = migration_states(project, code)
     settings = comparison_settings(project)
@@ -96,7 +103,7 @@ def analyse(project: Project) -> list[AppDrift]:
             continue
         old = states[app.key]
         new, maybe = read_app_models(
-            app, project.apps, top, expected=frozenset(old.models), elsewhere=elsewhere
+            labelled[app.key], apps, top, expected=frozenset(old.models), elsewhere=elsewhere
         )
         models[app.key] = (new, maybe)
         changes, notes = compare_app(old, new, maybe, settings)
