@@ -730,8 +730,12 @@ class ModelsReader:
             # Django registers a model class whenever its module is imported, by
             # AppConfig.ready() or any other code: a model defined in another module
             # may still be registered, so it is not a deletion.
-            known = {m.path for m in loaded + unreachable}
-            found = [p for p in elsewhere(self.app.path, frozenset(missing)) if p not in known]
+            known = {os.path.abspath(m.path) for m in loaded + unreachable}
+            found = [
+                p
+                for p in elsewhere(self.app.path, frozenset(missing))
+                if os.path.abspath(p) not in known
+            ]
             others = [
                 ClassRef(module, node)
                 for path in found
@@ -1643,11 +1647,19 @@ def files_defining(
     """Finds the files of the project (under the app's folder, then `roots`) that may
     define a class of one of the given lowercase names."""
 
+    # The project's files, walked once for all the apps that need them.
+    walked: dict[str, list[str]] = {}
+
     def find(app_path: str, names: frozenset[str]) -> list[str]:
         words = b"|".join(re.escape(name.encode()) for name in sorted(names))
         pattern = re.compile(rb"^[ \t]*class[ \t]+(?:" + words + rb")\b", re.I | re.M)
+        if "" not in walked:
+            walked[""] = list(python_files(roots, excluded))
+        # The app's own folder first (it may be under a tests folder the walk skips).
+        inside = list(python_files([app_path], excluded))
+        seen = set(inside)
         found = []
-        for path in python_files([app_path, *roots], excluded):
+        for path in inside + [p for p in walked[""] if p not in seen]:
             try:
                 data = read_file(path)
             except SourceError:
