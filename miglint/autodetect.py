@@ -549,6 +549,8 @@ def same_value(model: object, migration: object, depth: int = 0) -> bool | None:
     import that name, or write how the object deconstructs) and enum members (equal to the
     member however a migration writes it, and to its value when it is an int or str enum).
     """
+    if isinstance(model, Undecided) or isinstance(migration, Undecided):
+        return None
     if model == migration:
         return True
     if depth > 40:
@@ -562,6 +564,15 @@ def same_value(model: object, migration: object, depth: int = 0) -> bool | None:
             # Another name may be bound to the same object.
             return None
         return same_value(model[2], migration, depth + 1)
+    if isinstance(model, tuple) and model[:1] == ("external-model",) and len(model) == 3:
+        # A model class imported from a package outside the tree, its label guessed from
+        # the package's folder: the package's AppConfig may set another label.
+        _, guess, name = model
+        if migration == f"{guess}.{name}":
+            return True
+        if isinstance(migration, str) and migration.rpartition(".")[2] == name:
+            return None
+        return False
     if isinstance(model, tuple) and model[:1] == ("enum-member",) and len(model) == 5:
         _, cls, name, member_value, mixin = model
         if isinstance(migration, tuple) and migration[:2] == ("enum", cls):
@@ -627,7 +638,7 @@ def _soft(value: object, depth: int = 0) -> bool:
     if depth > 40:
         return True
     if isinstance(value, tuple):
-        if value[:1] in (("object",), ("enum-member",)):
+        if value[:1] in (("object",), ("enum-member",), ("external-model",)):
             return True
         return any(_soft(item, depth + 1) for item in value)
     if isinstance(value, frozenset):

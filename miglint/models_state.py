@@ -13,13 +13,14 @@ from __future__ import annotations
 import builtins
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import cast
 
 from miglint import syntax as s
 from miglint.nodes import App
 from miglint.parse import import_aliases, qualify
+from miglint.project_patches import python_files
 from miglint.pysource import SourceError, decode, parse_source, read_file
 from miglint.state import (
     FIELD_POSITIONAL,
@@ -101,6 +102,8 @@ _COMPOUND = frozenset(
 )
 
 Reader = Callable[[str], str | None]
+# (app folder, lowercase class names) -> files that may define such classes.
+Elsewhere = Callable[[str, frozenset[str]], list[str]]
 
 
 def read_text(path: str) -> str | None:
@@ -703,16 +706,74 @@ class ModelsReader:
             reason = f"models may come from `from {written} import *`"
         return [ClassRef(module, node) for node in module.classes.values()], reason
 
-    def app_state(self) -> tuple[AppState, set[str]]:
+    def app_state(
+        self, expected: frozenset[str] = frozenset(), elsewhere: Elsewhere | None = None
+    ) -> tuple[AppState, set[str]]:
+        """The app's models; `expected` are the models its migrations build (lowercase
+        names), and `elsewhere` finds the project's other files that may define those
+        missing from the models modules."""
         loaded, unreachable, imported, partial = self.model_modules()
         models: dict[str, ModelState] = {}
         maybe: set[str] = set()
-        groups: list[tuple[list[ClassRef], bool]] = [
-            ([ClassRef(m, node) for m in loaded for node in m.classes.values()], True),
-            (imported, True),
-            ([ClassRef(m, node) for m in unreachable for node in m.classes.values()], False),
+        groups: list[tuple[list[ClassRef], bool, bool]] = [
+            ([ClassRef(m, node) for m in loaded for node in m.classes.values()], True, False),
+            (imported, True, True),
+            (
+                [ClassRef(m, node) for m in unreachable for node in m.classes.values()],
+                False,
+                False,
+            ),
         ]
-        for refs, registered in groups:
+        self._add_models(groups, models, maybe)
+        missing = expected - set(models) - maybe
+        if missing and elsewhere is not None:
+            # Django registers a model class whenever its module is imported, by
+            # AppConfig.ready() or any other code: a model defined in another module
+            # may still be registered, so it is not a deletion.
+            known = {os.path.abspath(m.path) for m in loaded + unreachable}
+            found = [
+                p
+                for p in elsewhere(self.app.path, frozenset(missing))
+                if os.path.abspath(p) not in known
+            ]
+            others = [
+                ClassRef(module, node)
+                for path in found
+                for module in [self.module(path)]
+                if module is not None
+                for node in module.classes.values()
+                if node.name.lower() in missing
+            ]
+            self._add_models([(others, False, True)], models, maybe)
+            for path in found:
+                module = self.module(path)
+                if module is None:
+                    continue
+                # A class of that name defined in a block (if, try): it may be a model.
+                top_level = {name.lower() for name in module.classes}
+                maybe.update(
+                    name
+                    for name in missing - set(models) - top_level
+                    if re.search(rf"class\s+{re.escape(name)}\b", module.text, re.I)
+                )
+        notes = tuple(self.notes)
+        if maybe:
+            partial = partial or "classes miglint cannot classify: " + ", ".join(sorted(maybe))
+        if self.generators:
+            partial = partial or f"{self.generators[0]} may add models"
+        return AppState(self.app.label, models, None, partial, notes), maybe
+
+    def _add_models(
+        self,
+        groups: list[tuple[list[ClassRef], bool, bool]],
+        models: dict[str, ModelState],
+        maybe: set[str],
+    ) -> None:
+        """The app's models among `groups` of classes into `models`, classes that may be
+        models into `maybe`. Each group says whether Django surely registers its classes,
+        and whether they come from modules outside the app (which register with an app
+        only through Meta.app_label or the app their module is in)."""
+        for refs, registered, outside in groups:
             for ref in refs:
                 node = ref.node
                 info = self.info(ref)
@@ -721,28 +782,25 @@ class ModelsReader:
                     continue
                 if info.kind != "model" or info.abstract:
                     continue
-                if not registered:
-                    maybe.add(node.name.lower())
                 label = self._app_label(info)
-                if label is None or (refs is imported and not self._placed(info)):
+                if label is None or (outside and not self._placed(info)):
                     # Which app it registers with depends on code miglint cannot see.
                     maybe.add(node.name.lower())
                     continue
                 if label != self.app.label:
                     continue
+                if not registered:
+                    maybe.add(node.name.lower())
                 state = self.model_state(info)
                 if not registered:
+                    where = os.path.relpath(ref.module.path)
                     state = _replace(
                         state,
-                        unknown=state.unknown or "defined in a module the app may not import",
+                        unknown=state.unknown
+                        or f"defined in {where}, which the models modules do not import "
+                        "(Django registers it only if some code does)",
                     )
                 models.setdefault(state.key, state)
-        notes = tuple(self.notes)
-        if maybe:
-            partial = partial or "classes miglint cannot classify: " + ", ".join(sorted(maybe))
-        if self.generators:
-            partial = partial or f"{self.generators[0]} may add models"
-        return AppState(self.app.label, models, None, partial, notes), maybe
 
     def _placed(self, info: _ClassInfo) -> bool:
         """Whether a model's app is known: Meta.app_label, or its module is in an app."""
@@ -860,7 +918,7 @@ class ModelsReader:
         """Meta.indexes or Meta.constraints as (name or None, canonical body) entries."""
         try:
             return tuple(
-                index_entry(item, ModuleScope(self, owner), label, name)
+                index_entry(item, ModuleScope(self, owner), label, name, key)
                 for item, owner in self.list_items(value, module)
             )
         except Undecidable as error:
@@ -1242,8 +1300,12 @@ class ModuleScope:
         if isinstance(target, tuple) and kind == "external":
             qualified = str(target[1])
             model = _external_model(qualified)
-            if model is not None:
+            if model is not None and qualified.startswith("django."):
                 return Resolved(("model", model))
+            if model is not None:
+                # The package's AppConfig may give its app another label than the folder's.
+                label, _, name = model.partition(".")
+                return Resolved(("external-model", label, name))
             if qualified.startswith("django.conf.settings.") and qualified != _USER_SETTING:
                 # A migration holds the setting's value, which is not in the source.
                 raise Undecidable(f"the value of {dotted}")
@@ -1563,10 +1625,47 @@ def _does_nothing(module: Module, function: s.FunctionDef) -> bool:
 
 
 def read_app_models(
-    app: App, apps: tuple[App, ...], top: str, read: Reader = read_text
+    app: App,
+    apps: tuple[App, ...],
+    top: str,
+    read: Reader = read_text,
+    expected: frozenset[str] = frozenset(),
+    elsewhere: Elsewhere | None = None,
 ) -> tuple[AppState, frozenset[str]]:
     """The app's models as Django would build its state from them, and the names of
-    classes that may be models miglint cannot read (never reported as deleted/created)."""
+    classes that may be models miglint cannot read (never reported as deleted/created).
+    Models of `expected` (the migrations' model names) that the models modules do not
+    define are looked for with `elsewhere` (see `files_defining`)."""
     reader = ModelsReader(app, apps, top, read)
-    state, maybe = reader.app_state()
+    state, maybe = reader.app_state(expected, elsewhere)
     return state, frozenset(maybe)
+
+
+def files_defining(
+    roots: Sequence[str], excluded: Callable[[str], bool] = lambda path: False
+) -> Elsewhere:
+    """Finds the files of the project (under the app's folder, then `roots`) that may
+    define a class of one of the given lowercase names."""
+
+    # The project's files, walked once for all the apps that need them.
+    walked: dict[str, list[str]] = {}
+
+    def find(app_path: str, names: frozenset[str]) -> list[str]:
+        words = b"|".join(re.escape(name.encode()) for name in sorted(names))
+        pattern = re.compile(rb"^[ \t]*class[ \t]+(?:" + words + rb")\b", re.I | re.M)
+        if "" not in walked:
+            walked[""] = list(python_files(roots, excluded))
+        # The app's own folder first (it may be under a tests folder the walk skips).
+        inside = list(python_files([app_path], excluded))
+        seen = set(inside)
+        found = []
+        for path in inside + [p for p in walked[""] if p not in seen]:
+            try:
+                data = read_file(path)
+            except SourceError:
+                continue
+            if pattern.search(data):
+                found.append(path)
+        return found
+
+    return find

@@ -59,12 +59,14 @@ def find_patches(
     """The patches in the Python files under `roots`; `option_keys` is Django's own
     ALTER_OPTION_KEYS, which the project's edits start from."""
     reader = _Reader(list(option_keys))
-    for path in _python_files(roots, excluded):
+    for path in python_files(roots, excluded):
         reader.read(path)
     return reader.result()
 
 
-def _python_files(roots: Sequence[str], excluded: Callable[[str], bool]) -> Iterator[str]:
+def python_files(roots: Sequence[str], excluded: Callable[[str], bool]) -> Iterator[str]:
+    """The project's modules that may run when makemigrations does: every Python file
+    under `roots` but migrations, tests, virtualenvs and excluded paths."""
     seen: set[str] = set()
     for root in roots:
         stack = [os.path.abspath(root)]

@@ -373,7 +373,7 @@ def _canonical_call(call: s.Call, scope: Scope, depth: int) -> object:
         return _canonical_datetime(name, args, kwargs)
     if name == "Q":
         return _canonical_q(args, kwargs)
-    if name[:1].islower() and name not in _DECONSTRUCTIBLE_FUNCTIONS:
+    if name.lstrip("_")[:1].islower() and name not in _DECONSTRUCTIBLE_FUNCTIONS:
         # A function call: the migration holds the value it returned at import time.
         raise Undecidable(f"the result of {call.func}()")
     scope.check_object(call.func)
@@ -486,6 +486,9 @@ def relation_label(value: object, app_label: str, model_name: str) -> object:
     """A relation target the way Django deconstructs it: "app_label.model_name", lowercase."""
     if isinstance(value, tuple) and value and value[0] == "model":
         return value[1]
+    if isinstance(value, tuple) and value and value[0] == "external-model":
+        # A model of a package outside the tree: its app label is a guess (see same_value).
+        return value
     if isinstance(value, tuple) and value == ("setting", "AUTH_USER_MODEL"):
         return value
     if isinstance(value, str):
@@ -857,20 +860,53 @@ def normalize_together(value: object) -> object:
     return frozenset(groups)
 
 
-def index_entry(value: s.Value, scope: Scope, app_label: str, model_name: str) -> object:
-    """An index or constraint as (name or None, canonical body without the name)."""
+# Django's constraint classes that take no expressions by position (their positional
+# arguments, deprecated since 5.0, are the name and messages).
+_NAMED_CONSTRAINTS = frozenset({"BaseConstraint", "CheckConstraint", "ExclusionConstraint"})
+
+
+def index_entry(
+    value: s.Value, scope: Scope, app_label: str, model_name: str, option: str
+) -> object:
+    """An index or constraint (`option` says which) as (name or None, canonical body
+    without the name). A named entry whose body cannot be read keeps its name, with an
+    Undecided body: the entries beside it are still compared."""
     if not isinstance(value, s.Call):
         raise Undecidable("an index or constraint miglint cannot read")
+    name: object = None
+    for keyword in value.kwargs:
+        if keyword.name == "name":
+            name = canonical(keyword.value, scope)
+    if isinstance(name, str):
+        name = name % {"app_label": app_label.lower(), "class": model_name.lower()}
+    elif name is not None:
+        raise Undecidable("an index name miglint cannot read")
+    try:
+        body = _entry_body(value, scope, option)
+    except Undecidable as error:
+        if name is None:
+            raise
+        return (name, Undecided(f"{name}: {error}"))
+    return (name, body)
+
+
+def _entry_body(value: s.Call, scope: Scope, option: str) -> object:
     body = unify_sequences(canonical(value, scope))
     assert isinstance(body, tuple) and body[0] == "call"
     _, cls, args, kwargs = body
     assert isinstance(kwargs, frozenset) and isinstance(args, tuple)
-    if isinstance(cls, str) and (cls.endswith("Index") or cls == "UniqueConstraint"):
-        # Index and UniqueConstraint turn a field name given as an expression into F(name).
-        args = tuple(
-            ("call", "F", (arg,), frozenset()) if isinstance(arg, str) else arg for arg in args
-        )
+    if any(isinstance(arg, str) for arg in args):
+        # Index.__init__ and UniqueConstraint.__init__ turn a field name given as an
+        # expression into F(name). Every entry of Meta.indexes is an Index (whatever its
+        # class is called); a constraint class of the project's may be either kind.
+        if option == "indexes" or cls == "UniqueConstraint":
+            args = tuple(
+                ("call", "F", (arg,), frozenset()) if isinstance(arg, str) else arg for arg in args
+            )
+        elif cls not in _NAMED_CONSTRAINTS:
+            raise Undecidable(f"whether {cls} takes field names as expressions")
     kw = dict(kwargs)
+    kw.pop("name", None)
     if "check" in kw and "condition" not in kw:
         kw["condition"] = kw.pop("check")
     for key in ("violation_error_message", "violation_error_code", "deferrable", "condition"):
@@ -882,12 +918,7 @@ def index_entry(value: s.Value, scope: Scope, app_label: str, model_name: str) -
         kw.pop("opclasses", None)
     if kw.get("fields", 0) == ("seq", ()):
         del kw["fields"]
-    name = kw.pop("name", None)
-    if isinstance(name, str):
-        name = name % {"app_label": app_label.lower(), "class": model_name.lower()}
-    elif name is not None:
-        raise Undecidable("an index name miglint cannot read")
-    return (name, ("call", cls, args, frozenset(kw.items())))
+    return ("call", cls, args, frozenset(kw.items()))
 
 
 def option_value(key: str, value: s.Value, scope: Scope, app_label: str, model_name: str) -> object:
@@ -902,7 +933,7 @@ def option_value(key: str, value: s.Value, scope: Scope, app_label: str, model_n
             if not isinstance(resolved, s.Seq):
                 raise Undecidable(f"{key} miglint cannot read")
             return tuple(
-                index_entry(_resolve_syntax(item, scope), scope, app_label, model_name)  # type: ignore[arg-type]
+                index_entry(_resolve_syntax(item, scope), scope, app_label, model_name, key)  # type: ignore[arg-type]
                 for item in resolved.items
             )
         return canonical(value, scope)
@@ -1179,7 +1210,9 @@ class _Replay:
             return
         assert isinstance(current, tuple)
         try:
-            entry = index_entry(_arg(operation, 1, keyword), scope, self.app_label, model.name)
+            entry = index_entry(
+                _arg(operation, 1, keyword), scope, self.app_label, model.name, option
+            )
         except Undecidable as error:
             model.options[option] = Undecided(f"{option}: {error}")
             return
@@ -1205,7 +1238,9 @@ class _Replay:
         if not isinstance(current, tuple):
             return
         try:
-            entry = index_entry(_arg(operation, 2, "constraint"), scope, self.app_label, model.name)
+            entry = index_entry(
+                _arg(operation, 2, "constraint"), scope, self.app_label, model.name, "constraints"
+            )
         except Undecidable as error:
             model.options["constraints"] = Undecided(f"constraints: {error}")
             return
@@ -1380,10 +1415,13 @@ def _follow(
 
 
 def migration_states(
-    project: Project, code: Callable[[App], ProjectCode] | None = None
+    project: Project,
+    code: Callable[[App], ProjectCode] | None = None,
+    without_last: frozenset[str] = frozenset(),
 ) -> dict[str, AppState]:
     """Every app's state after all its migrations (app key -> state), renames followed.
-    `code` gives a reader of the project's own classes, as seen from an app."""
+    `code` gives a reader of the project's own classes, as seen from an app. The apps
+    whose keys are in `without_last` are replayed without their last migration."""
     states: dict[str, AppState] = {}
     renames: dict[str, list[tuple[str, str]]] = {}
     graph = project.graph
@@ -1393,6 +1431,8 @@ def migration_states(
     for app in project.apps:
         # The graph order leaves out migrations a squash replaces (app_migrations does not).
         migrations = [graph.disk[key] for key in graph.app_order(app.key)]
+        if app.key in without_last:
+            migrations = migrations[:-1]
         unreadable = [
             m
             for m in project.app_migrations(app.key)
@@ -1404,11 +1444,13 @@ def migration_states(
                 if unreadable
                 else "its migration graph is broken"
             )
-            states[app.key] = AppState(app.label, {}, unknown=reason)
+            states[app.key] = AppState(graph.own_labels.get(app.key, app.label), {}, unknown=reason)
             continue
         steps = [(os.path.relpath(m.path), m.facts.operations, m.facts.imports) for m in migrations]
-        state, renamed = replay_app(app.label, steps, code(app) if code else None)
+        # The label the app's own migrations call it by, where discovery could not read it.
+        label = graph.own_labels.get(app.key, app.label)
+        state, renamed = replay_app(label, steps, code(app) if code else None)
         states[app.key] = state
         if app.key == app.label:
-            renames[app.label] = renamed
+            renames[label] = renamed
     return follow_renames(states, renames)

@@ -72,11 +72,37 @@ def test_a_migration_that_leaves_the_models_behind_is_reported_on_the_migration(
     (row,) = mig401(root, "--diff", "HEAD", ".")
     assert row["path"] == "shop/migrations/0002_remove_sku.py"
     assert row["migration"] == "0002_remove_sku"
-    assert "edits its migrations but not its models" in str(row["message"])
+    assert "its models match the state before this migration" in str(row["message"])
     assert "Add field sku to product" in str(row["message"])
     fix = str(row["fix"])
     assert "makemigrations" in fix and "do not run" in fix
-    # The same tree without --diff: makemigrations is the usual answer.
+    # The models are as before that last migration: without --diff, the same finding.
+    assert mig401(root, ".") == [row]
+
+
+def test_a_change_that_edits_only_an_older_migration_is_reported_on_it(
+    tmp_path: Path,
+) -> None:
+    adds = (
+        MIGRATION_HEADER
+        + """class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.AddField("product", "price", models.IntegerField(default=0))]
+"""
+    )
+    models = MODELS + "    price = models.IntegerField(default=0)\n"
+    root = committed(
+        tmp_path,
+        {**BASE_TREE, "shop/models.py": models, "shop/migrations/0002_price.py": adds},
+    )
+    initial = root / "shop" / "migrations" / "0001_initial.py"
+    name = '("name", models.CharField(max_length=10))'
+    initial.write_text(initial.read_text().replace(name, name.replace("10", "12")))
+    (row,) = mig401(root, "--diff", "HEAD", ".")
+    assert row["path"] == "shop/migrations/0001_initial.py"
+    assert "edits its migrations but not its models" in str(row["message"])
+    assert "Alter field name on product" in str(row["message"])
+    # Without --diff the models are not those before the last migration: makemigrations.
     (plain,) = mig401(root, ".")
     assert plain["path"] == "shop/models.py" and "Run `python manage.py" in str(plain["fix"])
 

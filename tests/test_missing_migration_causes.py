@@ -943,3 +943,377 @@ def test_relations_to_a_name_renames_reused_are_unknown(tmp_path: Path) -> None:
     assert "logs.Entry.translation: not compared (a relation to exercises.exercise" in (
         "\n".join(notices(tmp_path))
     )
+
+
+# --- released packages whose own CI runs makemigrations --check ------------------------------
+
+SLOTS = """
+SLOTS = ("left", "right", "top")
+
+
+def _one_slot_at_most():
+    # At most one slot is set: all empty, or one set and the others empty.
+    condition = models.Q(**{f"{slot}__isnull": True for slot in SLOTS})
+    for slot in SLOTS:
+        clause = models.Q(**{f"{slot}__isnull": False})
+        for other in SLOTS:
+            if other != slot:
+                clause &= models.Q(**{f"{other}__isnull": True})
+        condition |= clause
+    return condition
+
+
+class Mount(models.Model):
+    left = models.IntegerField(null=True)
+    right = models.IntegerField(null=True)
+    top = models.IntegerField(null=True)
+    rank = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=_one_slot_at_most(), name="mount_one_slot"),
+            models.CheckConstraint(condition=models.Q(rank__gte=0), name="mount_rank_min"),
+        ]
+"""
+
+
+def test_a_constraint_built_by_a_helper_function_is_unknown_and_its_neighbours_compared(
+    tmp_path: Path,
+) -> None:
+    """A private helper's result is what makemigrations writes out literally: miglint
+    cannot evaluate it, so that constraint is not compared; the one beside it still is."""
+    outcomes = run_cases(
+        tmp_path,
+        [
+            Case("mounts", models_source(SLOTS)),
+            Case(
+                "mounts_rank",
+                models_source(SLOTS),
+                models_source(SLOTS.replace("rank__gte=0", "rank__gte=1")),
+            ),
+        ],
+    )
+    tally(outcomes, "constraints built by helpers")
+    assert [describe(o) for o in outcomes if not o.agree] == []
+    assert {o.case.name for o in outcomes if o.django_changes} == {"mounts_rank"}
+    assert "Alter constraint mount_rank_min on mount" in outcomes[1].miglint_messages[0]
+    assert "mounts.Mount Meta.constraints: some not compared" in "\n".join(notices(tmp_path))
+
+
+def test_helper_functions_on_both_sides_are_not_compared_by_their_names(tmp_path: Path) -> None:
+    """The migration builds the same condition with a helper of its own, named otherwise."""
+    write_tree(
+        tmp_path,
+        {
+            "requirements.txt": f"Django=={DJANGO}\n",
+            "mounts/__init__.py": "",
+            "mounts/models.py": models_source(SLOTS),
+            "mounts/migrations/0001_initial.py": _app(
+                """
+                from django.db import migrations, models
+
+                _SLOTS = ("left", "right", "top")
+
+
+                def _condition():
+                    result = models.Q(**{f"{slot}__isnull": True for slot in _SLOTS})
+                    for slot in _SLOTS:
+                        clause = models.Q(**{f"{slot}__isnull": False})
+                        for other in _SLOTS:
+                            if other != slot:
+                                clause &= models.Q(**{f"{other}__isnull": True})
+                        result |= clause
+                    return result
+
+
+                class Migration(migrations.Migration):
+                    initial = True
+                    dependencies = []
+                    operations = [
+                        migrations.CreateModel(
+                            name="Mount",
+                            fields=[
+                                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                                ("left", models.IntegerField(null=True)),
+                                ("right", models.IntegerField(null=True)),
+                                ("top", models.IntegerField(null=True)),
+                                ("rank", models.IntegerField(default=0)),
+                            ],
+                        ),
+                        migrations.AddConstraint(
+                            model_name="mount",
+                            constraint=models.CheckConstraint(condition=_condition(), name="mount_one_slot"),
+                        ),
+                        migrations.AddConstraint(
+                            model_name="mount",
+                            constraint=models.CheckConstraint(condition=models.Q(rank__gte=0), name="mount_rank_min"),
+                        ),
+                    ]
+                """
+            ),
+        },
+    )
+    assert django_says(tmp_path) == {}
+    assert findings(tmp_path) == {}
+
+
+INDEX_CLASSES = _app(
+    """
+    from django.db import models
+
+
+    class SkippedOnSqlite(models.Index):
+        # A project's index class, named for what it does rather than for what it is.
+        def create_sql(self, model, schema_editor, using="", **kwargs):
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+
+
+    class OncePerPlace(models.UniqueConstraint):
+        pass
+    """
+)
+
+VISITS = """
+from .indexing import OncePerPlace, SkippedOnSqlite
+
+
+class Visit(models.Model):
+    seen = models.DateTimeField(auto_now=True)
+    place = models.CharField(max_length=10)
+
+    class Meta:
+        indexes = [SkippedOnSqlite("seen", name="visit_seen_idx")]
+        constraints = [OncePerPlace("place", name="visit_place_once")]
+"""
+
+
+def test_field_names_given_to_an_index_class_of_any_name_are_expressions(
+    tmp_path: Path,
+) -> None:
+    """Index.__init__ turns "seen" into F("seen"), which makemigrations writes; so does a
+    subclass whose name does not end in Index. A constraint class of the project's may or
+    may not be a UniqueConstraint: not compared."""
+    files = {"indexing.py": INDEX_CLASSES}
+    outcomes = run_cases(
+        tmp_path,
+        [
+            Case("visits", models_source(VISITS), files=files),
+            Case(
+                "visits_place",
+                models_source(VISITS),
+                models_source(VISITS.replace('("seen", name', '("place", name')),
+                files=files,
+            ),
+        ],
+    )
+    tally(outcomes, "index classes of the project")
+    assert [describe(o) for o in outcomes if not o.agree] == []
+    assert {o.case.name for o in outcomes if o.django_changes} == {"visits_place"}
+    lines = "\n".join(notices(tmp_path))
+    assert "visits.Visit Meta.indexes" not in lines
+    assert "visits.Visit Meta.constraints: some not compared" in lines
+
+
+VENDOR_APP = {
+    "vendorkit/__init__.py": "",
+    "vendorkit/app/__init__.py": "",
+    "vendorkit/app/apps.py": _app(
+        """
+        from django.apps import AppConfig
+
+
+        class GadgetsConfig(AppConfig):
+            name = "vendorkit.app"
+            label = "gadgets"
+        """
+    ),
+    "vendorkit/app/models.py": models_source(
+        """
+        class Gadget(models.Model):
+            name = models.CharField(max_length=10)
+
+
+        class Widget(models.Model):
+            name = models.CharField(max_length=10)
+        """
+    ),
+    "vendorkit/app/migrations/0001_initial.py": _app(
+        """
+        from django.db import migrations, models
+
+
+        class Migration(migrations.Migration):
+            initial = True
+            dependencies = []
+            operations = [
+                migrations.CreateModel(
+                    name="Gadget",
+                    fields=[
+                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        ("name", models.CharField(max_length=10)),
+                    ],
+                ),
+                migrations.CreateModel(
+                    name="Widget",
+                    fields=[
+                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        ("name", models.CharField(max_length=10)),
+                    ],
+                ),
+            ]
+        """
+    ),
+}
+
+
+@pytest.mark.parametrize(("target", "changed"), [("Gadget", False), ("Widget", True)])
+def test_a_model_of_an_installed_package_has_the_label_of_its_app_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, changed: bool
+) -> None:
+    """`from vendorkit.app import models` names models of the app labelled "gadgets" (its
+    AppConfig says so; miglint cannot see it): the folder's name is only a guess."""
+    site, project = tmp_path / "site", tmp_path / "project"
+    write_tree(site, VENDOR_APP)
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    models = models_source(
+        f"""
+        from vendorkit.app import models as kit
+
+
+        class Order(models.Model):
+            gadget = models.OneToOneField(kit.{target}, on_delete=models.CASCADE, primary_key=True)
+        """
+    )
+    write_tree(
+        project,
+        {
+            "requirements.txt": f"Django=={DJANGO}\n",
+            "orders/__init__.py": "",
+            "orders/migrations/__init__.py": "",
+            "orders/models.py": models_source(
+                """
+                from vendorkit.app import models as kit
+
+
+                class Order(models.Model):
+                    gadget = models.OneToOneField(kit.Gadget, on_delete=models.CASCADE, primary_key=True)
+                """
+            ),
+        },
+    )
+    apps = ["vendorkit.app", "orders"]
+    run_django(project, MAKE_SCRIPT.format(labels=["orders"]), apps=apps)
+    assert "gadgets.gadget" in (project / "orders/migrations/0001_initial.py").read_text()
+    (project / "orders/models.py").write_text(models)
+    answers = run_django(project, CHECK_SCRIPT.format(sample=[]), apps=apps)
+    assert ("orders" in _apps_with_changes(answers["*"][1])) is changed
+    assert ("orders" in findings(project)) is changed
+    if not changed:
+        assert "orders.Order.gadget: not compared" in "\n".join(notices(project))
+
+
+STATE_APPS = _app(
+    """
+    from django.apps import AppConfig
+
+
+    class TrackingConfig(AppConfig):
+        name = "{name}"
+
+        def ready(self):
+            # The state models register when this runs, as makemigrations starts.
+            from . import state_models  # noqa: F401
+    """
+)
+
+STATE_MODELS = _app(
+    """
+    from django.db import models
+
+
+    class TicketState(models.Model):
+        state = models.CharField(max_length=20)
+    """
+)
+
+
+def test_models_a_module_outside_the_models_defines_are_unknown_not_deleted(
+    tmp_path: Path,
+) -> None:
+    """The app's AppConfig.ready() imports the module that defines some of its models.
+    Which code imports a module is not known statically: those models are not compared.
+    A class of the same name that is not a model does not count."""
+    helpers = {"helpers.py": "class Ticket:\n    pass\n"}
+    outcomes = run_cases(
+        tmp_path,
+        [
+            Case(
+                "tracking",
+                models_source("class Ticket(models.Model):\n    title = models.TextField()\n"),
+                files={
+                    **_apps(STATE_APPS, "tracking"),
+                    "state_models.py": STATE_MODELS,
+                },
+            ),
+            Case(
+                "tracking_gone",
+                models_source("class Ticket(models.Model):\n    title = models.TextField()\n"),
+                models_source("class Note(models.Model):\n    title = models.TextField()\n"),
+                files=helpers,
+            ),
+        ],
+    )
+    tally(outcomes, "models defined elsewhere")
+    assert [describe(o) for o in outcomes if not o.agree] == []
+    assert {o.case.name for o in outcomes if o.django_changes} == {"tracking_gone"}
+    assert "Delete model Ticket" in outcomes[1].miglint_messages[0]
+    lines = "\n".join(notices(tmp_path))
+    assert "tracking.TicketState: defined in " in lines
+    assert "tracking/state_models.py, which the models modules do not import" in lines
+
+
+def test_an_app_labelled_where_miglint_cannot_read_is_compared_under_its_migrations_label(
+    tmp_path: Path,
+) -> None:
+    """The AppConfig that sets the label lives in the package's __init__.py (installed by
+    its dotted path), not in apps.py; the migrations call the app by that label."""
+    write_tree(
+        tmp_path,
+        {
+            "requirements.txt": f"Django=={DJANGO}\n",
+            "storeapp/__init__.py": _app(
+                """
+                from django.apps import AppConfig
+
+
+                class StoreConfig(AppConfig):
+                    name = "storeapp"
+                    label = "store"
+                """
+            ),
+            "storeapp/migrations/__init__.py": "",
+            "storeapp/models.py": models_source(
+                """
+                class Shelf(models.Model):
+                    code = models.CharField(max_length=5)
+
+
+                class Item(models.Model):
+                    shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)
+                    parent = models.ForeignKey("self", null=True, on_delete=models.SET_NULL)
+                """
+            ),
+        },
+    )
+    apps = ["storeapp.StoreConfig"]
+    run_django(tmp_path, MAKE_SCRIPT.format(labels=["store"]), apps=apps)
+    models = tmp_path / "storeapp/models.py"
+    models.write_text(models.read_text() + "    note = models.TextField(default='')\n")
+    run_django(tmp_path, MAKE_SCRIPT.format(labels=["store"]), apps=apps)
+    answers = run_django(tmp_path, CHECK_SCRIPT.format(sample=[]), apps=apps)
+    assert _apps_with_changes(answers["*"][1]) == {}
+    assert findings(tmp_path) == {}
+    models.write_text(models.read_text().replace("max_length=5", "max_length=6"))
+    answers = run_django(tmp_path, CHECK_SCRIPT.format(sample=[]), apps=apps)
+    assert "Alter field code on shelf" in _apps_with_changes(answers["*"][1])["store"]
+    assert "Alter field code on shelf" in findings(tmp_path)["storeapp"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from miglint.autodetect import (
     Change,
@@ -15,12 +15,12 @@ from miglint.autodetect import (
     models_file,
 )
 from miglint.finding import Finding, Severity
-from miglint.models_state import ProjectClasses, read_app_models
+from miglint.models_state import ProjectClasses, files_defining, read_app_models
 from miglint.nodes import App, Migration
 from miglint.project import Project
 from miglint.project_patches import find_patches
 from miglint.rules.base import Rule
-from miglint.state import ALTER_OPTION_KEYS, migration_states
+from miglint.state import ALTER_OPTION_KEYS, AppState, migration_states
 
 _INITIAL = """\
 from django.db import migrations, models
@@ -71,6 +71,9 @@ class AppDrift:
     app: App
     changes: tuple[Change, ...]
     notes: tuple[str, ...]
+    # The app's last migration, when the models match the state before it: the drift is
+    # that migration's doing (a change made in a migration only, or reverted in models.py).
+    undone: Migration | None = None
 
 
 def analyse(project: Project) -> list[AppDrift]:
@@ -78,18 +81,61 @@ def analyse(project: Project) -> list[AppDrift]:
     if not project.apps:
         return []
     top = os.path.commonpath([os.path.dirname(root) for root in project.roots] or ["/"])
-    states = migration_states(project, lambda app: ProjectClasses(app, project.apps, top))
+    # Compared under the labels the apps' migrations use (an AppConfig.label discovery
+    # could not read); findings keep the app as discovery named it.
+    labelled = {
+        app.key: replace(app, label=project.graph.own_labels.get(app.key, app.label))
+        for app in project.apps
+    }
+    apps = tuple(labelled.values())
+
+    def code(app: App) -> ProjectClasses:
+        return ProjectClasses(labelled[app.key], apps, top)
+
+    states = migration_states(project, code)
     settings = comparison_settings(project)
+    elsewhere = files_defining(project.roots, project.config.excluded)
     result = []
+    models: dict[str, tuple[AppState, frozenset[str]]] = {}
     for app in project.apps:
         if not app.models_paths:
             result.append(AppDrift(app, (), (f"app {app.label}: no models.py, not compared",)))
             continue
-        new, maybe = read_app_models(app, project.apps, top)
-        changes, notes = compare_app(states[app.key], new, maybe, settings)
-        notes = [*notes, *states[app.key].notes]
+        old = states[app.key]
+        new, maybe = read_app_models(
+            labelled[app.key], apps, top, expected=frozenset(old.models), elsewhere=elsewhere
+        )
+        models[app.key] = (new, maybe)
+        changes, notes = compare_app(old, new, maybe, settings)
+        notes = [*notes, *old.notes]
         result.append(AppDrift(app, tuple(changes), tuple(notes)))
+    last = {
+        drift.app.key: leaf
+        for drift in result
+        if drift.changes and (leaf := _only_leaf(project, drift.app)) is not None
+    }
+    if not last:
+        return result
+    before = migration_states(project, code, without_last=frozenset(last))
+    for index, drift in enumerate(result):
+        if drift.app.key not in last or before[drift.app.key].unknown:
+            continue
+        new, maybe = models[drift.app.key]
+        changes, notes = compare_app(before[drift.app.key], new, maybe, settings)
+        # Certain only if nothing is left uncompared that was compared with the migration.
+        if not changes and set(notes) | set(before[drift.app.key].notes) <= set(drift.notes):
+            result[index] = replace(drift, undone=last[drift.app.key])
     return result
+
+
+def _only_leaf(project: Project, app: App) -> Migration | None:
+    """The app's last migration when it has exactly one leaf, read without trouble."""
+    leaves = project.graph.leaf_nodes(app.key)
+    order = project.graph.app_order(app.key)
+    if len(leaves) != 1 or not order or order[-1] != leaves[0]:
+        return None
+    migration = project.graph.disk.get(leaves[0])
+    return migration if migration is not None and migration.readable else None
 
 
 def comparison_settings(project: Project) -> Settings:
@@ -151,9 +197,12 @@ class MissingMigration(Rule):
     followed or leave what they touch uncompared. `-v` lists everything not compared, and
     why. `--django-check` asks Django itself instead (it imports your project).
 
-    With `--diff` (or files given on the command line) a change that edits an app's
-    migrations but not its models is reported on the migration: the fix is then in the
-    models or the migration, not a new `makemigrations`.
+    When the models match the state before the app's last migration (a change made only
+    in a hand-written migration, or reverted in models.py afterwards), the finding sits on
+    that migration, whatever is named on the command line: a new `makemigrations` would
+    undo it. With `--diff` (or files given on the command line) a change that edits an
+    app's migrations but not its models is reported on the migration too: the fix is then
+    in the models or the migration, not a new `makemigrations`.
     """
 
     code = "MIG401"
@@ -193,6 +242,21 @@ class MissingMigration(Rule):
                 f"; and {len(described) - 5} more" if len(described) > 5 else ""
             )
             label = drift.app.label
+            if drift.undone is not None:
+                # The models are as they were before the app's last migration: running
+                # makemigrations would write a migration that undoes it.
+                yield self.finding(
+                    drift.undone.path,
+                    drift.undone.facts.class_span,
+                    f"app {label!r}: its models match the state before this migration, so "
+                    f"they do not have its changes; makemigrations would write: {shown}",
+                    app=label,
+                    migration=drift.undone,
+                    fix="Change the models to match this migration (make in models.py the "
+                    "change it makes), or fix the migration (delete it if it was never "
+                    "applied); do not run makemigrations, which would undo it.",
+                )
+                continue
             newer = newer_migration(project, drift.app)
             if newer is not None:
                 # The change under review edits the migrations, not the models: running

@@ -7,10 +7,11 @@
 
 Each project of tests/realworld/corpus.toml is downloaded with `pip download --no-deps
 --require-hashes` (the exact file named there, its sha256 checked by pip and again here).
-Only what miglint reads is kept, unmodified: migration packages, models modules and the
-project modules they use at class or module level, `apps.py` and what it imports, settings
-modules, package `__init__.py` files, requirement, lock and packaging files, and the
-licence files. The tarball is written
+Only what miglint may read is kept, unmodified: every Python module except test modules
+(`test_*.py`, `*_test.py`, `conftest.py`, which never run when `makemigrations` does),
+the requirement, lock, packaging and miglint configuration files at the root, and the
+licence files. (miglint reads any module for the project's patches of Django, so a rule
+that follows imports from the models is not enough.) The tarball is written
 deterministically (sorted members, fixed owners, modes and mtimes), so rebuilding from the
 same manifest gives the same bytes. Needs the network (PyPI) and pip; the tests do not.
 """
@@ -18,7 +19,6 @@ same manifest gives the same bytes. Needs the network (PyPI) and pip; the tests 
 from __future__ import annotations
 
 import argparse
-import ast
 import hashlib
 import io
 import lzma
@@ -30,9 +30,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import warnings
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +51,8 @@ MAX_FILE = 2_000_000
 _LICENCE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE|AUTHORS)([.-][^/]*)?$", re.IGNORECASE)
 _PACKAGING = re.compile(
     r"^(pyproject\.toml|setup\.cfg|setup\.py|Pipfile|Pipfile\.lock|poetry\.lock|uv\.lock"
-    r"|PKG-INFO|METADATA|requirements[^/]*\.(txt|in))$"
+    r"|PKG-INFO|METADATA|requirements[^/]*\.txt|[^/]*\.in"
+    r"|miglint\.toml|\.miglint\.toml|miglint-baseline\.json)$"
 )
 
 
@@ -119,29 +118,26 @@ def download(release: Release, directory: Path) -> Path:
     return target
 
 
-def read_archive(path: Path) -> dict[str, bytes]:
-    """Every regular file of a wheel or sdist, by its path (an sdist's top folder removed)."""
+def read_archive(path: Path, limit: int | None = MAX_FILE) -> dict[str, bytes]:
+    """Every regular file of a wheel or sdist up to `limit` bytes (None: all), by its path
+    (an sdist's top folder removed)."""
+    largest = limit if limit is not None else float("inf")
     files: dict[str, bytes] = {}
     if path.name.endswith(".whl"):
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
-                if not info.is_dir() and info.file_size <= MAX_FILE:
+                if not info.is_dir() and info.file_size <= largest:
                     files[info.filename] = archive.read(info)
         return files
     with tarfile.open(path) as archive:
         for member in archive.getmembers():
-            if not member.isfile() or member.size > MAX_FILE:
+            if not member.isfile() or member.size > largest:
                 continue
             _, _, inner = member.name.partition("/")
             handle = archive.extractfile(member)
             if inner and handle is not None:
                 files[inner] = handle.read()
     return files
-
-
-def _is_settings(path: str) -> bool:
-    parts = path.split("/")
-    return path.endswith(".py") and ("settings" in parts[-1] or "settings" in parts[:-1])
 
 
 def _is_packaging(path: str) -> bool:
@@ -162,105 +158,18 @@ def _is_licence(path: str) -> bool:
     return (at_root or in_dist_info) and bool(_LICENCE.match(parts[-1]))
 
 
-def _app_folders(paths: Iterable[str]) -> set[str]:
-    """The folders that hold a `migrations/` package."""
-    return {
-        posixpath.dirname(posixpath.dirname(path))
-        for path in paths
-        if path.endswith(".py") and posixpath.basename(posixpath.dirname(path)) == "migrations"
-    }
-
-
-def _is_app_module(path: str, apps: set[str]) -> bool:
-    """models.py, a models/ package or apps.py of an app."""
-    folder, name = posixpath.split(path)
-    if folder in apps and name in ("models.py", "apps.py", "__init__.py"):
+def _is_python(path: str) -> bool:
+    """A Python module of the distribution other than a test module: miglint may read any
+    of them (migrations, models and what they use, apps.py, settings, and every module for
+    the project's patches of Django's autodetector). Test modules are the ones that never
+    run when `makemigrations` does; what a test suite needs miglint to read (test apps,
+    their models and migrations, test settings) is in modules of other names."""
+    name = posixpath.basename(path)
+    if not path.endswith(".py") or path.split("/")[0].endswith(".dist-info"):
+        return False
+    if "/migrations/" in f"/{path}" or "settings" in name:
         return True
-    parts = path.split("/")
-    return path.endswith(".py") and any(
-        parts[i] == "models" and "/".join(parts[:i]) in apps for i in range(len(parts) - 1)
-    )
-
-
-def _names_outside_functions(tree: ast.Module) -> set[str]:
-    """The names a module uses where miglint reads it: class bodies, bases, module level."""
-    used: set[str] = set()
-    pending: list[ast.AST] = [tree]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            continue
-        if isinstance(node, ast.Name):
-            used.add(node.id)
-        pending.extend(ast.iter_child_nodes(node))
-    return used
-
-
-class _ModuleIndex:
-    """Finds the files of the archive that a module's import statements name."""
-
-    def __init__(self, files: Iterable[str]) -> None:
-        self.paths = {p for p in files if p.endswith(".py") and ".dist-info/" not in p}
-        self.by_name: dict[str, list[str]] = {}
-        for path in sorted(self.paths):
-            parts = path[:-3].split("/")
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            # Every suffix, so that `src/pretix/base` answers to `pretix.base`.
-            for start in range(len(parts)):
-                self.by_name.setdefault(".".join(parts[start:]), []).append(path)
-
-    def absolute(self, dotted: str) -> list[str]:
-        if dotted.partition(".")[0] == "django":
-            return []
-        found = self.by_name.get(dotted, [])
-        # A one-word name that many packages share is not worth guessing.
-        return found if len(found) <= 2 else []
-
-    def relative(self, path: str, level: int, dotted: str) -> list[str]:
-        base = posixpath.dirname(path)
-        for _ in range(level - 1):
-            base = posixpath.dirname(base)
-        module = posixpath.join(base, *dotted.split(".")) if dotted else base
-        return [module + s for s in (".py", "/__init__.py") if module + s in self.paths]
-
-    def imports(self, path: str, source: bytes, everywhere: bool = False) -> list[str]:
-        """The files of the archive whose names `path` uses outside its functions (or
-        anywhere, `everywhere`)."""
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(source)
-        except (SyntaxError, ValueError, RecursionError):
-            return []
-        used = _names_outside_functions(tree)
-        if everywhere:
-            used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-            used |= {
-                alias.asname or alias.name.partition(".")[0]
-                for n in ast.walk(tree)
-                if isinstance(n, ast.Import | ast.ImportFrom)
-                for alias in n.names
-            }
-        found: list[str] = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if (alias.asname or alias.name.partition(".")[0]) in used:
-                        found += self.absolute(alias.name)
-            elif isinstance(node, ast.ImportFrom):
-                names = [
-                    a.name for a in node.names if a.name == "*" or (a.asname or a.name) in used
-                ]
-                if not names:
-                    continue
-                module = node.module or ""
-                for target in [module] + [f"{module}.{n}".lstrip(".") for n in names if n != "*"]:
-                    if node.level:
-                        found += self.relative(path, node.level, target)
-                    elif target:
-                        found += self.absolute(target)
-        return found
+    return not (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py")
 
 
 def _excluded(path: str, exclude: tuple[str, ...]) -> bool:
@@ -269,46 +178,12 @@ def _excluded(path: str, exclude: tuple[str, ...]) -> bool:
 
 def select(files: dict[str, bytes], exclude: tuple[str, ...] = ()) -> dict[str, bytes]:
     """The files miglint reads, out of one distribution's files."""
-    candidates = {path: data for path, data in files.items() if not _excluded(path, exclude)}
-    apps = _app_folders(candidates)
-    kept = {
-        path
-        for path in candidates
-        if (path.endswith(".py") and "/migrations/" in f"/{path}")
-        or _is_app_module(path, apps)
-        or _is_settings(path)
-        or _is_packaging(path)
-        or _is_licence(path)
+    return {
+        path: data
+        for path, data in sorted(files.items())
+        if not _excluded(path, exclude)
+        and (_is_python(path) or _is_packaging(path) or _is_licence(path))
     }
-    # The project modules whose names models modules and apps.py use outside functions
-    # (abstract bases, fields, managers, choices, constants), transitively: MIG401 reads
-    # them. Modules used only inside methods (views, services) are not read by miglint, and
-    # Django's own modules are known to miglint by name.
-    index = _ModuleIndex(candidates)
-    app_modules = sorted(p for p in kept if _is_app_module(p, apps))
-    pending = list(app_modules)
-    seen = set(pending)
-    while pending:
-        path = pending.pop()
-        for imported in index.imports(path, candidates[path]):
-            if imported not in seen:
-                seen.add(imported)
-                kept.add(imported)
-                pending.append(imported)
-    # An AppConfig's ready() may import the module that defines models (`state_models`):
-    # what apps.py imports anywhere is kept too, but not followed further.
-    for path in app_modules:
-        if posixpath.basename(path) == "apps.py":
-            kept.update(index.imports(path, candidates[path], everywhere=True))
-    # The __init__.py of every package on the way to a kept module.
-    for path in list(kept):
-        folder = posixpath.dirname(path)
-        while folder:
-            init = f"{folder}/__init__.py"
-            if init in candidates:
-                kept.add(init)
-            folder = posixpath.dirname(folder)
-    return {path: candidates[path] for path in sorted(kept)}
 
 
 def _notice(releases: list[Release]) -> bytes:
@@ -316,9 +191,9 @@ def _notice(releases: list[Release]) -> bytes:
         "miglint's real-world test corpus.",
         "",
         "Each folder holds unmodified files taken from one release on PyPI: only the files",
-        "miglint reads (migrations, models and the modules they import, apps.py, settings,",
-        "packaging and requirement files) and the release's licence files, which apply to",
-        "the files of that folder. Everything else of the release was left out.",
+        "miglint may read (every Python module except test modules, packaging and",
+        "requirement files) and the release's licence files, which apply to the files of",
+        "that folder. Everything else of the release was left out.",
         "Built by tests/realworld/build_corpus.py from tests/realworld/corpus.toml.",
         "",
     ]
@@ -376,7 +251,7 @@ def compare(
     same = True
     for release in releases:
         whole, excerpt = scratch / "whole" / release.folder, scratch / "excerpt" / release.folder
-        files = read_archive(downloads / release.file)
+        files = read_archive(downloads / release.file, limit=None)
         for root, contents in (
             (whole, {p: d for p, d in files.items() if not _excluded(p, release.exclude)}),
             (
@@ -392,20 +267,22 @@ def compare(
                 target = root / path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-        outputs = [
-            subprocess.run(
+        outputs = []
+        for root in (whole, excerpt):
+            result = subprocess.run(
                 [*command, ".", "--format", "json", "--no-cache"],
                 cwd=root,
                 env=env,
                 capture_output=True,
                 text=True,
                 check=False,
-            ).stdout
-            for root in (whole, excerpt)
-        ]
+            )
+            outputs.append((result.returncode, result.stdout))
         if outputs[0] != outputs[1]:
             same = False
             print(f"{release.folder}: miglint finds differently on the excerpt", file=sys.stderr)
+        else:
+            print(f"{release.folder}: the same JSON on the excerpt", file=sys.stderr)
         shutil.rmtree(whole)
     return same
 

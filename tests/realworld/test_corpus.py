@@ -134,7 +134,9 @@ def test_the_tarball_is_what_the_build_script_writes() -> None:
     # deterministic (sorted members, fixed owners, modes and times), so a refresh shows up
     # in git only when a project changed. (xz with a fixed preset is deterministic too.)
     packed = corpus.TARBALL.read_bytes()
-    assert len(packed) < 4_000_000
+    # Every module but the tests of 19 distributions: a refresh that grows it past this
+    # should look for a smaller rule (build_corpus.py --compare proves one).
+    assert len(packed) < 10_000_000
     unpacked = lzma.decompress(packed)
     with tarfile.open(fileobj=io.BytesIO(unpacked)) as archive:
         infos = archive.getmembers()
