@@ -322,11 +322,13 @@ def remove_unused_import(module: cst.Module, local: str) -> cst.Module:
                 return module
             del body[position]
             comments = [line for line in statement.leading_lines if line.comment is not None]
-            if comments and position < len(body):
-                # The comments above the import stay, above what follows it.
+            if position < len(body) and (comments or position == 0):
+                # The comments above the import stay, above what follows it; what follows
+                # the first statement of a module is spaced as it was.
                 following = body[position]
+                kept = following.leading_lines if comments else []
                 body[position] = following.with_changes(
-                    leading_lines=[*statement.leading_lines, *following.leading_lines]
+                    leading_lines=[*statement.leading_lines, *kept]
                 )
             return module.with_changes(body=body)
     return module

@@ -1,0 +1,66 @@
+"""Text edits: positions as findings have them, applying, overlaps, and minimal diffs."""
+
+from __future__ import annotations
+
+import pytest
+
+from miglint.finding import TextEdit
+from miglint.fixes import text
+
+OLD = "a = 1\r\nb = 2\r\n\r\nc = 3"
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        "a = 1\r\nb = 20\r\n\r\nc = 3",
+        "x = 0\r\na = 1\r\nb = 2\r\n\r\nc = 3",
+        "a = 1\r\n\r\nc = 3\r\nd = 4\r\n",
+        "",
+        "a = 1\r\nb = 2\r\n\r\nc = 3",
+    ],
+)
+def test_diff_edits_turn_old_into_new(new: str) -> None:
+    edits = text.diff_edits("f.py", OLD, new)
+    assert text.apply(OLD, edits) == new
+    assert (edits == ()) == (OLD == new)
+
+
+def test_diff_edits_are_as_small_as_the_change() -> None:
+    old = 'x = f(a)\ny = g("keep")\n'
+    new = 'x = f(a, b=1)\ny = g("keep")\n'
+    (edit,) = text.diff_edits("f.py", old, new)
+    assert (edit.line, edit.column, edit.end_line, edit.end_column) == (1, 8, 1, 8)
+    assert edit.content == ", b=1"
+
+
+def test_positions_count_characters_and_every_line_break() -> None:
+    index = text.LineIndex("é = 1\rb = 2\nc")
+    assert index.offset(2, 1) == len("é = 1\r")
+    assert index.position(len("é = 1\rb = 2\n") + 1) == (3, 2)
+    # A form feed is no line break for Python.
+    assert text.LineIndex("a\x0cb\nc").offset(2, 1) == 4
+
+
+def test_overlaps() -> None:
+    assert text.overlaps((2, 5), (4, 8))
+    assert not text.overlaps((2, 5), (5, 8))
+    # Two insertions at one point overlap (their order would be a guess)...
+    assert text.overlaps((3, 3), (3, 3))
+    # ...an insertion at the edge of a replacement does not; one inside it does.
+    assert not text.overlaps((3, 3), (3, 6))
+    assert text.overlaps((4, 4), (3, 6))
+
+
+def test_overlapping_edits_are_refused() -> None:
+    edits = [TextEdit("f", 1, 1, 1, 3, "x"), TextEdit("f", 1, 2, 1, 4, "y")]
+    with pytest.raises(ValueError):
+        text.apply("abcdef", edits)
+
+
+def test_unified_diff_of_a_new_file_and_of_a_file_without_final_newline() -> None:
+    created = text.unified_diff("app/migrations/0003_merge.py", None, "a\nb\n")
+    assert created.startswith("--- /dev/null\n+++ b/app/migrations/0003_merge.py\n")
+    assert "+a\n+b\n" in created
+    changed = text.unified_diff("f.py", "a\nb", "a\nc")
+    assert "-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n" in changed
