@@ -132,9 +132,7 @@ def test_unsafe_fixes_alone_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_fix_keeps_mode_line_endings_and_encoding(tmp_path: Path) -> None:
     crlf = DATA.replace("\n", "\r\n").encode()
-    latin = (
-        "# -*- coding: latin-1 -*-\n# Données\n" + INDEX
-    ).encode("latin-1")
+    latin = ("# -*- coding: latin-1 -*-\n# Données\n" + INDEX).encode("latin-1")
     write_tree(
         tmp_path,
         {

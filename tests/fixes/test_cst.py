@@ -124,7 +124,10 @@ def test_an_existing_import_is_used_and_a_taken_name_refused() -> None:
     [
         ("from a.models import X\n\n\nY = 1\n", "Y = 1\n"),
         ("from a.models import X, Z\nZ\n", "from a.models import Z\nZ\n"),
-        ("from a.models import (\n    Z,\n    X,\n)\nZ\n", "from a.models import (\n    Z,\n)\nZ\n"),
+        (
+            "from a.models import (\n    Z,\n    X,\n)\nZ\n",
+            "from a.models import (\n    Z,\n)\nZ\n",
+        ),
         # Still used: kept.
         ("from a.models import X\nX.objects\n", "from a.models import X\nX.objects\n"),
         # The comment above the import stays.

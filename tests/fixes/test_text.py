@@ -23,7 +23,7 @@ OLD = "a = 1\r\nb = 2\r\n\r\nc = 3"
 def test_diff_edits_turn_old_into_new(new: str) -> None:
     edits = text.diff_edits("f.py", OLD, new)
     assert text.apply(OLD, edits) == new
-    assert (edits == ()) == (OLD == new)
+    assert (edits == ()) == (new == OLD)
 
 
 def test_diff_edits_are_as_small_as_the_change() -> None:

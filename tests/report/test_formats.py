@@ -136,7 +136,7 @@ def test_sarif_fixes_validate_and_carry_the_json_edits(tmp_path: Path) -> None:
         {
             **CONFLICT,
             "billing/migrations/0001_initial.py": migration(
-                operations="        migrations.RunSQL(\"UPDATE t SET a = 1 WHERE b\"),"
+                operations='        migrations.RunSQL("UPDATE t SET a = 1 WHERE b"),'
             ),
         },
     )
