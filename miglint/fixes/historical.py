@@ -4,17 +4,15 @@ of using today's model class imported from an app's `models` module.
 
 from __future__ import annotations
 
+import ast
 import os
-from typing import TYPE_CHECKING
 
 from miglint import syntax as s
-from miglint.finding import UNSAFE, Edit
+from miglint.finding import UNSAFE, Edit, TextEdit
+from miglint.fixes import statements
 from miglint.fixes.source import FixSource
 from miglint.nodes import Migration
 from miglint.project import Project
-
-if TYPE_CHECKING:
-    import libcst as cst
 
 # django.contrib apps with models, by module: their app label.
 _CONTRIB_LABELS = {
@@ -51,130 +49,110 @@ def app_label_of(project: Project, migration: Migration, module: str) -> str | N
     return labels.pop() if len(labels) == 1 else None
 
 
+def _function(
+    source: FixSource, name: str
+) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
+    """The module-level function `name` (the last definition) and its first parameter, the
+    `apps` that RunPython passes."""
+    module = source.module
+    found = None
+    for statement in module.body if module is not None else []:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and statement.name == name:
+            found = statement
+    if found is None:
+        return None
+    parameters = [*found.args.posonlyargs, *found.args.args]
+    return (found, parameters[0].arg) if parameters else None
+
+
 def historical_model(
     source: FixSource, function: s.FunctionDef, imported: s.Import, inside: bool
 ) -> Edit | None:
     """`Model = apps.get_model("app", "Model")` first in `function`, for the model it imports
     from an app's `models` module (`imported`, at module level or `inside` the function)."""
-    import libcst as cst
-
-    from miglint.fixes import cst as c
-
-    tree = source.tree
     migration = source.migration
-    if tree is None or migration is None or imported.name is None:
+    found = _function(source, function.name)
+    if migration is None or found is None or imported.name is None:
         return None
+    node, apps = found
     label = app_label_of(source.project, migration, imported.module)
-    node = tree.function(function.name)
-    if label is None or node is None or not node.params.params:
+    if label is None:
         return None
-    apps = node.params.params[0].name.value
-    assignment = cst.parse_statement(
-        f'{imported.alias} = {apps}.get_model("{label}", "{imported.name}")'
-    )
+    assignment = f'{imported.alias} = {apps}.get_model("{label}", "{imported.name}")'
+    edits: list[TextEdit] | None
     if inside:
-        updated = _replace_local_import(node, imported, assignment)
-        if updated is None:
-            return None
-        module = c.replace_nodes(tree.module, {node: updated})
+        edits = _replace_local_import(source, node, imported, assignment)
     else:
-        inserted = c.insert_in_function(node, [assignment])
-        if inserted is None:
-            return None
-        module = c.replace_nodes(tree.module, {node: inserted})
-        module = c.remove_unused_import(module, imported.alias)
+        inserted = statements.insert_in_function(source, node, assignment)
+        edits = None if inserted is None else [inserted]
+        if edits is not None:
+            edits += statements.remove_unused_import(source, imported.alias, node.name)
+    if not edits:
+        return None
     return source.edit(
-        module.code,
+        edits,
         UNSAFE,
-        f'Use the historical model: `{imported.alias} = {apps}.get_model("{label}", '
-        f'"{imported.name}")` in {function.name}()',
+        f"Use the historical model: `{assignment}` in {function.name}()",
     )
 
 
 def _replace_local_import(
-    function: cst.FunctionDef, imported: s.Import, assignment: cst.BaseStatement
-) -> cst.FunctionDef | None:
-    """`function` with its own `from ... import Model` replaced by `assignment` (or, when the
-    line imports more, without that name and with `assignment` after it)."""
-    import libcst as cst
+    source: FixSource,
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    imported: s.Import,
+    assignment: str,
+) -> list[TextEdit] | None:
+    """The function's own `from ... import Model` replaced by `assignment` (or, when the
+    line imports more, that name taken out and `assignment` on the next line)."""
+    from miglint.fixes.cst import without_import
 
-    if not isinstance(function.body, cst.IndentedBlock):
-        return None
-    body = list(function.body.body)
-    for position, statement in enumerate(body):
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+    block = statements.Block(source, function.body, statements.header_end(function))
+    for position, statement in enumerate(function.body):
+        if not isinstance(statement, ast.ImportFrom):
             continue
-        node = statement.body[0]
-        if not isinstance(node, cst.ImportFrom) or isinstance(node.names, cst.ImportStar):
+        names = [alias.asname or alias.name for alias in statement.names]
+        if imported.alias not in names or statements.module_text(statement) != imported.module:
             continue
-        aliases = list(node.names)
-        matching = [alias for alias in aliases if _local_name(alias) == imported.alias]
-        if not matching or _module_text(node) != imported.module:
-            continue
-        if len(aliases) == 1:
-            body[position] = assignment.with_changes(
-                leading_lines=statement.leading_lines,
-                trailing_whitespace=statement.trailing_whitespace,
-            )
-        else:
-            remaining = [alias for alias in aliases if alias is not matching[0]]
-            if node.rpar is None or aliases[-1].comma is cst.MaybeSentinel.DEFAULT:
-                remaining[-1] = remaining[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-            body[position] = statement.with_changes(body=[node.with_changes(names=remaining)])
-            body.insert(position + 1, assignment)
-        return function.with_changes(body=function.body.with_changes(body=body))
+        if not block.alone_on_its_lines(position):
+            return None
+        span = source.span(statement)
+        if len(names) == 1:
+            return [source.replace(span, assignment)]
+        rest = without_import(source.slice(span), imported.alias)
+        after = block.insert_after(position, assignment)
+        if rest is None or after is None:
+            return None
+        return [source.replace(span, rest), after]
     return None
-
-
-def _local_name(alias: cst.ImportAlias) -> str | None:
-    import libcst as cst
-
-    local = alias.asname.name if alias.asname else alias.name
-    return local.value if isinstance(local, cst.Name) else None
-
-
-def _module_text(node: cst.ImportFrom) -> str:
-    from miglint.fixes import cst as c
-
-    dots = "." * len(node.relative)
-    return dots + ("" if node.module is None else c.dotted_name(node.module) or "")
 
 
 def user_model(source: FixSource, function: s.FunctionDef, span: s.Span) -> Edit | None:
     """`get_user_model()` in `function` -> `apps.get_model(settings.AUTH_USER_MODEL)`."""
-    import libcst as cst
-
-    from miglint.fixes import cst as c
-
-    tree = source.tree
-    node = tree.function(function.name) if tree is not None else None
-    if tree is None or node is None or not node.params.params:
+    module = source.module
+    found = _function(source, function.name)
+    call = source.call_node(span)
+    if module is None or found is None or call is None or call.args or call.keywords:
         return None
-    call = tree.call_at(span)
-    if call is None or call.args or not tree.contains(node, call):
+    node, apps = found
+    if not node.lineno <= call.lineno <= (node.end_lineno or node.lineno):
         return None
-    callee = c.dotted_name(call.func)
-    if callee is None or callee.rpartition(".")[2] != "get_user_model":
+    callee = source.slice(source.span(call.func))
+    if callee.rpartition(".")[2] != "get_user_model":
         return None
-    bindings = c.module_bindings(tree.module)
-    settings = next(
-        (name for name, target in bindings.items() if target == "django.conf.settings"), None
-    )
-    if settings is None and "settings" in bindings:
-        return None
-    apps = node.params.params[0].name.value
-    replacement = cst.parse_expression(
-        f"{apps}.get_model({settings or 'settings'}.AUTH_USER_MODEL)"
-    )
-    module = c.replace_nodes(tree.module, {call: replacement})
-    if "." not in callee:
-        module = c.remove_unused_import(module, callee)
-    imported = c.ensure_import(module, "django.conf", "settings")
-    if imported is None:
-        return None
+    bindings = statements.module_bindings(module)
+    settings = next((n for n, target in bindings.items() if target == "django.conf.settings"), None)
+    import_edits: list[TextEdit] = []
+    if settings is None:
+        imported = statements.ensure_import(source, "django.conf", "settings")
+        if imported is None:
+            return None
+        import_edits, settings = imported
+    replacement = f"{apps}.get_model({settings}.AUTH_USER_MODEL)"
+    edits = [source.replace(source.span(call), replacement), *import_edits]
+    if isinstance(call.func, ast.Name):
+        edits += statements.remove_unused_import(source, callee, replaced=[call])
     return source.edit(
-        imported[0].code,
+        edits,
         UNSAFE,
-        f"Use the historical user model: `{apps}.get_model(settings.AUTH_USER_MODEL)` in "
-        f"{function.name}()",
+        f"Use the historical user model: `{replacement}` in {function.name}()",
     )

@@ -1,67 +1,81 @@
-"""libcst rewrites used by fixes: text in, text out; what is not rewritten stays as it was."""
+"""The rewrites fixes are made of: text in, text out; what is not rewritten stays as it was."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import libcst as cst
 import pytest
 
 from miglint.fixes import cst as c
+from miglint.fixes import statements
+from miglint.fixes import text as textmod
+from miglint.fixes.source import FixSource, SourceFile
 
 
-def _keyword(source: str) -> str:
-    tree = c.Tree.parse(source)
-    assert tree is not None
-    calls = [node for node in tree.positions if isinstance(node, cst.Call)]
-    call = min(calls, key=lambda node: (tree.span(node).line, tree.span(node).column))
-    updated = c.with_keyword(call, "reverse_sql", cst.parse_expression("migrations.RunSQL.noop"))
-    return c.replace_nodes(tree.module, {call: updated}).code
+def source_of(text: str) -> FixSource:
+    project: Any = None
+    return FixSource(project, None, SourceFile("f.py", text))
+
+
+def _keyword(source: str) -> str | None:
+    def rewrite(call: cst.Call) -> cst.Call:
+        return c.with_keyword(call, "reverse_sql", cst.parse_expression("migrations.RunSQL.noop"))
+
+    return c.rewrite_call(source, rewrite)
 
 
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        ('RunSQL("x")\n', 'RunSQL("x", reverse_sql=migrations.RunSQL.noop)\n'),
-        ("RunSQL()\n", "RunSQL(reverse_sql=migrations.RunSQL.noop)\n"),
-        ('RunSQL("x",)\n', 'RunSQL("x", reverse_sql=migrations.RunSQL.noop,)\n'),
+        ('RunSQL("x")', 'RunSQL("x", reverse_sql=migrations.RunSQL.noop)'),
+        ("RunSQL()", "RunSQL(reverse_sql=migrations.RunSQL.noop)"),
+        ('RunSQL("x",)', 'RunSQL("x", reverse_sql=migrations.RunSQL.noop,)'),
         # One argument per line, with a trailing comma: a line of its own, before the `)`.
         (
-            'RunSQL(\n    "x",\n    elidable=True,\n)\n',
-            'RunSQL(\n    "x",\n    elidable=True,\n    reverse_sql=migrations.RunSQL.noop,\n)\n',
+            'RunSQL(\n            "x",\n            elidable=True,\n        )',
+            'RunSQL(\n            "x",\n            elidable=True,\n'
+            "            reverse_sql=migrations.RunSQL.noop,\n        )",
         ),
         # Without a trailing comma, and a comment after the last argument that stays there.
         (
-            'RunSQL(\n    "x"  # the index\n)\n',
-            'RunSQL(\n    "x",  # the index\n    reverse_sql=migrations.RunSQL.noop\n)\n',
+            'RunSQL(\n    "x"  # the index\n)',
+            'RunSQL(\n    "x",  # the index\n    reverse_sql=migrations.RunSQL.noop\n)',
         ),
         (
-            'RunSQL(\n    "x",  # the index\n)\n',
-            'RunSQL(\n    "x",  # the index\n    reverse_sql=migrations.RunSQL.noop,\n)\n',
+            'RunSQL(\n    "x",  # the index\n)',
+            'RunSQL(\n    "x",  # the index\n    reverse_sql=migrations.RunSQL.noop,\n)',
         ),
         # Arguments on the opening line, `)` on a line of its own.
-        (
-            'RunSQL("x"\n)\n',
-            'RunSQL("x", reverse_sql=migrations.RunSQL.noop\n)\n',
-        ),
+        ('RunSQL("x"\n)', 'RunSQL("x", reverse_sql=migrations.RunSQL.noop\n)'),
     ],
 )
 def test_with_keyword_follows_the_layout_of_the_call(before: str, after: str) -> None:
     assert _keyword(before) == after
 
 
-def _attribute(source: str) -> str | None:
-    module = c.set_class_attribute(cst.parse_module(source), "atomic", "False")
-    return None if module is None else module.code
+def test_rewrite_call_declines_what_is_not_a_call() -> None:
+    assert _keyword("x + 1") is None
+    assert _keyword("f(") is None
+
+
+def _apply(text: str, edits: list[Any] | None) -> str | None:
+    return None if edits is None else textmod.apply(text, edits)
+
+
+def _attribute(text: str) -> str | None:
+    return _apply(text, statements.set_class_attribute(source_of(text), "atomic", "False"))
 
 
 def test_atomic_goes_after_the_docstring_replaces_and_initial_spaced_like_the_next_line() -> None:
-    source = (
+    text = (
         "class Migration(migrations.Migration):\n"
         '    """Add the index."""\n\n'
         "    initial = True\n\n"
         "    # Before the orders.\n"
         "    dependencies = []\n"
     )
-    assert _attribute(source) == (
+    assert _attribute(text) == (
         "class Migration(migrations.Migration):\n"
         '    """Add the index."""\n\n'
         "    initial = True\n"
@@ -76,11 +90,15 @@ def test_atomic_goes_after_the_docstring_replaces_and_initial_spaced_like_the_ne
         "class Migration(migrations.Migration):\n\n    atomic = False\n\n"
         "    dependencies = []\n\n    operations = []\n"
     )
+    # Only options: after the last one, also at the end of a file without a final newline.
+    assert _attribute("class Migration(Base):\n    initial = True") == (
+        "class Migration(Base):\n    initial = True\n    atomic = False\n"
+    )
 
 
 def test_an_existing_atomic_gets_the_new_value_and_keeps_its_comment() -> None:
-    source = "class Migration(Base):\n    atomic = True  # the default\n    operations = []\n"
-    assert _attribute(source) == (
+    text = "class Migration(Base):\n    atomic = True  # the default\n    operations = []\n"
+    assert _attribute(text) == (
         "class Migration(Base):\n    atomic = False  # the default\n    operations = []\n"
     )
 
@@ -88,13 +106,14 @@ def test_an_existing_atomic_gets_the_new_value_and_keeps_its_comment() -> None:
 def test_no_class_attribute_without_a_migration_class_body() -> None:
     assert _attribute("Migration = make()\n") is None
     assert _attribute("class Migration(Base): pass\n") is None
+    assert _attribute("class Migration(Base):\n    x = 1; operations = []\n") is None
 
 
-def _import(source: str) -> str | None:
-    found = c.ensure_import(
-        cst.parse_module(source), "django.contrib.postgres.operations", "AddIndexConcurrently"
+def _import(text: str) -> str | None:
+    found = statements.ensure_import(
+        source_of(text), "django.contrib.postgres.operations", "AddIndexConcurrently"
     )
-    return None if found is None else found[0].code
+    return None if found is None else _apply(text, found[0])
 
 
 def test_import_goes_in_order_among_the_first_imports() -> None:
@@ -103,36 +122,63 @@ def test_import_goes_in_order_among_the_first_imports() -> None:
         "from django.contrib.postgres.operations import AddIndexConcurrently\n"
         "from django.db import migrations\n\n\nA = 1\n"
     )
-    assert _import("# comment\nfrom django.db import migrations\nfrom zoo import z\n") == (
-        "# comment\nfrom django.contrib.postgres.operations import AddIndexConcurrently\n"
+    # Comments that head the file stay first.
+    assert _import("# Generated\n\nfrom django.db import migrations\nfrom zoo import z\n") == (
+        "# Generated\n\nfrom django.contrib.postgres.operations import AddIndexConcurrently\n"
         "from django.db import migrations\nfrom zoo import z\n"
+    )
+    assert _import('"""Doc."""\n\n# Django\nfrom django.db import migrations\n') == (
+        '"""Doc."""\n\n'
+        "from django.contrib.postgres.operations import AddIndexConcurrently\n"
+        "# Django\nfrom django.db import migrations\n"
+    )
+    assert _import("from django.db import migrations\r\n") == (
+        "from django.contrib.postgres.operations import AddIndexConcurrently\r\n"
+        "from django.db import migrations\r\n"
     )
 
 
 def test_an_existing_import_is_used_and_a_taken_name_refused() -> None:
-    source = "from django.contrib.postgres.operations import AddIndexConcurrently as AIC\n"
-    found = c.ensure_import(
-        cst.parse_module(source), "django.contrib.postgres.operations", "AddIndexConcurrently"
+    text = "from django.contrib.postgres.operations import AddIndexConcurrently as AIC\n"
+    found = statements.ensure_import(
+        source_of(text), "django.contrib.postgres.operations", "AddIndexConcurrently"
     )
-    assert found is not None and found[1] == "AIC" and found[0].code == source
+    assert found == ([], "AIC")
     assert _import("from mine import AddIndexConcurrently\n") is None
     assert _import("def AddIndexConcurrently():\n    pass\n") is None
+    assert _import("try:\n    AddIndexConcurrently = 1\nexcept ImportError:\n    pass\n") is None
 
 
 @pytest.mark.parametrize(
     ("before", "after"),
     [
         ("from a.models import X\n\n\nY = 1\n", "Y = 1\n"),
+        ("import os\n\nfrom a.models import X\n\n\nY = 1\n", "import os\n\n\nY = 1\n"),
         ("from a.models import X, Z\nZ\n", "from a.models import Z\nZ\n"),
         (
             "from a.models import (\n    Z,\n    X,\n)\nZ\n",
             "from a.models import (\n    Z,\n)\nZ\n",
         ),
-        # Still used: kept.
+        # Still used, also from a function that does not bind it itself: kept.
         ("from a.models import X\nX.objects\n", "from a.models import X\nX.objects\n"),
+        (
+            "from a.models import X\ndef f():\n    return X\n",
+            "from a.models import X\ndef f():\n    return X\n",
+        ),
+        # Used only where a function binds the name itself: removed.
+        (
+            "import os\nfrom a.models import X\ndef f(X):\n    return X\n",
+            "import os\ndef f(X):\n    return X\n",
+        ),
         # The comment above the import stays.
-        ("# models\nfrom a.models import X\nY = 1\n", "# models\nY = 1\n"),
+        ("import os\n# models\nfrom a.models import X\nY = 1\n", "import os\n# models\nY = 1\n"),
     ],
 )
 def test_remove_unused_import(before: str, after: str) -> None:
-    assert c.remove_unused_import(cst.parse_module(before), "X").code == after
+    assert _apply(before, statements.remove_unused_import(source_of(before), "X")) == after
+
+
+def test_without_import_keeps_the_rest_of_the_statement() -> None:
+    assert c.without_import("from a import (X as Y, Z)", "Y") == "from a import (Z)"
+    assert c.without_import("from a import X", "X") is None
+    assert c.without_import("import X", "X") is None
