@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Sequence
 
 from miglint import syntax as s
 from miglint.finding import UNSAFE, Edit, TextEdit
@@ -66,33 +67,43 @@ def _function(
 
 
 def historical_model(
-    source: FixSource, function: s.FunctionDef, imported: s.Import, inside: bool
+    source: FixSource, functions: Sequence[s.FunctionDef], imported: s.Import, inside: bool
 ) -> Edit | None:
-    """`Model = apps.get_model("app", "Model")` first in `function`, for the model it imports
-    from an app's `models` module (`imported`, at module level or `inside` the function)."""
+    """`Model = apps.get_model("app", "Model")` first in each of `functions`, for the model
+    `imported` from an app's `models` module: at module level, then the import goes when
+    nothing else uses it; or `inside` the (one) function, whose import it replaces."""
     migration = source.migration
-    found = _function(source, function.name)
-    if migration is None or found is None or imported.name is None:
+    if migration is None or imported.name is None or not functions:
         return None
-    node, apps = found
     label = app_label_of(source.project, migration, imported.module)
     if label is None:
         return None
-    assignment = f'{imported.alias} = {apps}.get_model("{label}", "{imported.name}")'
-    edits: list[TextEdit] | None
-    if inside:
-        edits = _replace_local_import(source, node, imported, assignment)
-    else:
+    edits: list[TextEdit] = []
+    names = list(dict.fromkeys(function.name for function in functions))
+    for name in names:
+        found = _function(source, name)
+        if found is None:
+            return None
+        node, apps = found
+        assignment = f'{imported.alias} = {apps}.get_model("{label}", "{imported.name}")'
+        if inside:
+            replaced = _replace_local_import(source, node, imported, assignment)
+            if replaced is None:
+                return None
+            edits += replaced
+            break
         inserted = statements.insert_in_function(source, node, assignment)
-        edits = None if inserted is None else [inserted]
-        if edits is not None:
-            edits += statements.remove_unused_import(source, imported.alias, node.name)
-    if not edits:
-        return None
+        if inserted is None:
+            return None
+        edits.append(inserted)
+    if not inside:
+        edits += statements.remove_unused_import(source, imported.alias, names)
+    where = ", ".join(f"{name}()" for name in (names[:1] if inside else names))
     return source.edit(
         edits,
         UNSAFE,
-        f"Use the historical model: `{assignment}` in {function.name}()",
+        f'Use the historical model: `{imported.alias} = apps.get_model("{label}", '
+        f'"{imported.name}")` in {where}',
     )
 
 

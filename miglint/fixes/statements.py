@@ -264,15 +264,15 @@ def ensure_import(
 def remove_unused_import(
     source: FixSource,
     local: str,
-    binding_function: str | None = None,
+    binding_functions: Sequence[str] = (),
     replaced: Sequence[ast.AST] = (),
 ) -> list[TextEdit]:
     """The edits that remove the module-level `from ... import ... as local` when nothing
-    else refers to `local`: the fix adds a binding of it in `binding_function`, or replaces
-    the `replaced` nodes. None when it is still used."""
+    else refers to `local`: the fix adds a binding of it in the `binding_functions`, or
+    replaces the `replaced` nodes. None when it is still used."""
     module = source.module
     ignored = {id(node) for root in replaced for node in ast.walk(root)}
-    if module is None or _referenced(module, local, binding_function, False, ignored):
+    if module is None or _referenced(module, local, set(binding_functions), False, ignored):
         return []
     block = Block(source, module.body, 0)
     for position, statement in enumerate(module.body):
@@ -317,7 +317,7 @@ def _delete_statement(block: Block, position: int) -> TextEdit:
 
 
 def _referenced(
-    node: ast.AST, name: str, binding_function: str | None, shadowed: bool, ignored: set[int]
+    node: ast.AST, name: str, binding_functions: set[str], shadowed: bool, ignored: set[int]
 ) -> bool:
     """Whether `node` refers to the module-level `name` somewhere it is not shadowed by a
     function's own binding of it (nodes in `ignored` do not count)."""
@@ -328,12 +328,12 @@ def _referenced(
             local = (
                 shadowed
                 or _binds(child, name)
-                or (not isinstance(child, ast.Lambda) and child.name == binding_function)
+                or (not isinstance(child, ast.Lambda) and child.name in binding_functions)
             )
-            if _referenced(child, name, binding_function, local, ignored):
+            if _referenced(child, name, binding_functions, local, ignored):
                 return True
         elif (isinstance(child, ast.Name) and child.id == name and not shadowed) or _referenced(
-            child, name, binding_function, shadowed, ignored
+            child, name, binding_functions, shadowed, ignored
         ):
             return True
     return False

@@ -342,19 +342,34 @@ class Migration(migrations.Migration):
         if migration is None:
             return None
         span = s.Span(finding.line, finding.column, finding.end_line, finding.end_column)
-        for use in _model_uses(migration):
-            if use.span == span and use.message == finding.message:
-                found = use.found
-                if not found.direct or found.bound or not found.function.params:
-                    # A helper it calls, or apps bound by partial: no `apps` to ask.
-                    return None
-                if use.kind == "user":
-                    return historical.user_model(source, found.function, use.span)
-                if use.kind == "model" and use.imported is not None:
-                    return historical.historical_model(
-                        source, found.function, use.imported, use.inside
-                    )
+        uses = list(_model_uses(migration))
+        for use in uses:
+            if use.span != span or use.message != finding.message or not _asks_apps(use):
+                continue
+            if use.kind == "user":
+                return historical.user_model(source, use.found.function, use.span)
+            if use.kind == "model" and use.imported is not None:
+                # A model imported at module level is fixed in every function that uses it
+                # at once, so that the import can go.
+                functions = [use.found.function] + [
+                    other.found.function
+                    for other in uses
+                    if not use.inside
+                    and other is not use
+                    and other.kind == "model"
+                    and other.imported == use.imported
+                    and not other.inside
+                    and _asks_apps(other)
+                ]
+                return historical.historical_model(source, functions, use.imported, use.inside)
         return None
+
+
+def _asks_apps(use: _ModelUse) -> bool:
+    """The function is the one RunPython calls, with `apps` as its first argument (not a
+    helper it calls, nor one that functools.partial binds arguments of)."""
+    found = use.found
+    return found.direct and not found.bound and bool(found.function.params)
 
 
 @dataclass(frozen=True)
