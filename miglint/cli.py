@@ -28,7 +28,8 @@ DESCRIPTION = """\
 Static linter for Django migrations. Reads migration files as text (never imports or
 runs your project), builds the migration graph and reports data loss, irreversible
 migrations, deploy hazards (locks, renames, NOT NULL columns), risky data migrations,
-missing migrations, conflicting leaves and broken dependencies.
+missing migrations, conflicting leaves and broken dependencies. `--fix` applies the fixes it
+can make (a merge migration, a no-op reverse, `atomic = False`...).
 """
 
 EPILOG = """\

@@ -120,7 +120,7 @@ def _apply_pass(
         for text_edit in edit.edits:
             source = read(text_edit.path)
             if source is None:
-                if not _creates(text_edit) or text_edit.path in taken:
+                if not creates_file(text_edit) or text_edit.path in taken:
                     break
                 if os.path.lexists(text_edit.path):
                     break
@@ -215,7 +215,8 @@ def _applied(text: str, edits: list[TextEdit], new_file: bool) -> str | None:
     return result if parses(result) else None
 
 
-def _creates(edit: TextEdit) -> bool:
+def creates_file(edit: TextEdit) -> bool:
+    """The edit creates its file: an insertion at 1:1 of a path that does not exist."""
     return (edit.line, edit.column, edit.end_line, edit.end_column) == (1, 1, 1, 1)
 
 
