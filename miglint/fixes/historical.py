@@ -55,11 +55,7 @@ def _function(
 ) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
     """The module-level function `name` (the last definition) and its first parameter, the
     `apps` that RunPython passes."""
-    module = source.module
-    found = None
-    for statement in module.body if module is not None else []:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and statement.name == name:
-            found = statement
+    found = source.function(name)
     if found is None:
         return None
     parameters = [*found.args.posonlyargs, *found.args.args]

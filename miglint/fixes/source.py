@@ -113,6 +113,14 @@ class FixSource:
                 return operation
         return None
 
+    def function(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The module-level function `name` (its last definition, as Python binds it)."""
+        found = None
+        for statement in self.module.body if self.module is not None else []:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                found = statement if statement.name == name else found
+        return found
+
     @cached_property
     def _calls(self) -> list[ast.Call]:
         module = self.module

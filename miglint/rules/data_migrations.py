@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from miglint import sql
 from miglint import syntax as s
 from miglint.finding import UNSAFE, Edit, Finding, Severity
-from miglint.fixes import historical
+from miglint.fixes import historical, signature
 from miglint.fixes.source import FixSource
 from miglint.history import database_operations
 from miglint.nodes import Migration
@@ -994,6 +994,23 @@ def _ddl(text: str | None) -> str | None:
     return " ".join(text[match.start(1) :].split()[:3]) if match else None
 
 
+_ONE_PARAMETER = """\
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    apps.get_model("shop", "Order").objects.update(flag=True)
+
+
+def backwards(apps):
+    apps.get_model("shop", "Order").objects.update(flag=False)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(forwards, backwards)]
+"""
+
+
 class RunPythonBadSignature(MigrationRule):
     """Django calls the functions given to RunPython as `function(apps, schema_editor)`. A
     function that cannot take those two positional arguments (`def forwards(apps):`, a
@@ -1036,21 +1053,11 @@ class Migration(migrations.Migration):
 """,
     )
     INVALID = (
-        """\
-from django.db import migrations
-
-
-def forwards(apps, schema_editor):
-    apps.get_model("shop", "Order").objects.update(flag=True)
-
-
-def backwards(apps):
-    apps.get_model("shop", "Order").objects.update(flag=False)
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(forwards, backwards)]
-""",
+        Invalid(
+            _ONE_PARAMETER,
+            _ONE_PARAMETER.replace("def backwards(apps):", "def backwards(apps, schema_editor):"),
+            UNSAFE,
+        ),
         """\
 import functools
 
@@ -1065,6 +1072,23 @@ class Migration(migrations.Migration):
     operations = [migrations.RunPython(functools.partial(set_flag, apps=None, value=True))]
 """,
     )
+
+    autofix = (
+        "For a function that takes fewer than two positional parameters (and nothing bound "
+        "by functools.partial), `--fix --unsafe-fixes` adds the missing ones, `apps` and "
+        "`schema_editor`. Unsafe: a function that could not run until now will run; read it "
+        "once. A partial that binds too much is not fixed."
+    )
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        migration = source.migration
+        if migration is None:
+            return None
+        span = s.Span(finding.line, finding.column, finding.end_line, finding.end_column)
+        for found in runpython_functions(migration):
+            if found.span == span and found.direct and not found.bound and not found.keywords:
+                return signature.missing_parameters(source, found.function)
+        return None
 
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
         for found in runpython_functions(migration):

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from miglint.fixes import text as textmod
 from miglint.fixes.apply import fix_project
+from miglint.fixes.operations import concurrent_index
+from miglint.fixes.source import FixSource, read_source
 from miglint.lint import lint
 from miglint.project import Project
 from miglint.rules import rule_for_code
@@ -263,4 +266,73 @@ class Migration(migrations.Migration):
 """
     assert fixed(tmp_path, "MIG201", text) == text.replace(
         "RunPython(forwards)", "RunPython(forwards, reverse_code=migrations.RunPython.noop)"
+    )
+
+
+def test_a_function_without_parameters_gets_both(tmp_path: Path) -> None:
+    text = """\
+from django.db import migrations
+
+
+def forwards():
+    print("nothing to do")
+
+
+def backwards(apps, editor, *, verbose=False):
+    pass
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.RunPython(forwards, backwards)]
+"""
+    assert fixed(tmp_path, "MIG605", text) == text.replace(
+        "def forwards():", "def forwards(apps, schema_editor):"
+    )
+
+
+def test_a_parameter_with_a_default_is_not_followed_by_new_ones(tmp_path: Path) -> None:
+    text = """\
+from django.db import migrations
+
+
+def forwards(apps=None):
+    pass
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+"""
+    assert fixed(tmp_path, "MIG605", text) is None
+
+
+def test_remove_index_becomes_remove_index_concurrently(tmp_path: Path) -> None:
+    """The fix for the removal of an index (made by the fix layer for the rule that reports
+    it): unsafe when other operations lose their transaction."""
+    text = """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+
+    operations = [
+        migrations.RemoveIndex("order", "order_total_idx"),
+        migrations.RunSQL("SELECT 1", migrations.RunSQL.noop),
+    ]
+"""
+    write_tree(tmp_path, {"shop/migrations/0001_initial.py": INITIAL, PATH: text})
+    project = load(tmp_path)
+    (migration,) = [m for m in project.migrations if m.path.endswith(PATH)]
+    source = read_source(migration.path)
+    assert source is not None
+    edit = concurrent_index(FixSource(project, migration, source), migration.facts.operations[0])
+    assert edit is not None and edit.applicability == "unsafe"
+    assert textmod.apply(text, edit.edits) == (
+        "from django.contrib.postgres.operations import RemoveIndexConcurrently\n"
+        + text.replace(
+            "class Migration(migrations.Migration):\n",
+            "class Migration(migrations.Migration):\n    atomic = False\n",
+        ).replace("migrations.RemoveIndex(", "RemoveIndexConcurrently(")
     )
