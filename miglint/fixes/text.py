@@ -7,7 +7,6 @@ exclusive. Lines end at `\\r\\n`, `\\r` or `\\n`, as Python's tokenizer reads th
 from __future__ import annotations
 
 import bisect
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 
@@ -81,30 +80,6 @@ def apply(text: str, edits: Iterable[TextEdit]) -> str:
     return "".join(parts)
 
 
-def diff_edits(path: str, old: str, new: str) -> tuple[TextEdit, ...]:
-    """The smallest edits, one per changed block of lines, that turn `old` into `new`."""
-    old_lines, new_lines = _lines(old), _lines(new)
-    index = LineIndex(old)
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
-    edits = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        start = sum(len(line) for line in old_lines[:i1])
-        removed = "".join(old_lines[i1:i2])
-        added = "".join(new_lines[j1:j2])
-        # Trim what the two blocks share at either end: the edit covers what changes.
-        prefix = len(_common_prefix(removed, added))
-        removed, added, start = removed[prefix:], added[prefix:], start + prefix
-        suffix = len(_common_prefix(removed[::-1], added[::-1]))
-        if suffix:
-            removed, added = removed[:-suffix], added[:-suffix]
-        line, column = index.position(start)
-        end_line, end_column = index.position(start + len(removed))
-        edits.append(TextEdit(path, line, column, end_line, end_column, added))
-    return tuple(edits)
-
-
 def _lines(text: str) -> list[str]:
     """The lines of `text` with their endings (not str.splitlines, which also breaks at
     form feeds and other characters Python's tokenizer does not end lines at)."""
@@ -118,17 +93,10 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
-def _common_prefix(first: str, second: str) -> str:
-    size = 0
-    for a, b in zip(first, second, strict=False):
-        if a != b:
-            break
-        size += 1
-    return first[:size]
-
-
 def unified_diff(path: str, old: str | None, new: str) -> str:
     """A unified diff of one file, as `git diff` shows it (`old` None: a new file)."""
+    import difflib
+
     before = _lines(old) if old is not None else []
     after = _lines(new)
     lines = difflib.unified_diff(

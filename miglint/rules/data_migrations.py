@@ -10,17 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from miglint import sql
 from miglint import syntax as s
 from miglint.finding import UNSAFE, Edit, Finding, Severity
-from miglint.fixes import historical, signature
-from miglint.fixes.source import FixSource
 from miglint.history import database_operations
 from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Invalid, MigrationRule
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 _MANAGERS = ("objects", "_default_manager", "_base_manager")
 # Calls that return a queryset (or a manager's): iterating one reads rows from a table.
@@ -338,6 +340,8 @@ class Migration(migrations.Migration):
             yield self.at(migration, use.span, use.message, fix=use.fix)
 
     def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        from miglint.fixes import historical
+
         migration = source.migration
         if migration is None:
             return None
@@ -1087,7 +1091,9 @@ class Migration(migrations.Migration):
         span = s.Span(finding.line, finding.column, finding.end_line, finding.end_column)
         for found in runpython_functions(migration):
             if found.span == span and found.direct and not found.bound and not found.keywords:
-                return signature.missing_parameters(source, found.function)
+                from miglint.fixes.signature import missing_parameters
+
+                return missing_parameters(source, found.function)
         return None
 
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
 from miglint.finding import SAFE, UNSAFE, Edit, Finding, Severity
-from miglint.fixes import operations as fixes
-from miglint.fixes.source import FixSource
 from miglint.history import dropped_later, nullable
 from miglint.nodes import NodeKey
 from miglint.project import Project
@@ -44,6 +42,9 @@ from miglint.rules.deploy_context import (
     sql_hazards,
 )
 from miglint.tablestate import Step, default_table, together_sets
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 _HEADER = "from django.db import migrations, models\n\n\n"
 
@@ -304,8 +305,10 @@ class AddNotNullWithoutDefault(DeployRule):
         operation = source.operation_at(finding, "AddField")
         if operation is None or django is None or django < (5, 0):
             return None
+        from miglint.fixes.operations import database_default
+
         field = field_call(operation.argument(2, "field"))
-        return None if field is None else fixes.database_default(source, field)
+        return None if field is None else database_default(source, field)
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation
@@ -780,8 +783,10 @@ class AddIndexNotConcurrently(DeployRule):
     )
 
     def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        from miglint.fixes.operations import concurrent_index
+
         operation = source.operation_at(finding, "AddIndex")
-        return None if operation is None else fixes.concurrent_index(source, operation)
+        return None if operation is None else concurrent_index(source, operation)
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation
@@ -1142,7 +1147,9 @@ class ConcurrentInAtomic(DeployRule):
         steps = [
             step for step in source.project.table_steps if step.migration.path == migration.path
         ]
-        return fixes.atomic_false(source, safe=all(map(_outside_transaction, steps)))
+        from miglint.fixes.operations import atomic_false
+
+        return atomic_false(source, safe=all(map(_outside_transaction, steps)))
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         migration = step.migration

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from miglint.finding import SAFE, UNSAFE, Edit, Finding, Severity
-from miglint.fixes import merge
-from miglint.fixes.source import FixSource
 from miglint.nodes import NodeKey
 from miglint.parse import Note
 from miglint.project import Project
 from miglint.rules.base import Invalid, Rule
 from miglint.syntax import Span
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 
 def _name(key: NodeKey, project: Project) -> str:
@@ -319,6 +321,23 @@ def _dynamic_fix(note: Note) -> str:
     return _DYNAMIC_FIX.get(note.kind, _DYNAMIC_FIX["computed"])
 
 
+# What `makemigrations --merge` writes (Django 5.2, without its header comment).
+_MERGE = """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('shop', '{}'),
+        ('shop', '{}'),
+    ]
+
+    operations = [
+    ]
+"""
+
+
 class ConflictingLeaves(Rule):
     """Two migrations that both depend on the same parent and that nothing depends on (two
     "leaf nodes") usually come from two branches that each added a migration. `migrate`
@@ -367,8 +386,8 @@ class ConflictingLeaves(Rule):
                 "shop/migrations/0002_add_sku.py": _CHILD.format(deps='("shop", "0001_initial")'),
             },
             {
-                "shop/migrations/0003_merge_0002_add_price_0002_add_sku.py": merge.merge_text(
-                    "shop", ["0002_add_price", "0002_add_sku"]
+                "shop/migrations/0003_merge_0002_add_price_0002_add_sku.py": _MERGE.format(
+                    "0002_add_price", "0002_add_sku"
                 ),
             },
             SAFE,
@@ -381,8 +400,8 @@ class ConflictingLeaves(Rule):
                 "shop/migrations/0002_label.py": _PRODUCT_CHANGE.format(name="label"),
             },
             {
-                "shop/migrations/0003_merge_0002_label_0002_note.py": merge.merge_text(
-                    "shop", ["0002_label", "0002_note"]
+                "shop/migrations/0003_merge_0002_label_0002_note.py": _MERGE.format(
+                    "0002_label", "0002_note"
                 ),
             },
             UNSAFE,
@@ -400,7 +419,9 @@ class ConflictingLeaves(Rule):
 
     def edit(self, finding: Finding, source: FixSource) -> Edit | None:
         migration = source.migration
-        return None if migration is None else merge.merge_migration(source, migration.app_key)
+        from miglint.fixes.merge import merge_migration
+
+        return None if migration is None else merge_migration(source, migration.app_key)
 
     def check(self, project: Project) -> Iterator[Finding]:
         # Apps whose graph miglint cannot know in full: a file it cannot read, or edges

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from miglint import syntax as s
 from miglint.finding import UNSAFE, Edit, Finding, Severity
-from miglint.fixes import operations as fixes
-from miglint.fixes.source import FixSource
 from miglint.history import database_operations
 from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Invalid, MigrationRule
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 
 def _missing_reverse(
@@ -64,8 +66,10 @@ def _noop_reverse(source: FixSource, operation_name: str, keyword: str) -> Edit 
     migration = source.migration
     if migration is None:
         return None
+    from miglint.fixes.operations import reverse_noop
+
     missing = [operation for operation, _ in _missing_reverse(migration, operation_name, keyword)]
-    return fixes.reverse_noop(source, missing, keyword)
+    return reverse_noop(source, missing, keyword)
 
 
 _NOOP_AUTOFIX = (

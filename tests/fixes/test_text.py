@@ -1,4 +1,4 @@
-"""Text edits: positions as findings have them, applying, overlaps, and minimal diffs."""
+"""Text edits: positions as findings have them, applying, overlaps, diffs of whole files."""
 
 from __future__ import annotations
 
@@ -7,31 +7,15 @@ import pytest
 from miglint.finding import TextEdit
 from miglint.fixes import text
 
-OLD = "a = 1\r\nb = 2\r\n\r\nc = 3"
 
-
-@pytest.mark.parametrize(
-    "new",
-    [
-        "a = 1\r\nb = 20\r\n\r\nc = 3",
-        "x = 0\r\na = 1\r\nb = 2\r\n\r\nc = 3",
-        "a = 1\r\n\r\nc = 3\r\nd = 4\r\n",
-        "",
-        "a = 1\r\nb = 2\r\n\r\nc = 3",
-    ],
-)
-def test_diff_edits_turn_old_into_new(new: str) -> None:
-    edits = text.diff_edits("f.py", OLD, new)
-    assert text.apply(OLD, edits) == new
-    assert (edits == ()) == (new == OLD)
-
-
-def test_diff_edits_are_as_small_as_the_change() -> None:
-    old = 'x = f(a)\ny = g("keep")\n'
-    new = 'x = f(a, b=1)\ny = g("keep")\n'
-    (edit,) = text.diff_edits("f.py", old, new)
-    assert (edit.line, edit.column, edit.end_line, edit.end_column) == (1, 8, 1, 8)
-    assert edit.content == ", b=1"
+def test_apply_replaces_inserts_and_deletes_in_one_go() -> None:
+    old = "a = 1\r\nb = 2\r\n\r\nc = 3"
+    edits = [
+        TextEdit("f.py", 2, 5, 2, 6, "20"),
+        TextEdit("f.py", 1, 1, 1, 1, "x = 0\r\n"),
+        TextEdit("f.py", 3, 1, 4, 1, ""),
+    ]
+    assert text.apply(old, edits) == "x = 0\r\na = 1\r\nb = 20\r\nc = 3"
 
 
 def test_positions_count_characters_and_every_line_break() -> None:
