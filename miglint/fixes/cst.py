@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import libcst as cst
 
+from miglint.pysource import within_libcst_budget
+
 _NO_SPACE = cst.SimpleWhitespace("")
 _SPACE = cst.SimpleWhitespace(" ")
 
@@ -21,6 +23,8 @@ CallRewrite = Callable[[cst.Call], cst.Call | None]
 def rewrite_call(source: str, rewrite: CallRewrite) -> str | None:
     """`source` (the text of one call) rewritten by `rewrite`; None when it is not a call
     libcst reads back exactly, or `rewrite` declines."""
+    if not within_libcst_budget(source):
+        return None
     try:
         node = cst.parse_expression(source)
     except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError):
@@ -35,6 +39,8 @@ def rewrite_call(source: str, rewrite: CallRewrite) -> str | None:
 def without_import(source: str, local: str) -> str | None:
     """`source` (the text of a `from ... import a, b` statement) without the name bound as
     `local`; None when it is not such a statement or binds nothing else."""
+    if not within_libcst_budget(source):
+        return None
     try:
         line = cst.parse_statement(source)
     except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError):

@@ -182,3 +182,11 @@ def test_without_import_keeps_the_rest_of_the_statement() -> None:
     assert c.without_import("from a import (X as Y, Z)", "Y") == "from a import (Z)"
     assert c.without_import("from a import X", "X") is None
     assert c.without_import("import X", "X") is None
+
+
+def test_calls_beyond_libcst_budget_are_not_rewritten() -> None:
+    # libcst takes tens of seconds on a long attribute chain, and crashes on deep nesting.
+    chain = "x" + ".y" * 20_000
+    assert _keyword(f"RunSQL({chain})") is None
+    assert _keyword("RunSQL(" + "(" * 150 + "1" + ")" * 150 + ")") is None
+    assert c.without_import("from a import (X, " + "Y, " * 100_000 + ")", "X") is None
