@@ -168,29 +168,30 @@ def _apply_edits(
             by_path.setdefault(text_edit.path, []).append((number, text_edit))
     broken: set[int] = set()
     results: dict[str, str] = {}
-    for path, edits in by_path.items():
-        source = read(path)
-        before = source.text if source is not None else ""
-        after = _applied(before, [e for _, e in edits], source is None)
-        if after is None:
-            # Try the fixes one by one; keep those that leave a file that parses.
-            after = before
-            for number in dict.fromkeys(n for n, _ in edits):
-                attempt = _applied(after, [e for n, e in edits if n == number], source is None)
-                if attempt is None:
+    while True:
+        # Each file takes its fixes together when the result parses; else one by one, in
+        # order, keeping those that leave a file that parses. A fix dropped in one file is
+        # dropped in all (it is applied whole or not at all), and the files are done again.
+        dropped = len(broken)
+        for path, edits in by_path.items():
+            source = read(path)
+            before = source.text if source is not None else ""
+            numbers = [n for n in dict.fromkeys(n for n, _ in edits) if n not in broken]
+            kept: list[int] = []
+            for number in (
+                numbers if _applied(before, edits, numbers, source is None) is None else ()
+            ):
+                if _applied(before, edits, [*kept, number], source is None) is None:
                     broken.add(number)
                 else:
-                    after = attempt
-        results[path] = after
+                    kept.append(number)
+            result = _applied(
+                before, edits, [n for n in numbers if n not in broken], source is None
+            )
+            results[path] = before if result is None else result
+        if len(broken) == dropped:
+            break
     applied = [edit for number, edit in enumerate(chosen) if number not in broken]
-    if broken:
-        # A fix is applied whole or not at all: redo the files a broken fix touched.
-        for path, edits in by_path.items():
-            if any(number in broken for number, _ in edits):
-                source = read(path)
-                kept = [e for n, e in edits if n not in broken]
-                after = _applied(source.text if source else "", kept, source is None)
-                results[path] = after if after is not None else (source.text if source else "")
     for path, text in results.items():
         source = read(path)
         if source is None:
@@ -203,13 +204,18 @@ def _apply_edits(
     return applied
 
 
-def _applied(text: str, edits: list[TextEdit], new_file: bool) -> str | None:
-    """`text` with `edits`, or None when the result does not parse."""
+def _applied(
+    text: str, edits: list[tuple[int, TextEdit]], numbers: Sequence[int], new_file: bool
+) -> str | None:
+    """`text` with the edits of the fixes `numbers`, or None when the result does not parse."""
+    chosen = [edit for number, edit in edits if number in numbers]
+    if not chosen:
+        return text
     if new_file:
-        result = "".join(edit.content for edit in edits)
+        result = "".join(edit.content for edit in chosen)
     else:
         try:
-            result = textmod.apply(text, edits)
+            result = textmod.apply(text, chosen)
         except ValueError:
             return None
     return result if parses(result) else None

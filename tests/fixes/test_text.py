@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from miglint.finding import TextEdit
+from miglint.finding import SAFE, Edit, TextEdit
 from miglint.fixes import text
+from miglint.fixes.apply import FixRun, _apply_edits
+from miglint.fixes.source import SourceFile, read_source
 
 
 def test_apply_replaces_inserts_and_deletes_in_one_go() -> None:
@@ -48,3 +53,21 @@ def test_unified_diff_of_a_new_file_and_of_a_file_without_final_newline() -> Non
     assert "+a\n+b\n" in created
     changed = text.unified_diff("f.py", "a\nb", "a\nc")
     assert "-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n" in changed
+
+
+def test_fixes_that_parse_alone_but_not_together_are_applied_one_at_a_time(
+    tmp_path: Path,
+) -> None:
+    """A pass never leaves a file that does not parse: the first fix goes in, the second,
+    which would break the file with it, waits."""
+    path = tmp_path / "m.py"
+    path.write_text("if x:\n    pass\ny = 1\n", encoding="utf-8")
+    first = Edit(SAFE, "else", (TextEdit(str(path), 3, 1, 3, 6, "else:\n    y = 1"),))
+    second = Edit(SAFE, "z", (TextEdit(str(path), 3, 1, 3, 1, "z = 0\n"),))
+    current: dict[str, SourceFile] = {}
+    run = FixRun(Any, [])  # type: ignore[arg-type]
+    applied = _apply_edits(
+        [first, second], lambda p: current.get(p) or read_source(p), current, run
+    )
+    assert applied == [first]
+    assert current[str(path)].text == "if x:\n    pass\nelse:\n    y = 1\n"
