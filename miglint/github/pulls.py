@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from miglint.github.checks import ClientSettings, describe, retry_policy
-from miglint.github.suggestions import MARKER_PATTERN, Suggestion
+from miglint.github.suggestions import Suggestion, marker_of
 
 FORBIDDEN = (
     "the token cannot write to the pull request: a pull request from a fork gets a read-only "
@@ -131,14 +131,14 @@ def publish_suggestions(
         ours: dict[str, dict[str, Any]] = {}
         gone: list[dict[str, Any]] = []
         for comment in existing:
-            match = MARKER_PATTERN.search(str(comment.get("body") or ""))
-            if match is None or comment.get("in_reply_to_id"):
+            fingerprint = marker_of(str(comment.get("body") or ""))
+            if fingerprint is None or comment.get("in_reply_to_id"):
                 continue
             if comment.get("line") is None:
                 # GitHub marks it outdated (its line changed): it cannot be committed.
                 gone.append(comment)
             else:
-                ours[match.group(1)] = comment
+                ours[fingerprint] = comment
         replied = {c.get("in_reply_to_id") for c in existing if c.get("in_reply_to_id")}
         current = {suggestion.fingerprint for suggestion in suggestions}
         new = [s for s in suggestions if s.fingerprint not in ours]
@@ -170,8 +170,7 @@ def publish_suggestions(
 def _outdated(body: str) -> str:
     """A suggestion that no longer applies, kept for its replies, without the block that a
     click would still commit."""
-    match = MARKER_PATTERN.search(body)
-    fingerprint = match.group(1) if match else "0" * 16
+    fingerprint = marker_of(body) or "0" * 16
     headline = body.split("\n", 1)[0]
     return (
         f"~~{headline}~~\n\nmiglint no longer suggests this fix: the finding is gone or its fix "

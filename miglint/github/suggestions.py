@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from miglint.finding import Edit, Finding
 from miglint.fixes import text as textmod
 from miglint.fixes.source import read_source
+from miglint.report.markdown import escape
 
 # Hidden in each comment miglint writes, to find it again on the next push.
 MARKER = "<!-- miglint-suggestion:{} -->"
@@ -42,8 +43,8 @@ class Suggestion:
         fence = fence_for(self.replacement)
         how = "safe" if edit.safe else "unsafe: it changes behaviour, check it before committing"
         return (
-            f"**{self.finding.code}** {_one_line(self.finding.message)}\n\n"
-            f"{_one_line(edit.message)} ({how}).\n\n"
+            f"**{self.finding.code}** {escape(self.finding.message)}\n\n"
+            f"{escape(edit.message)} ({how}).\n\n"
             f"{fence}suggestion\n{self.replacement}{fence}\n"
             f"{MARKER.format(self.fingerprint)}\n"
         )
@@ -62,8 +63,11 @@ class Suggestion:
         return entry
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def marker_of(body: str) -> str | None:
+    """The fingerprint in a comment miglint wrote (the last marker: text before it is the
+    finding's, which the linted files could shape)."""
+    found = MARKER_PATTERN.findall(body)
+    return found[-1] if found else None
 
 
 def fence_for(text: str) -> str:
