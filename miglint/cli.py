@@ -35,6 +35,8 @@ can make (a merge migration, a no-op reverse, `atomic = False`...).
 EPILOG = """\
 commands:
   miglint [check] [PATH|FILE ...] lint (the default command); files: within their project
+  miglint --fix [PATH ...]        apply the safe fixes in place (--unsafe-fixes: all of them;
+                                  --show-fixes: print the diff instead, write nothing)
   miglint baseline [PATH]         record every migration as it is now: from then on hazards
                                   are reported only in new migrations, edits as MIG006
   miglint rules [CODE]            list the rules, or show one rule's documentation
