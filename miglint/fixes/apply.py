@@ -301,7 +301,7 @@ class _NotWritten(Exception):
 
 def _replace(path: str, before: bytes, data: bytes) -> None:
     """Replace the file at `path` with `data` at once (a temporary file renamed over it),
-    keeping its permissions, unless it changed since it was read."""
+    keeping its permissions (and owner, when allowed), unless it changed since it was read."""
     if os.path.islink(path):
         raise _NotWritten("it is a symlink")
     try:
@@ -310,7 +310,7 @@ def _replace(path: str, before: bytes, data: bytes) -> None:
         raise _NotWritten(str(error)) from None
     if now != before:
         raise _NotWritten("it changed while miglint was fixing it")
-    mode = stat.S_IMODE(os.stat(path).st_mode)
+    status = os.stat(path)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".miglint-", suffix=".tmp", dir=folder)
     try:
@@ -318,7 +318,11 @@ def _replace(path: str, before: bytes, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
+        os.chmod(temporary, stat.S_IMODE(status.st_mode))
+        if hasattr(os, "chown") and (status.st_uid, status.st_gid) != (os.getuid(), os.getgid()):
+            # Run as another user (root in a container): the file keeps its owner.
+            with contextlib.suppress(OSError):
+                os.chown(temporary, status.st_uid, status.st_gid)
         os.replace(temporary, path)
     except BaseException:
         with_suppressed_unlink(temporary)

@@ -143,9 +143,13 @@ def test_fix_keeps_mode_line_endings_and_encoding(tmp_path: Path) -> None:
     )
     data = tmp_path / "shop/migrations/0002_data.py"
     data.chmod(0o640)
+    # Run as root (in a container), the file keeps its owner too.
+    owner = (1234, 1234) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    os.chown(data, *owner)
     result = run_cli(".", "--fix", "--unsafe-fixes", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert stat.S_IMODE(data.stat().st_mode) == 0o640
+    assert (data.stat().st_uid, data.stat().st_gid) == owner
     assert data.read_bytes() == crlf.replace(
         b"RunPython(fill),", b"RunPython(fill, reverse_code=migrations.RunPython.noop),"
     )
