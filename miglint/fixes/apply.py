@@ -318,11 +318,7 @@ def _replace(path: str, before: bytes, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, stat.S_IMODE(status.st_mode))
-        if hasattr(os, "chown") and (status.st_uid, status.st_gid) != (os.getuid(), os.getgid()):
-            # Run as another user (root in a container): the file keeps its owner.
-            with contextlib.suppress(OSError):
-                os.chown(temporary, status.st_uid, status.st_gid)
+        _take_over(temporary, status)
         os.replace(temporary, path)
     except BaseException:
         with_suppressed_unlink(temporary)
@@ -330,17 +326,17 @@ def _replace(path: str, before: bytes, data: bytes) -> None:
 
 
 def _create(path: str, data: bytes) -> None:
-    """Create `path` with `data`, never over an existing file; its permissions are those of
-    the other files of its folder."""
+    """Create `path` with `data`, never over an existing file; its permissions (and owner,
+    when allowed) are those of the other files of its folder."""
     folder = os.path.dirname(os.path.abspath(path))
-    mode = _sibling_mode(folder)
+    sibling = _sibling(folder)
     handle, temporary = tempfile.mkstemp(prefix=".miglint-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
+        _take_over(temporary, sibling)
         try:
             os.link(temporary, path)
         except FileExistsError:
@@ -349,8 +345,8 @@ def _create(path: str, data: bytes) -> None:
         with_suppressed_unlink(temporary)
 
 
-def _sibling_mode(folder: str) -> int:
-    """The permissions of a Python file in `folder`, else the default for a new file."""
+def _sibling(folder: str) -> os.stat_result | None:
+    """The status of a Python file in `folder`, to give a new file the same permissions."""
     try:
         names = sorted(os.listdir(folder))
     except OSError:
@@ -358,10 +354,23 @@ def _sibling_mode(folder: str) -> int:
     for name in names:
         candidate = os.path.join(folder, name)
         if name.endswith(".py") and not os.path.islink(candidate) and os.path.isfile(candidate):
-            return stat.S_IMODE(os.stat(candidate).st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+            return os.stat(candidate)
+    return None
+
+
+def _take_over(path: str, status: os.stat_result | None) -> None:
+    """Give the file at `path` the permissions and, when allowed, the owner in `status`
+    (None: the default permissions of a new file)."""
+    if status is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(path, 0o666 & ~umask)
+        return
+    os.chmod(path, stat.S_IMODE(status.st_mode))
+    if hasattr(os, "chown") and (status.st_uid, status.st_gid) != (os.getuid(), os.getgid()):
+        # Run as another user (root in a container): the file keeps its owner.
+        with contextlib.suppress(OSError):
+            os.chown(path, status.st_uid, status.st_gid)
 
 
 def with_suppressed_unlink(path: str) -> None:
