@@ -28,12 +28,15 @@ DESCRIPTION = """\
 Static linter for Django migrations. Reads migration files as text (never imports or
 runs your project), builds the migration graph and reports data loss, irreversible
 migrations, deploy hazards (locks, renames, NOT NULL columns), risky data migrations,
-missing migrations, conflicting leaves and broken dependencies.
+missing migrations, conflicting leaves and broken dependencies. `--fix` applies the fixes it
+can make (a merge migration, a no-op reverse, `atomic = False`...).
 """
 
 EPILOG = """\
 commands:
   miglint [check] [PATH|FILE ...] lint (the default command); files: within their project
+  miglint --fix [PATH ...]        apply the safe fixes in place (--unsafe-fixes: all of them;
+                                  --show-fixes: print the diff instead, write nothing)
   miglint baseline [PATH]         record every migration as it is now: from then on hazards
                                   are reported only in new migrations, edits as MIG006
   miglint rules [CODE]            list the rules, or show one rule's documentation
@@ -114,6 +117,24 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="instead of the findings, print one line per code: count, code, name and how "
         "many could be fixed, most frequent first (--format text or json)",
+    )
+    parser.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply the safe fixes in place (until no more apply), then report what remains; "
+        "the exit status follows what remains",
+    )
+    parser.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --show-fixes: apply the unsafe fixes too (they change behaviour "
+        "the author must confirm: a no-op reverse, a historical model, a database default...)",
+    )
+    parser.add_argument(
+        "--show-fixes",
+        action="store_true",
+        help="print the unified diff that --fix (with the same flags) would write, and write "
+        "nothing; the exit status follows what would remain",
     )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     parser.add_argument(
@@ -325,13 +346,56 @@ def run_check(args: argparse.Namespace) -> int:
             project = replace(
                 project, changed_paths=changed, previous=prior_versions(project, base, changed)
             )
-    findings = lint(project)
-    if base:
-        from miglint.gitdiff import restrict_to_diff
 
-        findings = restrict_to_diff(findings, project, base)
+    def findings_of(project: Project) -> list[Finding]:
+        found = lint(project)
+        if base:
+            from miglint.gitdiff import restrict_to_diff
+
+            found = restrict_to_diff(found, project, base)
+        return found
+
+    fixing = args.fix or args.show_fixes
+    if args.unsafe_fixes and not fixing:
+        raise UsageError("--unsafe-fixes goes with --fix or --show-fixes")
+    if fixing and args.statistics and args.show_fixes:
+        raise UsageError("--show-fixes prints a diff; it does not go with --statistics")
+    fix_summary = None
+    if fixing:
+        from miglint.fixes.apply import fix_project, write
+
+        run = fix_project(project, findings_of, unsafe=args.unsafe_fixes)
+        problems = run.problems
+        project, findings = run.project, run.findings
+        if args.show_fixes:
+            from miglint.report import display_path
+
+            sys.stdout.write(run.diff(display_path))
+        else:
+            unwritten = write(run)
+            if unwritten:
+                # What is on disk is what remains: lint it again.
+                from miglint.fixes.attach import attach_edits
+
+                problems += unwritten
+                project, _ = load(args, baseline=not args.no_baseline)
+                findings = attach_edits(findings_of(project), project)
+        for line in problems:
+            print(f"miglint: {line}", file=sys.stderr)
+        fix_summary = _fix_summary(run.fixed, run.unsafe_left, dry=args.show_fixes)
+    else:
+        findings = findings_of(project)
     if getattr(args, "django_check", False):
         findings = _with_django_check(findings, args, project)
+    if args.show_fixes:
+        if not args.quiet and fix_summary:
+            print(fix_summary, file=sys.stderr)
+        return exit_status(findings, config.fail_on)
+    if not fixing and (args.statistics or args.format in ("json", "sarif")):
+        # These outputs say which findings are fixable, and how.
+        from miglint.fixes.attach import attach_edits
+
+        findings = attach_edits(findings, project)
     if args.verbose:
         from miglint.lint import notices
 
@@ -350,11 +414,25 @@ def run_check(args: argparse.Namespace) -> int:
             output = "".join(line + "\n" for line in output.splitlines()[:-1])
         elif not project.apps:
             output = _nothing_found(project, args.paths or ["."])
+        elif fix_summary:
+            output += fix_summary + "\n"
     else:
         output = FORMATS[args.format](findings)
+        if fix_summary and not args.quiet:
+            print(fix_summary, file=sys.stderr)
     sys.stdout.write(output)
     sys.stdout.flush()
     return exit_status(findings, config.fail_on)
+
+
+def _fix_summary(fixed: int, unsafe_left: int, dry: bool) -> str:
+    """`Fixed 3 problems (2 more with --unsafe-fixes).` for --fix; `Would fix` for --show-fixes."""
+    verb = "Would fix" if dry else "Fixed"
+    what = f"{fixed} problem{'s' if fixed != 1 else ''}"
+    more = f" ({unsafe_left} more with --unsafe-fixes)" if unsafe_left else ""
+    if not fixed:
+        return f"Nothing {'to fix' if dry else 'fixed'}{more}."
+    return f"{verb} {what}{more}."
 
 
 def _nothing_found(project: Project, paths: Sequence[str]) -> str:

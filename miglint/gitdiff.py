@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterable
 
@@ -77,6 +78,52 @@ def changed_files(
         untracked = _git(["ls-files", "-z", "--others", "--exclude-standard"], root)
         names.extend(name for name in untracked.split("\0") if name)
     return {os.path.join(root, name) for name in names}
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+def added_lines(root: str, base: str, head: str) -> dict[str, frozenset[int]]:
+    """The lines each file has added or changed since the fork point of `base` and `head` (what
+    a pull request's diff shows on its right side), by path relative to `root`."""
+    output = _git(
+        ["diff", "-U0", "-M", "--no-color", "--no-ext-diff", f"{base}...{head}", "--"], root
+    )
+    found: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    for line in output.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:]
+            current = None if name == "/dev/null" else found.setdefault(_unquote(name)[2:], set())
+        elif current is not None:
+            match = _HUNK.match(line)
+            if match:
+                start, count = int(match.group(1)), int(match.group(2) or 1)
+                current.update(range(start, start + count))
+    return {path: frozenset(lines) for path, lines in found.items()}
+
+
+def _unquote(name: str) -> str:
+    """A path as git prints it in a diff header (C-quoted when it has unusual characters)."""
+    if not name.startswith('"'):
+        return name
+    raw = name[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+    return raw.encode("latin-1").decode("utf-8", errors="replace")
+
+
+def file_at(root: str, commit: str, path: str) -> bytes | None:
+    """The bytes of `path` (relative to `root`) at `commit`, or None when it is not there."""
+    try:
+        result = subprocess.run(
+            ["git", "show", f"{commit}:{path}"],
+            cwd=root,
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None
 
 
 def in_scope(findings: Iterable[Finding], project: Project, changed: set[str]) -> list[Finding]:

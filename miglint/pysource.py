@@ -689,3 +689,9 @@ def _parse_with_libcst(text: str) -> s.Module | None:
     except Exception:
         # Hostile input for a fallback parser: whatever goes wrong, the file is unreadable.
         return None
+
+
+def within_libcst_budget(text: str) -> bool:
+    """Whether libcst may be given `text` (see MAX_LIBCST_*): for fixes, which rewrite files
+    with libcst."""
+    return _within_libcst_budget(text)

@@ -101,10 +101,25 @@ def test_json_output_has_exactly_the_documented_keys(tmp_path: Path) -> None:
         "app",
         "migration",
         "fix",
+        "edit",
     }
     for row in rows:
         assert set(row) == keys
         assert row["code"] == "MIG001" and row["severity"] == "error"
+        # The merge migration, as a new file: its whole text at 1:1 of a new path.
+        edit = row["edit"]
+        assert set(edit) == {"applicability", "message", "edits"}
+        assert edit["applicability"] == "safe"
+        (change,) = edit["edits"]
+        assert set(change) == {"path", "line", "column", "end_line", "end_column", "content"}
+        assert change["path"].startswith("shop/migrations/0003_merge_")
+        assert (change["line"], change["column"], change["end_line"], change["end_column"]) == (
+            1,
+            1,
+            1,
+            1,
+        )
+        assert "dependencies = [" in change["content"]
         assert row["app"] == "shop" and row["path"].startswith("shop/migrations/")
         assert row["line"] >= 1 and row["column"] >= 1
     assert rows == sorted(rows, key=lambda r: (r["path"], r["line"], r["code"]))

@@ -25,6 +25,7 @@ from miglint.parse import (
 )
 from miglint.pysource import parse_source
 from miglint.rules import all_rules
+from miglint.rules.base import Invalid, example_files, fixed_files
 from tests.helpers import lint_tree, migration, write_tree
 
 DJANGO_1_11 = """\
@@ -620,7 +621,10 @@ def assert_same_facts(one: MigrationFacts, other: MigrationFacts) -> None:
 def _rule_examples() -> Iterator[tuple[str, str]]:
     for rule in all_rules():
         for index, example in enumerate((*rule.VALID, *rule.INVALID)):
-            files = {"example.py": example} if isinstance(example, str) else example
+            files = {"example.py": example} if isinstance(example, str) else example_files(example)
+            if isinstance(example, Invalid):
+                # What the rule's fix makes of it is a migration too.
+                files.update({f"fixed/{path}": text for path, text in fixed_files(example).items()})
             for path, text in files.items():
                 if (path.endswith(".py") and "/migrations/" in f"/{path}") or path == "example.py":
                     yield f"{rule.code}[{index}] {path}", text

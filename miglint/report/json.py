@@ -5,8 +5,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from miglint.finding import Finding
+from miglint.finding import Edit, Finding
 from miglint.report import display_path
+
+
+def edit_dict(edit: Edit | None) -> dict[str, Any] | None:
+    if edit is None:
+        return None
+    return {
+        "applicability": edit.applicability,
+        "message": edit.message,
+        "edits": [
+            {
+                "path": display_path(change.path),
+                "line": change.line,
+                "column": change.column,
+                "end_line": change.end_line,
+                "end_column": change.end_column,
+                "content": change.content,
+            }
+            for change in edit.edits
+        ],
+    }
 
 
 def as_dict(finding: Finding) -> dict[str, Any]:
@@ -23,6 +43,7 @@ def as_dict(finding: Finding) -> dict[str, Any]:
         "app": finding.app,
         "migration": finding.migration,
         "fix": finding.fix,
+        "edit": edit_dict(finding.edit),
     }
 
 

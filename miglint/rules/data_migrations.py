@@ -10,15 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from miglint import sql
 from miglint import syntax as s
-from miglint.finding import Finding, Severity
+from miglint.finding import UNSAFE, Edit, Finding, Severity
 from miglint.history import database_operations
 from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.project import Project
-from miglint.rules.base import MigrationRule
+from miglint.rules.base import Invalid, MigrationRule
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 _MANAGERS = ("objects", "_default_manager", "_base_manager")
 # Calls that return a queryset (or a manager's): iterating one reads rows from a table.
@@ -154,6 +158,49 @@ def _receiver(callee: str) -> tuple[str, str]:
     return receiver, method
 
 
+_IMPORTED_ORDER = """\
+from django.db import migrations
+
+from shop.models import Order
+
+
+def fill_totals(apps, schema_editor):
+    for order in Order.objects.filter(total=None).iterator():
+        order.total = 0
+        order.save()
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(fill_totals, migrations.RunPython.noop)]
+"""
+_ADMIN = """\
+from django.db import migrations
+
+
+def create_admin(apps, schema_editor):
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("admin", "admin@example.com", "changeme")
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(code=create_admin, reverse_code=migrations.RunPython.noop)]
+"""
+_USER_MODEL = """\
+from django.contrib.auth import get_user_model
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    User = get_user_model()
+    User.objects.filter(email="").update(is_active=False)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+"""
+
+
 class RunPythonImportsModel(MigrationRule):
     """A migration runs against the models *as they were* at that point in history, which is
     what `apps.get_model("app", "Model")` returns inside RunPython. A model imported from
@@ -237,109 +284,182 @@ class Migration(migrations.Migration):
 """,
     )
     INVALID = (
+        Invalid(
+            _IMPORTED_ORDER,
+            _IMPORTED_ORDER.replace("from shop.models import Order\n\n\n", "\n").replace(
+                "schema_editor):\n",
+                'schema_editor):\n    Order = apps.get_model("shop", "Order")\n',
+            ),
+            UNSAFE,
+        ),
+        Invalid(
+            _ADMIN,
+            _ADMIN.replace(
+                "    from django.contrib.auth.models import User\n",
+                '    User = apps.get_model("auth", "User")\n',
+            ),
+            UNSAFE,
+        ),
+        Invalid(
+            _USER_MODEL,
+            _USER_MODEL.replace(
+                "from django.contrib.auth import get_user_model\n",
+                "from django.conf import settings\n",
+            ).replace("get_user_model()", "apps.get_model(settings.AUTH_USER_MODEL)"),
+            UNSAFE,
+        ),
+        # The model module imported whole: not fixed.
         """\
 from django.db import migrations
 
-from shop.models import Order
+from shop import models
 
 
 def fill_totals(apps, schema_editor):
-    for order in Order.objects.filter(total=None).iterator():
-        order.total = 0
-        order.save()
+    models.Order.objects.filter(total=None).update(total=0)
 
 
 class Migration(migrations.Migration):
     operations = [migrations.RunPython(fill_totals, migrations.RunPython.noop)]
 """,
-        """\
-from django.db import migrations
-
-
-def create_admin(apps, schema_editor):
-    from django.contrib.auth.models import User
-
-    User.objects.create_superuser("admin", "admin@example.com", "changeme")
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(code=create_admin, reverse_code=migrations.RunPython.noop)]
-""",
-        """\
-from django.contrib.auth import get_user_model
-from django.db import migrations
-
-
-def forwards(apps, schema_editor):
-    User = get_user_model()
-    User.objects.filter(email="").update(is_active=False)
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
-""",
+    )
+    autofix = (
+        "`--fix --unsafe-fixes` gives the RunPython function its own historical model: "
+        '`Order = apps.get_model("shop", "Order")` as its first line (using the name of its '
+        "first parameter), for a model imported by name from a `models` module of an app in the "
+        "tree or of django.contrib; the import goes when nothing else uses it (an import "
+        "inside the function is replaced). `get_user_model()` becomes "
+        "`apps.get_model(settings.AUTH_USER_MODEL)`. Unsafe: the historical model has no "
+        "custom methods or managers, and it must exist at that point of the history. Models "
+        "reached through a module (`models.Order`), functions the RunPython function calls "
+        "and the global registry are not fixed."
     )
 
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
-        reported: set[tuple[str, str]] = set()
-        for found in runpython_functions(migration):
-            function = found.function
-            for name, span, message, fix in self._uses(function, migration.facts.imports):
-                if (function.name, name) in reported:
-                    continue
-                reported.add((function.name, name))
-                yield self.at(migration, span, message, fix=fix)
+        for use in _model_uses(migration):
+            yield self.at(migration, use.span, use.message, fix=use.fix)
 
-    def _uses(
-        self, function: s.FunctionDef, module_imports: tuple[s.Import, ...]
-    ) -> Iterator[tuple[str, s.Span, str, str]]:
-        body = function.body
-        local = {binding.name for binding in body.bindings}
-        imports = [(i, False) for i in module_imports] + [(i, True) for i in body.imports]
-        for imported, inside in imports:
-            kind = _models_import(imported)
-            if kind is None or (imported.alias in local and not inside):
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        from miglint.fixes import historical
+
+        migration = source.migration
+        if migration is None:
+            return None
+        span = s.Span(finding.line, finding.column, finding.end_line, finding.end_column)
+        uses = list(_model_uses(migration))
+        for use in uses:
+            if use.span != span or use.message != finding.message or not _asks_apps(use):
                 continue
-            for call in body.calls:
-                model = _model_use(call.callee, imported.alias, kind)
-                if model is None:
-                    continue
-                where = "inside the function" if inside else f"on line {imported.span.line}"
-                yield (
-                    model,
-                    imported.span if inside else call.span,
-                    f"{function.name}() uses {model}, imported from {imported.module} {where}: "
-                    "that is today's model, not the historical one this migration runs against",
-                    f'Use the historical model: `{model} = apps.get_model("<app_label>", '
-                    f'"{model}")` inside the function.',
-                )
-                break
+            if use.kind == "user":
+                return historical.user_model(source, use.found.function, use.span)
+            if use.kind == "model" and use.imported is not None:
+                # A model imported at module level is fixed in every function that uses it
+                # at once, so that the import can go.
+                functions = [use.found.function] + [
+                    other.found.function
+                    for other in uses
+                    if not use.inside
+                    and other is not use
+                    and other.kind == "model"
+                    and other.imported == use.imported
+                    and not other.inside
+                    and _asks_apps(other)
+                ]
+                return historical.historical_model(source, functions, use.imported, use.inside)
+        return None
+
+
+def _asks_apps(use: _ModelUse) -> bool:
+    """The function is the one RunPython calls, with `apps` as its first argument (not a
+    helper it calls, nor one that functools.partial binds arguments of)."""
+    found = use.found
+    return found.direct and not found.bound and bool(found.function.params)
+
+
+@dataclass(frozen=True)
+class _ModelUse:
+    """A use of today's model in a RunPython function (what MIG601 reports)."""
+
+    found: RunPythonFunction
+    name: str
+    span: s.Span
+    message: str
+    fix: str
+    # "model" (`from app.models import Model`), "module" (`models.Model`, `app.models.Model`),
+    # "user" (get_user_model()) or "registry" (django.apps.apps.get_model).
+    kind: str
+    # The import it comes from, and whether that import is inside the function.
+    imported: s.Import | None = None
+    inside: bool = False
+
+
+def _model_uses(migration: Migration) -> Iterator[_ModelUse]:
+    reported: set[tuple[str, str]] = set()
+    for found in runpython_functions(migration):
+        for use in _uses(found, migration.facts.imports):
+            if (found.function.name, use.name) in reported:
+                continue
+            reported.add((found.function.name, use.name))
+            yield use
+
+
+def _uses(found: RunPythonFunction, module_imports: tuple[s.Import, ...]) -> Iterator[_ModelUse]:
+    function = found.function
+    body = function.body
+    local = {binding.name for binding in body.bindings}
+    imports = [(i, False) for i in module_imports] + [(i, True) for i in body.imports]
+    for imported, inside in imports:
+        kind = _models_import(imported)
+        if kind is None or (imported.alias in local and not inside):
+            continue
         for call in body.calls:
-            if call.callee == "get_user_model" or call.callee.endswith(".get_user_model"):
-                yield (
-                    "get_user_model",
-                    call.span,
-                    f"{function.name}() calls get_user_model(), which returns today's user "
-                    "model, not the historical one",
-                    "Use `apps.get_model(settings.AUTH_USER_MODEL)` inside the function.",
-                )
-                break
-        registry = {
-            i.alias
-            for i in (*module_imports, *body.imports)
-            if i.module == "django.apps" and i.name == "apps"
-        }
-        for call in body.calls:
-            receiver, method = _receiver(call.callee)
-            if method == "get_model" and receiver in registry and receiver not in function.params:
-                yield (
-                    "apps",
-                    call.span,
-                    f"{function.name}() calls {call.callee}() on the global app registry "
-                    "(django.apps.apps), which holds today's models",
-                    "Call get_model() on the `apps` argument RunPython passes to the function.",
-                )
-                break
+            model = _model_use(call.callee, imported.alias, kind)
+            if model is None:
+                continue
+            where = "inside the function" if inside else f"on line {imported.span.line}"
+            yield _ModelUse(
+                found,
+                model,
+                imported.span if inside else call.span,
+                f"{function.name}() uses {model}, imported from {imported.module} {where}: "
+                "that is today's model, not the historical one this migration runs against",
+                f'Use the historical model: `{model} = apps.get_model("<app_label>", '
+                f'"{model}")` inside the function.',
+                "model" if kind == "model" else "module",
+                imported,
+                inside,
+            )
+            break
+    for call in body.calls:
+        if call.callee == "get_user_model" or call.callee.endswith(".get_user_model"):
+            yield _ModelUse(
+                found,
+                "get_user_model",
+                call.span,
+                f"{function.name}() calls get_user_model(), which returns today's user "
+                "model, not the historical one",
+                "Use `apps.get_model(settings.AUTH_USER_MODEL)` inside the function.",
+                "user",
+            )
+            break
+    registry = {
+        i.alias
+        for i in (*module_imports, *body.imports)
+        if i.module == "django.apps" and i.name == "apps"
+    }
+    for call in body.calls:
+        receiver, method = _receiver(call.callee)
+        if method == "get_model" and receiver in registry and receiver not in function.params:
+            yield _ModelUse(
+                found,
+                "apps",
+                call.span,
+                f"{function.name}() calls {call.callee}() on the global app registry "
+                "(django.apps.apps), which holds today's models",
+                "Call get_model() on the `apps` argument RunPython passes to the function.",
+                "registry",
+            )
+            break
 
 
 def _models_import(imported: s.Import) -> str | None:
@@ -878,6 +998,23 @@ def _ddl(text: str | None) -> str | None:
     return " ".join(text[match.start(1) :].split()[:3]) if match else None
 
 
+_ONE_PARAMETER = """\
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    apps.get_model("shop", "Order").objects.update(flag=True)
+
+
+def backwards(apps):
+    apps.get_model("shop", "Order").objects.update(flag=False)
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(forwards, backwards)]
+"""
+
+
 class RunPythonBadSignature(MigrationRule):
     """Django calls the functions given to RunPython as `function(apps, schema_editor)`. A
     function that cannot take those two positional arguments (`def forwards(apps):`, a
@@ -920,21 +1057,11 @@ class Migration(migrations.Migration):
 """,
     )
     INVALID = (
-        """\
-from django.db import migrations
-
-
-def forwards(apps, schema_editor):
-    apps.get_model("shop", "Order").objects.update(flag=True)
-
-
-def backwards(apps):
-    apps.get_model("shop", "Order").objects.update(flag=False)
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(forwards, backwards)]
-""",
+        Invalid(
+            _ONE_PARAMETER,
+            _ONE_PARAMETER.replace("def backwards(apps):", "def backwards(apps, schema_editor):"),
+            UNSAFE,
+        ),
         """\
 import functools
 
@@ -949,6 +1076,25 @@ class Migration(migrations.Migration):
     operations = [migrations.RunPython(functools.partial(set_flag, apps=None, value=True))]
 """,
     )
+
+    autofix = (
+        "For a function that takes fewer than two positional parameters (and nothing bound "
+        "by functools.partial), `--fix --unsafe-fixes` adds the missing ones, `apps` and "
+        "`schema_editor`. Unsafe: a function that could not run until now will run; read it "
+        "once. A partial that binds too much is not fixed."
+    )
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        migration = source.migration
+        if migration is None:
+            return None
+        span = s.Span(finding.line, finding.column, finding.end_line, finding.end_column)
+        for found in runpython_functions(migration):
+            if found.span == span and found.direct and not found.bound and not found.keywords:
+                from miglint.fixes.signature import missing_parameters
+
+                return missing_parameters(source, found.function)
+        return None
 
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
         for found in runpython_functions(migration):

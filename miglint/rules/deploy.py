@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
-from miglint.finding import Finding, Severity
+from miglint.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.history import dropped_later, nullable
 from miglint.nodes import NodeKey
 from miglint.project import Project
-from miglint.rules.base import Rule
+from miglint.rules.base import Invalid, Rule
 from miglint.rules.data_loss import LossyAlterField
 from miglint.rules.deploy_context import (
     EMPTY_STRINGS_ALLOWED,
@@ -42,6 +42,9 @@ from miglint.rules.deploy_context import (
     sql_hazards,
 )
 from miglint.tablestate import Step, default_table, together_sets
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 _HEADER = "from django.db import migrations, models\n\n\n"
 
@@ -102,6 +105,7 @@ def _new_product(operations: str, extra: str = "") -> str:
 
 
 _POSTGRES = {"pyproject.toml": '[tool.miglint]\ndatabase = "postgresql"\n'}
+_DJANGO_5 = {"pyproject.toml": '[tool.miglint]\ndjango-version = "5.2"\n'}
 # A project that selects only the deploy rules (MIG509 defers to MIG101 otherwise).
 _ONLY_MIG5 = {"pyproject.toml": '[tool.miglint]\nselect = ["MIG5"]\n'}
 _CONCURRENT_IMPORT = "from django.contrib.postgres.operations import AddIndexConcurrently\n"
@@ -229,6 +233,13 @@ class AddNotNullWithoutDefault(DeployRule):
         "... SET DEFAULT ...` in a RunSQL of the same migration), or add it with `null=True`, "
         "backfill, and make it NOT NULL in a later release."
     )
+    autofix = (
+        "On Django 5.0 and later (`django-version`, or the version the project's requirement "
+        "and lock files pin), `--fix --unsafe-fixes` adds `db_default=` with the field's "
+        "literal `default` (a number, string or boolean) to the AddField. Unsafe: give the "
+        "model's field the same `db_default`, or the next makemigrations removes it again. A "
+        "field without a literal default, or an older Django, is not fixed."
+    )
     VALID = (
         _on_product(
             '        migrations.AddField("product", "active", '
@@ -243,15 +254,61 @@ class AddNotNullWithoutDefault(DeployRule):
         ),
     )
     INVALID = (
-        _on_product(
-            '        migrations.AddField("product", "price", models.IntegerField(default=0), '
-            "preserve_default=False),\n"
+        Invalid(
+            {
+                **_DJANGO_5,
+                **_on_product(
+                    '        migrations.AddField("product", "active", '
+                    "models.BooleanField(default=True)),\n"
+                ),
+            },
+            {
+                _CHANGE: _migration(
+                    '        migrations.AddField("product", "active", '
+                    "models.BooleanField(default=True, db_default=True)),\n",
+                    _DEPENDS,
+                )
+            },
+            UNSAFE,
         ),
+        Invalid(
+            {
+                **_DJANGO_5,
+                **_on_product(
+                    '        migrations.AddField("product", "price", models.IntegerField(default=0), '
+                    "preserve_default=False),\n"
+                ),
+            },
+            {
+                _CHANGE: _migration(
+                    '        migrations.AddField("product", "price", models.IntegerField(default=0, '
+                    "db_default=0), preserve_default=False),\n",
+                    _DEPENDS,
+                )
+            },
+            UNSAFE,
+        ),
+        # No default to keep in the database: not fixed.
         _on_product('        migrations.AddField("product", "price", models.IntegerField()),\n'),
-        _on_product(
-            '        migrations.AddField("product", "active", models.BooleanField(default=True)),\n'
-        ),
+        # Before Django 5.0 there is no db_default: not fixed.
+        {
+            "pyproject.toml": '[tool.miglint]\ndjango-version = "4.2"\n',
+            **_on_product(
+                '        migrations.AddField("product", "active", '
+                "models.BooleanField(default=True)),\n"
+            ),
+        },
     )
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        django = source.project.django_version
+        operation = source.operation_at(finding, "AddField")
+        if operation is None or django is None or django < (5, 0):
+            return None
+        from miglint.fixes.operations import database_default
+
+        field = field_call(operation.argument(2, "field"))
+        return None if field is None else database_default(source, field)
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation
@@ -644,6 +701,14 @@ class AddIndexNotConcurrently(DeployRule):
         "Use django.contrib.postgres.operations.AddIndexConcurrently in a migration with "
         "`atomic = False`."
     )
+    autofix = (
+        "`--fix` replaces AddIndex with AddIndexConcurrently (imported from "
+        "`django.contrib.postgres.operations`) and sets `atomic = False` on the Migration class. "
+        "Safe when the AddIndex is the migration's only operation (or the migration is already "
+        "not atomic); unsafe otherwise, as its other operations lose their transaction. "
+        "`db_index=True`, `index_together` and RunSQL are not fixed: the index they create "
+        "has no name to give AddIndexConcurrently."
+    )
     backends = frozenset({"postgresql"})
     when_unknown = False
     _INDEX = 'models.Index(fields=["name"], name="product_name_idx")'
@@ -670,7 +735,38 @@ class AddIndexNotConcurrently(DeployRule):
         },
     )
     INVALID = (
-        {**_POSTGRES, **_on_product(f'        migrations.AddIndex("product", {_INDEX}),\n')},
+        Invalid(
+            {**_POSTGRES, **_on_product(f'        migrations.AddIndex("product", {_INDEX}),\n')},
+            {
+                _CHANGE: _CONCURRENT_IMPORT
+                + _migration(
+                    f'        AddIndexConcurrently("product", {_INDEX}),\n',
+                    _DEPENDS,
+                    extra="    atomic = False\n",
+                )
+            },
+            SAFE,
+        ),
+        # Not the migration's only operation: the others would lose their transaction.
+        Invalid(
+            {
+                **_POSTGRES,
+                **_on_product(
+                    f'        migrations.AddIndex("product", {_INDEX}),\n'
+                    '        migrations.AlterField("product", "stock", models.IntegerField(default=1)),\n'
+                ),
+            },
+            {
+                _CHANGE: _CONCURRENT_IMPORT
+                + _migration(
+                    f'        AddIndexConcurrently("product", {_INDEX}),\n'
+                    '        migrations.AlterField("product", "stock", models.IntegerField(default=1)),\n',
+                    _DEPENDS,
+                    extra="    atomic = False\n",
+                )
+            },
+            UNSAFE,
+        ),
         {
             **_POSTGRES,
             **_on_product(
@@ -686,6 +782,12 @@ class AddIndexNotConcurrently(DeployRule):
             ),
         },
     )
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        from miglint.fixes.operations import concurrent_index
+
+        operation = source.operation_at(finding, "AddIndex")
+        return None if operation is None else concurrent_index(source, operation)
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation
@@ -969,6 +1071,12 @@ class ConcurrentInAtomic(DeployRule):
     operations = frozenset({"AddIndexConcurrently", "RemoveIndexConcurrently", "RunSQL"})
     summary = "A CONCURRENTLY operation in a migration that is not `atomic = False`."
     fix = "Move the operation to its own migration with `atomic = False`."
+    autofix = (
+        "`--fix` sets `atomic = False` on the Migration class (it adds the line, or changes an "
+        "`atomic = True` it finds). Safe when every operation of the migration is one that "
+        "cannot run in a transaction; unsafe when there are others, which then lose theirs "
+        "(move them to a migration of their own instead, if they need it)."
+    )
     _OPERATION = (
         '        AddIndexConcurrently("product", '
         'models.Index(fields=["name"], name="product_name_idx")),\n'
@@ -989,15 +1097,63 @@ class ConcurrentInAtomic(DeployRule):
             '"COMMENT ON INDEX i IS NULL"),\n'
         ),
     )
+    _NOT_ATOMIC = "    atomic = False\n"
+    _CONCURRENT_SQL = (
+        '        migrations.RunSQL("CREATE INDEX CONCURRENTLY i ON t (c)", "DROP INDEX i"),\n'
+    )
+    _CONCURRENT_REVERSE = (
+        '        migrations.RunSQL("CREATE INDEX i ON t (c)", "DROP INDEX CONCURRENTLY i"),\n'
+    )
     INVALID = (
-        {_INITIAL: _PRODUCT, _CHANGE: _CONCURRENT_IMPORT + _migration(_OPERATION, _DEPENDS)},
-        _migration(
-            '        migrations.RunSQL("CREATE INDEX CONCURRENTLY i ON t (c)", "DROP INDEX i"),\n'
+        Invalid(
+            {_INITIAL: _PRODUCT, _CHANGE: _CONCURRENT_IMPORT + _migration(_OPERATION, _DEPENDS)},
+            {_CHANGE: _CONCURRENT_IMPORT + _migration(_OPERATION, _DEPENDS, extra=_NOT_ATOMIC)},
+            SAFE,
         ),
-        _migration(
-            '        migrations.RunSQL("CREATE INDEX i ON t (c)", "DROP INDEX CONCURRENTLY i"),\n'
+        Invalid(
+            _migration(_CONCURRENT_SQL),
+            _migration(_CONCURRENT_SQL, extra=_NOT_ATOMIC),
+            SAFE,
+        ),
+        Invalid(
+            _migration(_CONCURRENT_REVERSE),
+            _migration(_CONCURRENT_REVERSE, extra=_NOT_ATOMIC),
+            SAFE,
+        ),
+        # With other operations, which lose their transaction: unsafe.
+        Invalid(
+            {
+                _INITIAL: _PRODUCT,
+                _CHANGE: _CONCURRENT_IMPORT
+                + _migration(
+                    _OPERATION
+                    + '        migrations.AddField("product", "note", models.TextField(null=True)),\n',
+                    _DEPENDS,
+                ),
+            },
+            {
+                _CHANGE: _CONCURRENT_IMPORT
+                + _migration(
+                    _OPERATION
+                    + '        migrations.AddField("product", "note", models.TextField(null=True)),\n',
+                    _DEPENDS,
+                    extra=_NOT_ATOMIC,
+                )
+            },
+            UNSAFE,
         ),
     )
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        migration = source.migration
+        if migration is None:
+            return None
+        steps = [
+            step for step in source.project.table_steps if step.migration.path == migration.path
+        ]
+        from miglint.fixes.operations import atomic_false
+
+        return atomic_false(source, safe=all(map(_outside_transaction, steps)))
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         migration = step.migration
@@ -1023,6 +1179,14 @@ class ConcurrentInAtomic(DeployRule):
                 f"{direction} runs {', '.join(dict.fromkeys(found_verbs))} that cannot run "
                 "inside a transaction, and this migration is atomic: it fails (set `atomic = False`)",
             )
+
+
+def _outside_transaction(step: Step) -> bool:
+    """The step's operation cannot run inside a transaction (a concurrent index operation, or
+    SQL such as CREATE INDEX CONCURRENTLY or VACUUM)."""
+    if step.operation.is_("AddIndexConcurrently", "RemoveIndexConcurrently"):
+        return True
+    return any(found.statement.no_transaction for found in runsql_statements(step, reverse=True))
 
 
 class RemoveFieldWithoutDefault(DeployRule):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from miglint.finding import Finding, Severity
+from miglint.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.nodes import NodeKey
 from miglint.parse import Note
 from miglint.project import Project
-from miglint.rules.base import Rule
+from miglint.rules.base import Invalid, Rule
 from miglint.syntax import Span
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 
 def _name(key: NodeKey, project: Project) -> str:
@@ -317,6 +321,23 @@ def _dynamic_fix(note: Note) -> str:
     return _DYNAMIC_FIX.get(note.kind, _DYNAMIC_FIX["computed"])
 
 
+# What `makemigrations --merge` writes (Django 5.2, without its header comment).
+_MERGE = """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('shop', '{}'),
+        ('shop', '{}'),
+    ]
+
+    operations = [
+    ]
+"""
+
+
 class ConflictingLeaves(Rule):
     """Two migrations that both depend on the same parent and that nothing depends on (two
     "leaf nodes") usually come from two branches that each added a migration. `migrate`
@@ -351,13 +372,56 @@ class ConflictingLeaves(Rule):
             ),
         },
     )
-    INVALID = (
-        {
-            "shop/migrations/0001_initial.py": _INITIAL,
-            "shop/migrations/0002_add_price.py": _CHILD.format(deps='("shop", "0001_initial")'),
-            "shop/migrations/0002_add_sku.py": _CHILD.format(deps='("shop", "0001_initial")'),
-        },
+    _PRODUCT_CHANGE = (
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        '    dependencies = [("shop", "0001_initial")]\n'
+        '    operations = [migrations.AddField("product", "{name}", models.TextField(null=True))]\n'
     )
+    INVALID = (
+        Invalid(
+            {
+                "shop/migrations/0001_initial.py": _INITIAL,
+                "shop/migrations/0002_add_price.py": _CHILD.format(deps='("shop", "0001_initial")'),
+                "shop/migrations/0002_add_sku.py": _CHILD.format(deps='("shop", "0001_initial")'),
+            },
+            {
+                "shop/migrations/0003_merge_0002_add_price_0002_add_sku.py": _MERGE.format(
+                    "0002_add_price", "0002_add_sku"
+                ),
+            },
+            SAFE,
+        ),
+        # Both branches change the same model: the order may matter, so unsafe.
+        Invalid(
+            {
+                "shop/migrations/0001_initial.py": _INITIAL,
+                "shop/migrations/0002_note.py": _PRODUCT_CHANGE.format(name="note"),
+                "shop/migrations/0002_label.py": _PRODUCT_CHANGE.format(name="label"),
+            },
+            {
+                "shop/migrations/0003_merge_0002_label_0002_note.py": _MERGE.format(
+                    "0002_label", "0002_note"
+                ),
+            },
+            UNSAFE,
+        ),
+    )
+    autofix = (
+        "`--fix` writes the merge migration `python manage.py makemigrations --merge` would "
+        "write (as Django 5.2 does, without its header comment): numbered after the highest "
+        "leaf, named `NNNN_merge_<leaves>` (or `NNNN_merge_<timestamp>` when the names are "
+        "long), depending on every leaf, with no operations. Safe when the branches change "
+        "different models; unsafe when they change the same one, or run RunPython, RunSQL or "
+        "operations miglint cannot read (check that their order does not matter). Not "
+        "offered when the leaves share no ancestor (Django refuses too)."
+    )
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        migration = source.migration
+        from miglint.fixes.merge import merge_migration
+
+        return None if migration is None else merge_migration(source, migration.app_key)
 
     def check(self, project: Project) -> Iterator[Finding]:
         # Apps whose graph miglint cannot know in full: a file it cannot read, or edges

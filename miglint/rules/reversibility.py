@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from miglint import syntax as s
-from miglint.finding import Finding, Severity
+from miglint.finding import UNSAFE, Edit, Finding, Severity
 from miglint.history import database_operations
 from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.project import Project
-from miglint.rules.base import MigrationRule
+from miglint.rules.base import Invalid, MigrationRule
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 
 def _missing_reverse(
@@ -56,6 +60,27 @@ def _one_per_migration(
     )
 
 
+def _noop_reverse(source: FixSource, operation_name: str, keyword: str) -> Edit | None:
+    """The fix of a migration's finding: `keyword=<operation>.noop` on each of its operations
+    without a reverse."""
+    migration = source.migration
+    if migration is None:
+        return None
+    from miglint.fixes.operations import reverse_noop
+
+    missing = [operation for operation, _ in _missing_reverse(migration, operation_name, keyword)]
+    return reverse_noop(source, missing, keyword)
+
+
+_NOOP_AUTOFIX = (
+    "`--fix --unsafe-fixes` passes `{keyword}={name}.noop` to every {name} of the migration "
+    "that has no reverse (or replaces `{keyword}=None`), naming {name} as the migration does "
+    "(`migrations.{name}.noop`, or `{name}.noop` when it is imported). Unsafe: rolling back "
+    "then leaves what the operation did in place, which is right only when there is nothing "
+    "to undo; write a real reverse when there is."
+)
+
+
 def _fill_slugs(operation: str) -> str:
     """MIG201's first example: a data migration whose one operation is `operation`."""
     return (
@@ -97,6 +122,39 @@ def _trigram_index(reverse: str = "") -> str:
         "        ),\n"
         "    ]\n"
     )
+
+
+_IMPORTED_RUNPYTHON = """\
+from django.db import migrations
+from django.db.migrations import RunPython
+
+
+def forwards(apps, schema_editor):
+    pass
+
+
+class Migration(migrations.Migration):
+    operations = [RunPython(code=forwards)]
+"""
+_REVERSE_NONE = """\
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    pass
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(forwards, reverse_code=None, elidable=True)]
+"""
+_SET_FLAG_NESTED = """\
+class Migration(migrations.Migration):
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunPython(functools.partial(set_flag, value=True))],
+        ),
+    ]
+"""
 
 
 class RunPythonNoReverse(MigrationRule):
@@ -159,43 +217,71 @@ class Migration(migrations.Migration):
 """,
     )
     INVALID = (
-        _fill_slugs("migrations.RunPython(fill_slugs)"),
-        """\
-from django.db import migrations
-from django.db.migrations import RunPython
-
-
-def forwards(apps, schema_editor):
-    pass
-
-
-class Migration(migrations.Migration):
-    operations = [RunPython(code=forwards)]
-""",
-        """\
-from django.db import migrations
-
-
-def forwards(apps, schema_editor):
-    pass
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(forwards, reverse_code=None, elidable=True)]
-""",
-        _SET_FLAG
-        + """\
-class Migration(migrations.Migration):
-    operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(functools.partial(set_flag, value=True))],
+        Invalid(
+            _fill_slugs("migrations.RunPython(fill_slugs)"),
+            _fill_slugs("migrations.RunPython(fill_slugs, reverse_code=migrations.RunPython.noop)"),
+            UNSAFE,
         ),
-    ]
-""",
+        Invalid(
+            _IMPORTED_RUNPYTHON,
+            _IMPORTED_RUNPYTHON.replace(
+                "code=forwards)", "code=forwards, reverse_code=RunPython.noop)"
+            ),
+            UNSAFE,
+        ),
+        Invalid(
+            _REVERSE_NONE,
+            _REVERSE_NONE.replace("reverse_code=None", "reverse_code=migrations.RunPython.noop"),
+            UNSAFE,
+        ),
+        Invalid(
+            _SET_FLAG + _SET_FLAG_NESTED,
+            _SET_FLAG
+            + _SET_FLAG_NESTED.replace(
+                "value=True))", "value=True), reverse_code=migrations.RunPython.noop)"
+            ),
+            UNSAFE,
+        ),
     )
+    autofix = _NOOP_AUTOFIX.format(keyword="reverse_code", name="RunPython")
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        return _noop_reverse(source, "RunPython", "reverse_code")
 
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
         yield from _one_per_migration(self, migration, "RunPython", "reverse_code")
+
+
+_UPDATE_NO_REVERSE = """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.RunSQL(
+            sql=[("UPDATE shop_product SET active = %s;", [True]), "DELETE FROM shop_cart;"],
+            reverse_sql=None,
+        ),
+    ]
+"""
+_RENAME_NESTED = """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    \"\"\"
+                    ALTER TABLE shop_product RENAME TO catalog_product;
+                    ALTER SEQUENCE shop_product_id_seq RENAME TO catalog_product_id_seq;
+                    \"\"\"
+                ),
+            ],
+        ),
+    ]
+"""
 
 
 class RunSQLNoReverse(MigrationRule):
@@ -241,38 +327,29 @@ class Migration(migrations.Migration):
 """,
     )
     INVALID = (
-        _trigram_index(),
-        """\
-from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    operations = [
-        migrations.RunSQL(
-            sql=[("UPDATE shop_product SET active = %s;", [True]), "DELETE FROM shop_cart;"],
-            reverse_sql=None,
+        Invalid(
+            _trigram_index(),
+            _trigram_index("            reverse_sql=migrations.RunSQL.noop,\n"),
+            UNSAFE,
         ),
-    ]
-""",
-        """\
-from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(
-                    \"\"\"
-                    ALTER TABLE shop_product RENAME TO catalog_product;
-                    ALTER SEQUENCE shop_product_id_seq RENAME TO catalog_product_id_seq;
-                    \"\"\"
-                ),
-            ],
+        Invalid(
+            _UPDATE_NO_REVERSE,
+            _UPDATE_NO_REVERSE.replace("reverse_sql=None", "reverse_sql=migrations.RunSQL.noop"),
+            UNSAFE,
         ),
-    ]
-""",
+        Invalid(
+            _RENAME_NESTED,
+            _RENAME_NESTED.replace(
+                "\n                ),",
+                ",\n                    reverse_sql=migrations.RunSQL.noop\n                ),",
+            ),
+            UNSAFE,
+        ),
     )
+    autofix = _NOOP_AUTOFIX.format(keyword="reverse_sql", name="RunSQL")
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        return _noop_reverse(source, "RunSQL", "reverse_sql")
 
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
         yield from _one_per_migration(self, migration, "RunSQL", "reverse_sql")
