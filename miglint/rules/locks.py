@@ -15,13 +15,15 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
-from miglint.finding import Finding, Severity
+from miglint.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.history import dropped_later, nullable
 from miglint.nodes import Migration, NodeKey
 from miglint.project import Project
+from miglint.rules.base import Invalid
 from miglint.rules.data_loss import LossyAlterField
 from miglint.rules.deploy import (
     _CHANGE,
@@ -53,6 +55,9 @@ from miglint.rules.deploy_context import (
     sql_hazards,
 )
 from miglint.tablestate import Step, default_table, model_name, together_sets
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 _POSTGRES_OPERATIONS = "from django.contrib.postgres.operations import {}\n"
 _CHECK = 'models.CheckConstraint(condition=models.Q(stock__gte=0), name="stock_not_negative")'
@@ -403,6 +408,14 @@ class RemoveIndexNotConcurrently(DeployRule):
     )
     summary = "RemoveIndex or a dropped db_index on an existing PostgreSQL table, not CONCURRENTLY."
     fix = _REMOVE_CONCURRENTLY
+    autofix = (
+        "`--fix` replaces RemoveIndex with RemoveIndexConcurrently (imported from "
+        "`django.contrib.postgres.operations`) and sets `atomic = False` on the Migration class. "
+        "Safe when the RemoveIndex is the migration's only operation (or the migration is "
+        "already not atomic); unsafe otherwise, as its other operations lose their transaction. "
+        "A dropped `db_index`, `index_together` or RunSQL is not fixed: the index has no name "
+        "RemoveIndexConcurrently could take."
+    )
     backends = frozenset({"postgresql"})
     when_unknown = False
     _INDEXED = _migration(
@@ -448,13 +461,46 @@ class RemoveIndexNotConcurrently(DeployRule):
         },
     )
     INVALID = (
-        {
-            **_POSTGRES,
-            _INITIAL: _INDEXED,
-            _CHANGE: _migration(
-                '        migrations.RemoveIndex("product", "product_name_idx"),\n', _DEPENDS
-            ),
-        },
+        Invalid(
+            {
+                **_POSTGRES,
+                _INITIAL: _INDEXED,
+                _CHANGE: _migration(
+                    '        migrations.RemoveIndex("product", "product_name_idx"),\n', _DEPENDS
+                ),
+            },
+            {
+                _CHANGE: _POSTGRES_OPERATIONS.format("RemoveIndexConcurrently")
+                + _migration(
+                    '        RemoveIndexConcurrently("product", "product_name_idx"),\n',
+                    _DEPENDS,
+                    extra="    atomic = False\n",
+                )
+            },
+            SAFE,
+        ),
+        # Not the migration's only operation: the other one would lose its transaction.
+        Invalid(
+            {
+                **_POSTGRES,
+                _INITIAL: _INDEXED,
+                _CHANGE: _migration(
+                    '        migrations.RemoveIndex("product", "product_name_idx"),\n'
+                    '        migrations.AddField("product", "note", models.TextField(null=True)),\n',
+                    _DEPENDS,
+                ),
+            },
+            {
+                _CHANGE: _POSTGRES_OPERATIONS.format("RemoveIndexConcurrently")
+                + _migration(
+                    '        RemoveIndexConcurrently("product", "product_name_idx"),\n'
+                    '        migrations.AddField("product", "note", models.TextField(null=True)),\n',
+                    _DEPENDS,
+                    extra="    atomic = False\n",
+                )
+            },
+            UNSAFE,
+        ),
         {
             **_POSTGRES,
             _INITIAL: _INDEXED,
@@ -473,6 +519,12 @@ class RemoveIndexNotConcurrently(DeployRule):
             ),
         },
     )
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        from miglint.fixes.operations import concurrent_index
+
+        operation = source.operation_at(finding, "RemoveIndex")
+        return None if operation is None else concurrent_index(source, operation)
 
     def check(self, project: Project) -> Iterator[Finding]:
         context = Context.of(project)

@@ -23,11 +23,9 @@ import pytest
 
 from miglint.finding import TextEdit
 from miglint.fixes import text
-from miglint.fixes.operations import concurrent_index
-from miglint.fixes.source import FixSource, read_source
 from tests import postgres
 from tests.django_oracle import app_modules
-from tests.helpers import load, run_cli, write_tree
+from tests.helpers import run_cli, write_tree
 
 MODELS = """\
 from django.db import models
@@ -540,8 +538,8 @@ def test_fixed_project_migrates_forwards_and_back_on_postgresql(
 def test_remove_index_concurrently_migrates_forwards_and_back_on_postgresql(
     tmp_path: Path, postgres_host: str
 ) -> None:
-    """RemoveIndex -> RemoveIndexConcurrently, the fix the removal of an index gets (for the
-    rule that reports it), made by the fix layer and run by Django."""
+    """MIG511's fix, RemoveIndex -> RemoveIndexConcurrently, made by `--fix` and run by
+    Django."""
     path = "shop/migrations/0002_remove_product_stock_idx.py"
     write_tree(
         tmp_path,
@@ -567,13 +565,11 @@ def test_remove_index_concurrently_migrates_forwards_and_back_on_postgresql(
             ),
         },
     )
-    project = load(tmp_path)
-    (migration,) = [m for m in project.migrations if m.path.endswith(path)]
-    source = read_source(migration.path)
-    assert source is not None
-    edit = concurrent_index(FixSource(project, migration, source), migration.facts.operations[0])
-    assert edit is not None and edit.applicability == "safe"
-    (tmp_path / path).write_text(text.apply(source.text, edit.edits), encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text('[tool.miglint]\ndatabase = "postgresql"\n')
+    [row] = json.loads(run_cli(path, "--select", "MIG511", "--format", "json", cwd=tmp_path).stdout)
+    assert row["edit"]["applicability"] == "safe"
+    fixed = run_cli(path, "--select", "MIG511", "--fix", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert (tmp_path / path).read_text() == (
         "# A change to the products.\n"
         "from django.contrib.postgres.operations import RemoveIndexConcurrently\n"
