@@ -41,6 +41,15 @@ def repository_root(path: str) -> str:
     return os.path.realpath(_git(["rev-parse", "--show-toplevel"], directory).strip())
 
 
+def merge_base(root: str, base: str, head: str) -> str | None:
+    """The commit where `head` forked from `base` (what a pull request is compared with), or
+    None when the clone does not hold it."""
+    try:
+        return _git(["merge-base", base, head], root).strip() or None
+    except GitError:
+        return None
+
+
 def has_commit(root: str, revision: str) -> bool:
     """Whether `revision` names a commit in the clone (a shallow clone lacks older ones)."""
     try:

@@ -217,8 +217,12 @@ def _lint(environment: ActionEnvironment) -> tuple[Project, list[Finding], str |
         root = None
     scope = diff_scope(root, environment.event, inputs.only_changed)
     if scope.changed is not None:
-        # Rules that judge a change as a whole (e.g. tables it creates) see what it touches.
-        project = dataclasses.replace(project, changed_paths=scope.changed)
+        # Rules that judge a change as a whole (e.g. tables it creates) see what it touches,
+        # and MIG006 sees the changed migrations as they were where the change started.
+        from miglint.gitshow import prior_versions
+
+        previous = prior_versions(project, scope.base, scope.changed) if scope.base else None
+        project = dataclasses.replace(project, changed_paths=scope.changed, previous=previous)
     return project, lint(project), root, scope
 
 

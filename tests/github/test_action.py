@@ -285,6 +285,45 @@ def test_only_changed_files_and_touched_apps_are_reported(
     assert run.outputs == {"findings": "1", "errors": "1"}
 
 
+def test_editing_a_migration_that_main_already_has_is_mig006(
+    fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    price = "shop/migrations/0002_price.py"
+    base = {**BASE, price: migration(dependencies='("shop", "0001_initial")')}
+    edited = migration(
+        dependencies='("shop", "0001_initial")',
+        operations='        migrations.RunSQL("SELECT 1", "SELECT 1"),',
+    )
+    repository = pull_request_repository(tmp_path / "ws", base, {price: edited})
+    run = run_action(
+        repository.root,
+        api=fake_github,
+        event=pull_request_event(repository),
+        inputs={"fail_on": "warning"},
+    )
+    assert run.returncode == 1, run.stderr
+    assert "edited-migration" in {
+        title for path, _, _, title in delivered(fake_github) if path == price
+    }
+
+
+def test_reformatting_a_migration_that_main_already_has_is_not_an_edit(tmp_path: Path) -> None:
+    price = "shop/migrations/0002_price.py"
+    base = {**BASE, price: migration(dependencies='("shop", "0001_initial")')}
+    # The same operations and dependencies, written another way.
+    reformatted = "# Reviewed in 2026.\n" + base[price].replace('"shop"', "'shop'") + "\n"
+    assert reformatted != base[price]
+    repository = pull_request_repository(tmp_path / "ws", base, {price: reformatted})
+    run = run_action(
+        repository.root,
+        api=None,
+        event=pull_request_event(repository),
+        inputs={"fail_on": "warning"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "MIG006" not in run.stdout
+
+
 def test_deleting_a_migration_reports_what_it_breaks_in_its_app(
     fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
