@@ -14,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from miglint import __version__
@@ -33,12 +34,15 @@ DESCRIPTION = """\
 Static linter for Django migrations. Reads migration files as text (never imports or
 runs your project), builds the migration graph and reports data loss, irreversible
 migrations, deploy hazards (locks, renames, NOT NULL columns), risky data migrations,
-missing migrations, conflicting leaves and broken dependencies.
+missing migrations, conflicting leaves and broken dependencies. `--fix` applies the fixes it
+can make (a merge migration, a no-op reverse, `atomic = False`...).
 """
 
 EPILOG = """\
 commands:
   miglint [check] [PATH|FILE ...] lint (the default command); files: within their project
+  miglint --fix [PATH ...]        apply the safe fixes in place (--unsafe-fixes: all of them;
+                                  --show-fixes: print the diff instead, write nothing)
   miglint baseline [PATH]         record every migration as it is now: from then on hazards
                                   are reported only in new migrations, edits as MIG006
   miglint rules [CODE]            list the rules, or show one rule's documentation
@@ -119,6 +123,24 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="instead of the findings, print one line per code: count, code, name and how "
         "many could be fixed, most frequent first (--format text or json)",
+    )
+    parser.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply the safe fixes in place (until no more apply), then report what remains; "
+        "the exit status follows what remains",
+    )
+    parser.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --show-fixes: apply the unsafe fixes too (they change behaviour "
+        "the author must confirm: a no-op reverse, a historical model, a database default...)",
+    )
+    parser.add_argument(
+        "--show-fixes",
+        action="store_true",
+        help="print the unified diff that --fix (with the same flags) would write, and write "
+        "nothing; the exit status follows what would remain",
     )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     parser.add_argument(
@@ -345,8 +367,14 @@ def _run_options(args: argparse.Namespace) -> tuple[object, ...]:
 
 def run_check(args: argparse.Namespace) -> int:
     paths = args.paths or ["."]
-    # --diff asks git and --django-check runs the project: neither answer can be replayed.
-    replayable = not (args.no_cache or args.diff or args.django_check)
+    fixing = args.fix or args.show_fixes
+    if args.unsafe_fixes and not fixing:
+        raise UsageError("--unsafe-fixes goes with --fix or --show-fixes")
+    if args.statistics and args.show_fixes:
+        raise UsageError("--show-fixes prints a diff; it does not go with --statistics")
+    # --diff asks git, --django-check runs the project and fixing writes files (or prints
+    # what it would write): none of their answers can be replayed.
+    replayable = not (args.no_cache or args.diff or args.django_check or fixing)
     salt = b""
     from miglint import inputs
 
@@ -404,11 +432,17 @@ def _check(
     messages: list[str] = []
     cache = None
     result = b""
-    if args.verbose or args.diff or args.django_check:
-        # What the rules could not check (-v), a diff and Django's answer need the whole
-        # project at hand.
-        project, findings = _check_whole(args, paths, config, messages)
+    fix_summary = None
+    if args.verbose or args.diff or args.django_check or args.fix or args.show_fixes:
+        # What the rules could not check (-v), a diff, Django's answer and fixing need the
+        # whole project at hand.
+        whole = _check_whole(args, paths, config, messages)
+        project, findings, fix_summary = whole.project, whole.findings, whole.fix_summary
         found: Survey | Project = project
+        if args.show_fixes:
+            # The diff is the output; what would remain decides the exit status.
+            text_messages = _messages(messages, None if args.quiet else fix_summary)
+            return whole.diff, text_messages, exit_status(findings, config.fail_on), None, b""
         if not args.verbose and not args.quiet:
             messages.extend(project.notices)
     else:
@@ -421,7 +455,7 @@ def _check(
             # The cache folder is made only when there is something to keep in it.
             cache = open_cache(config.path, paths, os.environ, salt)
         found = survey
-        run = Incremental(survey, cache, salt, checker=checker)
+        run = Incremental(survey, cache, salt, checker=checker, edits=_shows_edits(args))
         result = run.prepare()
         if not args.quiet:
             messages.extend(survey.notices)
@@ -432,7 +466,7 @@ def _check(
             answer = stored_result(cache, key, result)
             if answer is not None:
                 run.finish_unchanged()
-                text_messages = "".join(f"miglint: {line}\n" for line in messages)
+                text_messages = _messages(messages)
                 output = answer.output.decode("utf-8", "surrogatepass")
                 return output, text_messages, answer.status, cache, result
         findings = run.findings()
@@ -447,15 +481,47 @@ def _check(
             output = "".join(line + "\n" for line in output.splitlines()[:-1])
         elif not found.apps:
             output = _nothing_found(found.unmigrated_models, args.paths or ["."])
+        elif fix_summary:
+            output += fix_summary + "\n"
     else:
         output = FORMATS[args.format](findings)
-    text_messages = "".join(f"miglint: {line}\n" for line in messages)
-    return output, text_messages, exit_status(findings, config.fail_on), cache, result
+    # The fix summary follows the text output; with another format it goes to stderr.
+    summary = fix_summary if args.format != "text" and not args.quiet else None
+    return (
+        output,
+        _messages(messages, summary),
+        exit_status(findings, config.fail_on),
+        cache,
+        result,
+    )
+
+
+def _messages(lines: Sequence[str], summary: str | None = None) -> str:
+    """What goes to stderr: miglint's messages, then the fix summary (as it is)."""
+    text = "".join(f"miglint: {line}\n" for line in lines)
+    return text + (summary + "\n" if summary else "")
+
+
+def _shows_edits(args: argparse.Namespace) -> bool:
+    """Whether the output says which findings are fixable, and how (then their edits are
+    worked out, and kept in the cache with them)."""
+    return bool(args.statistics or args.format in ("json", "sarif"))
+
+
+@dataclass
+class _Whole:
+    """What a run over the whole project found: the project (after fixes, with --fix), the
+    findings, the fix summary and, with --show-fixes, the diff."""
+
+    project: Project
+    findings: list[Finding]
+    fix_summary: str | None = None
+    diff: str = ""
 
 
 def _check_whole(
     args: argparse.Namespace, paths: list[str], config: Config, messages: list[str]
-) -> tuple[Project, list[Finding]]:
+) -> _Whole:
     from miglint.lint import lint
     from miglint.project import load_project
 
@@ -476,18 +542,63 @@ def _check_whole(
             project = replace(
                 project, changed_paths=changed, previous=prior_versions(project, base, changed)
             )
-    findings = lint(project)
-    if base:
-        from miglint.gitdiff import restrict_to_diff
 
-        findings = restrict_to_diff(findings, project, base)
+    def findings_of(project: Project) -> list[Finding]:
+        found = lint(project)
+        if base:
+            from miglint.gitdiff import restrict_to_diff
+
+            found = restrict_to_diff(found, project, base)
+        return found
+
+    fixing = args.fix or args.show_fixes
+    whole = _Whole(project, [])
+    if fixing:
+        from miglint.fixes.apply import fix_project, write
+
+        run = fix_project(project, findings_of, unsafe=args.unsafe_fixes)
+        problems = run.problems
+        whole.project, whole.findings = run.project, run.findings
+        if args.show_fixes:
+            from miglint.report import display_path
+
+            whole.diff = run.diff(display_path)
+        else:
+            unwritten = write(run)
+            if unwritten:
+                # What is on disk is what remains: lint it again.
+                from miglint.fixes.attach import attach_edits
+
+                problems += unwritten
+                whole.project, _ = load(args, baseline=not args.no_baseline)
+                whole.findings = attach_edits(findings_of(whole.project), whole.project)
+        messages.extend(problems)
+        whole.fix_summary = _fix_summary(run.fixed, run.unsafe_left, dry=args.show_fixes)
+    else:
+        whole.findings = findings_of(project)
     if getattr(args, "django_check", False):
-        findings = _with_django_check(findings, args, project)
+        whole.findings = _with_django_check(whole.findings, args, whole.project)
+    if args.show_fixes:
+        return whole
+    if not fixing and _shows_edits(args):
+        from miglint.fixes.attach import attach_edits
+
+        whole.findings = attach_edits(whole.findings, whole.project)
     if args.verbose:
         from miglint.lint import notices
 
-        messages.extend((*project.warnings, *project.notices, *notices(project)))
-    return project, findings
+        messages.extend((*whole.project.warnings, *whole.project.notices, *notices(whole.project)))
+    return whole
+
+
+def _fix_summary(fixed: int, unsafe_left: int, dry: bool) -> str:
+    """`Fixed 3 problems (2 more with --unsafe-fixes).` for --fix; `Would fix` for --show-fixes."""
+    verb = "Would fix" if dry else "Fixed"
+    what = f"{fixed} problem{'s' if fixed != 1 else ''}"
+    more = f" ({unsafe_left} more with --unsafe-fixes)" if unsafe_left else ""
+    if not fixed:
+        return f"Nothing {'to fix' if dry else 'fixed'}{more}."
+    return f"{verb} {what}{more}."
 
 
 def _nothing_found(unmigrated_models: Sequence[str], paths: Sequence[str]) -> str:

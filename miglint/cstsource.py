@@ -23,6 +23,8 @@ _AST_KINDS = {
     "BinaryOperation": "binop",
     "UnaryOperation": "unaryop",
 }
+# libcst statement names that differ from `ast`'s (`syntax.Other.kind` uses `ast`'s).
+_AST_STATEMENTS = {"Del": "Delete"}
 # libcst operators -> the `ast` operators constant folding knows.
 _AST_OPERATORS: dict[type[cst.BaseBinaryOp], ast.operator] = {
     cst.Add: ast.Add(),
@@ -75,7 +77,10 @@ class _Reader:
             elif isinstance(node, cst.ClassDef):
                 result.append(self.class_def(node))
             else:
-                result.append(s.Other(type(node).__name__, self.span(node)))
+                kind = type(node).__name__
+                if isinstance(node, cst.For | cst.With) and node.asynchronous is not None:
+                    kind = "Async" + kind
+                result.append(s.Other(kind, self.span(node), _changed_names(node)))
         return tuple(result)
 
     def function(self, node: cst.FunctionDef) -> s.FunctionDef:
@@ -188,7 +193,7 @@ class _Reader:
             dots = "." * len(node.relative)
             module_name = dots + (self.dotted(node.module) or "" if node.module else "")
             if isinstance(node.names, cst.ImportStar):
-                return [s.Other("ImportStar", span)]
+                return [s.Import(module_name, "*", "*", span)]
             return [
                 s.Import(
                     module_name,
@@ -213,7 +218,8 @@ class _Reader:
             and isinstance(node.operator, cst.AddAssign)
         ):
             return [s.Assign((node.target.value,), self.value(node.value), span, augmented=True)]
-        return [s.Other(type(node).__name__, span)]
+        kind = type(node).__name__
+        return [s.Other(_AST_STATEMENTS.get(kind, kind), span, _changed_names(node))]
 
     def alias(self, alias: cst.ImportAlias) -> str | None:
         if alias.asname is None:
@@ -348,6 +354,73 @@ def _names(node: cst.CSTNode) -> list[cst.Name]:
         else:
             stack.extend(reversed(current.children))
     return found
+
+
+# Nodes whose `target` is assigned (or deleted) when they run.
+_TARGETED = (
+    cst.AssignTarget,
+    cst.AugAssign,
+    cst.AnnAssign,
+    cst.Del,
+    cst.For,
+    cst.CompFor,
+    cst.NamedExpr,
+)
+
+
+def _changed_names(node: cst.CSTNode) -> tuple[str, ...]:
+    """`pysource.changed_names` for libcst nodes (see `syntax.Other.names`)."""
+    names: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.FunctionDef | cst.ClassDef):
+            names.add(current.name.value)
+            continue
+        if isinstance(current, cst.Lambda):
+            continue
+        if isinstance(current, _TARGETED):
+            names.update(_target_names(current.target))
+        elif isinstance(current, cst.WithItem) and current.asname is not None:
+            names.update(_target_names(current.asname.name))
+        elif isinstance(current, cst.ExceptHandler | cst.ExceptStarHandler):
+            if current.name is not None and isinstance(current.name.name, cst.Name):
+                names.add(current.name.name.value)
+        elif isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
+            names.update(_root_name(current.func.value))
+        elif isinstance(current, cst.Import | cst.ImportFrom):
+            if not isinstance(current.names, cst.ImportStar):
+                for alias in current.names:
+                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                        names.add(alias.asname.name.value)
+                    else:
+                        names.update(_root_name(alias.name))
+        elif isinstance(current, cst.MatchAs | cst.MatchStar) and current.name is not None:
+            names.add(current.name.value)
+        elif isinstance(current, cst.MatchMapping) and current.rest is not None:
+            names.add(current.rest.value)
+        stack.extend(current.children)
+    return tuple(sorted(names))
+
+
+def _target_names(node: cst.BaseExpression) -> tuple[str, ...]:
+    """The names an assignment target binds, or the root name of the object it changes."""
+    if isinstance(node, cst.Name):
+        return (node.value,)
+    if isinstance(node, cst.Tuple | cst.List):
+        return tuple(name for element in node.elements for name in _target_names(element.value))
+    if isinstance(node, cst.StarredElement):
+        return _target_names(node.value)
+    if isinstance(node, cst.Attribute | cst.Subscript):
+        return _root_name(node.value)
+    return ()
+
+
+def _root_name(node: cst.BaseExpression) -> tuple[str, ...]:
+    """`a` for `a`, `a.b`, `a[0].b`; nothing for a call's result or a literal."""
+    while isinstance(node, cst.Attribute | cst.Subscript):
+        node = node.value
+    return (node.value,) if isinstance(node, cst.Name) else ()
 
 
 def _chain(node: cst.BaseExpression) -> str:

@@ -298,9 +298,11 @@ def _app_for(
     if not files or not _has_migration_class(files):
         return None
     app_dir = os.path.dirname(migrations_dir)
-    label, source = app_label(app_dir)
+    label, source, auto_field = app_config(app_dir)
     if mapped_label is not None and label != mapped_label:
-        app_dir = _app_folder(mapped_label, folders) or app_dir
+        found = _app_folder(mapped_label, folders)
+        if found is not None:
+            app_dir, auto_field = found, app_config(found)[2]
         label, source = mapped_label, "MIGRATION_MODULES"
     return App(
         label=label,
@@ -310,6 +312,7 @@ def _app_for(
         migration_paths=tuple(files),
         models_paths=_models_paths(app_dir),
         label_source=source,
+        default_auto_field=auto_field,
     )
 
 
@@ -343,14 +346,34 @@ def _models_paths(app_dir: str) -> tuple[str, ...]:
 
 def app_label(app_dir: str) -> tuple[str, str]:
     """The label Django gives the app: a literal `AppConfig.label` in apps.py, else the folder."""
+    label, source, _ = app_config(app_dir)
+    return label, source
+
+
+def app_config(app_dir: str) -> tuple[str, str, tuple[str, int] | None]:
+    """What the app's AppConfig in apps.py says literally: its label (else the folder's
+    name) with where it came from, and its `default_auto_field` with its line."""
     folder = os.path.basename(app_dir)
     apps_file = os.path.join(app_dir, "apps.py")
     try:
         if not inputs.is_plain_file(apps_file):
-            return folder, "folder"
+            return folder, "folder", None
         module = parse_source(decode(read_file(apps_file)))
     except (OSError, SourceError):
-        return folder, "folder"
+        return folder, "folder", None
+    label, source, chosen = _label_of(module, folder)
+    auto_field = None
+    for statement in chosen.body if chosen else ():
+        if (
+            isinstance(statement, s.Assign)
+            and "default_auto_field" in statement.targets
+            and isinstance(statement.value, str)
+        ):
+            auto_field = (statement.value, statement.span.line)
+    return label, source, auto_field
+
+
+def _label_of(module: s.Module, folder: str) -> tuple[str, str, s.ClassDef | None]:
     configs = [
         st
         for st in module.body
@@ -359,7 +382,7 @@ def app_label(app_dir: str) -> tuple[str, str]:
     ]
     chosen = _default_config(configs)
     if chosen is None:
-        return folder, "folder"
+        return folder, "folder", None
     constants = {
         target: st.value
         for st in module.body
@@ -376,12 +399,12 @@ def app_label(app_dir: str) -> tuple[str, str]:
         label = attributes["label"]
         # A label computed at run time cannot be known: the folder name is the best guess.
         if isinstance(label, str) and label.isidentifier():
-            return label, "apps.py"
-        return folder, "folder"
+            return label, "apps.py", chosen
+        return folder, "folder", chosen
     name = attributes.get("name")
     if isinstance(name, str) and name:
-        return name.rpartition(".")[2], "apps.py"
-    return folder, "folder"
+        return name.rpartition(".")[2], "apps.py", chosen
+    return folder, "folder", chosen
 
 
 def _default_config(configs: list[s.ClassDef]) -> s.ClassDef | None:

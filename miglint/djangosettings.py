@@ -1,8 +1,9 @@
 """Literal values of a project's Django settings modules, read as text, never imported.
 
-Two settings change what miglint checks: `MIGRATION_MODULES` (where an app keeps its
-migrations) and the `ENGINE` of the default database (which backend the deploy rules judge
-for). Only literal values count: `MIGRATION_MODULES = {"dojo": "dojo.db_migrations"}`,
+The settings that change what miglint checks: `MIGRATION_MODULES` (where an app keeps its
+migrations), the `ENGINE` of the default database (which backend the deploy rules judge
+for), a `lock_timeout` in a database's `OPTIONS` (MIG513) and `DEFAULT_AUTO_FIELD` (MIG514).
+Only literal values count: `MIGRATION_MODULES = {"dojo": "dojo.db_migrations"}`,
 also inside an `if`, a `try`, a `with` or a settings class, and
 `DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", ...}}` (other keys may
 be anything). A value computed at run time (an environment variable, a function) is not
@@ -12,6 +13,7 @@ guessed.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -19,7 +21,14 @@ from miglint.pysource import SourceError, decode, read_file
 
 # Settings modules are small; a bigger file named like one is not read.
 MAX_SETTINGS_BYTES = 1024 * 1024
-_INTERESTING = (b"MIGRATION_MODULES", b"DATABASES")
+_INTERESTING = (
+    b"MIGRATION_MODULES",
+    b"DATABASES",
+    b"DEFAULT_AUTO_FIELD",
+    b"ZERO_DOWNTIME_MIGRATIONS_LOCK_TIMEOUT",
+)
+# `-c lock_timeout=5s` or `--lock_timeout=5s` in libpq's `options`.
+_LOCK_TIMEOUT = re.compile(r"(?:-c\s*|--)lock_timeout\s*=\s*([^\s]*)")
 _NOT_THE_PROJECT = ("test", "example", "sample", "template")
 # `try: ... except* ...:` (Python 3.11+) holds statements too.
 _TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))
@@ -41,12 +50,28 @@ class Engine:
 
 
 @dataclass(frozen=True)
+class Assigned:
+    """A literal setting, where it is assigned."""
+
+    value: str
+    settings_path: str
+    line: int
+
+
+@dataclass(frozen=True)
 class SettingsFacts:
     migration_modules: tuple[MigrationModule, ...] = ()
     engines: tuple[Engine, ...] = ()
     # Settings modules that set the default database in a way that cannot be read (from
     # the environment, a URL, an empty dict to be filled elsewhere, an unknown backend).
     unknown_engines: tuple[str, ...] = ()
+    # A lock_timeout other than 0 that connections get: `-c lock_timeout=...` in a
+    # database's OPTIONS["options"], or django-pg-zero-downtime-migrations' setting.
+    lock_timeouts: tuple[Assigned, ...] = ()
+    # Settings modules whose database OPTIONS["options"] cannot be read (not a literal).
+    unknown_options: tuple[str, ...] = ()
+    # Literal DEFAULT_AUTO_FIELD assignments.
+    default_auto_fields: tuple[Assigned, ...] = ()
 
     @property
     def database(self) -> str | None:
@@ -88,12 +113,26 @@ def read_settings(paths: Iterable[str]) -> SettingsFacts:
     modules: list[MigrationModule] = []
     engines: list[Engine] = []
     unknown: list[str] = []
+    timeouts: list[Assigned] = []
+    unknown_options: list[str] = []
+    auto_fields: list[Assigned] = []
     for path in paths:
         tree = _parse(path)
         if tree is None:
             continue
         for statement in _statements(tree.body):
             modules.extend(_migration_modules(statement, path))
+            for options, line in _connection_options(statement):
+                found = _lock_timeout(options)
+                if found is None:
+                    unknown_options.append(path)
+                elif found:
+                    timeouts.append(Assigned(found, path, line))
+            for name, value, line in _literal_settings(statement):
+                if name == "DEFAULT_AUTO_FIELD":
+                    auto_fields.append(Assigned(value, path, line))
+                elif name == "ZERO_DOWNTIME_MIGRATIONS_LOCK_TIMEOUT" and not _zero(value):
+                    timeouts.append(Assigned(value, path, line))
             engine = _default_engine(statement)
             if engine is _NOT_SET:
                 continue
@@ -102,7 +141,14 @@ def read_settings(paths: Iterable[str]) -> SettingsFacts:
                 engines.append(Engine(backend, engine, path))
             else:
                 unknown.append(path)
-    return SettingsFacts(tuple(modules), tuple(engines), tuple(sorted(set(unknown))))
+    return SettingsFacts(
+        tuple(modules),
+        tuple(engines),
+        tuple(sorted(set(unknown))),
+        tuple(timeouts),
+        tuple(sorted(set(unknown_options))),
+        tuple(auto_fields),
+    )
 
 
 def _parse(path: str) -> ast.Module | None:
@@ -206,3 +252,74 @@ def _default_engine(statement: ast.stmt) -> object:
             if name == "DATABASES" and key == "default":
                 return _string(value)
     return _NOT_SET
+
+
+def _literal_settings(statement: ast.stmt) -> Iterator[tuple[str, str, int]]:
+    """`NAME = "literal"`: the name, the string and its line."""
+    for target, value in _assignments(statement):
+        name, text = _name(target), _string(value)
+        if name is not None and text is not None:
+            yield name, text, statement.lineno
+
+
+def _connection_options(statement: ast.stmt) -> Iterator[tuple[ast.expr, int]]:
+    """The `options` value (libpq's command-line options) a statement gives any database's
+    OPTIONS: in `DATABASES = {...}`, `DATABASES["x"] = {...}`, `DATABASES["x"]["OPTIONS"] =
+    {...}` or `DATABASES["x"]["OPTIONS"]["options"] = "..."`."""
+    for target, value in _assignments(statement):
+        path = _subscripts(target)
+        if path is None or path[0] != "DATABASES" or len(path) > 4:
+            continue
+        # The keys the target names must lead to the options: (alias, "OPTIONS", "options").
+        levels: tuple[str | None, ...] = (None, "OPTIONS", "options")
+        named = path[1:]
+        if any(
+            key != level for key, level in zip(named, levels, strict=False) if level is not None
+        ):
+            continue
+        nodes = [value]
+        for wanted in levels[len(named) :]:
+            nodes = [
+                item
+                for node in nodes
+                if isinstance(node, ast.Dict)
+                for key, item in zip(node.keys, node.values, strict=True)
+                if key is not None and (wanted is None or _string(key) == wanted)
+            ]
+        for node in nodes:
+            yield node, statement.lineno
+
+
+def _subscripts(node: ast.expr) -> list[str] | None:
+    """`DATABASES["default"]["OPTIONS"]` -> ["DATABASES", "default", "OPTIONS"]."""
+    keys: list[str] = []
+    while isinstance(node, ast.Subscript):
+        key = _string(node.slice)
+        if key is None:
+            return None
+        keys.append(key)
+        node = node.value
+    name = _name(node)
+    return None if name is None else [name, *reversed(keys)]
+
+
+def _lock_timeout(options: ast.expr) -> str | None:
+    """The lock_timeout libpq `options` set ("" when none, or 0), or None when they cannot
+    be read. An f-string that spells `lock_timeout=` sets one whatever its value."""
+    text = _string(options)
+    if text is None:
+        if isinstance(options, ast.JoinedStr) and any(
+            "lock_timeout" in (_string(part) or "") for part in options.values
+        ):
+            return "(computed)"
+        return None
+    found: list[str] = _LOCK_TIMEOUT.findall(text)
+    if not found or _zero(found[-1]):
+        return ""
+    return found[-1]
+
+
+def _zero(value: str) -> bool:
+    """A timeout of 0 (off) as PostgreSQL reads it: `0`, `'0'`, `0ms`, `0s`."""
+    digits = re.match(r"\s*'?([0-9]+(?:\.[0-9]*)?)", value)
+    return digits is not None and float(digits.group(1)) == 0

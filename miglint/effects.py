@@ -6,7 +6,10 @@ ran since a field became nullable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from miglint import syntax as s
+from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.sql import classify
 
@@ -82,9 +85,12 @@ _DATA = frozenset({"data"})
 _SCHEMA = frozenset({"schema"})
 
 
-def effects(operation: Operation) -> frozenset[str]:
+def effects(operation: Operation, migration: Migration | None = None) -> frozenset[str]:
     """ "schema" and/or "data": what a Django operation does to the database (nothing for
-    operations that run no SQL, a `RunPython.noop` placeholder or RunSQL it cannot read)."""
+    operations that run no SQL, a `RunPython.noop` placeholder or RunSQL it cannot read).
+
+    With its `migration`, a RunPython whose function only sets up the connection (a SQLite
+    PRAGMA, a SET) is seen to change nothing either."""
     name = operation.name
     # The name first: it rules out most operations cheaply.
     if name not in _SCHEMA_OPERATIONS and name not in ("RunPython", "RunSQL"):
@@ -96,12 +102,57 @@ def effects(operation: Operation) -> frozenset[str]:
         # RunPython(RunPython.noop, ...) is a placeholder (squashes leave them): it runs nothing.
         if isinstance(code, s.Ref) and code.name.endswith("RunPython.noop"):
             return _NOTHING
+        if migration is not None and isinstance(code, s.Ref):
+            functions = {f.name: f for f in migration.facts.function_defs}
+            if code.name in functions and _sets_up_connection(functions[code.name], functions):
+                return _NOTHING
         return _DATA
     if name == "RunSQL":
         return _sql_kinds(operation)
     return _SCHEMA
 
 
-def is_data_step(operation: Operation) -> bool:
-    """A RunPython (not a noop) or a RunSQL with INSERT, UPDATE, DELETE...: it changes rows."""
-    return "data" in effects(operation)
+def is_data_step(operation: Operation, migration: Migration | None = None) -> bool:
+    """A RunPython (not a noop, nor connection set-up) or a RunSQL with INSERT, UPDATE,
+    DELETE...: it changes rows."""
+    return "data" in effects(operation, migration)
+
+
+def _sets_up_connection(
+    function: s.FunctionDef,
+    functions: Mapping[str, s.FunctionDef],
+    seen: frozenset[str] = frozenset(),
+) -> bool:
+    """The function only runs statements that configure the connection (PRAGMA, SET...),
+    through `execute()`, and calls nothing else but the module's functions that do the same
+    (and `cursor()`): no models, no queries, no data."""
+    body = function.body
+    executed = False
+    for call in body.calls:
+        receiver, _, method = call.callee.rpartition(".")
+        if call.callee in functions:
+            callee = functions[call.callee]
+            if callee.name in seen or not _sets_up_connection(
+                callee, functions, seen | {function.name}
+            ):
+                return False
+            executed = True
+        elif method == "cursor" and receiver and not call.args:
+            continue
+        elif method in ("execute", "executescript") and receiver and len(call.args) == 1:
+            sql = _literal_text(call.args[0], body)
+            statements = classify(sql) if sql is not None else ()
+            if not statements or any(st.kind != "control" for st in statements):
+                return False
+            executed = True
+        else:
+            return False
+    return executed
+
+
+def _literal_text(value: s.Value, body: s.FunctionBody) -> str | None:
+    """A string argument, or the string a local name was last bound to."""
+    if isinstance(value, s.Ref) and value.name.isidentifier():
+        bound = [binding.value for binding in body.bindings if binding.name == value.name]
+        value = bound[-1] if bound else None
+    return value if isinstance(value, str) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterable
 
@@ -11,6 +12,9 @@ from miglint.project import Project
 
 # Findings about the graph of an app are reported whenever the change touches the app.
 GRAPH_CODES = frozenset({"MIG001", "MIG002", "MIG003", "MIG004"})
+# Models that drift from the migrations: reported when the change touches the app's
+# migrations or models, though the finding sits on an unchanged models file.
+APP_CODES = frozenset({"MIG401"})
 
 
 class GitError(Exception):
@@ -35,6 +39,15 @@ def _git(args: list[str], cwd: str) -> str:
 def repository_root(path: str) -> str:
     directory = path if os.path.isdir(path) else os.path.dirname(path) or "."
     return os.path.realpath(_git(["rev-parse", "--show-toplevel"], directory).strip())
+
+
+def merge_base(root: str, base: str, head: str) -> str | None:
+    """The commit where `head` forked from `base` (what a pull request is compared with), or
+    None when the clone does not hold it."""
+    try:
+        return _git(["merge-base", base, head], root).strip() or None
+    except GitError:
+        return None
 
 
 def has_commit(root: str, revision: str) -> bool:
@@ -76,8 +89,55 @@ def changed_files(
     return {os.path.join(root, name) for name in names}
 
 
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+def added_lines(root: str, base: str, head: str) -> dict[str, frozenset[int]]:
+    """The lines each file has added or changed since the fork point of `base` and `head` (what
+    a pull request's diff shows on its right side), by path relative to `root`."""
+    output = _git(
+        ["diff", "-U0", "-M", "--no-color", "--no-ext-diff", f"{base}...{head}", "--"], root
+    )
+    found: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    for line in output.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:]
+            current = None if name == "/dev/null" else found.setdefault(_unquote(name)[2:], set())
+        elif current is not None:
+            match = _HUNK.match(line)
+            if match:
+                start, count = int(match.group(1)), int(match.group(2) or 1)
+                current.update(range(start, start + count))
+    return {path: frozenset(lines) for path, lines in found.items()}
+
+
+def _unquote(name: str) -> str:
+    """A path as git prints it in a diff header (C-quoted when it has unusual characters)."""
+    if not name.startswith('"'):
+        return name
+    raw = name[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+    return raw.encode("latin-1").decode("utf-8", errors="replace")
+
+
+def file_at(root: str, commit: str, path: str) -> bytes | None:
+    """The bytes of `path` (relative to `root`) at `commit`, or None when it is not there."""
+    try:
+        result = subprocess.run(
+            ["git", "show", f"{commit}:{path}"],
+            cwd=root,
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
 def in_scope(findings: Iterable[Finding], project: Project, changed: set[str]) -> list[Finding]:
-    """Findings in changed files, plus graph findings of apps with a changed migration."""
+    """Findings in changed files, plus graph findings and model drift (MIG401) of apps
+    whose migrations or models the change touches."""
     real = {os.path.realpath(path) for path in changed}
     folders = {os.path.dirname(path) for path in real}
     touched_apps = {
@@ -91,7 +151,7 @@ def in_scope(findings: Iterable[Finding], project: Project, changed: set[str]) -
         finding
         for finding in findings
         if os.path.realpath(finding.path) in real
-        or (finding.code in GRAPH_CODES and finding.app in touched_apps)
+        or (finding.code in GRAPH_CODES | APP_CODES and finding.app in touched_apps)
     ]
 
 

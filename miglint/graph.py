@@ -29,10 +29,15 @@ class MissingDependency:
 
 @dataclass(frozen=True)
 class SquashProblem:
+    """A squashed migration Django's loader rejects, or rejects on some runs.
+
+    `migration` is where to report it, at `dependency` when one entry is the cause."""
+
     migration: Migration
     message: str
     # Django's loader stops on it (NodeNotFoundError) rather than possibly resolving it.
     fatal: bool = False
+    dependency: Dependency | None = None
 
 
 @dataclass
@@ -43,6 +48,12 @@ class MigrationGraph:
     missing: list[MissingDependency] = field(default_factory=list)
     cycles: list[tuple[NodeKey, ...]] = field(default_factory=list)
     squash_problems: list[SquashProblem] = field(default_factory=list)
+    # Squashed migrations that depend on themselves once they replace their migrations (a
+    # cycle of one that a squash problem explains).
+    squash_loops: set[NodeKey] = field(default_factory=set)
+    # Squashed migrations that replace some of the same migrations as another squash (a
+    # second leaf that a squash problem explains).
+    overlapping_squashes: set[NodeKey] = field(default_factory=set)
     # Replaced migration -> the squashed migration that stands in for it.
     replaced_by: dict[NodeKey, NodeKey] = field(default_factory=dict)
     # Every migration on disk, replaced ones included.
@@ -208,6 +219,13 @@ class _Builder:
             **{label: key for key, label in self.graph.own_labels.items()},
             **self.labels,
         }
+        # Replaced migrations of labels that are no app in the tree (an app's old label).
+        self.foreign_replaced = {
+            (d.app, d.name)
+            for m in self.migrations
+            for d in m.facts.replaces
+            if d.app is not None and self.app_key(d.app, m) is None
+        }
 
     def build(self) -> MigrationGraph:
         graph = self.graph
@@ -274,7 +292,10 @@ class _Builder:
             return None
         app_key = self.app_key(dependency.app, migration)
         if app_key is None:
-            return None
+            # An app renamed in the tree: its new migrations replace the old label's, and
+            # Django points dependencies on those at the replacements.
+            old = (dependency.app, dependency.name)
+            return old if old in self.foreign_replaced else None
         key = (app_key, dependency.name)
         if dependency.name not in ("__first__", "__latest__") or key in self.graph.parents:
             return key
@@ -317,33 +338,71 @@ class _Builder:
         graph = self.graph
         squashes = [m for m in self.migrations if m.facts.replaces]
         replaced_keys = {m.key: self.replaced(m) for m in squashes}
-        nested = {key for keys in replaced_keys.values() for key in keys} & set(replaced_keys)
-        # Inner squashes first: Django takes files in no fixed order and fails when an outer
-        # squash has already removed an inner one, so the order that works is modelled.
-        for migration in sorted(squashes, key=lambda m: (m.key not in nested, m.key)):
+        order = _inner_first(squashes, replaced_keys)
+        self.overlapping(order, replaced_keys)
+        for migration in order:
             replaced = replaced_keys[migration.key]
             if migration.key not in graph.parents:
                 graph.squash_problems.append(
                     SquashProblem(
                         migration,
-                        "it is itself replaced by another squashed migration, so Django's "
-                        "loader fails with 'Unable to find replacement node'",
+                        f"{migration.label} is replaced by a squashed migration that it "
+                        "replaces in turn, so Django's loader fails with 'Unable to find "
+                        "replacement node'",
                         fatal=True,
                     )
                 )
                 continue
-            for key in sorted(replaced & nested - {migration.key}):
+            if migration.key in replaced:
+                graph.squash_problems.append(
+                    SquashProblem(
+                        migration,
+                        f"{migration.label} lists itself in `replaces`; Django's loader takes it "
+                        "out of the graph, so `migrate` never applies it, or fails with KeyError "
+                        "when another migration depends on it",
+                    )
+                )
+                replaced = replaced - {migration.key}
+            for key in sorted(replaced & set(replaced_keys) - {migration.key}):
                 if key in graph.disk:
                     graph.squash_problems.append(
-                        SquashProblem(
-                            migration,
-                            f"it replaces {graph.disk[key].label}, itself a squashed "
-                            "migration still on disk; if Django reads this file first (by "
-                            "INSTALLED_APPS, and in no fixed order within an app) its loader "
-                            "fails with 'Unable to find replacement node'",
-                        )
+                        SquashProblem(migration, _nested_message(migration, graph.disk[key]))
                     )
-            self.remove_replaced(migration.key, replaced)
+            self.remove_replaced(migration, replaced)
+
+    def overlapping(
+        self, order: list[Migration], replaced_keys: dict[NodeKey, set[NodeKey]]
+    ) -> None:
+        """Squashes on disk that replace some of the same migrations, neither replacing the
+        other: Django takes one after the other, and the second one is either chained
+        after the first or left unconnected."""
+        seen: dict[NodeKey, Migration] = {}
+        for migration in order:
+            mine = replaced_keys[migration.key]
+            earlier: dict[NodeKey, list[NodeKey]] = {}
+            for key in sorted(mine):
+                other = seen.get(key)
+                if (
+                    other is not None
+                    and other.key not in mine
+                    and migration.key not in replaced_keys[other.key]
+                ):
+                    earlier.setdefault(other.key, []).append(key)
+                seen.setdefault(key, migration)
+            for other_key, shared in earlier.items():
+                other = self.graph.disk[other_key]
+                self.graph.overlapping_squashes |= {other_key, migration.key}
+                names = ", ".join(f"{app}.{name}" for app, name in shared[:3])
+                more = f" and {len(shared) - 3} more" if len(shared) > 3 else ""
+                self.graph.squash_problems.append(
+                    SquashProblem(
+                        migration,
+                        f"{migration.label} and {other.label} both replace {names}{more}; "
+                        "Django's loader then applies one squash after the other (so the "
+                        "operations of what both replace run twice) or leaves one of them as "
+                        "a second leaf node",
+                    )
+                )
 
     def replaced(self, migration: Migration) -> set[NodeKey]:
         return {
@@ -352,9 +411,10 @@ class _Builder:
             if d.app is not None
         }
 
-    def remove_replaced(self, replacement: NodeKey, replaced: set[NodeKey]) -> None:
+    def remove_replaced(self, squash: Migration, replaced: set[NodeKey]) -> None:
         """Django's MigrationGraph.remove_replaced_nodes: edges move to the replacement."""
         graph = self.graph
+        replacement = squash.key
         for key in sorted(replaced):
             if key in graph.nodes or key in self.dummies:
                 graph.replaced_by[key] = replacement
@@ -365,13 +425,49 @@ class _Builder:
             for child in graph.children.pop(key):
                 graph.parents[child].discard(key)
                 if child not in replaced:
+                    if child == replacement:
+                        self.loop(squash, key, squash_depends=True)
                     graph.parents[child].add(replacement)
                     graph.children[replacement].add(child)
             for parent in graph.parents.pop(key):
                 graph.children[parent].discard(key)
                 if parent not in replaced:
+                    if parent == replacement:
+                        self.loop(squash, key, squash_depends=False)
                     graph.children[parent].add(replacement)
                     graph.parents[replacement].add(parent)
+
+    def loop(self, squash: Migration, key: NodeKey, squash_depends: bool) -> None:
+        """Record that `squash` depends on itself through `key`, which it replaces."""
+        graph = self.graph
+        graph.squash_loops.add(squash.key)
+        replaced = graph.disk.get(key)
+        name = replaced.label if replaced else f"{key[0]}.{key[1]}"
+        error = "Django's loader fails with CircularDependencyError"
+        if squash_depends:
+            entry = _entry_naming(squash, squash.facts.dependencies, key, self)
+            graph.squash_problems.append(
+                SquashProblem(
+                    squash,
+                    f"{squash.label} depends on {name}, which it replaces; once it stands in "
+                    f"for {name} it depends on itself, and {error}",
+                    dependency=entry,
+                )
+            )
+            return
+        entry = (
+            None
+            if replaced is None
+            else _entry_naming(replaced, replaced.facts.dependencies, squash.key, self)
+        )
+        graph.squash_problems.append(
+            SquashProblem(
+                replaced if entry is not None and replaced is not None else squash,
+                f"{name} is replaced by {squash.label} but depends on it; once the squash "
+                f"stands in for {name} it depends on itself, and {error}",
+                dependency=entry,
+            )
+        )
 
     def drop(self, key: NodeKey) -> None:
         graph = self.graph
@@ -379,6 +475,56 @@ class _Builder:
             graph.parents[child].discard(key)
         for parent in graph.parents.pop(key, set()):
             graph.children[parent].discard(key)
+
+
+def _inner_first(
+    squashes: list[Migration], replaced_keys: dict[NodeKey, set[NodeKey]]
+) -> list[Migration]:
+    """Squashes in an order where each comes after the squashes it replaces (the order in
+    which Django's loader succeeds); squashes that replace each other in a loop come last."""
+    by_key = {m.key: m for m in squashes}
+    inner = {key: replaced_keys[key] & set(by_key) - {key} for key in by_key}
+    order: list[Migration] = []
+    done: set[NodeKey] = set()
+    pending = sorted(by_key)
+    while pending:
+        ready = [key for key in pending if inner[key] <= done]
+        if not ready:
+            order.extend(by_key[key] for key in pending)
+            break
+        for key in ready:
+            order.append(by_key[key])
+            done.add(key)
+        pending = [key for key in pending if key not in done]
+    return order
+
+
+def _nested_message(outer: Migration, inner: Migration) -> str:
+    """Why a squash that replaces another squash still on disk fails on some runs."""
+    failure = "Django's loader fails with 'Unable to find replacement node'"
+    if outer.app_key == inner.app_key:
+        when = (
+            f"when it takes {outer.name} first, and it reads the files of a migrations "
+            "package in no fixed order (a set of names)"
+        )
+    else:
+        when = f"when '{outer.app}' is listed before '{inner.app}' in INSTALLED_APPS"
+    return (
+        f"{outer.label} replaces {inner.label}, itself a squashed migration still on disk; "
+        f"{failure} {when}"
+    )
+
+
+def _entry_naming(
+    migration: Migration, entries: tuple[Dependency, ...], key: NodeKey, builder: _Builder
+) -> Dependency | None:
+    """The entry of `migration`'s `entries` that names the node `key`, if one does."""
+    for entry in entries:
+        if entry.app is None or entry.name != key[1]:
+            continue
+        if builder.app_key(entry.app, migration) == key[0] or entry.app == key[0]:
+            return entry
+    return None
 
 
 def _unread_labels(migrations: list[Migration]) -> dict[str, str]:
@@ -411,6 +557,8 @@ def _unread_labels(migrations: list[Migration]) -> dict[str, str]:
                 and d.name in names
                 and d.name != migration.name
             }
+        # A label the app's migrations replace one for one is an old label (a renamed app).
+        candidates -= {d.app for m in group for d in m.facts.replaces if d.name == m.name}
         if len(candidates) != 1:
             continue
         [candidate] = candidates

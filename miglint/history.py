@@ -17,7 +17,7 @@ before this operation", so it stays small and linear in the number of operations
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from miglint import syntax as s
 from miglint.effects import is_data_step
@@ -58,6 +58,14 @@ class ModelFacts:
     name: str
     proxy: bool | None
     managed: bool | None
+    # The migration whose CreateModel made it.
+    created_in: NodeKey | None = None
+    # Its explicit `db_table`, else None (Django's default name is `app_model`).
+    db_table: str | None = None
+
+    def table(self, app: str) -> str:
+        """The table's name, lower-cased."""
+        return (self.db_table or f"{app}_{self.name}").lower()
 
     @property
     def has_table(self) -> bool:
@@ -73,6 +81,8 @@ class Before:
     field: FieldDefinition | None
     # A data step of the app ran after the field last became nullable (and before this).
     data_step_since_nullable: bool = False
+    # The migration whose AddField or CreateModel added the field (its column).
+    field_added_in: NodeKey | None = None
 
 
 @dataclass
@@ -81,9 +91,11 @@ class _Model:
     fields: dict[str, FieldDefinition] = field(default_factory=dict)
     # Field name -> how many data steps the walk had seen when the field became nullable.
     nullable_at: dict[str, int] = field(default_factory=dict)
+    # Field name -> the migration that added it.
+    added_in: dict[str, NodeKey] = field(default_factory=dict)
 
     def copy(self) -> _Model:
-        return _Model(self.facts, dict(self.fields), dict(self.nullable_at))
+        return _Model(self.facts, dict(self.fields), dict(self.nullable_at), dict(self.added_in))
 
     def define(self, name: str, definition: FieldDefinition, data_steps: int) -> None:
         """Write a field's new definition; a field nullable before and after stays nullable
@@ -97,6 +109,7 @@ class _Model:
 
     def forget(self, name: str) -> FieldDefinition | None:
         self.nullable_at.pop(name, None)
+        self.added_in.pop(name, None)
         return self.fields.pop(name, None)
 
 
@@ -192,7 +205,7 @@ class _Walker:
                 self.operations(operation.database_operations, path, scratch, record)
                 self.operations(operation.state_operations, path, state, record=False)
             elif operation.is_django:
-                if record and is_data_step(operation):
+                if record and is_data_step(operation, self.migration):
                     self.data_steps += 1
                 if record and operation.name in _RECORDED:
                     self.record(operation.call, path, state)
@@ -207,13 +220,15 @@ class _Walker:
         model = state.get(model_name.lower()) if model_name else None
         definition = None
         filled = False
+        added_in = None
         if model is not None and not is_model_op:
             field_name = _text(call.argument(1, "name"))
             definition = model.fields.get(field_name) if field_name else None
             since = model.nullable_at.get(field_name) if field_name else None
             filled = since is not None and self.data_steps > since
+            added_in = model.added_in.get(field_name) if field_name else None
         self.history[(self.migration.key, path)] = Before(
-            model.facts if model else None, definition, filled
+            model.facts if model else None, definition, filled, added_in
         )
 
     def apply(self, name: str, call: s.Call, state: _State) -> None:
@@ -237,12 +252,21 @@ class _Walker:
                 state.clear()
             elif model is not None:
                 state[new.lower()] = _Model(
-                    ModelFacts(new, model.facts.proxy, model.facts.managed),
+                    replace(model.facts, name=new),
                     model.fields,
                     model.nullable_at,
+                    model.added_in,
                 )
         elif name == "AlterModelOptions":
             self.alter_options(call, state)
+        elif name == "AlterModelTable":
+            model_name = _text(call.argument(0, "name"))
+            model = state.get(model_name.lower()) if model_name else None
+            if model is not None:
+                table = call.argument(1, "table")
+                model.facts = replace(
+                    model.facts, db_table=table if isinstance(table, str) else None
+                )
         else:
             self.apply_field(name, call, state)
 
@@ -258,11 +282,14 @@ class _Walker:
                 state.clear()
             elif model is not None:
                 since = model.nullable_at.pop(old, None)
+                added_in = model.added_in.pop(old, None)
                 moved = model.forget(old)
                 if moved is not None:
                     model.fields[new] = moved
                     if since is not None:
                         model.nullable_at[new] = since
+                    if added_in is not None:
+                        model.added_in[new] = added_in
             return
         field_name = _text(call.argument(1, "name"))
         if field_name is None:
@@ -277,6 +304,8 @@ class _Walker:
             model.forget(field_name)
         if definition is not None:
             model.define(field_name, definition, self.data_steps)
+            if name == "AddField":
+                model.added_in[field_name] = self.migration.key
 
     def create_model(self, call: s.Call, state: _State) -> None:
         name = _text(call.argument(0, "name"))
@@ -286,7 +315,9 @@ class _Walker:
         options = call.argument(2, "options")
         proxy = _option(options, "proxy", False)
         managed = _option(options, "managed", True)
-        model = _Model(ModelFacts(name, proxy, managed))
+        db_table = s.dict_item(options, "db_table")
+        explicit = db_table if isinstance(db_table, str) else None
+        model = _Model(ModelFacts(name, proxy, managed, self.migration.key, explicit))
         fields = call.argument(1, "fields")
         if isinstance(fields, s.Seq):
             for item in fields.items:
@@ -304,7 +335,7 @@ class _Walker:
             return
         # Django resets `managed` to its default when the new options leave it out.
         managed = _option(call.argument(1, "options"), "managed", True)
-        model.facts = ModelFacts(model.facts.name, model.facts.proxy, managed)
+        model.facts = replace(model.facts, managed=managed)
 
     def nested_state_operations(self, value: s.Value | s.Missing, state: _State) -> None:
         """RunSQL(state_operations=[...]) changes the state like any operation."""
@@ -331,6 +362,7 @@ _STATE_CHANGES = frozenset(
         "DeleteModel",
         "RenameModel",
         "AlterModelOptions",
+        "AlterModelTable",
         "AddField",
         "RemoveField",
         "AlterField",
@@ -408,3 +440,79 @@ def database_operations(
             yield from database_operations(operation.database_operations, path)
         else:
             yield path, operation
+
+
+def dropped_later(operations: Iterable[Operation]) -> frozenset[s.Span]:
+    """The spans of the operations (run on the database) whose model a later DeleteModel of
+    the same migration drops with its table: that DeleteModel is the hazard to report."""
+    ordered = [operation for _, operation in database_operations(operations)]
+    doomed: set[str] = set()
+    found: set[s.Span] = set()
+    for operation in reversed(ordered):
+        call = operation.call
+        if call is None or not operation.is_django:
+            continue
+        if operation.name == "DeleteModel":
+            name = _text(call.argument(0, "name"))
+            if name is not None:
+                doomed.add(name.lower())
+            continue
+        if operation.name == "CreateModel":
+            # What comes before it names an earlier model of the same name.
+            name = _text(call.argument(0, "name"))
+            if name is not None:
+                doomed.discard(name.lower())
+            continue
+        if operation.name == "RenameModel":
+            old, new = _text(call.argument(0, "old_name")), _text(call.argument(1, "new_name"))
+            if old is not None and new is not None and new.lower() in doomed:
+                doomed.discard(new.lower())
+                doomed.add(old.lower())
+                found.add(operation.span)
+            continue
+        position, keyword = (0, "name") if operation.name in _MODEL_OPTIONS else (0, "model_name")
+        model = _text(call.argument(position, keyword))
+        if model is not None and model.lower() in doomed:
+            found.add(operation.span)
+    return frozenset(found)
+
+
+def deleted_after(operations: Iterable[Operation]) -> dict[OperationPath, frozenset[str]]:
+    """For each operation run on the database: the models (lower-cased names) that a later
+    DeleteModel of the same migration drops."""
+    ordered = list(database_operations(operations))
+    later: set[str] = set()
+    result: dict[OperationPath, frozenset[str]] = {}
+    for path, operation in reversed(ordered):
+        result[path] = frozenset(later)
+        if operation.is_("DeleteModel") and operation.call is not None:
+            name = _text(operation.call.argument(0, "name"))
+            if name is not None:
+                later.add(name.lower())
+    return result
+
+
+def relation_target(call: s.Call, app: str) -> tuple[str, str] | None:
+    """(app label, lower-cased model name) a ForeignKey, OneToOneField or ManyToManyField
+    points to, when `to` is a literal model reference."""
+    if call.name not in ("ForeignKey", "OneToOneField", "ManyToManyField"):
+        return None
+    target = _text(call.argument(0, "to"))
+    if target is None:
+        return None
+    label, _, model = target.rpartition(".")
+    return (label or app), model.lower()
+
+
+# Operations that name their model `name` rather than `model_name`.
+_MODEL_OPTIONS = frozenset(
+    {
+        "AlterModelTable",
+        "AlterModelTableComment",
+        "AlterModelOptions",
+        "AlterModelManagers",
+        "AlterUniqueTogether",
+        "AlterIndexTogether",
+        "AlterOrderWithRespectTo",
+    }
+)

@@ -15,6 +15,7 @@ knows which app's findings depend on which files.
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import hashlib
 import os
@@ -24,10 +25,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar, cast
 
 # (kind, absolute path); kinds: "file" (content), "list" (a folder's entries), "match:..."
-# (the names in a folder matching some patterns), and the tests "isfile", "isdir",
-# "exists", "lexists", "islink", "plain" (a regular file, not a link).
+# (the names in a folder matching some patterns), the tests "isfile", "isdir", "exists",
+# "lexists", "islink", "plain" (a regular file, not a link), and "clock" (see `now`).
 Note = tuple[str, str]
 # A file or folder's stat signature: size, mtime, ctime (ns), inode and device. None when it
 # was written too recently to trust (the clock may not have moved since): compare content.
@@ -35,6 +37,8 @@ Signature = tuple[int, int, int, int, int] | None
 # "file": (signature, digest of the bytes) or ("error", text); "list": (signature, digest
 # of the entries) or ("error", text); tests: the answer.
 Seen = object
+
+T = TypeVar("T")
 
 # Larger files are never read whole (a larger source file is refused, see pysource).
 READ_LIMIT = 5 * 1024 * 1024
@@ -119,6 +123,33 @@ def acting_for(apps: frozenset[str] | None) -> Iterator[None]:
         yield
 
 
+class Shared(Generic[T]):
+    """A value worked out once and then used on behalf of several apps (a walk of the
+    whole project, say): what working it out looked at is noted again for every use, so
+    that each app that uses it depends on what it read (see `Recorder.scope`)."""
+
+    def __init__(self, compute: Callable[[], T]) -> None:
+        self._compute = compute
+        self._done = False
+        self._value: T | None = None
+        self._notes: dict[Note, Seen] = {}
+
+    def get(self) -> T:
+        recorder = _ACTIVE.get()
+        if not self._done:
+            local = Recorder(started_ns=recorder.started_ns if recorder else time.time_ns())
+            with recording(local):
+                self._value = self._compute()
+            self._notes = local.notes
+            self._done = True
+            if local.unstable and recorder is not None:
+                recorder.unstable = True
+        if recorder is not None:
+            for key, seen in self._notes.items():
+                recorder.note(key, seen)
+        return cast(T, self._value)
+
+
 def absolute(path: str) -> str:
     """os.path.abspath(path), without its cost for a path that is already one (most are)."""
     if (
@@ -135,6 +166,21 @@ def _note(kind: str, path: str, seen: Seen) -> None:
     recorder = _ACTIVE.get()
     if recorder is not None:
         recorder.note((kind, absolute(path)), seen)
+
+
+def now() -> datetime.datetime:
+    """The current time, for an answer that depends on it (a merge migration named by the
+    minute, as Django names it): noted as a look that never holds again, so that neither
+    the answer nor the findings worked out with it are ever replayed."""
+    value = datetime.datetime.now()
+    recorder = _ACTIVE.get()
+    if recorder is not None:
+        recorder.note(CLOCK, value.isoformat())
+    return value
+
+
+# The note of `now` (a kind the Checker does not know: it never holds).
+CLOCK: Note = ("clock", "now")
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import cast
 
@@ -21,6 +21,7 @@ from miglint import inputs
 from miglint import syntax as s
 from miglint.nodes import App
 from miglint.parse import import_aliases, qualify
+from miglint.project_patches import python_files
 from miglint.pysource import SourceError, decode, parse_source, read_file
 from miglint.state import (
     FIELD_POSITIONAL,
@@ -33,6 +34,7 @@ from miglint.state import (
     canonical,
     deconstruct_field,
     field_class,
+    index_entry,
     option_value,
 )
 
@@ -79,13 +81,30 @@ _MIGRATION_MANAGERS = frozenset(
     {"django.contrib.auth.models.UserManager", "django.contrib.auth.base_user.UserManager"}
 )
 _PRIVATE = frozenset({"GenericForeignKey", "GenericRelation"})
+# Django's classes whose objects deconstruct into their constructor call.
+_DECONSTRUCTIBLE = (
+    "django.core.validators.",
+    "django.core.files.storage.",
+    "django.contrib.auth.validators.",
+    "django.contrib.postgres.",
+    "django.db.models.",
+)
+_GIS_MODELS = "django.contrib.gis.db.models"
+_USER_SETTING = "django.conf.settings.AUTH_USER_MODEL"
 _CHOICES_BASES = frozenset({"TextChoices", "IntegerChoices", "Choices"})
+_ENUMS = frozenset(
+    {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "enum.ReprEnum"}
+)
+# Members of these equal their values (IntEnum(1) == 1), as Django's comparison sees them.
+_MIXIN_ENUMS = frozenset({"enum.IntEnum", "enum.StrEnum", "enum.IntFlag"})
 _DYNAMIC = re.compile(r"\b(add_to_class|contribute_to_class)\s*\(")
 _COMPOUND = frozenset(
     {"If", "Try", "TryStar", "For", "While", "With", "Match", "AsyncFor", "AsyncWith"}
 )
 
 Reader = Callable[[str], str | None]
+# (app folder, lowercase class names) -> files that may define such classes.
+Elsewhere = Callable[[str, frozenset[str]], list[str]]
 
 
 def read_text(path: str) -> str | None:
@@ -123,7 +142,7 @@ class ClassRef:
 class _ClassInfo:
     """What a class is: a model (abstract or not), a Choices enum, a manager, or unknown."""
 
-    kind: str  # "model", "choices", "manager", "field", "plain", "unknown"
+    kind: str  # "model", "choices", "manager", "field", "enum", "plain", "unknown"
     ref: ClassRef | None = None
     parents: list[_ClassInfo] = field(default_factory=list)
     # External base classes that may add fields (e.g. django.contrib's AbstractUser).
@@ -142,6 +161,10 @@ class _ClassInfo:
     choices: object = None
     members: dict[str, tuple[object, object]] = field(default_factory=dict)
     qualified: str = ""
+    # An enum.Enum subclass whose members equal their values (IntEnum, StrEnum, (str, Enum)).
+    enum_mixin: bool = False
+    # A deconstructible class of Django's (a validator, a storage...) is among its bases.
+    django_base: bool = False
 
 
 class ModelsReader:
@@ -156,6 +179,8 @@ class ModelsReader:
         self.infos: dict[tuple[str, str], _ClassInfo] = {}
         self.notes: list[str] = []
         self.files: dict[tuple[str, str], str | None] = {}
+        # Class attributes built by classes miglint cannot read, which may add models.
+        self.generators: list[str] = []
 
     # --- modules -----------------------------------------------------------------------
 
@@ -189,7 +214,7 @@ class ModelsReader:
             path,
             tree,
             text,
-            import_aliases(imports),
+            _aliases(imports),
             constants,
             classes,
             frozenset(functions),
@@ -229,7 +254,7 @@ class ModelsReader:
     # --- names -------------------------------------------------------------------------
 
     def resolve(self, dotted: str, module: Module, depth: int = 0) -> object:
-        """What `dotted` names in `module`: a ClassRef, ("value", Value, Module),
+        """What `dotted` names in `module`: a ClassRef, ("value", Value, Module, name),
         ("module", Module), ("external", qualified name), ("function", name) or None."""
         if depth > 12:
             return None
@@ -242,7 +267,7 @@ class ModelsReader:
             if isinstance(value, s.Ref) and value.name != dotted:
                 target = self.resolve(value.name, module, depth + 1)
             else:
-                target = ("value", value, module)
+                target = ("value", value, module, head)
         elif head in module.functions:
             target = ("function", head)
         elif head in module.aliases:
@@ -286,6 +311,9 @@ class ModelsReader:
                 return self.resolve(name, found, depth + 1)
         if qualified.startswith("."):
             return None
+        if qualified.startswith(_GIS_MODELS):
+            # GeoDjango's models module re-exports django.db.models.
+            qualified = "django.db.models" + qualified[len(_GIS_MODELS) :]
         return ("external", qualified)
 
     # --- classes -----------------------------------------------------------------------
@@ -316,6 +344,7 @@ class ModelsReader:
             elif isinstance(target, tuple) and target[0] == "external":
                 qualified = str(target[1])
                 kinds.append(_external_kind(qualified))
+                info.django_base = info.django_base or qualified.startswith(_DECONSTRUCTIBLE)
                 if kinds[-1] == "model" and qualified not in _MODEL_BASES:
                     info.opaque_bases.append(qualified)
                     info.direct_opaque = True
@@ -333,11 +362,18 @@ class ModelsReader:
                     name = qualified.rpartition(".")[2]
                     info.field_base = name if name in FIELD_POSITIONAL else None
                     info.private = info.private or name in _PRIVATE
-            elif base.name == "object":
+                if kinds[-1] == "enum":
+                    info.enum_mixin = info.enum_mixin or qualified in _MIXIN_ENUMS
+            elif target is None and "." not in base.name and hasattr(builtins, base.name):
+                # object, str, int, dict...: `class Color(str, Enum)` compares equal to str.
                 kinds.append("plain")
+                info.enum_mixin = info.enum_mixin or base.name in ("str", "int")
             else:
                 kinds.append("unknown")
-        for kind in ("model", "choices", "manager", "field"):
+        if any(p.kind == "enum" and p.enum_mixin for p in info.parents):
+            info.enum_mixin = True
+        info.django_base = info.django_base or any(p.django_base for p in info.parents)
+        for kind in ("model", "choices", "manager", "field", "enum"):
             if kind in kinds:
                 info.kind = kind
                 break
@@ -364,14 +400,25 @@ class ModelsReader:
                     info.use_in_migrations = flag if isinstance(flag, bool) else None
         elif info.kind == "choices":
             self._read_choices(info)
+        elif info.kind == "enum":
+            self._read_enum(info)
         elif info.kind == "field":
             info.private = info.private or any(p.private for p in info.parents)
             bases = {p.field_base for p in info.parents if p.kind == "field"}
             if info.field_base is not None:
                 bases.add(info.field_base)
-            overrides = {"__init__", "deconstruct", "contribute_to_class"}
-            defined = {st.name for st in ref.node.body if isinstance(st, s.FunctionDef)}
-            simple = len(bases) == 1 and None not in bases and not defined & overrides
+            # A mixin of the project's or from a package may take arguments of its own
+            # (and drop them before Django sees them), or write deconstruct() differently.
+            mixins_known = (
+                all(
+                    p.kind == "field" or (p.kind == "plain" and not _changes_field(p))
+                    for p in info.parents
+                )
+                and "unknown" not in kinds
+            )
+            simple = (
+                len(bases) == 1 and None not in bases and not _changes_field(info) and mixins_known
+            )
             info.field_base = bases.pop() if simple else None
         return info
 
@@ -408,15 +455,79 @@ class ModelsReader:
             if parent_meta.abstract:
                 inherited_attrs.pop("abstract", None)
             attributes.update(inherited_attrs)
+        module = info.ref.module
         for statement in meta_node.body:
-            if isinstance(statement, s.Assign) and not statement.augmented:
+            if isinstance(statement, s.Assign):
                 for target_name in statement.targets:
-                    attributes[target_name] = (statement.value, info.ref.module)
+                    previous = attributes.get(target_name)
+                    if not statement.augmented:
+                        attributes[target_name] = (statement.value, module)
+                    elif previous is not None and previous[1] is module:
+                        # `indexes += [...]`
+                        joined = s.Concat((previous[0], statement.value), statement.span)
+                        attributes[target_name] = (joined, module)
+                    else:
+                        info.meta_undecided = f"Meta extends {target_name} miglint cannot read"
             elif isinstance(statement, s.Other) and statement.kind in _COMPOUND:
                 info.meta_undecided = "Meta sets options conditionally"
+            elif isinstance(statement, s.Other) and statement.kind == "Expr":
+                self._meta_expression(info, attributes, module, statement)
+            elif isinstance(statement, s.Other) and statement.kind not in ("Pass", "AnnAssign"):
+                info.meta_undecided = "Meta runs code miglint cannot read"
         info.meta = attributes
         abstract = attributes.get("abstract")
         info.abstract = abstract is not None and abstract[0] is True
+
+    def _meta_expression(
+        self,
+        info: _ClassInfo,
+        attributes: dict[str, tuple[s.Value, Module]],
+        module: Module,
+        statement: s.Other,
+    ) -> None:
+        """A docstring, or `indexes.extend(Parent.Meta.indexes)` / `.append(...)` in Meta."""
+        source = _source_of(module.text, statement.span).strip()
+        if source[:1] in ("'", '"') or source[:2].lower() in ('r"', "r'", 'b"', "b'"):
+            return
+        found = re.fullmatch(r"(\w+)\s*\.\s*(extend|append)\s*\((.*)\)", source, re.DOTALL)
+        previous = attributes.get(found.group(1)) if found else None
+        argument = _expression(found.group(3)) if found else None
+        if found is None or previous is None or previous[1] is not module or argument is None:
+            info.meta_undecided = "Meta runs code miglint cannot read"
+            return
+        if found.group(2) == "append":
+            argument = s.Seq("list", (argument,), statement.span)
+        joined = s.Concat((previous[0], argument), statement.span)
+        attributes[found.group(1)] = (joined, module)
+
+    def list_items(
+        self, value: s.Value, module: Module, depth: int = 0
+    ) -> list[tuple[s.Value, Module]]:
+        """The items of a list option (Meta.indexes), each with the module it is read in:
+        literal lists, `+`, `*unpacking`, names and `Parent.Meta.indexes`."""
+        if depth > 20:
+            raise Undecidable("a list nested too deeply")
+        if isinstance(value, s.Seq):
+            return [(item, module) for item in value.items]
+        if isinstance(value, s.Concat):
+            return [
+                pair for part in value.parts for pair in self.list_items(part, module, depth + 1)
+            ]
+        if isinstance(value, s.Ref):
+            target = self.resolve(value.name, module)
+            if isinstance(target, tuple) and target[0] == "value":
+                owner = target[2]
+                assert isinstance(owner, Module)
+                return self.list_items(cast(s.Value, target[1]), owner, depth + 1)
+            if isinstance(target, tuple) and target[0] == "attribute":
+                ref, rest = target[1], str(target[2])
+                assert isinstance(ref, ClassRef)
+                head, _, attribute = rest.partition(".")
+                parent = self.info(ref)
+                found = (parent.meta or {}).get(attribute) if head == "Meta" else None
+                if found is not None and not parent.meta_undecided and "." not in attribute:
+                    return self.list_items(found[0], found[1], depth + 1)
+        raise Undecidable(f"a list miglint cannot read: {_describe_value(value)}")
 
     def _inherited_meta(self, info: _ClassInfo) -> dict[str, tuple[s.Value, Module]] | None:
         for parent in info.parents:
@@ -466,6 +577,24 @@ class ModelsReader:
         info.choices = ("list", tuple(pairs))
         del integer
 
+    def _read_enum(self, info: _ClassInfo) -> None:
+        """Members of an enum.Enum subclass: name -> (value, or Undecided; the name)."""
+        assert info.ref is not None
+        scope = ModuleScope(self, info.ref.module)
+        for parent in info.parents:
+            info.members.update(parent.members)
+        for statement in info.ref.node.body:
+            if not isinstance(statement, s.Assign) or statement.augmented:
+                continue
+            for name in statement.targets:
+                if name.startswith("_"):
+                    continue
+                try:
+                    value = canonical(statement.value, scope)
+                except Undecidable as error:
+                    value = Undecided(f"{info.ref.node.name}.{name}: {error}")
+                info.members[name] = (value, name)
+
     def _member(self, value: s.Value, name: str, scope: ModuleScope) -> tuple[object, object]:
         label: object = name.replace("_", " ").title()
         if isinstance(value, s.Seq) and value.kind == "tuple":
@@ -482,21 +611,21 @@ class ModelsReader:
 
     # --- models ------------------------------------------------------------------------
 
-    def model_modules(self) -> tuple[list[Module], list[Module], str | None]:
-        """(modules Django imports with the app's models, other model files, why partial)."""
+    def model_modules(self) -> tuple[list[Module], list[Module], list[ClassRef], str | None]:
+        """(modules Django imports with the app's models, other model files, classes that
+        the models modules import from outside the app, why the set of models is partial)."""
         partial: str | None = None
         loaded: list[Module] = []
         unreachable: list[Module] = []
+        imported: list[ClassRef] = []
         paths = list(self.app.models_paths)
         package_init = os.path.join(self.app.path, "models", "__init__.py")
         single = os.path.join(self.app.path, "models.py")
         entry = package_init if package_init in paths else single if single in paths else None
         if entry is None and paths:
             partial = "the models package has no __init__.py"
-        reachable: list[str] = []
         queue = [entry] if entry else list(paths)
         seen: set[str] = set()
-        app_dir = self.app.path + os.sep
         while queue:
             path = queue.pop(0)
             if path in seen or len(seen) > 500:
@@ -506,7 +635,6 @@ class ModelsReader:
             if module is None:
                 partial = f"{os.path.relpath(path)} cannot be read"
                 continue
-            reachable.append(path)
             loaded.append(module)
             if any(st.kind in _COMPOUND for st in module.tree.body if isinstance(st, s.Other)):
                 partial = f"{os.path.relpath(path)} defines things conditionally"
@@ -515,64 +643,181 @@ class ModelsReader:
             for statement in module.tree.body:
                 if not isinstance(statement, s.Import):
                     continue
-                candidates = [statement.module]
-                if statement.name and statement.name != "*":
-                    candidates.insert(0, f"{statement.module}.{statement.name}")
-                for candidate in candidates:
-                    target = self.module_file(candidate, path) if candidate.strip(".") else None
-                    if candidate.strip(".") == "" and statement.name:
-                        target = self.module_file("." * len(candidate) + statement.name, path)
-                    if target is None:
-                        continue
-                    if target.startswith(app_dir) and os.sep + "migrations" + os.sep not in target:
-                        queue.append(target)
-                    break
+                target = self._import_target(statement, path)
+                if target is not None and self._own_module(target):
+                    queue.append(target)
+                elif statement.name == "*":
+                    found = self._star_models(target, statement.module)
+                    partial = found[1] or partial
+                    imported.extend(found[0])
+                elif (
+                    statement.name is not None
+                    and statement.name[:1].isupper()
+                    and target is not None
+                    and not any(target.startswith(app.path + os.sep) for app in self.apps)
+                ):
+                    # A class from a shared module (not an app's): it registers with
+                    # this app if its Meta.app_label says so.
+                    ref = self.resolve(statement.alias, module)
+                    if isinstance(ref, ClassRef):
+                        imported.append(ref)
         for path in paths:
             if path not in seen:
                 module = self.module(path)
                 if module is not None:
                     unreachable.append(module)
-        return loaded, unreachable, partial
+        return loaded, unreachable, imported, partial
 
-    def app_state(self) -> tuple[AppState, set[str]]:
-        loaded, unreachable, partial = self.model_modules()
+    def _import_target(self, statement: s.Import, path: str) -> str | None:
+        """The project file an import of a models module reads, if any."""
+        candidates = [statement.module]
+        if statement.name and statement.name != "*":
+            candidates.insert(0, f"{statement.module}.{statement.name}")
+        for candidate in candidates:
+            target = self.module_file(candidate, path) if candidate.strip(".") else None
+            if candidate.strip(".") == "" and statement.name:
+                target = self.module_file("." * len(candidate) + statement.name, path)
+            if target is not None:
+                return target
+        return None
+
+    def _own_module(self, path: str) -> bool:
+        """A module of this app (not of an app nested in it, nor a migration)."""
+        if not path.startswith(self.app.path + os.sep):
+            return False
+        if os.sep + "migrations" + os.sep in path[len(self.app.path) :]:
+            return False
+        return not any(
+            other.path != self.app.path
+            and len(other.path) > len(self.app.path)
+            and path.startswith(other.path + os.sep)
+            for other in self.apps
+        )
+
+    def _star_models(self, path: str | None, written: str) -> tuple[list[ClassRef], str | None]:
+        """Classes `from X import *` brings from outside the app, and why that set may be
+        incomplete (X cannot be read, or defines things conditionally)."""
+        module = self.module(path) if path is not None else None
+        if module is None:
+            return [], f"models may come from `from {written} import *`"
+        reason = None
+        if any(st.kind in _COMPOUND for st in module.tree.body if isinstance(st, s.Other)):
+            reason = f"models may come from `from {written} import *` (defined conditionally)"
+        if module.star_imports:
+            reason = f"models may come from `from {written} import *`"
+        return [ClassRef(module, node) for node in module.classes.values()], reason
+
+    def app_state(
+        self, expected: frozenset[str] = frozenset(), elsewhere: Elsewhere | None = None
+    ) -> tuple[AppState, set[str]]:
+        """The app's models; `expected` are the models its migrations build (lowercase
+        names), and `elsewhere` finds the project's other files that may define those
+        missing from the models modules."""
+        loaded, unreachable, imported, partial = self.model_modules()
         models: dict[str, ModelState] = {}
         maybe: set[str] = set()
-        for group, registered in ((loaded, True), (unreachable, False)):
-            for module in group:
-                for node in module.classes.values():
-                    info = self.info(ClassRef(module, node))
-                    if info.kind == "unknown":
-                        maybe.add(node.name.lower())
-                        continue
-                    if info.kind != "model" or info.abstract:
-                        continue
-                    if not registered:
-                        maybe.add(node.name.lower())
-                    label = self._app_label(info)
-                    if label is None:
-                        maybe.add(node.name.lower())
-                        continue
-                    if label != self.app.label:
-                        continue
-                    state = self.model_state(info)
-                    if not registered:
-                        state = _replace(
-                            state,
-                            unknown=state.unknown or "defined in a module the app may not import",
-                        )
-                    models.setdefault(state.key, state)
+        groups: list[tuple[list[ClassRef], bool, bool]] = [
+            ([ClassRef(m, node) for m in loaded for node in m.classes.values()], True, False),
+            (imported, True, True),
+            (
+                [ClassRef(m, node) for m in unreachable for node in m.classes.values()],
+                False,
+                False,
+            ),
+        ]
+        self._add_models(groups, models, maybe)
+        missing = expected - set(models) - maybe
+        if missing and elsewhere is not None:
+            # Django registers a model class whenever its module is imported, by
+            # AppConfig.ready() or any other code: a model defined in another module
+            # may still be registered, so it is not a deletion.
+            known = {os.path.abspath(m.path) for m in loaded + unreachable}
+            found = [
+                p
+                for p in elsewhere(self.app.path, frozenset(missing))
+                if os.path.abspath(p) not in known
+            ]
+            others = [
+                ClassRef(module, node)
+                for path in found
+                for module in [self.module(path)]
+                if module is not None
+                for node in module.classes.values()
+                if node.name.lower() in missing
+            ]
+            self._add_models([(others, False, True)], models, maybe)
+            for path in found:
+                module = self.module(path)
+                if module is None:
+                    continue
+                # A class of that name defined in a block (if, try): it may be a model.
+                top_level = {name.lower() for name in module.classes}
+                maybe.update(
+                    name
+                    for name in missing - set(models) - top_level
+                    if re.search(rf"class\s+{re.escape(name)}\b", module.text, re.I)
+                )
         notes = tuple(self.notes)
         if maybe:
             partial = partial or "classes miglint cannot classify: " + ", ".join(sorted(maybe))
+        if self.generators:
+            partial = partial or f"{self.generators[0]} may add models"
         return AppState(self.app.label, models, None, partial, notes), maybe
 
+    def _add_models(
+        self,
+        groups: list[tuple[list[ClassRef], bool, bool]],
+        models: dict[str, ModelState],
+        maybe: set[str],
+    ) -> None:
+        """The app's models among `groups` of classes into `models`, classes that may be
+        models into `maybe`. Each group says whether Django surely registers its classes,
+        and whether they come from modules outside the app (which register with an app
+        only through Meta.app_label or the app their module is in)."""
+        for refs, registered, outside in groups:
+            for ref in refs:
+                node = ref.node
+                info = self.info(ref)
+                if info.kind == "unknown":
+                    maybe.add(node.name.lower())
+                    continue
+                if info.kind != "model" or info.abstract:
+                    continue
+                label = self._app_label(info)
+                if label is None or (outside and not self._placed(info)):
+                    # Which app it registers with depends on code miglint cannot see.
+                    maybe.add(node.name.lower())
+                    continue
+                if label != self.app.label:
+                    continue
+                if not registered:
+                    maybe.add(node.name.lower())
+                state = self.model_state(info)
+                if not registered:
+                    where = os.path.relpath(ref.module.path)
+                    state = _replace(
+                        state,
+                        unknown=state.unknown
+                        or f"defined in {where}, which the models modules do not import "
+                        "(Django registers it only if some code does)",
+                    )
+                models.setdefault(state.key, state)
+
+    def _placed(self, info: _ClassInfo) -> bool:
+        """Whether a model's app is known: Meta.app_label, or its module is in an app."""
+        assert info.ref is not None
+        path = info.ref.module.path
+        return "app_label" in (info.meta or {}) or any(
+            path.startswith(app.path + os.sep) for app in self.apps
+        )
+
     def _app_label(self, info: _ClassInfo) -> str | None:
+        """The app a model registers with: Meta.app_label, else the app its module is in."""
         meta = info.meta or {}
         if "app_label" in meta:
             value = meta["app_label"][0]
             return value if isinstance(value, str) else None
-        return self.app.label
+        return self._label_of(info)
 
     def model_state(self, info: _ClassInfo) -> ModelState:
         assert info.ref is not None
@@ -643,8 +888,11 @@ class ModelsReader:
         for key, (value, module) in (info.meta or {}).items():
             if key not in META_OPTIONS:
                 continue
-            scope = scope_cache.setdefault(module.path, ModuleScope(self, module))
-            options[key] = option_value(key, value, scope, label, name)
+            scope = scope_cache.setdefault(module.path, MetaScope(self, module, info.meta or {}))
+            if key in ("indexes", "constraints"):
+                options[key] = self._entries(key, value, module, label, name)
+            else:
+                options[key] = option_value(key, value, scope, label, name)
         if info.meta_undecided:
             options["__undecided__"] = Undecided(info.meta_undecided)
         all_managers = own_managers + [m for m in managers if m[0] not in dict(own_managers)]
@@ -664,7 +912,18 @@ class ModelsReader:
             info.ref.module.path,
             unknown=None,
             partial="; ".join(partial) or None,
+            opaque_base=bool(info.opaque_bases),
         )
+
+    def _entries(self, key: str, value: s.Value, module: Module, label: str, name: str) -> object:
+        """Meta.indexes or Meta.constraints as (name or None, canonical body) entries."""
+        try:
+            return tuple(
+                index_entry(item, ModuleScope(self, owner), label, name, key)
+                for item, owner in self.list_items(value, module)
+            )
+        except Undecidable as error:
+            return Undecided(f"Meta.{key}: {error}")
 
     def _label_of(self, info: _ClassInfo) -> str:
         assert info.ref is not None
@@ -741,9 +1000,11 @@ class ModelsReader:
                         statement.span,
                     )
                 elif kind == "custom-field":
+                    # A class that adds itself to the model its own way may be a private
+                    # field (like GenericForeignKey), which no migration holds.
                     fields[name] = FieldState(
                         name,
-                        value.func,
+                        "?" if detail else value.func,
                         {},
                         statement.span,
                         unknown=f"custom field class {value.func}",
@@ -758,6 +1019,8 @@ class ModelsReader:
                     )
                     partial.append(f"{ref.node.name}.{name} uses {value.func}")
                     managers.append((name, Undecided(value.func)))
+                    # Like simple_history's HistoricalRecords(), it may add models.
+                    self.generators.append(f"{ref.node.name}.{name} = {value.func}(...)")
 
     def _call_kind(self, call: s.Call, module: Module) -> tuple[str, object]:
         """ "field", "custom-field", "manager" (with its canonical entry), "other", "unknown"."""
@@ -773,7 +1036,7 @@ class ModelsReader:
                 return (
                     ("field-subclass", info.field_base)
                     if info.field_base
-                    else ("custom-field", None)
+                    else ("custom-field", _adds_itself(info))
                 )
             if info.kind == "manager":
                 return "manager", self._manager_entry(call, info, scope)
@@ -851,6 +1114,41 @@ class ModelsReader:
         if len(result) == 1 and result[0][0] == "objects" and shim_default:
             return ()
         return tuple(result)
+
+
+def _source_of(text: str, span: s.Span) -> str:
+    """The source text of a statement (spans count characters in ASCII files)."""
+    lines = text.splitlines()[span.line - 1 : span.end_line]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return lines[0][span.column - 1 : span.end_column - 1]
+    return "\n".join([lines[0][span.column - 1 :], *lines[1:-1], lines[-1][: span.end_column - 1]])
+
+
+def _expression(source: str) -> s.Value | None:
+    """One expression's source as a value (for an argument read from source text)."""
+    try:
+        module = parse_source(f"_value = ({source})\n")
+    except SourceError:
+        return None
+    statement = module.body[0] if len(module.body) == 1 else None
+    return statement.value if isinstance(statement, s.Assign) else None
+
+
+def _describe_value(value: s.Value) -> str:
+    if isinstance(value, s.Unknown):
+        return f"`{value.source}`"
+    return type(value).__name__.lower()
+
+
+def _aliases(imports: list[s.Import]) -> dict[str, str]:
+    """Local name -> dotted import path; `from . import x` is `.x` (a sibling module)."""
+    aliases = import_aliases(imports)
+    for imported in imports:
+        if imported.name not in (None, "*") and imported.module.strip(".") == "":
+            aliases[imported.alias] = imported.module + str(imported.name)
+    return aliases
 
 
 def _with_span(state: FieldState, span: s.Span) -> FieldState:
@@ -941,8 +1239,8 @@ def _external_kind(qualified: str) -> str:
         return "manager"
     if module.startswith("django.db.models") and name == "QuerySet":
         return "plain"
-    if qualified in ("enum.Enum", "enum.IntEnum", "enum.StrEnum"):
-        return "plain"
+    if qualified in _ENUMS:
+        return "enum"
     if module.startswith("django.") and (name.endswith("Field") or name in _PRIVATE):
         return "field"
     if module.startswith("django.") and ".models" not in module:
@@ -966,12 +1264,24 @@ class ModuleScope:
 
     def lookup(self, dotted: str) -> s.Value | Resolved | None:
         target = self.reader.resolve(dotted, self.module)
-        if isinstance(target, tuple) and target[0] == "value":
-            value, owner = target[1], target[2]
+        kind = target[0] if isinstance(target, tuple) else None
+        if isinstance(target, tuple) and kind == "value":
+            value, owner, bound = target[1], target[2], str(target[3])
             assert isinstance(owner, Module)
+            scope = self if owner is self.module else ModuleScope(self.reader, owner)
+            if isinstance(value, s.Call) and value.name[:1].isupper():
+                # An object bound to a name: a migration may import that name (the same
+                # object) or write how the object deconstructs.
+                try:
+                    built = canonical(value, scope)
+                except Undecidable as error:
+                    return Resolved(("object", bound, ("opaque", str(error))))
+                if isinstance(built, tuple) and built[:1] == ("call",):
+                    return Resolved(("object", bound, built))
+                return Resolved(built)
             if owner is self.module:
                 return cast(s.Value, value)
-            return Resolved(canonical(cast(s.Value, value), ModuleScope(self.reader, owner)))
+            return Resolved(canonical(cast(s.Value, value), scope))
         if isinstance(target, ClassRef):
             info = self.reader.info(target)
             if info.kind == "model":
@@ -982,45 +1292,71 @@ class ModuleScope:
                 if isinstance(info.choices, Undecided):
                     raise Undecidable(info.choices.reason)
                 return Resolved(("choices-class", info.choices))
+            # Any other class is written in a migration as a reference to it.
             return None
-        if isinstance(target, tuple) and target[0] == "attribute":
+        if isinstance(target, tuple) and kind == "attribute":
             ref, rest = target[1], target[2]
             assert isinstance(ref, ClassRef) and isinstance(rest, str)
-            found = self._attribute(ref, rest)
-            if found is not None:
-                return found
-        if isinstance(target, tuple) and target[0] == "external":
-            model = _external_model(str(target[1]))
-            if model is not None:
+            return self._attribute(ref, rest)
+        if isinstance(target, tuple) and kind == "external":
+            qualified = str(target[1])
+            model = _external_model(qualified)
+            if model is not None and qualified.startswith("django."):
                 return Resolved(("model", model))
-        if isinstance(target, tuple) and target[0] == "function":
-            return None
-        if isinstance(target, tuple) and target[0] == "value-attribute":
-            raise Undecidable(f"the value of {dotted}")
-        qualified = self.qualify(dotted)
-        last = qualified.rpartition(".")[2]
-        if qualified.startswith(("settings.", "django.conf.settings.")):
-            if last != "AUTH_USER_MODEL":
+            if model is not None:
+                # The package's AppConfig may give its app another label than the folder's.
+                label, _, name = model.partition(".")
+                return Resolved(("external-model", label, name))
+            if qualified.startswith("django.conf.settings.") and qualified != _USER_SETTING:
                 # A migration holds the setting's value, which is not in the source.
                 raise Undecidable(f"the value of {dotted}")
-        elif not qualified.startswith("django.") and (
-            last.isupper() or (last[:1] == "_" and last[1:].isupper())
-        ):
-            # A constant miglint cannot see: the migration holds its value.
+            return None
+        if kind == "function":
+            return None
+        if kind in ("value-attribute", "module"):
             raise Undecidable(f"the value of {dotted}")
-        return None
+        if "." not in dotted and hasattr(builtins, dotted):
+            return None
+        # Defined conditionally, star-imported from outside the tree, or not at all.
+        raise Undecidable(f"{dotted} cannot be resolved")
+
+    def check_object(self, func: str) -> None:
+        """Raise Undecidable unless an object built by `func(...)` is written in a migration
+        as that same call (a deconstructible class that keeps its constructor arguments)."""
+        target = self.reader.resolve(func, self.module)
+        if not isinstance(target, ClassRef):
+            return
+        info = self.reader.info(target)
+        if info.kind in ("model", "field", "manager", "choices"):
+            return
+        reason = _deconstruction(info)
+        if reason is not None:
+            raise Undecidable(
+                f"how {target.node.name} objects are written in a migration: {reason}"
+            )
 
     def _attribute(self, ref: ClassRef, rest: str) -> s.Value | Resolved | None:
         info = self.reader.info(ref)
+        member, _, attribute = rest.partition(".")
+        if info.kind == "enum":
+            return _enum_member(info, ref.node.name, member, attribute)
+        if info.kind == "model" and member == "Meta" and attribute and "." not in attribute:
+            found = (info.meta or {}).get(attribute)
+            if found is None or info.meta_undecided:
+                raise Undecidable(f"{ref.node.name}.{rest}")
+            meta_value, owner = found
+            return Resolved(canonical(meta_value, ModuleScope(self.reader, owner)))
         if info.kind != "choices":
             inner = ClassScope(self.reader, ref)
-            head = rest.partition(".")[0]
-            if head in inner.values or head in inner.classes:
+            if member in inner.values or member in inner.classes:
                 return inner.lookup(rest)
-            return None
+            methods = {st.name for st in ref.node.body if isinstance(st, s.FunctionDef)}
+            if member in methods and not attribute:
+                # A method or static function: a migration names it.
+                return Resolved(("ref", member))
+            raise Undecidable(f"{ref.node.name}.{rest}")
         if isinstance(info.choices, Undecided):
             raise Undecidable(info.choices.reason)
-        member, _, attribute = rest.partition(".")
         if member == "choices":
             return Resolved(info.choices)
         if member in ("values", "labels", "names"):
@@ -1036,6 +1372,107 @@ class ModuleScope:
             if attribute == "label":
                 return Resolved(label)
         raise Undecidable(f"{ref.node.name}.{rest}")
+
+
+def _adds_itself(info: _ClassInfo) -> bool:
+    """Whether a field class of the project's defines contribute_to_class (it may add
+    itself as a private field) or derives from a private field."""
+    stack, seen = [info], 0
+    while stack and seen < 50:
+        current = stack.pop()
+        seen += 1
+        if current.private or current.ref is None:
+            return True
+        if any(
+            isinstance(st, s.FunctionDef) and st.name == "contribute_to_class"
+            for st in current.ref.node.body
+        ):
+            return True
+        stack.extend(current.parents)
+    return False
+
+
+def _changes_field(info: _ClassInfo) -> bool:
+    """Whether a class (or a plain class it derives from) overrides what a field's
+    deconstruct() depends on."""
+    overrides = {"__init__", "deconstruct", "contribute_to_class"}
+    stack, seen = [info], 0
+    while stack and seen < 50:
+        current = stack.pop()
+        seen += 1
+        if current.ref is None:
+            return True
+        defined = {st.name for st in current.ref.node.body if isinstance(st, s.FunctionDef)}
+        if defined & overrides:
+            return True
+        stack.extend(p for p in current.parents if p.kind in ("plain", "unknown"))
+    return False
+
+
+def _enum_member(info: _ClassInfo, cls: str, member: str, attribute: str) -> Resolved:
+    """`Color.RED` (an enum member, as Django compares it), `.value` or `.name`."""
+    if member not in info.members:
+        raise Undecidable(f"{cls}.{member}")
+    value, _ = info.members[member]
+    if attribute == "name":
+        return Resolved(member)
+    if isinstance(value, Undecided):
+        raise Undecidable(value.reason)
+    if attribute == "value":
+        return Resolved(value)
+    if attribute:
+        raise Undecidable(f"{cls}.{member}.{attribute}")
+    return Resolved(("enum-member", cls, member, value, info.enum_mixin))
+
+
+def _deconstruction(info: _ClassInfo) -> str | None:
+    """Why objects of a project class may not be written as their constructor call (None:
+    they are, as `@deconstructible` or a Django base class writes them)."""
+    chain: list[_ClassInfo] = []
+    stack = [info]
+    while stack and len(chain) < 50:
+        current = stack.pop()
+        if current.ref is None or current in chain:
+            continue
+        chain.append(current)
+        stack.extend(current.parents)
+    decorated = False
+    for current in chain:
+        assert current.ref is not None
+        defined = {st.name for st in current.ref.node.body if isinstance(st, s.FunctionDef)}
+        if defined & {"deconstruct", "__eq__", "__new__", "__reduce__"}:
+            return f"{current.ref.node.name} defines its own " + ", ".join(
+                sorted(defined & {"deconstruct", "__eq__", "__new__", "__reduce__"})
+            )
+        for decorator in current.ref.node.decorators:
+            if isinstance(decorator, s.Ref) and decorator.last == "deconstructible":
+                decorated = True
+            elif isinstance(decorator, s.Call) and decorator.name == "deconstructible":
+                if decorator.args or decorator.kwargs:
+                    return f"{current.ref.node.name} is deconstructible under another path"
+                decorated = True
+    if decorated or info.django_base:
+        return None
+    return f"{info.ref.node.name if info.ref else 'the class'} is not deconstructible"
+
+
+class MetaScope(ModuleScope):
+    """Names as seen from a model's `class Meta` body: its own attributes (e.g.
+    `verbose_name_plural = verbose_name`), then the module's names."""
+
+    def __init__(
+        self, reader: ModelsReader, module: Module, meta: dict[str, tuple[s.Value, Module]]
+    ) -> None:
+        super().__init__(reader, module)
+        self.meta = meta
+
+    def lookup(self, dotted: str) -> s.Value | Resolved | None:
+        found = self.meta.get(dotted)
+        if found is not None and found[1] is self.module:
+            value = found[0]
+            if not (isinstance(value, s.Ref) and value.name == dotted):
+                return value
+        return super().lookup(dotted)
 
 
 class ClassScope(ModuleScope):
@@ -1078,11 +1515,158 @@ class ClassScope(ModuleScope):
         return super().lookup(dotted)
 
 
+_MIGRATIONS = ("django.db.migrations.", "django.contrib.postgres.operations.")
+# Django's operations that change no model state.
+_STATELESS = frozenset(
+    {
+        "RunPython",
+        "CreateExtension",
+        "BloomExtension",
+        "BtreeGinExtension",
+        "BtreeGistExtension",
+        "CITextExtension",
+        "CryptoExtension",
+        "HStoreExtension",
+        "TrigramExtension",
+        "UnaccentExtension",
+        "CreateCollation",
+        "RemoveCollation",
+        "ValidateConstraint",
+    }
+)
+
+
+class ProjectClasses:
+    """The project's own classes named by a migration (`myapp.storage.PrivateStorage`),
+    read from source to tell how Django treats them."""
+
+    def __init__(self, app: App, apps: tuple[App, ...], top: str, read: Reader = read_text):
+        self.reader = ModelsReader(app, apps, top, read)
+
+    def _class(self, qualified: str, from_path: str) -> tuple[ClassRef, Module] | None:
+        owner, _, name = qualified.rpartition(".")
+        # No dot: a class defined (or imported) in the migration file itself.
+        path = self.reader.module_file(owner, from_path) if owner.strip(".") else from_path
+        module = self.reader.module(path) if path else None
+        if module is None:
+            return None
+        target = self.reader.resolve(name, module)
+        return (target, module) if isinstance(target, ClassRef) else None
+
+    def check_object(self, qualified: str, from_path: str) -> None:
+        found = self._class(qualified, from_path)
+        if found is not None:
+            ref, module = found
+            ModuleScope(self.reader, module).check_object(ref.node.name)
+
+    def operation_effect(self, qualified: str, from_path: str) -> str | None:
+        found = self._class(qualified, from_path)
+        if found is None:
+            return None
+        return _operation_effect(self.reader, self.reader.info(found[0]))
+
+
+def _operation_effect(reader: ModelsReader, info: _ClassInfo) -> str | None:
+    """ "none" for an operation class that changes no model state, the Django operation a
+    subclass behaves like, or None when its state_forwards() is its own."""
+    django: set[str] = set()
+    stack, seen = [info], 0
+    while stack and seen < 50:
+        current = stack.pop()
+        seen += 1
+        if current.ref is None:
+            return None
+        methods = {st.name: st for st in current.ref.node.body if isinstance(st, s.FunctionDef)}
+        forwards = methods.get("state_forwards")
+        if forwards is not None:
+            return "none" if _does_nothing(current.ref.module, forwards) else None
+        for base in current.ref.node.bases:
+            target = (
+                reader.resolve(base.name, current.ref.module) if isinstance(base, s.Ref) else None
+            )
+            if isinstance(target, ClassRef):
+                stack.append(reader.info(target))
+            elif isinstance(target, tuple) and target[0] == "external":
+                qualified = str(target[1])
+                if not qualified.startswith(_MIGRATIONS):
+                    return None
+                django.add(qualified.rpartition(".")[2])
+            elif not (isinstance(base, s.Ref) and base.name == "object"):
+                return None
+    if django and django <= _STATELESS:
+        return "none"
+    if len(django) == 1 and "Operation" not in django:
+        name = django.pop()
+        # Its own __init__ may take other arguments than the Django operation's.
+        return None if _defines(info, "__init__") else name
+    return None
+
+
+def _defines(info: _ClassInfo, method: str) -> bool:
+    stack, seen = [info], 0
+    while stack and seen < 50:
+        current = stack.pop()
+        seen += 1
+        if current.ref is not None and any(
+            isinstance(st, s.FunctionDef) and st.name == method for st in current.ref.node.body
+        ):
+            return True
+        stack.extend(current.parents)
+    return False
+
+
+def _does_nothing(module: Module, function: s.FunctionDef) -> bool:
+    """Whether a method's body is only `pass`, a docstring or a bare return."""
+    lines = module.text.splitlines()[function.span.line : function.span.end_line]
+    body = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    if len(body) > 3:
+        return False
+    text = " ".join(body)
+    return bool(re.fullmatch(r"""(("{3}|'{3}|["']).*?\2\s*)?(pass|return( None)?|\.\.\.)?""", text))
+
+
 def read_app_models(
-    app: App, apps: tuple[App, ...], top: str, read: Reader = read_text
+    app: App,
+    apps: tuple[App, ...],
+    top: str,
+    read: Reader = read_text,
+    expected: frozenset[str] = frozenset(),
+    elsewhere: Elsewhere | None = None,
 ) -> tuple[AppState, frozenset[str]]:
     """The app's models as Django would build its state from them, and the names of
-    classes that may be models miglint cannot read (never reported as deleted/created)."""
+    classes that may be models miglint cannot read (never reported as deleted/created).
+    Models of `expected` (the migrations' model names) that the models modules do not
+    define are looked for with `elsewhere` (see `files_defining`)."""
     reader = ModelsReader(app, apps, top, read)
-    state, maybe = reader.app_state()
+    state, maybe = reader.app_state(expected, elsewhere)
     return state, frozenset(maybe)
+
+
+def files_defining(
+    roots: Sequence[str], excluded: Callable[[str], bool] = lambda path: False
+) -> Elsewhere:
+    """Finds the files of the project (under the app's folder, then `roots`) that may
+    define a class of one of the given lowercase names."""
+
+    # The project's files, walked once for all the apps that need them (the folders it
+    # listed are noted for each of them).
+    walked = inputs.Shared(lambda: list(python_files(roots, excluded)))
+
+    def find(app_path: str, names: frozenset[str]) -> list[str]:
+        words = b"|".join(re.escape(name.encode()) for name in sorted(names))
+        pattern = re.compile(rb"^[ \t]*class[ \t]+(?:" + words + rb")\b", re.I | re.M)
+        every = walked.get()
+        # The app's own folder first (it may be under a tests folder the walk skips).
+        inside = list(python_files([app_path], excluded))
+        seen = set(inside)
+        found = []
+        for path in inside + [p for p in every if p not in seen]:
+            try:
+                data = read_file(path)
+            except SourceError:
+                continue
+            if pattern.search(data):
+                found.append(path)
+        return found
+
+    return find

@@ -21,6 +21,8 @@ class App:
     models_paths: tuple[str, ...]
     # Where the label came from: "apps.py" (an AppConfig.label) or "folder".
     label_source: str = "folder"
+    # A literal `default_auto_field` of the app's AppConfig in apps.py, and its line.
+    default_auto_field: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)

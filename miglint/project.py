@@ -13,6 +13,7 @@ from miglint.baseline import Baseline, PriorVersions, digests_of, find_baseline,
 from miglint.config import Config
 from miglint.discover import discover, project_root_for
 from miglint.django_version import detect_django_version
+from miglint.djangosettings import SettingsFacts
 from miglint.graph import MigrationGraph, build_graph
 from miglint.nodes import App, Migration, NodeKey
 from miglint.parse import MigrationFacts, parse_migration_bytes
@@ -20,6 +21,7 @@ from miglint.pysource import SourceError, read_file
 
 if TYPE_CHECKING:
     from miglint.history import History
+    from miglint.project_patches import ProjectPatches
     from miglint.tablestate import Step
 
 # Reads one migration file into facts; the cache wraps this.
@@ -72,6 +74,11 @@ class Project:
     analysed: frozenset[str] | None = None
     # Every module imported by a migration of any app (also of apps not loaded).
     imported_modules: frozenset[str] = frozenset()
+    # The project's changes to what makemigrations compares, when already known (the
+    # cache keeps them); None: MIG401 reads the project for them.
+    patches: ProjectPatches | None = None
+    # What the project's settings modules say literally (lock_timeout, DEFAULT_AUTO_FIELD...).
+    settings: SettingsFacts = field(default_factory=SettingsFacts)
 
     @cached_property
     def by_key(self) -> dict[NodeKey, Migration]:
@@ -81,16 +88,24 @@ class Project:
     def apps_by_key(self) -> dict[str, App]:
         return {app.key: app for app in self.apps}
 
-    @cached_property
+    @property
     def change_under_review(self) -> frozenset[NodeKey]:
         """The migrations named on the command line or changed since `--diff BASE` (by
         real path); worked out once, as every deploy rule asks."""
-        paths = set(self.only_paths or ()) | set(self.changed_paths or ())
-        if not paths:
-            return frozenset()
-        real = {os.path.realpath(path) for path in paths}
-        resolved = real_paths(m.path for m in self.migrations)
-        return frozenset(m.key for m in self.migrations if resolved[m.path] in real)
+        return self._change_under_review.get()
+
+    @cached_property
+    def _change_under_review(self) -> inputs.Shared[frozenset[NodeKey]]:
+        def work_out() -> frozenset[NodeKey]:
+            paths = set(self.only_paths or ()) | set(self.changed_paths or ())
+            if not paths:
+                return frozenset()
+            real = {os.path.realpath(path) for path in paths}
+            resolved = real_paths(m.path for m in self.migrations)
+            return frozenset(m.key for m in self.migrations if resolved[m.path] in real)
+
+        # Asked on behalf of one app after another: each depends on what it looked at.
+        return inputs.Shared(work_out)
 
     @cached_property
     def table_steps(self) -> tuple[Step, ...]:
@@ -145,7 +160,8 @@ class Project:
 @dataclass(frozen=True)
 class Survey:
     """The project before its migrations are read: where it is, its configuration, its apps
-    and their files, its baseline and Django version (the same whatever apps are analysed)."""
+    and their files, its baseline, Django version and settings (the same whatever apps are
+    analysed)."""
 
     roots: tuple[str, ...]
     config: Config
@@ -156,6 +172,7 @@ class Survey:
     django_version: tuple[int, int] | None = None
     unmigrated_models: tuple[str, ...] = ()
     baseline: Baseline | None = None
+    settings: SettingsFacts = field(default_factory=SettingsFacts)
 
     def migration_files(self, app_keys: frozenset[str] | None = None) -> list[tuple[App, str]]:
         """(app, path) of every migration file of the apps `app_keys` (default: all)."""
@@ -208,6 +225,7 @@ def survey_project(paths: Sequence[str], config: Config, baseline: bool = True) 
         django_version=django_version,
         unmigrated_models=found.unmigrated_models,
         baseline=recorded,
+        settings=found.settings,
     )
 
 
@@ -216,6 +234,7 @@ def assemble(
     facts: Mapping[str, MigrationFacts],
     analysed: frozenset[str] | None = None,
     imported_modules: frozenset[str] | None = None,
+    patches: ProjectPatches | None = None,
 ) -> Project:
     """The project of `survey` with the migrations whose `facts` (by path) are given: every
     app's, or (with `analysed`) those of the apps to analyse and of the apps they depend
@@ -243,8 +262,10 @@ def assemble(
         digests=digests_of(migrations) if survey.baseline is not None else {},
         only_paths=survey.only_paths,
         django_version=survey.django_version,
+        settings=survey.settings,
         analysed=analysed,
         imported_modules=imported_modules,
+        patches=patches,
     )
 
 

@@ -38,6 +38,9 @@ class SourceError(Exception):
     message: str
     line: int = 1
     column: int = 1
+    # What went wrong: "read", "size", "binary", "encoding", "syntax" (Python cannot parse
+    # it either), or "limit" (a limit of miglint's, not of Python's).
+    cause: str = "syntax"
 
     def __str__(self) -> str:
         return self.message
@@ -49,18 +52,19 @@ def read_file(path: str) -> bytes:
     try:
         return inputs.read_file(path)
     except inputs.Unreadable as error:
-        raise SourceError(str(error)) from None
+        raise SourceError(str(error), cause="read") from None
 
 
 def decode(data: bytes) -> str:
     """Decode file bytes as Python does: BOM, then a PEP 263 coding line, else UTF-8."""
     if len(data) > MAX_FILE_BYTES:
         raise SourceError(
-            f"file is too large to lint (more than {MAX_FILE_BYTES // 1024 // 1024} MB)"
+            f"file is too large to lint (more than {MAX_FILE_BYTES // 1024 // 1024} MB)",
+            cause="size",
         )
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        raise SourceError("file contains a NUL byte (is it a binary file?)", line)
+        raise SourceError("file contains a NUL byte (is it a binary file?)", line, cause="binary")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
@@ -69,7 +73,9 @@ def decode(data: bytes) -> str:
         if error.msg.startswith("invalid or missing") and not _has_coding_line(data):
             encoding = "utf-8"
         else:
-            raise SourceError(f"bad encoding declaration: {error.msg}", error.lineno or 1) from None
+            raise SourceError(
+                f"bad encoding declaration: {error.msg}", error.lineno or 1, cause="encoding"
+            ) from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
@@ -78,9 +84,10 @@ def decode(data: bytes) -> str:
             f"file is not valid {encoding} (byte 0x{data[error.start]:02x} at offset "
             f"{error.start}); declare its encoding with a PEP 263 coding line",
             line,
+            cause="encoding",
         ) from None
     except LookupError:
-        raise SourceError(f"unknown source encoding {encoding!r}") from None
+        raise SourceError(f"unknown source encoding {encoding!r}", cause="encoding") from None
     return text.removeprefix("\ufeff")
 
 
@@ -107,14 +114,14 @@ def _parse_source(text: str) -> s.Module:
     except SyntaxError as error:
         first_error = error
     except (RecursionError, MemoryError):
-        raise SourceError("file is too deeply nested to parse") from None
+        raise SourceError("file is too deeply nested to parse", cause="limit") from None
     except ValueError as error:
         raise SourceError(f"cannot parse file: {error}") from None
     else:
         try:
             return _AstReader(text).module(tree)
         except (RecursionError, MemoryError):
-            raise SourceError("file is too deeply nested to parse") from None
+            raise SourceError("file is too deeply nested to parse", cause="limit") from None
     message = first_error.msg or "invalid syntax"
     line = first_error.lineno or 1
     column = first_error.offset or 1
@@ -291,7 +298,7 @@ class _AstReader:
                     tuple(self.value(d) for d in node.decorator_list),
                 )
             ]
-        return [s.Other(type(node).__name__, span)]
+        return [s.Other(type(node).__name__, span, changed_names(node))]
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, span: s.Span) -> s.FunctionDef:
         arguments = node.args
@@ -410,6 +417,46 @@ class _AstReader:
                 parts.extend(side.parts if isinstance(side, s.Concat) else (side,))
             return s.Concat(tuple(parts), self.span(node))
         return s.Unknown(self.source(node), "binop", self.span(node))
+
+
+_STORE = (ast.Store, ast.Del)
+
+
+def changed_names(node: ast.stmt) -> tuple[str, ...]:
+    """The names `node` may bind or change when it runs (see `syntax.Other.names`)."""
+    names: set[str] = set()
+    stack: list[ast.AST] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(current.name)
+            continue
+        if isinstance(current, ast.Lambda):
+            continue
+        if isinstance(current, ast.Name) and isinstance(current.ctx, _STORE):
+            names.add(current.id)
+        elif isinstance(current, ast.Attribute | ast.Subscript) and isinstance(current.ctx, _STORE):
+            names.update(_root_name(current.value))
+        elif isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+            names.update(_root_name(current.func.value))
+        elif isinstance(current, ast.Import | ast.ImportFrom):
+            for alias in current.names:
+                if alias.name != "*":
+                    names.add(alias.asname or alias.name.partition(".")[0])
+        elif isinstance(current, ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+            if current.name:
+                names.add(current.name)
+        elif isinstance(current, ast.MatchMapping) and current.rest:
+            names.add(current.rest)
+        stack.extend(ast.iter_child_nodes(current))
+    return tuple(sorted(names))
+
+
+def _root_name(node: ast.expr) -> tuple[str, ...]:
+    """`a` for `a`, `a.b`, `a[0].b`; nothing for a call's result or a literal."""
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+    return (node.id,) if isinstance(node, ast.Name) else ()
 
 
 # Longest chain rendered; a longer one ends in `?` (chains this long are never meaningful).
@@ -622,3 +669,9 @@ def _parse_with_libcst(text: str) -> s.Module | None:
     except Exception:
         # Hostile input for a fallback parser: whatever goes wrong, the file is unreadable.
         return None
+
+
+def within_libcst_budget(text: str) -> bool:
+    """Whether libcst may be given `text` (see MAX_LIBCST_*): for fixes, which rewrite files
+    with libcst."""
+    return _within_libcst_budget(text)

@@ -4,8 +4,9 @@ A run's findings are the union of each app's findings. An app's findings depend 
 
 - the global inputs: miglint itself, the current folder, the configuration (with the
   command line's --select/--ignore), which apps the project has and where (with their
-  labels and models files), the baseline, the Django version, and the modules that the
-  migrations of all apps import;
+  labels and models files), the baseline, the Django version, what the settings say
+  (lock_timeout, DEFAULT_AUTO_FIELD, the database, migration modules), and the modules
+  that the migrations of all apps import;
 - the parse facts of its own migrations and of the apps its graph reaches (the apps it
   depends on, transitively; apps whose `run_before` names it; apps sharing a label);
 - whatever was read while it was analysed (its models files and the modules they import),
@@ -31,8 +32,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from miglint import inputs
 from miglint.cache import Cache, packed
@@ -41,9 +42,12 @@ from miglint.inputs import Checker, Note, Recorder, Seen
 from miglint.nodes import App
 from miglint.parallel import WorkerFailed, Workers, default_workers
 from miglint.parse import MigrationFacts, parse_migration_bytes
-from miglint.project import Survey, assemble, real_paths
+from miglint.project import Project, Survey, assemble, real_paths
 from miglint.pysource import SourceError, read_file
 from miglint.serial import Codec, DecodeError
+
+if TYPE_CHECKING:
+    from miglint.project_patches import ProjectPatches
 
 STATE = "apps"
 FINDINGS = "findings"
@@ -77,13 +81,14 @@ class FileEntry:
 @dataclass(frozen=True)
 class Record:
     """What an app's stored findings were computed from (the findings are in FINDINGS,
-    read only when they are needed)."""
+    read only when they are needed); `edits`: whether they carry their fixes' edits."""
 
     key: bytes
     reads: Mapping[Note, Seen]
+    edits: bool = False
 
     def as_value(self) -> tuple[Any, ...]:
-        return (self.key, dict(self.reads))
+        return (self.key, dict(self.reads), self.edits)
 
 
 @dataclass
@@ -157,14 +162,14 @@ def _file_entry(path: object, value: object) -> FileEntry | None:
 
 
 def _record(slot: object, value: object) -> Record | None:
-    if not isinstance(slot, str) or not isinstance(value, tuple) or len(value) != 2:
+    if not isinstance(slot, str) or not isinstance(value, tuple) or len(value) != 3:
         return None
-    key, reads = value
-    if not isinstance(key, bytes) or not isinstance(reads, dict):
+    key, reads, edits = value
+    if not isinstance(key, bytes) or not isinstance(reads, dict) or not isinstance(edits, bool):
         return None
     if not all(_is_note(note) for note in reads):
         return None
-    return Record(key, reads)
+    return Record(key, reads, edits)
 
 
 def _is_note(note: object) -> bool:
@@ -314,22 +319,27 @@ class Shard:
         loaded: frozenset[str],
         contents: Mapping[str, bytes],
         imported_modules: frozenset[str],
+        edits: bool = False,
+        patches: ProjectPatches | None = None,
     ) -> tuple[dict[str, list[Finding]], dict[str, dict[Note, Seen]], dict[Note, Seen]]:
         """Lint the apps `analysed` on the part of the project made of the apps `loaded`
         (facts from memory, from the cache when stored for the content whose digest is in
-        `contents`, or parsed). Returns each analysed app's findings and the notes made
-        for it, and all notes."""
+        `contents`, or parsed), with the edits of their fixes when `edits`, and the
+        project's `patches` when known. Returns each analysed app's findings and the notes
+        made for it, and all notes."""
         from miglint.lint import lint
 
         recorder = Recorder(started_ns=self.started_ns)
+        owners = Owners(self.survey, analysed)
         with inputs.recording(recorder), recorder.acting_for(analysed):
             facts = self._facts_of(loaded, contents)
-            project = assemble(self.survey, facts, analysed, imported_modules)
-            found = lint(project)
+            project = assemble(self.survey, facts, analysed, imported_modules, patches)
+            owned = [(finding, owners.of(finding)) for finding in lint(project)]
+            if edits:
+                owned = _with_edits(owned, project, recorder)
         by_app: dict[str, list[Finding]] = {key: [] for key in analysed}
-        owners = Owners(self.survey, analysed)
-        for finding in found:
-            for owner in owners.of(finding):
+        for finding, keys in owned:
+            for owner in keys:
                 by_app[owner].append(finding)
         reads = {key: recorder.by_app.get(key, {}) for key in analysed}
         return by_app, reads, recorder.notes
@@ -360,6 +370,76 @@ class Shard:
                 self.facts[path] = facts
                 result[path] = facts
         return result
+
+
+def _with_edits(
+    owned: list[tuple[Finding, tuple[str, ...]]], project: Project, recorder: Recorder
+) -> list[tuple[Finding, tuple[str, ...]]]:
+    """`owned` (findings with the apps they belong to) with the edits of their fixes; what
+    a fix reads (the finding's file, a merge migration's name) is noted for those apps."""
+    from miglint.fixes.attach import attach_edits
+
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, (_, keys) in enumerate(owned):
+        groups.setdefault(keys, []).append(index)
+    result = list(owned)
+    for keys, indexes in groups.items():
+        with recorder.acting_for(frozenset(keys)):
+            fixed = attach_edits([owned[i][0] for i in indexes], project)
+        for index, finding in zip(indexes, fixed, strict=True):
+            result[index] = (finding, keys)
+    return result
+
+
+PATCHES = "patches"
+
+
+def _patches_value(patches: ProjectPatches) -> tuple[Any, ...]:
+    return (
+        patches.deconstruct,
+        patches.option_keys,
+        patches.option_keys_unknown,
+        patches.autodetector,
+        dict(patches.models),
+        patches.any_model,
+    )
+
+
+def _patches_key(patches: ProjectPatches | None) -> object:
+    """`patches` in a form whose repr does not depend on the order of sets."""
+    if patches is None:
+        return None
+    value = _patches_value(patches)
+    models = sorted((name, sorted(fields)) for name, fields in patches.models.items())
+    return (*value[:4], models, value[5])
+
+
+def _stored_patches(
+    value: object,
+) -> tuple[bytes, dict[Note, Seen], tuple[Any, ...], ProjectPatches] | None:
+    """(key, notes, stored value, patches) from what the cache holds, if well formed."""
+    from miglint.project_patches import ProjectPatches
+
+    if type(value) is not tuple or len(value) != 3:
+        return None
+    key, notes, stored = value
+    if type(key) is not bytes or type(notes) is not dict or not all(map(_is_note, notes)):
+        return None
+    if type(stored) is not tuple or len(stored) != 6:
+        return None
+    deconstruct, keys, keys_unknown, autodetector, models, any_model = stored
+    texts = (deconstruct, keys_unknown, autodetector, any_model)
+    if not all(text is None or type(text) is str for text in texts):
+        return None
+    if keys is not None and not _strings(keys):
+        return None
+    if type(models) is not dict or not all(
+        type(name) is str and type(fields) is frozenset and all(type(f) is str for f in fields)
+        for name, fields in models.items()
+    ):
+        return None
+    patches = ProjectPatches(deconstruct, keys, keys_unknown, autodetector, models, any_model)
+    return key, notes, stored, patches
 
 
 def _stored_files(cache: Cache | None, app: App) -> dict[str, StoredFile]:
@@ -450,6 +530,9 @@ class Incremental:
     workers: int | None = None
     threshold: int = PARALLEL_THRESHOLD
     checker: Checker = field(default_factory=Checker)
+    # Whether the findings carry the edits of their fixes (the output shows them: JSON,
+    # SARIF, --statistics); worked out only then, and stored with them.
+    edits: bool = False
     state: State = field(default_factory=State)
     files: dict[str, FileEntry] = field(default_factory=dict)
     # Each app's apps whose facts its findings may use (see `upstream`).
@@ -468,6 +551,9 @@ class Incremental:
     result: bytes = b""
     # Whether the stored file entries changed (then the state is written again).
     files_changed: bool = False
+    # The project's changes to what makemigrations compares (MIG401), read once for all
+    # apps (see `_project_patches`); None when MIG401 is not selected.
+    patches: ProjectPatches | None = None
 
     def run(self) -> list[Finding]:
         """Every finding of the project (sorted), as `lint(load_project(...))` gives them."""
@@ -486,6 +572,7 @@ class Incremental:
         self._parse(self.shards, changed)
         if changed or self.files.keys() != self.state.files.keys():
             self.files_changed = True
+        self.patches = self._project_patches()
         self.keys = self._keys()
         stale = []
         for app in survey.apps:
@@ -493,7 +580,12 @@ class Incremental:
                 continue
             slot = _slot(app.key, self.slot_kind)
             record = self.state.records.get(slot)
-            if record is not None and record.key == self.keys[app.key] and self._holds(record):
+            if (
+                record is not None
+                and record.key == self.keys[app.key]
+                and (record.edits or not self.edits)
+                and self._holds(record)
+            ):
                 self._note_reads(app.key, record.reads)
                 self.fresh[slot] = record
             else:
@@ -515,19 +607,27 @@ class Incremental:
             for app_key in sorted(self.wanted - self.analysed):
                 slot = _slot(app_key, self.slot_kind)
                 entry = self.stored.get(slot)
-                if entry is None or entry[0] != self.keys[app_key]:
-                    # Findings lost, or of another state of the tree: analysed again.
+                with_edits = entry is not None and entry[0] == _with_edits_key(self.keys[app_key])
+                if entry is None or not (
+                    with_edits or (entry[0] == self.keys[app_key] and not self.edits)
+                ):
+                    # Findings lost, of another state of the tree, or without the edits
+                    # asked for: analysed again.
                     self.analysed |= {app_key}
                     continue
-                found.extend(_decoded_findings(entry[1]))
+                stored = _decoded_findings(entry[1])
+                if with_edits and not self.edits:
+                    stored = [replace(f, edit=None) if f.edit else f for f in stored]
+                found.extend(stored)
             results = list(self._analyse(self.shards, self.analysed)) if self.analysed else []
             # What was parsed is stored now (its facts too, unless this is the first run).
             self.shards.finish(encode=bool(self.state.files))
             for app_key, new, reads in results:
                 found.extend(new)
                 slot = _slot(app_key, self.slot_kind)
-                self.fresh[slot] = Record(self.keys[app_key], reads)
-                encoded[slot] = (self.keys[app_key], tuple(map(FINDING_CODEC.encode, new)))
+                self.fresh[slot] = Record(self.keys[app_key], reads, self.edits)
+                key = _with_edits_key(self.keys[app_key]) if self.edits else self.keys[app_key]
+                encoded[slot] = (key, tuple(map(FINDING_CODEC.encode, new)))
         finally:
             self.shards.close()
         self._store(encoded)
@@ -586,6 +686,46 @@ class Incremental:
             for note, seen in reads.items():
                 recorder.note(note, self.checker.refreshed.get(note, seen))
 
+    # --- what the whole project says ------------------------------------------------------
+
+    def _project_patches(self) -> ProjectPatches | None:
+        """The project's patches of Django's comparison (MIG401 reads every module of the
+        project for them): from the cache while every look it took still holds, else read
+        again. They are part of every app's key, so the modules they were read from are
+        inputs of the answer but of no app's findings: a module edited without touching a
+        patch analyses nothing again."""
+        survey = self.survey
+        if not survey.apps or not survey.config.enabled("MIG401"):
+            return None
+        from miglint.project_patches import find_patches
+        from miglint.state import ALTER_OPTION_KEYS
+
+        key = _digest(self.salt, survey.roots, survey.config)
+        stored = _stored_patches(self.cache.load(PATCHES) if self.cache is not None else None)
+        recorder = inputs.active()
+        if stored is not None and stored[0] == key and self.checker.all_hold(stored[1]):
+            notes = {
+                note: self.checker.refreshed.get(note, seen) for note, seen in stored[1].items()
+            }
+            if notes != stored[1] and self.cache is not None:
+                self.cache.save(PATCHES, (key, notes, stored[2]))
+            patches = stored[3]
+        else:
+            local = Recorder(started_ns=self.checker.started_ns)
+            with inputs.recording(local):
+                patches = find_patches(survey.roots, ALTER_OPTION_KEYS, survey.config.excluded)
+            notes = local.notes
+            if local.unstable and recorder is not None:
+                recorder.unstable = True
+            if self.cache is not None and not local.unstable:
+                self.cache.save(PATCHES, (key, notes, _patches_value(patches)))
+        if recorder is not None:
+            # Inputs of the answer, of no app in particular.
+            with recorder.acting_for(None):
+                for note, seen in notes.items():
+                    recorder.note(note, seen)
+        return patches
+
     # --- keys ----------------------------------------------------------------------------
 
     def imported_modules(self) -> frozenset[str]:
@@ -604,8 +744,10 @@ class Incremental:
             apps,
             survey.baseline,
             survey.django_version,
+            survey.settings,
             sorted(survey.only_paths) if survey.only_paths is not None else None,
             sorted(self.imported_modules()),
+            _patches_key(self.patches),
         )
 
     def _own_keys(self) -> dict[str, bytes]:
@@ -657,7 +799,8 @@ class Incremental:
         contents = {path: content_digest(entry.seen) for path, entry in self.files.items()}
         imported = self.imported_modules()
         recorder = inputs.active()
-        for by_app, reads, notes in shards.analyse(stale, self.reach, scope, contents, imported):
+        analysed = shards.analyse(stale, self.reach, scope, contents, imported, self.patches)
+        for by_app, reads, notes in analysed:
             if recorder is not None:
                 for note, seen in notes.items():
                     recorder.notes.setdefault(note, seen)
@@ -706,6 +849,12 @@ class Incremental:
 
 def _slot(app_key: str, kind: str) -> str:
     return f"{app_key}\0{kind}"
+
+
+def _with_edits_key(key: bytes) -> bytes:
+    """What stored findings with edits are stored under: their app's key made another, so
+    that findings stored without edits (by a run at the same time) never pass for them."""
+    return _digest(key, "edits")
 
 
 def _decoded_findings(encoded: Iterable[Any]) -> list[Finding]:
@@ -812,6 +961,7 @@ class _Processes:
         scope: frozenset[str],
         contents: Mapping[str, bytes],
         imported: frozenset[str],
+        patches: ProjectPatches | None,
     ) -> list[tuple[dict[str, list[Finding]], dict[str, dict[Note, Seen]], dict[Note, Seen]]]:
         sizes = {app.key: len(app.migration_paths) for app in self.run.survey.apps}
         shards = self._shards(sum(sizes[key] for key in stale))
@@ -823,7 +973,15 @@ class _Processes:
             loaded = set(scope)
             for key in group:
                 loaded.update(reach[key])
-            calls.append(("analyse", (frozenset(group), frozenset(loaded), contents, imported)))
+            arguments = (
+                frozenset(group),
+                frozenset(loaded),
+                contents,
+                imported,
+                self.run.edits,
+                patches,
+            )
+            calls.append(("analyse", arguments))
         return [result for result, group in zip(self._call(calls), groups, strict=True) if group]
 
 

@@ -7,6 +7,7 @@ significant words. Whatever cannot be read is `unknown`, and unknown is never a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -32,6 +33,13 @@ RENAME_COLUMN = "rename-column"
 ADD_UNIQUE = "add-unique"
 ADD_FOREIGN_KEY = "add-foreign-key"  # validated at once (no NOT VALID)
 ADD_CHECK = "add-check"  # validated at once (no NOT VALID)
+ADD_EXCLUSION = "add-exclusion"  # EXCLUDE: its index builds under ACCESS EXCLUSIVE
+DROP_INDEX = "drop-index"  # not CONCURRENTLY: ACCESS EXCLUSIVE on the index's table
+# ADD COLUMN that fills every row (a volatile DEFAULT, a stored generated column, an
+# identity, serial or AUTO_INCREMENT column): the table is rewritten.
+ADD_REWRITE = "add-column-rewrite"
+# Not a hazard: the column gets a database default (`ALTER COLUMN ... SET DEFAULT ...`).
+SET_DEFAULT = "set-default"
 
 DESTRUCTIVE = frozenset({DROP_TABLE, DROP_SCHEMA, DROP_COLUMN, TRUNCATE, DELETE_ALL, UPDATE_ALL})
 
@@ -44,6 +52,31 @@ class Hazard:
     kind: str
     table: str | None = None
     column: str | None = None
+    # What else the kind needs: the index a DROP INDEX names, why an ADD COLUMN rewrites.
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """`SET [LOCAL] name = value`, `RESET name` (value None) or `set_config(...)`."""
+
+    name: str
+    value: str | None
+    local: bool = False
+
+    @property
+    def disabled(self) -> bool:
+        """A timeout set to 0 (or reset to the server's default): no timeout that miglint
+        can vouch for."""
+        if self.value is None:
+            return True
+        digits = re.match(r"\s*([0-9.]+)", self.value.strip("'\""))
+        if digits is None:
+            return True
+        try:
+            return float(digits.group(1)) == 0
+        except ValueError:
+            return True
 
 
 @dataclass(frozen=True)
@@ -64,8 +97,20 @@ class Statement:
     hazards: tuple[Hazard, ...] = ()
     # Tables this statement creates (CREATE TABLE).
     creates: tuple[str, ...] = ()
+    # INSERT ... SELECT and CREATE TABLE ... AS SELECT: the table the rows are copied from,
+    # and the names in the select list ("*" for every column).
+    copies_from: str | None = None
+    copied: tuple[str, ...] = ()
     # Cannot run inside a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, ...).
     no_transaction: bool = False
+    # Tables it locks in ACCESS EXCLUSIVE mode on PostgreSQL (ALTER TABLE unless the
+    # documentation names a weaker lock, DROP TABLE, TRUNCATE, LOCK TABLE...); an index a
+    # DROP INDEX removes is a DROP_INDEX hazard instead (its table is not named).
+    exclusive: tuple[str, ...] = ()
+    # A run-time setting it changes (`SET lock_timeout = '5s'`).
+    setting: Setting | None = None
+    # The index a CREATE INDEX makes (lower-cased).
+    index: str | None = None
     # Which text of a RunSQL list it came from.
     piece: int = 0
 
@@ -234,6 +279,23 @@ _NOT_A_COLUMN = frozenset(
     ]
 )
 _SERIAL = frozenset({"SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL4", "SERIAL8", "SERIAL2"})
+# PostgreSQL functions marked VOLATILE that defaults call (pg_proc.provolatile = 'v').
+_VOLATILE = frozenset(
+    {
+        "RANDOM",
+        "GEN_RANDOM_UUID",
+        "UUIDV4",
+        "UUIDV7",
+        "UUID_GENERATE_V1",
+        "UUID_GENERATE_V1MC",
+        "UUID_GENERATE_V4",
+        "CLOCK_TIMESTAMP",
+        "TIMEOFDAY",
+        "NEXTVAL",
+        "RANDOM_NORMAL",
+        "SETSEED",
+    }
+)
 
 
 def classify(sql: str) -> tuple[Statement, ...]:
@@ -316,6 +378,11 @@ def _statement(sql: str, tokens: list[_Token]) -> Statement:
         hazards=tuple(dict.fromkeys(facts.hazards)),
         creates=tuple(facts.creates),
         no_transaction=facts.no_transaction,
+        copies_from=facts.copies_from,
+        copied=tuple(dict.fromkeys(facts.copied)),
+        exclusive=tuple(dict.fromkeys(facts.exclusive)),
+        setting=facts.setting,
+        index=facts.index,
     )
 
 
@@ -328,6 +395,11 @@ class _Facts:
     hazards: list[Hazard] = field(default_factory=list)
     creates: list[str] = field(default_factory=list)
     no_transaction: bool = False
+    copies_from: str | None = None
+    copied: list[str] = field(default_factory=list)
+    exclusive: list[str] = field(default_factory=list)
+    setting: Setting | None = None
+    index: str | None = None
 
 
 class _Reader:
@@ -485,8 +557,14 @@ class _Reader:
             return self.update(0)
         if first in _DML:
             return self.insert(first)
+        if first == "SELECT":
+            return _Facts(first, "query", setting=self.set_config())
         if first in _QUERY:
             return _Facts(first, "query")
+        if first in ("SET", "RESET"):
+            return _Facts(first, "control", setting=self.set_statement())
+        if first == "LOCK":
+            return self.lock()
         if first in _CONTROL:
             return _Facts(first, "control")
         if first in _PROCEDURAL:
@@ -497,8 +575,65 @@ class _Reader:
             facts = _Facts(first, "other")
             if first == "VACUUM" or (first == "REINDEX" and self.has_top_word(1, "CONCURRENTLY")):
                 facts.no_transaction = True
+            if (first == "VACUUM" and self.word(1) == "FULL") or first == "CLUSTER":
+                # VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE.
+                start = 2 if first == "VACUUM" else 1
+                facts.exclusive.extend(self.names(self.skip(start, "VERBOSE", "ANALYZE"))[0])
             return facts
         return _Facts(first or "?", "unknown")
+
+    def set_statement(self) -> Setting | None:
+        """`SET [SESSION | LOCAL] name {TO | =} value` or `RESET name`."""
+        index = 1
+        local = self.word(index) == "LOCAL"
+        index = self.skip(index, "SESSION", "LOCAL")
+        name, index = self.name(index)
+        if name is None or self.first == "RESET":
+            return Setting(name, None) if name else None
+        if self.word(index) == "TO" or (
+            index < len(self.tokens) and self.tokens[index].value == "="
+        ):
+            index += 1
+        if index >= len(self.tokens):
+            return None
+        value = self.tokens[index]
+        if value.upper == "DEFAULT":
+            return Setting(name, None, local)
+        return Setting(name, value.value.strip("'\""), local)
+
+    def set_config(self) -> Setting | None:
+        """`SELECT set_config('name', 'value', is_local)`."""
+        for index in range(1, len(self.tokens) - 6):
+            if self.word(index) != "SET_CONFIG" or not self.is_punct(index + 1, "("):
+                continue
+            name, comma, value = self.tokens[index + 2 : index + 5]
+            if (
+                name.kind != "string"
+                or comma.value != ","
+                or value.kind not in ("string", "number")
+            ):
+                return None
+            return Setting(
+                name.value.strip("'").lower(),
+                value.value.strip("'"),
+                self.is_punct(index + 5, ",") and self.word(index + 6) == "TRUE",
+            )
+        return None
+
+    def lock(self) -> _Facts:
+        """`LOCK [TABLE] [ONLY] names [IN mode MODE]`: ACCESS EXCLUSIVE unless a mode is named."""
+        facts = _Facts("LOCK", "control")
+        tables, index = self.names(self.skip(1, "TABLE", "ONLY"), stop=("IN", "NOWAIT"))
+        facts.tables.extend(tables)
+        mode = []
+        if self.word(index) == "IN":
+            index += 1
+            while self.word(index) and self.word(index) != "MODE":
+                mode.append(self.word(index))
+                index += 1
+        if not mode or mode == ["ACCESS", "EXCLUSIVE"]:
+            facts.exclusive.extend(tables)
+        return facts
 
     def with_query(self) -> _Facts:
         inner: list[_Facts] = []
@@ -550,6 +685,7 @@ class _Reader:
             if name:
                 facts.tables.append(name)
                 facts.creates.append(name)
+            self.copy_source(facts, index)
             return facts
         if what == "INDEX":
             return self.create_index(index)
@@ -565,10 +701,12 @@ class _Reader:
         concurrently = self.word(index) == "CONCURRENTLY"
         index = self.skip(index, "CONCURRENTLY")
         index = self.skip_phrase(index, "IF", "NOT", "EXISTS")
+        name = None
         if self.word(index) != "ON":
-            _, index = self.name(index)
+            name, index = self.name(index)
         index = self.skip(index, "USING", "BTREE", "HASH")
         facts = _Facts("CREATE UNIQUE INDEX" if unique else "CREATE INDEX", "ddl")
+        facts.index = name
         if self.word(index) == "ON":
             index = self.skip(index + 1, "ONLY")
             table, index = self.name(index)
@@ -594,7 +732,7 @@ class _Reader:
         if what == "TABLE":
             index = self.skip_phrase(index + 1, "IF", "EXISTS")
             tables, _ = self.names(index, stop=("CASCADE", "RESTRICT"))
-            facts = _Facts("DROP TABLE", "ddl", tables=list(tables))
+            facts = _Facts("DROP TABLE", "ddl", tables=list(tables), exclusive=list(tables))
             facts.hazards.extend(Hazard(DROP_TABLE, table) for table in tables)
             return facts
         if what in ("SCHEMA", "DATABASE"):
@@ -606,6 +744,11 @@ class _Reader:
         if what == "INDEX":
             facts = _Facts("DROP INDEX", "ddl")
             facts.no_transaction = self.word(index + 1) == "CONCURRENTLY"
+            if not facts.no_transaction:
+                # `DROP INDEX` locks the index's table ACCESS EXCLUSIVE until commit.
+                index = self.skip_phrase(index + 1, "IF", "EXISTS")
+                names, _ = self.names(index, stop=("CASCADE", "RESTRICT"))
+                facts.hazards.extend(Hazard(DROP_INDEX, detail=name) for name in names or ["?"])
             return facts
         if what == "MATERIALIZED":
             what = "MATERIALIZED VIEW"
@@ -629,7 +772,7 @@ class _Reader:
     def truncate(self) -> _Facts:
         index = self.skip(1, "TABLE", "ONLY")
         tables, _ = self.names(index, stop=("RESTART", "CONTINUE", "CASCADE", "RESTRICT"))
-        facts = _Facts("TRUNCATE", "dml", tables=list(tables))
+        facts = _Facts("TRUNCATE", "dml", tables=list(tables), exclusive=list(tables))
         facts.hazards.extend(Hazard(TRUNCATE, table) for table in tables)
         return facts
 
@@ -685,7 +828,45 @@ class _Reader:
             if table:
                 facts.tables.append(table)
                 facts.columns.extend(self.paren_names(index))
+        if verb in ("INSERT", "REPLACE"):
+            self.copy_source(facts, index)
         return facts
+
+    def copy_source(self, facts: _Facts, start: int) -> None:
+        """`... SELECT a, b FROM t` (also in parentheses): the rows of t (columns a, b) are
+        copied elsewhere."""
+        tops = self.top_level(start)
+        select = next((i for i in tops if self.word(i) == "SELECT"), None)
+        if select is None:
+            # `INSERT INTO t (SELECT ...)`: a parenthesised query right after the target.
+            if not (self.is_punct(start, "(") and self.word(start + 1) == "SELECT"):
+                return
+            select = start + 1
+        depth, source = 0, None
+        for position in range(select + 1, len(self.tokens)):
+            if self.is_punct(position, "("):
+                depth += 1
+            elif self.is_punct(position, ")"):
+                depth -= 1
+                if depth < 0:
+                    break
+            elif depth == 0 and self.word(position) == "FROM":
+                source = position
+                break
+        if source is None:
+            return
+        table, _ = self.name(source + 1)
+        if table is None:
+            return
+        facts.copies_from = table
+        for position in range(select + 1, source):
+            token = self.tokens[position]
+            if token.kind == "operator" and token.value == "*":
+                facts.copied.append("*")
+            elif token.kind in ("word", "quoted"):
+                name, _ = self.name(position)
+                if name is not None:
+                    facts.copied.append(bare_name(name))
 
     def alter(self) -> _Facts:
         what = self.word(1)
@@ -707,7 +888,40 @@ class _Reader:
         facts.tables.append(table)
         for begin, end in self.split_top(index):
             self.alter_action(facts, table, begin, end)
+            if not self.weaker_lock(begin, end):
+                facts.exclusive.append(table)
         return facts
+
+    def weaker_lock(self, begin: int, end: int) -> bool:
+        """An ALTER TABLE action for which PostgreSQL's documentation names a lock weaker
+        than ACCESS EXCLUSIVE (or one miglint is not sure of): VALIDATE CONSTRAINT, SET
+        STATISTICS, attribute and storage options, CLUSTER ON, a foreign key, triggers,
+        partitions."""
+        words = [self.word(i) for i in self.top_level(begin, end)]
+        action = words[0] if words else ""
+        if action in ("VALIDATE", "CLUSTER", "ATTACH", "DETACH", "RESET"):
+            return True
+        if action in ("ENABLE", "DISABLE") and "TRIGGER" in words:
+            return True
+        if action == "SET" and (
+            _phrase_in(words, "WITHOUT", "CLUSTER") or self.is_punct(begin + 1, "(")
+        ):
+            return True
+        if action == "ADD":
+            index = begin + 1
+            if self.word(index) == "CONSTRAINT":
+                index += 2
+            return self.word(index) == "FOREIGN"
+        if action == "ALTER":
+            if self.word(begin + 1) == "CONSTRAINT":
+                return True
+            # ALTER [COLUMN] c SET STATISTICS n | SET (option = ...) | RESET (option)
+            _, index = self.name(self.skip(begin + 1, "COLUMN"))
+            verb = self.word(index)
+            return (verb == "SET" and self.word(index + 1) == "STATISTICS") or (
+                verb in ("SET", "RESET") and self.is_punct(index + 1, "(")
+            )
+        return False
 
     def alter_action(self, facts: _Facts, table: str, begin: int, end: int) -> None:
         action = self.word(begin)
@@ -740,6 +954,8 @@ class _Reader:
                 facts.hazards.append(Hazard(SET_NOT_NULL, table, column))
             elif rest[:2] == ["DROP", "DEFAULT"]:
                 facts.hazards.append(Hazard("drop-default", table, column))
+            elif rest[:2] == ["SET", "DEFAULT"]:
+                facts.hazards.append(Hazard(SET_DEFAULT, table, column))
         elif action in ("MODIFY", "CHANGE"):
             index = self.skip(begin + 1, "COLUMN")
             column, index = self.name(index)
@@ -799,7 +1015,10 @@ class _Reader:
         if kind in ("INDEX", "KEY", "FULLTEXT", "SPATIAL"):
             facts.hazards.append(Hazard(CREATE_INDEX, table))
             return
-        if kind in ("EXCLUDE", "PARTITION", "CONSTRAINT"):
+        if kind == "EXCLUDE":
+            facts.hazards.append(Hazard(ADD_EXCLUSION, table))
+            return
+        if kind in ("PARTITION", "CONSTRAINT"):
             return
         index = self.skip(index, "COLUMN")
         index = self.skip_phrase(index, "IF", "NOT", "EXISTS")
@@ -821,6 +1040,27 @@ class _Reader:
             facts.hazards.append(Hazard(ADD_UNIQUE, table, column))
         if "CHECK" in words:
             facts.hazards.append(Hazard(ADD_CHECK, table, column))
+        rewrite = self.rewriting_column(words, index, end)
+        if rewrite:
+            facts.hazards.append(Hazard(ADD_REWRITE, table, column, rewrite))
+
+    def rewriting_column(self, words: list[str], start: int, end: int) -> str | None:
+        """Why a column added by ADD COLUMN fills every existing row, or None: PostgreSQL 11+
+        stores a constant or STABLE default once, but evaluates anything else per row."""
+        if any(w in _SERIAL for w in words) or "AUTO_INCREMENT" in words:
+            return "an auto-increment column"
+        if _phrase_in(words, "AS", "IDENTITY"):
+            return "an identity column"
+        if "GENERATED" in words and "STORED" in words:
+            return "a stored generated column"
+        if "DEFAULT" not in words:
+            return None
+        after = next(i for i in range(start, end) if self.word(i) == "DEFAULT")
+        for position in range(after + 1, end):
+            word = self.word(position)
+            if word in _VOLATILE and self.is_punct(position + 1, "("):
+                return f"a volatile default, {self.tokens[position].value.lower()}()"
+        return None
 
 
 def _phrase_in(words: list[str], *phrase: str) -> bool:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime
 import decimal
 import os
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,6 +21,7 @@ from miglint import syntax as s
 from miglint.parse import Operation, import_aliases, qualify
 
 if TYPE_CHECKING:
+    from miglint.nodes import App
     from miglint.project import Project
 
 # Field.deconstruct() leaves these out when they hold their default (compared with `is`).
@@ -172,6 +174,29 @@ ALTER_OPTION_KEYS = (
 )
 
 
+# on_delete handlers: functions a migration names.
+_ON_DELETE = frozenset({"CASCADE", "PROTECT", "SET_NULL", "SET_DEFAULT", "DO_NOTHING", "RESTRICT"})
+_RANGE_OPERATORS = {
+    "EQUAL": "=",
+    "NOT_EQUAL": "<>",
+    "CONTAINS": "@>",
+    "CONTAINED_BY": "<@",
+    "OVERLAPS": "&&",
+    "FULLY_LT": "<<",
+    "FULLY_GT": ">>",
+    "NOT_LT": "&>",
+    "NOT_GT": "&<",
+    "ADJACENT_TO": "-|-",
+}
+# Django's named constants and enum members, as a migration writes them.
+_DJANGO_VALUES: dict[str, object] = {
+    **{f"RangeOperators.{name}": value for name, value in _RANGE_OPERATORS.items()},
+    "Deferrable.DEFERRED": ("enum-member", "Deferrable", "DEFERRED", "deferred", False),
+    "Deferrable.IMMEDIATE": ("enum-member", "Deferrable", "IMMEDIATE", "immediate", False),
+}
+# `module.Enum['MEMBER']`: how a migration writes an enum member (Django 3.0 and later).
+_ENUM_SUBSCRIPT = re.compile(r"([A-Za-z_][\w.]*)\[\s*(['\"])(\w+)\2\s*\]")
+
 # Lowercase callables that migrations write as calls (functools.partial, storages...).
 _DECONSTRUCTIBLE_FUNCTIONS = frozenset({"partial"})
 
@@ -201,18 +226,45 @@ class Scope(Protocol):
 
     def lookup(self, dotted: str) -> s.Value | Resolved | None: ...
 
+    def check_object(self, func: str) -> None:
+        """Raise Undecidable when an object built by calling `func` is not written in a
+        migration as that call."""
+
+
+class ProjectCode(Protocol):
+    """The project's own classes as a migration names them (by their dotted path)."""
+
+    def check_object(self, qualified: str, from_path: str) -> None:
+        """Raise Undecidable unless an object of this class is written as its call.
+        `from_path` is the file that imports it (for relative imports)."""
+
+    def operation_effect(self, qualified: str, from_path: str) -> str | None:
+        """What an operation class of the project does to the model state: "none", the
+        name of the Django operation it behaves like, or None when that is not known."""
+
 
 class ImportScope:
-    """A scope that knows a file's imports only (migration files)."""
+    """A scope that knows a file's imports only (migration files), and optionally the
+    project's classes they name."""
 
-    def __init__(self, imports: Iterable[s.Import]) -> None:
+    def __init__(
+        self, imports: Iterable[s.Import], code: ProjectCode | None = None, path: str = ""
+    ) -> None:
         self.aliases = import_aliases(imports)
+        self.code = code
+        self.path = path
 
     def qualify(self, dotted: str) -> str:
         return qualify(dotted, self.aliases)
 
     def lookup(self, dotted: str) -> s.Value | Resolved | None:
         return None
+
+    def check_object(self, func: str) -> None:
+        if self.code is not None:
+            qualified = self.qualify(func)
+            if not qualified.startswith("django."):
+                self.code.check_object(qualified, self.path)
 
 
 def canonical(value: s.Value | s.Missing, scope: Scope, depth: int = 0) -> object:
@@ -252,6 +304,9 @@ def canonical(value: s.Value | s.Missing, scope: Scope, depth: int = 0) -> objec
             return "".join(str(part) for part in parts)
         raise Undecidable("a concatenation miglint cannot evaluate")
     if isinstance(value, s.Unknown):
+        member = _ENUM_SUBSCRIPT.fullmatch(value.source) if value.kind == "subscript" else None
+        if member is not None:
+            return ("enum", member.group(1).rpartition(".")[2], member.group(3))
         raise Undecidable(f"`{value.source}`")
     raise Undecidable(repr(value))
 
@@ -265,13 +320,29 @@ def _canonical_ref(value: s.Ref, scope: Scope, depth: int) -> object:
     qualified = scope.qualify(value.name)
     if qualified.startswith(("settings.", "django.conf.settings.")):
         return ("setting", value.last)
-    last = qualified.rpartition(".")[2]
-    if last == "NOT_PROVIDED":
-        raise Undecidable("NOT_PROVIDED")
-    if not qualified.startswith("django.") and last.strip("_").isupper():
-        # A constant defined where miglint cannot see: its value is what counts.
-        raise Undecidable(f"the value of {value.name}")
-    return ("ref", last)
+    return external_reference(qualified, value.name)
+
+
+def external_reference(qualified: str, written: str) -> object:
+    """A name defined outside the tree: a function or class a migration names the same way,
+    a Django constant with a known value, or Undecidable for any other constant."""
+    parts = qualified.split(".")
+    if qualified.startswith("django."):
+        known = _DJANGO_VALUES.get(".".join(parts[-2:]))
+        if known is not None:
+            return known
+        if parts[-1] in _ON_DELETE:
+            return ("ref", parts[-1])
+    if any(_is_constant(part) for part in (parts[1:] or parts)) or parts[-1] == "NOT_PROVIDED":
+        # A constant (or an attribute of one) defined where miglint cannot see: its value
+        # is what a migration holds.
+        raise Undecidable(f"the value of {written}")
+    return ("ref", parts[-1])
+
+
+def _is_constant(name: str) -> bool:
+    bare = name.strip("_")
+    return bare.isupper() and len(bare) > 1
 
 
 def _canonical_call(call: s.Call, scope: Scope, depth: int) -> object:
@@ -302,9 +373,10 @@ def _canonical_call(call: s.Call, scope: Scope, depth: int) -> object:
         return _canonical_datetime(name, args, kwargs)
     if name == "Q":
         return _canonical_q(args, kwargs)
-    if name[:1].islower() and name not in _DECONSTRUCTIBLE_FUNCTIONS:
+    if name.lstrip("_")[:1].islower() and name not in _DECONSTRUCTIBLE_FUNCTIONS:
         # A function call: the migration holds the value it returned at import time.
         raise Undecidable(f"the result of {call.func}()")
+    scope.check_object(call.func)
     return ("call", name, tuple(args), frozenset(kwargs.items()))
 
 
@@ -312,9 +384,13 @@ def _canonical_decimal(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return ("call", "Decimal", (value,), frozenset())
     try:
-        return ("Decimal", str(decimal.Decimal(value)))
+        number = decimal.Decimal(value)
     except decimal.InvalidOperation:
         raise Undecidable("a Decimal miglint cannot read") from None
+    if number.is_snan():
+        raise Undecidable("a signalling NaN")
+    # Compared as Python compares it: Decimal("30") == 30.
+    return number
 
 
 def _canonical_datetime(name: str, args: list[object], kwargs: dict[str, object]) -> object:
@@ -386,6 +462,11 @@ class FieldState:
     base: str | None = None
     # A class miglint does not know: kwargs kept as written in the migration.
     raw: bool = False
+    # `choices` as Django before 5.0 kept them (only the outer sequence made a list), when
+    # that differs from the normalised form in `kwargs`.
+    raw_choices: object = None
+    # A ManyToManyField to "self" that Django makes symmetrical (its hidden related_name).
+    symmetrical_self: bool = False
 
 
 def field_class(call: s.Call, scope: Scope) -> str | None:
@@ -405,6 +486,9 @@ def relation_label(value: object, app_label: str, model_name: str) -> object:
     """A relation target the way Django deconstructs it: "app_label.model_name", lowercase."""
     if isinstance(value, tuple) and value and value[0] == "model":
         return value[1]
+    if isinstance(value, tuple) and value and value[0] == "external-model":
+        # A model of a package outside the tree: its app label is a guess (see same_value).
+        return value
     if isinstance(value, tuple) and value == ("setting", "AUTH_USER_MODEL"):
         return value
     if isinstance(value, str):
@@ -445,20 +529,39 @@ def deconstruct_field(
         try:
             if call.args or call.has_star:
                 raise Undecidable(f"positional arguments to {call.func}")
-            raw = _given_kwargs((), call, scope)
+            raw, _ = _given_kwargs((), call, scope)
         except Undecidable as error:
             return FieldState(name, last, {}, call.span, unknown=f"{call.func}: {error}")
         return FieldState(name, last, raw, call.span, raw=True)
     try:
-        kwargs = normalize_kwargs(
-            cls, _given_kwargs(FIELD_POSITIONAL.get(cls, ()), call, scope), app_label, model_name
+        given, raw_choices = _given_kwargs(FIELD_POSITIONAL.get(cls, ()), call, scope)
+        symmetrical = given.get("symmetrical")
+        target = given.get("to")
+        symmetrical_self = cls == "ManyToManyField" and (
+            (target == "self" and symmetrical is not False)
+            or (symmetrical is True and target == model_name)
         )
+        kwargs = normalize_kwargs(cls, given, app_label, model_name)
     except Undecidable as error:
         return FieldState(name, cls, {}, call.span, unknown=str(error))
-    return FieldState(name, last if base else cls, kwargs, call.span, base=base)
+    if raw_choices == kwargs.get("choices"):
+        raw_choices = None
+    return FieldState(
+        name,
+        last if base else cls,
+        kwargs,
+        call.span,
+        base=base,
+        raw_choices=raw_choices,
+        symmetrical_self=symmetrical_self,
+    )
 
 
-def _given_kwargs(positional: tuple[str, ...], call: s.Call, scope: Scope) -> dict[str, object]:
+def _given_kwargs(
+    positional: tuple[str, ...], call: s.Call, scope: Scope
+) -> tuple[dict[str, object], object]:
+    """The canonical keyword arguments of a field call, and its choices as Django before
+    5.0 kept them (None without choices)."""
     if call.has_star:
         raise Undecidable("*args or **kwargs in the field's arguments")
     if len(call.args) > len(positional):
@@ -468,12 +571,26 @@ def _given_kwargs(positional: tuple[str, ...], call: s.Call, scope: Scope) -> di
         given[keyword.name] = keyword.value
     given.pop("name", None)
     kwargs: dict[str, object] = {}
+    raw_choices: object = None
     for key, raw in given.items():
         if key == "choices":
             kwargs[key] = normalize_choices(raw, scope)
+            raw_choices = _choices_before_5(raw, scope)
         else:
             kwargs[key] = canonical(raw, scope)
-    return kwargs
+    return kwargs, raw_choices
+
+
+def _choices_before_5(value: s.Value | s.Missing, scope: Scope) -> object:
+    """Before Django 5.0, Field.deconstruct() wrote list(choices): inner sequences as given,
+    a dict as its keys, a Choices class as its members."""
+    built = canonical(value, scope)
+    if isinstance(built, tuple) and built[:1] == ("choices-class",):
+        return ("choices class, unsupported before Django 5.0",)
+    if isinstance(built, tuple) and built[:1] == ("dict",):
+        return ("choices dict, unsupported before Django 5.0",)
+    items = sequence_items(built)
+    return ("list", items) if items is not None else built
 
 
 def normalize_kwargs(
@@ -612,6 +729,9 @@ def normalize_choices(value: s.Value | s.Missing, scope: Scope) -> object:
     result = canonical(resolved, scope)
     if isinstance(result, tuple) and result and result[0] == "choices-class":
         return result[1]
+    if isinstance(result, tuple) and result[:1] in (("call",), ("object",)):
+        # An object Django iterates into a list: what it yields is not in the source.
+        raise Undecidable("choices given as an object")
     return _normalize_choice_list(result, depth=0)
 
 
@@ -668,6 +788,8 @@ class ModelState:
     # Fields, options or managers may come from somewhere miglint cannot see (an
     # unresolved base class, a field class that adds fields): only what is seen is compared.
     partial: str | None = None
+    # A base class miglint cannot read (or a metaclass) may add Meta options and entries.
+    opaque_base: bool = False
 
     @property
     def key(self) -> str:
@@ -738,15 +860,53 @@ def normalize_together(value: object) -> object:
     return frozenset(groups)
 
 
-def index_entry(value: s.Value, scope: Scope, app_label: str, model_name: str) -> object:
-    """An index or constraint as (name or None, canonical body without the name)."""
+# Django's constraint classes that take no expressions by position (their positional
+# arguments, deprecated since 5.0, are the name and messages).
+_NAMED_CONSTRAINTS = frozenset({"BaseConstraint", "CheckConstraint", "ExclusionConstraint"})
+
+
+def index_entry(
+    value: s.Value, scope: Scope, app_label: str, model_name: str, option: str
+) -> object:
+    """An index or constraint (`option` says which) as (name or None, canonical body
+    without the name). A named entry whose body cannot be read keeps its name, with an
+    Undecided body: the entries beside it are still compared."""
     if not isinstance(value, s.Call):
         raise Undecidable("an index or constraint miglint cannot read")
+    name: object = None
+    for keyword in value.kwargs:
+        if keyword.name == "name":
+            name = canonical(keyword.value, scope)
+    if isinstance(name, str):
+        name = name % {"app_label": app_label.lower(), "class": model_name.lower()}
+    elif name is not None:
+        raise Undecidable("an index name miglint cannot read")
+    try:
+        body = _entry_body(value, scope, option)
+    except Undecidable as error:
+        if name is None:
+            raise
+        return (name, Undecided(f"{name}: {error}"))
+    return (name, body)
+
+
+def _entry_body(value: s.Call, scope: Scope, option: str) -> object:
     body = unify_sequences(canonical(value, scope))
     assert isinstance(body, tuple) and body[0] == "call"
     _, cls, args, kwargs = body
-    assert isinstance(kwargs, frozenset)
+    assert isinstance(kwargs, frozenset) and isinstance(args, tuple)
+    if any(isinstance(arg, str) for arg in args):
+        # Index.__init__ and UniqueConstraint.__init__ turn a field name given as an
+        # expression into F(name). Every entry of Meta.indexes is an Index (whatever its
+        # class is called); a constraint class of the project's may be either kind.
+        if option == "indexes" or cls == "UniqueConstraint":
+            args = tuple(
+                ("call", "F", (arg,), frozenset()) if isinstance(arg, str) else arg for arg in args
+            )
+        elif cls not in _NAMED_CONSTRAINTS:
+            raise Undecidable(f"whether {cls} takes field names as expressions")
     kw = dict(kwargs)
+    kw.pop("name", None)
     if "check" in kw and "condition" not in kw:
         kw["condition"] = kw.pop("check")
     for key in ("violation_error_message", "violation_error_code", "deferrable", "condition"):
@@ -758,12 +918,7 @@ def index_entry(value: s.Value, scope: Scope, app_label: str, model_name: str) -
         kw.pop("opclasses", None)
     if kw.get("fields", 0) == ("seq", ()):
         del kw["fields"]
-    name = kw.pop("name", None)
-    if isinstance(name, str):
-        name = name % {"app_label": app_label.lower(), "class": model_name.lower()}
-    elif name is not None:
-        raise Undecidable("an index name miglint cannot read")
-    return (name, ("call", cls, args, frozenset(kw.items())))
+    return ("call", cls, args, frozenset(kw.items()))
 
 
 def option_value(key: str, value: s.Value, scope: Scope, app_label: str, model_name: str) -> object:
@@ -778,7 +933,7 @@ def option_value(key: str, value: s.Value, scope: Scope, app_label: str, model_n
             if not isinstance(resolved, s.Seq):
                 raise Undecidable(f"{key} miglint cannot read")
             return tuple(
-                index_entry(_resolve_syntax(item, scope), scope, app_label, model_name)  # type: ignore[arg-type]
+                index_entry(_resolve_syntax(item, scope), scope, app_label, model_name, key)  # type: ignore[arg-type]
                 for item in resolved.items
             )
         return canonical(value, scope)
@@ -789,10 +944,12 @@ def option_value(key: str, value: s.Value, scope: Scope, app_label: str, model_n
 class _Replay:
     """Applies one app's operations to its models, as each operation's state_forwards does."""
 
-    def __init__(self, app_label: str) -> None:
+    def __init__(self, app_label: str, code: ProjectCode | None = None) -> None:
         self.app_label = app_label
+        self.code = code
         self.models: dict[str, _Model] = {}
-        self.renamed: dict[str, str] = {}
+        # Every RenameModel in order: (old key, new key).
+        self.renamed: list[tuple[str, str]] = []
         self.unknown: str | None = None
         self.notes: list[str] = []
 
@@ -801,16 +958,20 @@ class _Replay:
             self.unknown = f"{where}: an operation miglint cannot read"
             return
         if not operation.is_django:
-            self.apply_foreign(operation, where)
+            self.apply_foreign(operation, scope, where)
             return
         handler = getattr(self, "op_" + operation.name, None)
         if operation.name == "SeparateDatabaseAndState":
             for inner in operation.state_operations:
                 self.apply(inner, scope, where)
             return
+        if operation.name == "RunSQL":
+            # RunSQL.state_forwards applies its state_operations; RunPython changes nothing.
+            self.apply_nested(operation.argument(2, "state_operations"), scope, where)
+            return
         if handler is None:
-            if operation.name not in ("RunPython", "RunSQL"):
-                self.apply_foreign(operation, where)
+            if operation.name != "RunPython":
+                self.apply_foreign(operation, scope, where)
             return
         try:
             handler(operation, scope)
@@ -821,6 +982,24 @@ class _Replay:
             else:
                 model.unknown = f"{where}: {operation.name}: {error}"
 
+    def apply_nested(self, value: s.Value | s.Missing, scope: Scope, where: str) -> None:
+        """Operations written inside another one (RunSQL's state_operations)."""
+        if isinstance(value, s.Missing) or value is None:
+            return
+        if not isinstance(value, s.Seq):
+            self.unknown = f"{where}: state_operations miglint cannot read"
+            return
+        for item in value.items:
+            if not isinstance(item, s.Call):
+                self.unknown = f"{where}: state_operations miglint cannot read"
+                return
+            qualname = scope.qualify(item.func)
+            nested = Operation(item.name, qualname, item, item.span)
+            if item.name == "SeparateDatabaseAndState" and nested.is_django:
+                self.apply_nested(item.argument(1, "state_operations"), scope, where)
+                continue
+            self.apply(nested, scope, where)
+
     def model_named(self, operation: Operation) -> _Model | None:
         for position, keyword in ((0, "model_name"), (0, "name")):
             value = operation.argument(position, keyword)
@@ -828,7 +1007,20 @@ class _Replay:
                 return self.models[value.lower()]
         return None
 
-    def apply_foreign(self, operation: Operation, where: str) -> None:
+    def models_named(self, operation: Operation) -> list[_Model]:
+        """Models whose name is written as a string anywhere in the operation's arguments."""
+        call = operation.call
+        if call is None:
+            return []
+        found: list[_Model] = []
+        for value in s.walk_values(call):
+            if isinstance(value, str) and value.lower() in self.models:
+                model = self.models[value.lower()]
+                if model not in found:
+                    found.append(model)
+        return found
+
+    def apply_foreign(self, operation: Operation, scope: Scope, where: str) -> None:
         qualname = operation.qualname
         if (
             qualname.endswith(("IndexConcurrently", "ConstraintNotValid"))
@@ -839,19 +1031,36 @@ class _Replay:
             handler = getattr(self, "op_" + base, None)
             if handler is not None:
                 try:
-                    handler(operation, ImportScope(()))
+                    handler(operation, scope)
                     return
                 except Undecidable:
                     pass
         if "postgres.operations" in qualname or operation.name in ("RunPython", "RunSQL"):
             return
-        model = self.model_named(operation)
-        if model is not None:
+        effect = None
+        if (
+            self.code is not None
+            and isinstance(scope, ImportScope)
+            and not qualname.startswith("django.")
+        ):
+            effect = self.code.operation_effect(qualname, scope.path)
+        if effect == "none":
+            return
+        if effect is not None and effect != operation.name:
+            handler = getattr(self, "op_" + effect, None)
+            if handler is not None or effect == "RunSQL":
+                # A subclass of Django's operation that changes nothing about it.
+                as_django = Operation(
+                    effect, f"django.db.migrations.{effect}", operation.call, operation.span
+                )
+                self.apply(as_django, scope, where)
+                return
+        named = self.models_named(operation)
+        for model in named:
             model.unknown = f"{where}: custom operation {operation.name}"
-        else:
-            self.notes.append(
-                f"{where}: custom operation {operation.name} assumed not to change models"
-            )
+        if not named:
+            # It may create, delete or change any model of the app.
+            self.unknown = f"{where}: custom operation {operation.name}"
 
     def model(self, operation: Operation, position: int, keyword: str) -> _Model:
         name = operation.argument(position, keyword)
@@ -884,7 +1093,6 @@ class _Replay:
         name = self.string(operation, 0, "name")
         model = _Model(self.app_label, name)
         self.models[name.lower()] = model
-        self.renamed.pop(name.lower(), None)
         fields = operation.argument(1, "fields")
         if not isinstance(fields, s.Seq):
             model.unknown = "CreateModel fields miglint cannot read"
@@ -924,7 +1132,7 @@ class _Replay:
         self.models[new.lower()] = model
         old_label = f"{self.app_label}.{old}".lower()
         new_label = f"{self.app_label}.{new}".lower()
-        self.renamed[old.lower()] = new.lower()
+        self.renamed.append((old.lower(), new.lower()))
         for other in self.models.values():
             repoint_fields(other, old_label, new_label)
 
@@ -1002,7 +1210,9 @@ class _Replay:
             return
         assert isinstance(current, tuple)
         try:
-            entry = index_entry(_arg(operation, 1, keyword), scope, self.app_label, model.name)
+            entry = index_entry(
+                _arg(operation, 1, keyword), scope, self.app_label, model.name, option
+            )
         except Undecidable as error:
             model.options[option] = Undecided(f"{option}: {error}")
             return
@@ -1028,7 +1238,9 @@ class _Replay:
         if not isinstance(current, tuple):
             return
         try:
-            entry = index_entry(_arg(operation, 2, "constraint"), scope, self.app_label, model.name)
+            entry = index_entry(
+                _arg(operation, 2, "constraint"), scope, self.app_label, model.name, "constraints"
+            )
         except Undecidable as error:
             model.options["constraints"] = Undecided(f"constraints: {error}")
             return
@@ -1133,15 +1345,18 @@ def managers_value(value: s.Value | s.Missing, scope: Scope) -> object:
 
 
 def replay_app(
-    app_label: str, migrations: Iterable[tuple[str, Iterable[Operation], Iterable[s.Import]]]
-) -> tuple[AppState, dict[str, str]]:
+    app_label: str,
+    migrations: Iterable[tuple[str, Iterable[Operation], Iterable[s.Import]]],
+    code: ProjectCode | None = None,
+) -> tuple[AppState, list[tuple[str, str]]]:
     """The state of one app after its operations: (where, operations, imports) in order.
 
-    Also returns the model renames (old key -> new key) that other apps' relations follow.
+    Also returns the model renames (old key, new key) in order, which other apps' relations
+    follow. `code` reads the project's own classes that migrations name.
     """
-    replay = _Replay(app_label)
+    replay = _Replay(app_label, code)
     for where, operations, imports in migrations:
-        scope = ImportScope(imports)
+        scope = ImportScope(imports, code, os.path.abspath(where))
         for operation in operations:
             replay.apply(operation, scope, where)
     models = {key: model.freeze() for key, model in replay.models.items()}
@@ -1149,19 +1364,26 @@ def replay_app(
 
 
 def follow_renames(
-    states: Mapping[str, AppState], renames: Mapping[str, Mapping[str, str]]
+    states: Mapping[str, AppState], renames: Mapping[str, Sequence[tuple[str, str]]]
 ) -> dict[str, AppState]:
-    """Relations from one app to a model another app renamed follow the rename."""
+    """Relations from one app to a model another app renamed follow the rename. Where the
+    renames reuse a name (B renamed away, then A renamed to B), which model an older
+    relation means depends on when it was written: such relations are unknown."""
     moved: dict[str, str] = {}
-    for label, renamed in renames.items():
-        for old, new in renamed.items():
-            final = new
-            while final in renamed and renamed[final] != final and len(moved) < 10_000:
-                final = renamed[final]
-                if final == new:
-                    break
-            moved[f"{label}.{old}"] = f"{label}.{final}"
-    if not moved:
+    ambiguous: set[str] = set()
+    for label, sequence in renames.items():
+        for name in {n for pair in sequence for n in pair}:
+            sources = [i for i, (old, _) in enumerate(sequence) if old == name]
+            targets = [i for i, (_, new) in enumerate(sequence) if new == name]
+            if len(sources) > 1 or any(t > s for t in targets for s in sources):
+                ambiguous.add(f"{label}.{name}")
+            elif sources:
+                final = name
+                for old, new in sequence[sources[0] :]:
+                    if old == final:
+                        final = new
+                moved[f"{label}.{name}"] = f"{label}.{final}"
+    if not moved and not ambiguous:
         return dict(states)
     result = {}
     for key, app in states.items():
@@ -1169,30 +1391,39 @@ def follow_renames(
         for model_key, model in app.models.items():
             fields = {}
             for name, current in model.fields.items():
-                kwargs = {
-                    k: moved.get(v, v) if k in ("to", "through") and isinstance(v, str) else v
-                    for k, v in current.kwargs.items()
-                }
-                fields[name] = replace(current, kwargs=kwargs)
-            models[model_key] = ModelState(
-                model.app_label,
-                model.name,
-                fields,
-                model.options,
-                model.managers,
-                model.span,
-                model.path,
-                model.unknown,
-                model.partial,
-            )
-        result[key] = AppState(app.label, models, app.unknown, app.partial, app.notes)
+                fields[name] = _follow(current, app.label, moved, ambiguous)
+            models[model_key] = replace(model, fields=fields)
+        result[key] = replace(app, models=models)
     return result
 
 
-def migration_states(project: Project) -> dict[str, AppState]:
-    """Every app's state after all its migrations (app key -> state), renames followed."""
+def _follow(
+    current: FieldState, label: str, moved: Mapping[str, str], ambiguous: set[str]
+) -> FieldState:
+    kwargs = dict(current.kwargs)
+    for key in ("to", "through"):
+        target = kwargs.get(key)
+        if not isinstance(target, str) or target.partition(".")[0] == label:
+            # A relation inside the app followed its renames when they ran.
+            continue
+        if target in ambiguous:
+            return replace(
+                current, unknown=f"a relation to {target}, a name the migrations gave two models"
+            )
+        kwargs[key] = moved.get(target, target)
+    return replace(current, kwargs=kwargs)
+
+
+def migration_states(
+    project: Project,
+    code: Callable[[App], ProjectCode] | None = None,
+    without_last: frozenset[str] = frozenset(),
+) -> dict[str, AppState]:
+    """Every app's state after all its migrations (app key -> state), renames followed.
+    `code` gives a reader of the project's own classes, as seen from an app. The apps
+    whose keys are in `without_last` are replayed without their last migration."""
     states: dict[str, AppState] = {}
-    renames: dict[str, dict[str, str]] = {}
+    renames: dict[str, list[tuple[str, str]]] = {}
     graph = project.graph
     broken_apps = {m.migration.app_key for m in graph.missing} | {
         key[0] for cycle in graph.cycles for key in cycle
@@ -1200,6 +1431,8 @@ def migration_states(project: Project) -> dict[str, AppState]:
     for app in project.apps:
         # The graph order leaves out migrations a squash replaces (app_migrations does not).
         migrations = [graph.disk[key] for key in graph.app_order(app.key)]
+        if app.key in without_last:
+            migrations = migrations[:-1]
         unreadable = [
             m
             for m in project.app_migrations(app.key)
@@ -1211,11 +1444,13 @@ def migration_states(project: Project) -> dict[str, AppState]:
                 if unreadable
                 else "its migration graph is broken"
             )
-            states[app.key] = AppState(app.label, {}, unknown=reason)
+            states[app.key] = AppState(graph.own_labels.get(app.key, app.label), {}, unknown=reason)
             continue
         steps = [(os.path.relpath(m.path), m.facts.operations, m.facts.imports) for m in migrations]
-        state, renamed = replay_app(app.label, steps)
+        # The label the app's own migrations call it by, where discovery could not read it.
+        label = graph.own_labels.get(app.key, app.label)
+        state, renamed = replay_app(label, steps, code(app) if code else None)
         states[app.key] = state
         if app.key == app.label:
-            renames[app.label] = renamed
+            renames[label] = renamed
     return follow_renames(states, renames)

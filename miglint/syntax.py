@@ -221,10 +221,18 @@ class ClassDef:
 
 @dataclass(frozen=True)
 class Other:
-    """A statement miglint does not model (if/for/try/expression...)."""
+    """A statement miglint does not model (if/for/try/expression...).
+
+    `kind` is the statement's `ast` class name (`If`, `Expr`, `Delete`...); `names` are the
+    names it may bind or change when it runs, sorted: assignment, `del`, `for`, `with`,
+    `except` and import targets, `def`/`class` names, and the root name of every target
+    attribute or subscript (`operations[3] = ...`) and method call (`dependencies.append`).
+    Bodies of functions, classes and lambdas inside it are not entered.
+    """
 
     kind: str
     span: Span = field(default=NO_SPAN, compare=False)
+    names: tuple[str, ...] = ()
 
 
 Statement = Union[Import, Assign, FunctionDef, ClassDef, Other]

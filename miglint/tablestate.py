@@ -8,9 +8,10 @@ review?" and "what was this field before?". What cannot be read is unknown, neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from types import MappingProxyType
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
@@ -31,6 +32,16 @@ class Table:
     db_table: str | None = None
     unique_together: frozenset[tuple[str, ...]] | None = frozenset()
     index_together: frozenset[tuple[str, ...]] | None = frozenset()
+    # Meta.proxy and Meta.managed as literals; None when they cannot be read.
+    proxy: bool | None = False
+    managed: bool | None = True
+
+    @property
+    def has_table(self) -> bool | None:
+        """False for a proxy or unmanaged model (`migrate` runs no SQL for it); None: unknown."""
+        if self.proxy is True or self.managed is False:
+            return False
+        return None if self.proxy is None or self.managed is None else True
 
     @property
     def name(self) -> str:
@@ -53,6 +64,11 @@ class Step:
     # The definition, just before, of the field the operation names (AlterField, RemoveField,
     # RenameField's old name); None when unknown.
     field_before: s.Value | None = None
+    # For RunSQL: the columns (table, column) and tables (table, "") of this app that an
+    # earlier operation took out of the model state only, and the migration that did.
+    removed_from_state: Mapping[tuple[str, str], NodeKey] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @cached_property
     def sql_statements(self) -> tuple[SqlStatement, ...]:
@@ -105,16 +121,18 @@ def _app_steps(project: Project, app_key: str) -> Iterator[Step]:
             if operation.is_("SeparateDatabaseAndState"):
                 for inner in operation.database_operations:
                     yield state.step(migration, inner, created)
-                    created.update(_created_tables(inner, migration))
+                    created.update(created_tables(inner, migration))
                 for inner in operation.state_operations:
+                    state.forget(inner, migration)
                     state.apply(inner, migration)
                 continue
             yield state.step(migration, operation, created)
-            created.update(_created_tables(operation, migration))
+            created.update(created_tables(operation, migration))
             state.apply(operation, migration)
             if operation.is_("RunSQL"):
                 # RunSQL(state_operations=[...]) tells Django's state what the SQL did.
                 for inner in _state_operations(operation, migration):
+                    state.forget(inner, migration)
                     state.apply(inner, migration)
 
 
@@ -148,7 +166,8 @@ def model_name(operation: Operation) -> str | None:
     return _text(operation.argument(position, keyword))
 
 
-def _created_tables(operation: Operation, migration: Migration) -> set[str]:
+def created_tables(operation: Operation, migration: Migration) -> set[str]:
+    """The table a CreateModel creates (lower-cased), or nothing."""
     if not operation.is_("CreateModel"):
         return set()
     name = _text(operation.argument(0, "name"))
@@ -162,6 +181,13 @@ def together_sets(value: s.Value | s.Missing) -> frozenset[tuple[str, ...]] | No
     """`unique_together` as a set of name tuples; None when it cannot be read."""
     if isinstance(value, s.Missing) or value is None:
         return frozenset()
+    if isinstance(value, s.Call) and value.func == "set" and not value.kwargs:
+        # `set()` as makemigrations writes an emptied index_together; `set([...])` by hand.
+        if not value.args:
+            return frozenset()
+        if len(value.args) == 1 and isinstance(value.args[0], s.Seq):
+            return together_sets(value.args[0])
+        return None
     plain = s.literal(value)
     if not isinstance(plain, list | tuple | set | frozenset):
         return None
@@ -185,10 +211,51 @@ class _State:
     def __init__(self) -> None:
         self.tables: dict[str, Table] = {}
         self.fields: dict[str, dict[str, s.Value]] = {}
+        # What left the model state but not the database (see Step.removed_from_state).
+        self.removed: dict[tuple[str, str], NodeKey] = {}
 
     def clear(self) -> None:
         self.tables.clear()
         self.fields.clear()
+        self.removed.clear()
+
+    def forget(self, operation: Operation, migration: Migration) -> None:
+        """A state-only RemoveField or DeleteModel: its column or table stays in the
+        database, for a later RunSQL to drop."""
+        call = operation.call
+        if call is None or not operation.is_django or call.has_star:
+            return
+        name = model_name(operation)
+        table = self.tables.get(name.lower()) if name else None
+        if table is None:
+            return
+        fields = self.fields.get(name.lower(), {}) if name else {}
+        if operation.name == "DeleteModel":
+            self.removed[(table.name.lower(), "")] = migration.key
+            for field_name, value in fields.items():
+                self.forget_field(table, field_name, value, migration)
+        elif operation.name == "RemoveField":
+            removed = _text(call.argument(1, "name"))
+            if removed and removed.lower() in fields:
+                self.forget_field(table, removed, fields[removed.lower()], migration)
+
+    def forget_field(self, table: Table, name: str, value: s.Value, migration: Migration) -> None:
+        if not isinstance(value, s.Call) or value.has_star:
+            return
+        if value.name == "ManyToManyField":
+            if value.kwarg("through") is s.MISSING:
+                link = value.kwarg("db_table")
+                link_table = link if isinstance(link, str) else f"{table.name}_{name}"
+                self.removed[(link_table.lower(), "")] = migration.key
+            return
+        db_column = value.kwarg("db_column")
+        if isinstance(db_column, str):
+            column = db_column
+        elif db_column is s.MISSING or db_column is None:
+            column = f"{name}_id" if value.name in ("ForeignKey", "OneToOneField") else name
+        else:
+            return
+        self.removed[(table.name.lower(), column.lower())] = migration.key
 
     def step(self, migration: Migration, operation: Operation, created: set[str]) -> Step:
         name = model_name(operation)
@@ -198,6 +265,9 @@ class _State:
         before = None
         if key is not None and field_name is not None:
             before = self.fields.get(key, {}).get(field_name.lower())
+        if operation.is_("RunSQL") and self.removed:
+            removed = MappingProxyType(dict(self.removed))
+            return Step(migration, operation, table, frozenset(created), before, removed)
         return Step(migration, operation, table, frozenset(created), before)
 
     def apply(self, operation: Operation, migration: Migration) -> None:
@@ -236,7 +306,13 @@ class _State:
                 db_table if isinstance(db_table, str) else None,
                 together_sets(s.dict_item(options, "unique_together")),
                 together_sets(s.dict_item(options, "index_together")),
+                _flag(s.dict_item(options, "proxy"), False),
+                _flag(s.dict_item(options, "managed"), True),
             )
+            if self.removed:
+                # A table of that name again: what was left of the old one is gone.
+                created = self.tables[key].name.lower()
+                self.removed = {k: v for k, v in self.removed.items() if k[0] != created}
         elif name == "DeleteModel":
             self.tables.pop(key, None)
             self.fields.pop(key, None)
@@ -254,6 +330,10 @@ class _State:
             self.tables[key] = replace(
                 table, db_table=new_table if isinstance(new_table, str) else None
             )
+        elif name == "AlterModelOptions":
+            # AlterModelOptions sets `managed` (back to the default when it is absent).
+            managed = _flag(s.dict_item(call.argument(1, "options"), "managed"), True)
+            self.tables[key] = replace(table, managed=managed)
         elif name == "AlterUniqueTogether":
             unique = together_sets(call.argument(1, "unique_together"))
             self.tables[key] = replace(table, unique_together=unique)
@@ -264,6 +344,9 @@ class _State:
             field_name = _text(call.argument(1, "name"))
             if field_name:
                 fields[field_name.lower()] = _field_value(call.argument(2, "field"))
+                if self.removed and name == "AddField":
+                    for column in (field_name.lower(), f"{field_name.lower()}_id"):
+                        self.removed.pop((table.name.lower(), column), None)
         elif name == "RemoveField":
             field_name = _text(call.argument(1, "name"))
             if field_name:
@@ -275,6 +358,13 @@ class _State:
                 moved = fields.pop(old.lower(), None)
                 if moved is not None:
                     fields[new.lower()] = moved
+
+
+def _flag(value: s.Value | s.Missing, default: bool) -> bool | None:
+    """A literal boolean option; `default` when absent; None when it cannot be read."""
+    if value is s.MISSING:
+        return default
+    return value if isinstance(value, bool) else None
 
 
 def _field_named(operation: Operation) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 from miglint.rules.missing_migration import MissingMigration
@@ -103,7 +104,8 @@ def run_cases(
     """Migrate, edit and check every case; one Django subprocess per step. `shared` files
     (e.g. a package of abstract models used by several apps) are written first."""
     labels = [case.name for case in cases]
-    write_tree(root, shared or {})
+    # Like a real project, the tree says which Django it runs (the oracle's own).
+    write_tree(root, {"requirements.txt": f"Django=={version('django')}\n", **(shared or {})})
     for case in cases:
         write_tree(
             root, {f"{case.name}/__init__.py": "", f"{case.name}/migrations/__init__.py": ""}
@@ -159,6 +161,20 @@ def _apps_with_changes(output: str) -> dict[str, str]:
         elif current is not None:
             found[current] += line + "\n"
     return found
+
+
+def tally(outcomes: list[Outcome], label: str) -> str:
+    """One line for `pytest -s`: how often Django and MIG401 found drift, and agreed."""
+    drift = [o for o in outcomes if o.django_changes]
+    found = [o for o in drift if o.miglint_messages]
+    false = [o for o in outcomes if o.miglint_messages and not o.django_changes]
+    line = (
+        f"MIG401 vs makemigrations --check ({label}): {len(outcomes)} apps, "
+        f"{len(drift)} with drift, found {len(found)}/{len(drift)}, "
+        f"{len(false)} false findings, {sum(o.agree for o in outcomes)} agree"
+    )
+    print(line)
+    return line
 
 
 def describe(outcome: Outcome) -> str:

@@ -25,6 +25,7 @@ from miglint import syntax as s
 from miglint.cache import CACHE_DIR, Cache, open_cache
 from miglint.config import Config, find_config_file, load_config
 from miglint.finding import Finding
+from miglint.fixes.attach import attach_edits
 from miglint.lint import lint
 from miglint.parse import MigrationFacts, parse_migration_bytes
 from miglint.project import load_project, survey_project
@@ -412,7 +413,8 @@ OPS = "operations = [\n"
 
 
 def per_app_union(root: Path) -> list[Finding]:
-    """The findings of each app analysed on its own with the apps it depends on."""
+    """The findings of each app analysed on its own with the apps it depends on, with the
+    edits of their fixes."""
     config = config_of(root)
     survey = survey_project([str(root)], config)
     run = Incremental(survey, None, b"")
@@ -422,25 +424,37 @@ def per_app_union(root: Path) -> list[Finding]:
     found: set[Finding] = set()
     for app in survey.apps:
         by_app, _, _ = shard.analyse(
-            frozenset((app.key,)), run.reach[app.key], contents, run.imported_modules()
+            frozenset((app.key,)),
+            run.reach[app.key],
+            contents,
+            run.imported_modules(),
+            edits=True,
+            patches=run.patches,
         )
         found.update(by_app[app.key])
     return sorted(found, key=Finding.sort_key)
 
 
+def whole_findings_with_edits(root: Path) -> list[Finding]:
+    project = load_project([str(root)], config_of(root))
+    return sorted(attach_edits(lint(project), project), key=Finding.sort_key)
+
+
 def test_each_app_analysed_alone_gives_the_findings_of_the_whole(tmp_path: Path) -> None:
-    """What makes per-app reuse sound: an app's findings depend only on the apps it reaches."""
+    """What makes per-app reuse sound: an app's findings (and their fixes) depend only on
+    the apps it reaches."""
     trees = []
     for number, rule in enumerate(all_rules()):
         for example in (*rule.VALID, *rule.INVALID):
-            if not isinstance(example, str) and len(example) > 1:
-                trees.append(write_tree(tmp_path / f"{rule.code}-{number}-{len(trees)}", example))
+            files = example_files(example)
+            if len(files) > 1:
+                trees.append(write_tree(tmp_path / f"{rule.code}-{number}-{len(trees)}", files))
     wide = tmp_path / "wide"
     generate(str(wide), 160, per_app=20, seed=9, shape="wide")
     trees.append(wide)
     trees.append(dependent_apps(tmp_path / "dependent"))
     for root in trees:
-        assert per_app_union(root) == plain_findings(root), root.name
+        assert per_app_union(root) == whole_findings_with_edits(root), root.name
 
 
 # --- the command line ---------------------------------------------------------------------

@@ -69,10 +69,10 @@ def test_text_output_format(tmp_path: Path) -> None:
     result = run_cli(".", cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("shop/migrations/0002_price.py:")
+    assert lines[0].startswith("shop/migrations/0002_sku.py:")
     assert " MIG001 " in lines[0] and lines[0].endswith("[conflicting-leaves]")
     assert "makemigrations --merge shop" in result.stdout
-    assert lines[-1] == "Found 2 problems (2 errors)."
+    assert lines[-1] == "Found 1 problem (1 error)."
     assert "\033[" not in result.stdout
 
 
@@ -87,7 +87,7 @@ def test_json_output_has_exactly_the_documented_keys(tmp_path: Path) -> None:
     result = run_cli("--format", "json", ".", cwd=tmp_path)
     assert result.returncode == 1
     rows = json.loads(result.stdout)
-    assert len(rows) == 2
+    assert len(rows) == 1
     keys = {
         "code",
         "rule",
@@ -101,10 +101,25 @@ def test_json_output_has_exactly_the_documented_keys(tmp_path: Path) -> None:
         "app",
         "migration",
         "fix",
+        "edit",
     }
     for row in rows:
         assert set(row) == keys
         assert row["code"] == "MIG001" and row["severity"] == "error"
+        # The merge migration, as a new file: its whole text at 1:1 of a new path.
+        edit = row["edit"]
+        assert set(edit) == {"applicability", "message", "edits"}
+        assert edit["applicability"] == "safe"
+        (change,) = edit["edits"]
+        assert set(change) == {"path", "line", "column", "end_line", "end_column", "content"}
+        assert change["path"].startswith("shop/migrations/0003_merge_")
+        assert (change["line"], change["column"], change["end_line"], change["end_column"]) == (
+            1,
+            1,
+            1,
+            1,
+        )
+        assert "dependencies = [" in change["content"]
         assert row["app"] == "shop" and row["path"].startswith("shop/migrations/")
         assert row["line"] >= 1 and row["column"] >= 1
     assert rows == sorted(rows, key=lambda r: (r["path"], r["line"], r["code"]))
@@ -114,7 +129,7 @@ def test_json_paths_are_relative_to_the_current_folder(tmp_path: Path) -> None:
     write_tree(tmp_path / "project", CONFLICT)
     result = run_cli("--format", "json", "project", cwd=tmp_path)
     paths = {row["path"] for row in json.loads(result.stdout)}
-    assert paths == {"project/shop/migrations/0002_price.py", "project/shop/migrations/0002_sku.py"}
+    assert paths == {"project/shop/migrations/0002_sku.py"}
 
 
 def test_fail_on(tmp_path: Path) -> None:
@@ -175,10 +190,11 @@ def test_a_file_reports_on_itself_and_on_its_apps_graph(tmp_path: Path) -> None:
     result = run_cli("--format", "json", "shop/migrations/0003_drop.py", cwd=tmp_path)
     assert result.returncode == 1
     reported = {(row["path"], row["code"]) for row in json.loads(result.stdout)}
-    # The conflict in its app is reported where it is; blog's broken graph is not.
+    # The conflict in its app is reported on the leaf that was named; blog's broken graph
+    # is not reported.
     assert reported >= {
         ("shop/migrations/0003_drop.py", "MIG101"),
-        ("shop/migrations/0002_price.py", "MIG001"),
+        ("shop/migrations/0003_drop.py", "MIG001"),
     }
     assert {path for path, _ in reported} <= {
         "shop/migrations/0003_drop.py",
@@ -186,6 +202,10 @@ def test_a_file_reports_on_itself_and_on_its_apps_graph(tmp_path: Path) -> None:
         "shop/migrations/0002_sku.py",
     }
     assert not any(code == "MIG101" and "0003" not in path for path, code in reported)
+    # Naming the other leaf puts the app's one conflict finding there.
+    result = run_cli("--format", "json", "shop/migrations/0002_price.py", cwd=tmp_path)
+    rows = [row for row in json.loads(result.stdout) if row["code"] == "MIG001"]
+    assert [row["path"] for row in rows] == ["shop/migrations/0002_price.py"]
 
 
 def test_a_file_is_linted_within_its_project_from_anywhere(tmp_path: Path) -> None:

@@ -167,3 +167,87 @@ def test_models_without_migrations_are_said_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert result.stdout.count("\n") == 1
     assert "dojo" in result.stdout and "migration-modules" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "timeouts", "unknown"),
+    [
+        (
+            "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql',\n"
+            "    'OPTIONS': {'options': '-c lock_timeout=5s -c statement_timeout=60s'}}}",
+            ["5s"],
+            False,
+        ),
+        (
+            "DATABASES = {'default': {'OPTIONS': {'options': '--lock_timeout=3000'}}}",
+            ["3000"],
+            False,
+        ),
+        # Any database of the project, and the assignment forms settings modules use.
+        ("DATABASES = {'replica': {'OPTIONS': {'options': '-c lock_timeout=2s'}}}", ["2s"], False),
+        (
+            "DATABASES = {'default': env.db()}\n"
+            "DATABASES['default']['OPTIONS'] = {'options': '-clock_timeout=4s'}",
+            ["4s"],
+            False,
+        ),
+        ("DATABASES['default']['OPTIONS']['options'] = '-c lock_timeout=1s'", ["1s"], False),
+        (
+            "DATABASES['default']['OPTIONS']['options'] = f'-c lock_timeout={T}'",
+            ["(computed)"],
+            False,
+        ),
+        # A lock_timeout of 0 is no timeout; other options are not one either.
+        ("DATABASES = {'default': {'OPTIONS': {'options': '-c lock_timeout=0'}}}", [], False),
+        ("DATABASES = {'default': {'OPTIONS': {'options': '-c statement_timeout=5s'}}}", [], False),
+        ("DATABASES = {'default': {'OPTIONS': {'sslmode': 'require'}}}", [], False),
+        ("DATABASES = {'default': dj_database_url.config()}", [], False),
+        # Options miglint cannot read.
+        ("DATABASES = {'default': {'OPTIONS': {'options': env('PG_OPTIONS')}}}", [], True),
+        # django-pg-zero-downtime-migrations sets it on every migration.
+        ("ZERO_DOWNTIME_MIGRATIONS_LOCK_TIMEOUT = '2s'", ["2s"], False),
+        ("ZERO_DOWNTIME_MIGRATIONS_LOCK_TIMEOUT = '0'", [], False),
+        (
+            "def configure():\n    DATABASES = {'x': {'OPTIONS': {'options': '-c lock_timeout=1s'}}}",
+            [],
+            False,
+        ),
+    ],
+)
+def test_lock_timeout_in_the_connection_options(
+    tmp_path: Path, text: str, timeouts: list[str], unknown: bool
+) -> None:
+    found = read_settings([settings(tmp_path, text + "\n")])
+    assert [timeout.value for timeout in found.lock_timeouts] == timeouts
+    assert bool(found.unknown_options) is unknown
+
+
+def test_default_auto_field_with_its_line(tmp_path: Path) -> None:
+    path = settings(tmp_path, "DEBUG = False\nDEFAULT_AUTO_FIELD = 'django.db.models.AutoField'\n")
+    (auto_field,) = read_settings([path]).default_auto_fields
+    assert (auto_field.value, auto_field.settings_path, auto_field.line) == (
+        "django.db.models.AutoField",
+        path,
+        2,
+    )
+
+
+def test_an_app_configs_default_auto_field(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "wiki/apps.py": (
+                "from django.apps import AppConfig\n\n\n"
+                "class WikiConfig(AppConfig):\n"
+                "    name = 'kb.wiki'\n"
+                "    default_auto_field = 'django.db.models.AutoField'\n"
+            ),
+            "wiki/migrations/0001_initial.py": migration(),
+            "blog/migrations/0001_initial.py": migration(),
+        },
+    )
+    project = load_project([str(tmp_path)], Config(root=str(tmp_path)))
+    assert {app.label: app.default_auto_field for app in project.apps} == {
+        "blog": None,
+        "wiki": ("django.db.models.AutoField", 6),
+    }

@@ -48,12 +48,27 @@ def test_conflict_names_both_leaves_and_the_merge_command(tmp_path: Path) -> Non
             "shop/migrations/0002_sku.py": migration(dependencies='("shop", "0001_initial")'),
         },
     )
-    findings = lint_tree(tmp_path, "MIG001")
-    assert [Path(f.path).name for f in findings] == ["0002_price.py", "0002_sku.py"]
-    for finding in findings:
-        assert "0002_price, 0002_sku" in finding.message
-        assert "makemigrations --merge shop" in finding.message
-        assert finding.line == 4
+    # One finding for the app, on the newest leaf, naming every leaf.
+    [finding] = lint_tree(tmp_path, "MIG001")
+    assert Path(finding.path).name == "0002_sku.py" and finding.line == 4
+    assert "2 leaf nodes (0002_price, 0002_sku)" in finding.message
+    assert finding.fix == "Run `python manage.py makemigrations --merge shop`."
+
+
+def test_three_branches_are_one_finding_on_the_highest_number(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0003_tax.py": migration(dependencies='("shop", "0002_price")'),
+            "shop/migrations/0002_sku.py": migration(dependencies='("shop", "0001_initial")'),
+            "shop/migrations/0002_weight.py": migration(dependencies='("shop", "0001_initial")'),
+        },
+    )
+    [finding] = lint_tree(tmp_path, "MIG001")
+    assert Path(finding.path).name == "0003_tax.py"
+    assert "3 leaf nodes (0002_sku, 0002_weight, 0003_tax)" in finding.message
 
 
 def test_merge_migration_resolves_the_conflict(tmp_path: Path) -> None:
@@ -88,6 +103,22 @@ def test_every_reference_to_a_missing_node_is_reported_where_it_is(tmp_path: Pat
     for finding in findings:
         assert "('shop', '0001_inital')" in finding.message
         assert finding.fix == "Did you mean ('shop', '0001_initial')?"
+
+
+def test_a_node_a_computed_replaces_may_stand_for_is_not_missing(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            # Which old migrations it replaces is read from the database when Django loads it.
+            "shop/migrations/0001_squashed.py": migration(
+                extra="    replaces = applied_squashes()\n"
+            ),
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+        },
+    )
+    assert lint_tree(tmp_path, "MIG001", "MIG002") == []
+    [finding] = lint_tree(tmp_path, "MIG005")
+    assert "`replaces`" in finding.message
 
 
 def test_run_before_a_missing_node_is_reported(tmp_path: Path) -> None:
@@ -240,7 +271,92 @@ def test_squash_depending_on_what_it_replaces_is_broken(tmp_path: Path) -> None:
             ),
         },
     )
-    assert {"MIG003", "MIG004"} <= set(codes(lint_tree(tmp_path)))
+    # One hazard, one finding: MIG004 says why the squash depends on itself (no MIG003).
+    [finding] = lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004")
+    assert finding.code == "MIG004" and Path(finding.path).name == "0001_squashed_0002_price.py"
+    assert finding.line == 6  # the dependency entry
+    assert "depends on shop.0001_initial, which it replaces" in finding.message
+    assert "CircularDependencyError" in finding.message
+
+
+def test_replaced_migration_depending_on_its_squash_is_reported_where_it_says_so(
+    tmp_path: Path,
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_price.py": migration(
+                dependencies='("shop", "0001_squashed_0002_price")'
+            ),
+            "shop/migrations/0001_squashed_0002_price.py": SQUASH,
+        },
+    )
+    [finding] = lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004")
+    assert finding.code == "MIG004" and Path(finding.path).name == "0002_price.py"
+    assert "shop.0002_price is replaced by shop.0001_squashed_0002_price but depends on it" in (
+        finding.message
+    )
+
+
+def test_an_app_renamed_by_replacing_the_old_labels_migrations_is_fine(tmp_path: Path) -> None:
+    # `store` became `shop`: shop's migrations replace store's, which no longer exist.
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(
+                extra='    replaces = [("store", "0001_initial")]\n'
+            ),
+            "shop/migrations/0002_price.py": migration(
+                dependencies='("shop", "0001_initial")',
+                extra='    replaces = [("store", "0002_price")]\n',
+            ),
+            "shop/migrations/0003_sku.py": migration(dependencies='("shop", "0002_price")'),
+            # Written before the rename, still naming the old label.
+            "billing/migrations/0001_initial.py": migration(dependencies='("store", "0002_price")'),
+        },
+    )
+    assert lint_tree(tmp_path, "MIG000", "MIG001", "MIG002", "MIG003", "MIG004") == []
+    graph = load(tmp_path).graph
+    # As in Django, the dependency on the old label now points at its replacement.
+    assert graph.parents[("billing", "0001_initial")] == {("shop", "0002_price")}
+
+
+def test_a_migration_replacing_itself_is_broken_and_no_crash(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(
+                extra='    replaces = [("shop", "0001_initial")]\n'
+            ),
+            "shop/migrations/0002_price.py": migration(dependencies='("shop", "0001_initial")'),
+        },
+    )
+    [finding] = lint_tree(tmp_path, "MIG001", "MIG002", "MIG003", "MIG004")
+    assert finding.code == "MIG004" and "lists itself in `replaces`" in finding.message
+
+
+def test_two_squashes_replacing_the_same_migrations_are_broken(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_squashed_0002_price.py": SQUASH,
+            # A later squash written by hand over the same range, the first one left behind.
+            "shop/migrations/0001_squashed_0003_sku.py": migration(
+                extra=(
+                    '    replaces = [("shop", "0001_initial"), ("shop", "0002_price"), '
+                    '("shop", "0003_sku")]\n'
+                )
+            ),
+            "shop/migrations/0004_tax.py": migration(dependencies='("shop", "0003_sku")'),
+        },
+    )
+    # One finding: the squash left over as a second leaf is not also a MIG001 conflict.
+    findings = lint_tree(tmp_path, "MIG001", "MIG004")
+    assert [(f.code, Path(f.path).name) for f in findings] == [
+        ("MIG004", "0001_squashed_0003_sku.py")
+    ]
+    assert "both replace shop.0001_initial, shop.0002_price" in findings[0].message
 
 
 def test_first_and_latest_resolve_like_django(tmp_path: Path) -> None:
@@ -313,10 +429,9 @@ def test_label_set_where_miglint_cannot_read_it_is_learnt_from_the_migrations(
         tmp_path,
         {"shop/migrations/0003_other.py": migration(dependencies='("store", "0002_price")')},
     )
-    assert {Path(f.path).name for f in lint_tree(tmp_path, "MIG001")} == {
-        "0003_sku.py",
-        "0003_other.py",
-    }
+    [finding] = lint_tree(tmp_path, "MIG001")
+    assert Path(finding.path).name == "0003_sku.py"
+    assert "(0003_other, 0003_sku)" in finding.message
 
 
 def test_other_apps_names_are_not_taken_for_a_label(tmp_path: Path) -> None:

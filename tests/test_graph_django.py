@@ -32,7 +32,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from miglint.config import Config
+from miglint.finding import Severity
 from miglint.graph import MigrationGraph
+from miglint.lint import lint
 from miglint.parse import Dependency
 from miglint.project import load_project
 
@@ -513,6 +515,33 @@ HAND_WRITTEN: dict[str, Project] = {
             "0005_m": spec(("a", "0004_m")),
         }
     },
+    "overlapping squashes, replaced files deleted": {
+        "a": {
+            "0001_squashed_0002_m": spec(replaces=(("a", "0001_m"), ("a", "0002_m"))),
+            "0001_squashed_0003_m": spec(
+                replaces=(("a", "0001_m"), ("a", "0002_m"), ("a", "0003_m"))
+            ),
+            "0004_m": spec(("a", "0003_m")),
+        }
+    },
+    "overlapping squashes, replaced files present": {
+        "a": {
+            **linear("a", 4),
+            "0001_squashed_0002_m": spec(replaces=(("a", "0001_m"), ("a", "0002_m"))),
+            "0001_squashed_0003_m": spec(
+                replaces=(("a", "0001_m"), ("a", "0002_m"), ("a", "0003_m"))
+            ),
+        }
+    },
+    "overlapping squashes, the second starting later": {
+        "a": {
+            **linear("a", 4),
+            "0001_squashed_0002_m": spec(replaces=(("a", "0001_m"), ("a", "0002_m"))),
+            "0002_squashed_0003_m": spec(
+                ("a", "0001_m"), replaces=(("a", "0002_m"), ("a", "0003_m"))
+            ),
+        }
+    },
     "missing node in the same app": {"a": {"0001_m": spec(), "0002_m": spec(("a", "0001_inital"))}},
     "missing node in another app": {"a": linear("a", 2), "b": {"0001_m": spec(("a", "0003_m"))}},
     "missing node referenced twice": {
@@ -536,6 +565,28 @@ HAND_WRITTEN: dict[str, Project] = {
     "missing node and a cycle: Django reports the missing node": {
         "a": {"0001_m": spec(("b", "0001_m"))},
         "b": {"0001_m": spec(("a", "0001_m"), ("a", "0002_gone"))},
+    },
+    "an app renamed: its migrations replace the old label's": {
+        "shop": {
+            "0001_m": spec(replaces=(("store", "0001_m"),)),
+            "0002_m": spec(("shop", "0001_m"), replaces=(("store", "0002_m"),)),
+        },
+        "billing": {"0001_m": spec(("store", "0002_m"))},
+    },
+    "an app renamed, its copied migrations still naming the old label": {
+        "shop": {
+            "0001_m": spec(replaces=(("store", "0001_m"),)),
+            "0002_m": spec(("store", "0001_m"), replaces=(("store", "0002_m"),)),
+            "0003_m": spec(("store", "0002_m"), replaces=(("store", "0003_m"),)),
+        },
+        "billing": {"0001_m": spec(("store", "0003_m"))},
+    },
+    "an app renamed and squashed": {
+        "shop": {
+            "0001_squashed_0002_m": spec(replaces=(("store", "0001_m"), ("store", "0002_m"))),
+            "0003_m": spec(("shop", "0001_squashed_0002_m")),
+        },
+        "billing": {"0001_m": spec(("store", "0001_m")), "0002_m": spec(("billing", "0001_m"))},
     },
     "dependency on auth (outside the tree)": {
         "accounts": {"0001_m": spec(("auth", "0012_alter_user_first_name_max_length"))},
@@ -590,6 +641,96 @@ def test_swappable_and_settings_dependencies_match_django(django: DjangoWorker) 
     )
     ours, _ = compare_case(django, case)
     assert ours.leaves == [("accounts", "0002_profile")]
+
+
+# Entries of `dependencies`, `run_before` or `replaces` that are not plain pairs, as a user
+# might write them; miglint must say "rejected" exactly when Django's loader fails.
+ODD_ENTRIES = (
+    ("dependencies", '["shop", "0001_initial"]'),
+    ("dependencies", '["shop", "__first__"]'),
+    ("dependencies", '("shop",)'),
+    ("dependencies", "()"),
+    ("dependencies", '("shop", "0001_initial", "x")'),
+    ("dependencies", '("billing", "__first__", "x")'),
+    ("dependencies", '"shop.0001_initial"'),
+    ("dependencies", '"s"'),
+    ("dependencies", '("shop", None)'),
+    ("dependencies", '(None, "__first__")'),
+    ("dependencies", '(1, "0001_initial")'),
+    ("dependencies", '{"shop", "0001_initial"}'),
+    ("dependencies", '{"shop": "0001_initial"}'),
+    ("dependencies", "1"),
+    ("dependencies", "None"),
+    ("dependencies", "settings.AUTH_USER_MODEL"),
+    ("dependencies", 'migrations.swappable_dependency("billing.Invoice")'),
+    ("dependencies", "PREVIOUS"),
+    ("run_before", '["billing", "0001_initial"]'),
+    ("run_before", '("billing",)'),
+    ("run_before", '("billing", "0001_initial", "x")'),
+    ("run_before", '("billing", "__first__", "x")'),
+    ("run_before", '"billing.0001_initial"'),
+    ("replaces", '["shop", "0001_initial"]'),
+    ("replaces", '{"shop", "0001_initial"}'),
+    ("replaces", '("shop", "0001_initial", "x")'),
+    ("replaces", '"shop.0001_initial"'),
+    ("replaces", "None"),
+    ("replaces", "1"),
+)
+# Whole attributes that are not lists.
+ODD_VALUES = (
+    ("dependencies", "None"),
+    ("dependencies", '"shop"'),
+    ("dependencies", '""'),
+    ("dependencies", '{("shop", "0001_initial"): "why"}'),
+    ("run_before", "0"),
+    ("replaces", "None"),
+    ("replaces", '"ab"'),
+)
+
+
+def _odd_case(django: DjangoWorker, attribute: str, value: str) -> Path:
+    case = django.new_case()
+    head = (
+        "from django.conf import settings\nfrom django.db import migrations\n\n"
+        'PREVIOUS = ("shop", "0001_initial")\n\n\n'
+        "class Migration(migrations.Migration):\n"
+    )
+    files = {
+        "shop/migrations/0001_initial.py": head + "    operations = []\n",
+        "shop/migrations/0002_odd.py": head
+        + ('    dependencies = [("shop", "0001_initial")]\n' if attribute != "dependencies" else "")
+        + f"    {attribute} = {value}\n    operations = []\n",
+        "billing/migrations/0001_initial.py": head + "    operations = []\n",
+    }
+    for relative, text in files.items():
+        path = case / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / "__init__.py").touch()
+        path.write_text(text, encoding="utf-8")
+    return case
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [*((a, f"[{v}]") for a, v in ODD_ENTRIES), *ODD_VALUES],
+)
+def test_odd_dependency_entries_are_rejected_exactly_when_django_fails(
+    django: DjangoWorker, attribute: str, value: str
+) -> None:
+    case = _odd_case(django, attribute, value)
+    theirs = django.load(case)[0]["error"]
+    project = load_project([str(case)], Config(root=str(case)))
+    [odd] = [m for m in project.migrations if m.name == "0002_odd"]
+    kinds = {note.kind for note in odd.facts.notes}
+    rejected = [f for f in lint(project) if f.code == "MIG000" and f.severity is Severity.ERROR]
+    if theirs is None:
+        assert "rejected" not in kinds and not rejected, (value, odd.facts.notes)
+    else:
+        assert kinds == {"rejected"}, (value, theirs, odd.facts.notes)
+        [finding] = rejected
+        # The message names the exception Django's loader raises.
+        assert theirs["type"] in finding.message, (finding.message, theirs)
+        assert "Django's loader fails" in finding.message
 
 
 APPS = ("a", "b", "c")
@@ -749,3 +890,45 @@ print(json.dumps({
     assert [list(key) for key in sorted(graph.nodes)] == theirs["nodes"]
     assert [list(key) for key in graph.leaf_nodes()] == theirs["leaves"]
     assert theirs["conflicts"] == {} and graph.missing == [] and graph.cycles == []
+
+
+def test_nested_squash_on_disk_fails_in_the_order_the_message_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.django_oracle import loader_report
+
+    inner = spec(replaces=(("shop", "0001_m"), ("shop", "0002_m")))
+    outer = spec(replaces=(("shop", "0001_squashed_0002_m"), ("shop", "0003_m")))
+    same = tmp_path / "same"
+    write_project(same, {"shop": {"0001_squashed_0002_m": inner, "0001_squashed_0003_m": outer}})
+    [finding] = [
+        f for f in lint(load_project([str(same)], Config(root=str(same)))) if f.code == "MIG004"
+    ]
+    assert "no fixed order" in finding.message and "INSTALLED_APPS" not in finding.message
+    outcomes = set()
+    for seed in range(8):
+        # Django lists a migrations package as a set of names: its order follows the hash seed.
+        monkeypatch.setenv("PYTHONHASHSEED", str(seed))
+        error = loader_report(same)["error"]
+        outcomes.add(None if error is None else error["type"])
+    assert outcomes == {None, "NodeNotFoundError"}
+
+    across = tmp_path / "across"
+    write_project(
+        across,
+        {
+            "outer": {
+                "0001_squashed_m": spec(
+                    replaces=(("inner", "0001_squashed_0002_m"), ("inner", "0003_m"))
+                )
+            },
+            "inner": {
+                "0001_squashed_0002_m": spec(replaces=(("inner", "0001_m"), ("inner", "0002_m")))
+            },
+        },
+    )
+    project = load_project([str(across)], Config(root=str(across)))
+    [finding] = [f for f in lint(project) if f.code == "MIG004"]
+    assert "when 'outer' is listed before 'inner' in INSTALLED_APPS" in finding.message
+    assert loader_report(across, apps=["outer", "inner"])["error"]["type"] == "NodeNotFoundError"
+    assert loader_report(across, apps=["inner", "outer"])["error"] is None

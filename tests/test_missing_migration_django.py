@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 
 from tests.django_oracle import run_django
 from tests.helpers import run_cli, write_tree
-from tests.missing_migration_cases import MAKE_SCRIPT, Case, describe, models_source, run_cases
+from tests.missing_migration_cases import (
+    MAKE_SCRIPT,
+    Case,
+    describe,
+    models_source,
+    run_cases,
+    tally,
+)
 from tests.model_generator import cosmetic, drift, random_app, render
 
 BASE = """
@@ -299,6 +306,7 @@ def _cases() -> list[Case]:
 
 def test_hand_written_cases_agree_with_django(tmp_path: Path) -> None:
     outcomes = run_cases(tmp_path, _cases())
+    tally(outcomes, "hand-written apps")
     disagreements = [describe(o) for o in outcomes if not o.agree]
     assert not disagreements, "\n\n".join(disagreements)
 
@@ -340,6 +348,7 @@ def test_generated_cases_agree_with_django(seed: int) -> None:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as directory:
         outcomes = run_cases(Path(directory), generated_cases(rng, 40, "gen"))
+    tally(outcomes, f"generated apps, seed {seed}")
     disagreements = [describe(o) for o in outcomes if not o.agree]
     assert not disagreements, "\n\n".join(disagreements)
 

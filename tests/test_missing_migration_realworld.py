@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.missing_migration_cases import Case, describe, run_cases
+from tests.missing_migration_cases import Case, describe, run_cases, tally
 
 HEAD = "from django.db import models\nfrom django.conf import settings\n"
 
@@ -315,6 +315,7 @@ def test_real_world_styles_agree_with_django(tmp_path: Path) -> None:
     outcomes = run_cases(
         tmp_path, cases, shared=SHARED, extra_settings='AUTH_USER_MODEL="users.User",'
     )
+    tally(outcomes, "real-world styles")
     disagreements = [describe(o) for o in outcomes if not o.agree]
     assert not disagreements, "\n\n".join(disagreements)
 

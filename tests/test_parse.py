@@ -25,6 +25,7 @@ from miglint.parse import (
 )
 from miglint.pysource import parse_source
 from miglint.rules import all_rules
+from miglint.rules.base import Invalid, example_files, fixed_files
 from tests.helpers import lint_tree, migration, write_tree
 
 DJANGO_1_11 = """\
@@ -180,7 +181,7 @@ from django.db import models as mdl
 
 
 class Migration(m.Migration):
-    dependencies = [["shop", "0004_order_sku"]]
+    dependencies = [("shop", "0004_order_sku")]
     operations = [
         m.AlterField("order", "sku", mdl.CharField(max_length=10)),
         m.operations.DeleteModel(name="Legacy"),
@@ -297,8 +298,35 @@ class Migration(migrations.Migration):
     ]
 """
 
+# The documented SeparateDatabaseAndState style: lists named in the class body, then used.
+CLASS_LEVEL_LISTS = """\
+from django.db import connection, migrations, models
+
+APP = "shop"
+
+
+class Migration(migrations.Migration):
+    previous = "0001_initial"
+    dependencies = [(APP, previous)]
+    atomic = 0
+
+    state_operations = [
+        migrations.AddField("order", "note", models.TextField(default="")),
+    ]
+    database_operations = []
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=database_operations,
+            state_operations=state_operations,
+        ),
+    ]
+    if connection.vendor == "postgresql":
+        operations += [migrations.RunSQL("CREATE EXTENSION pg_trgm", migrations.RunSQL.noop)]
+"""
+
 CORPUS = {
     "django 1.11": DJANGO_1_11,
+    "class-level lists": CLASS_LEVEL_LISTS,
     "django 2.2": DJANGO_2_2,
     "django 5.2": DJANGO_5_2,
     "squashed": SQUASHED,
@@ -389,7 +417,7 @@ def test_operations_imported_by_name_and_tuples() -> None:
     assert isinstance(facts.operations[3].argument(0, "code"), s.Unknown)
 
 
-def test_module_aliases_and_list_dependencies() -> None:
+def test_module_aliases() -> None:
     facts = parse_migration(ALIASES)
     assert facts.has_class
     assert facts.dependencies == (Dependency("shop", "0004_order_sku"),)
@@ -593,7 +621,10 @@ def assert_same_facts(one: MigrationFacts, other: MigrationFacts) -> None:
 def _rule_examples() -> Iterator[tuple[str, str]]:
     for rule in all_rules():
         for index, example in enumerate((*rule.VALID, *rule.INVALID)):
-            files = {"example.py": example} if isinstance(example, str) else example
+            files = {"example.py": example} if isinstance(example, str) else example_files(example)
+            if isinstance(example, Invalid):
+                # What the rule's fix makes of it is a migration too.
+                files.update({f"fixed/{path}": text for path, text in fixed_files(example).items()})
             for path, text in files.items():
                 if (path.endswith(".py") and "/migrations/" in f"/{path}") or path == "example.py":
                     yield f"{rule.code}[{index}] {path}", text
@@ -631,6 +662,7 @@ def test_branching_in_the_class_body_is_a_note_and_no_false_conflict(tmp_path: P
     facts = parse_migration(conditional)
     [note] = facts.notes
     assert note.message.startswith("an `if` statement") and note.span.line == 7
+    assert (note.kind, note.attributes) == ("branch", ("dependencies",))
     write_tree(
         tmp_path,
         {
@@ -638,5 +670,311 @@ def test_branching_in_the_class_body_is_a_note_and_no_false_conflict(tmp_path: P
             "shop/migrations/0002_conditional.py": conditional,
         },
     )
-    findings = lint_tree(tmp_path, "MIG000", "MIG001")
-    assert [(f.code, f.severity.name, f.line) for f in findings] == [("MIG000", "WARNING", 7)]
+    findings = lint_tree(tmp_path, "MIG000", "MIG001", "MIG005")
+    assert [(f.code, f.severity.name, f.line) for f in findings] == [("MIG005", "WARNING", 7)]
+
+
+DYNAMIC_STATEMENTS = """\
+from shop.helpers import *
+from django.db import connection, migrations
+
+OPERATIONS = []
+if connection.vendor == "postgresql":
+    OPERATIONS.append(migrations.RunSQL("SELECT 1", "SELECT 1"))
+
+
+class Migration(migrations.Migration):
+    if connection.vendor == "postgresql":
+        import django.contrib.postgres.search as search
+        operations = OPERATIONS
+    elif connection.vendor == "sqlite":
+        (first, [second, *rest]), holder.attribute, table[0].name = 1, 2, 3
+    else:
+        operations = []
+    dependencies.append(("shop", "0001_initial"))
+    del operations[3], scratch
+    operations -= 1
+    for index, item in enumerate(OPERATIONS):
+        with open(item) as (handle, other), opener() as target.name:
+            try:
+                pass
+            except ValueError as error:
+                [walrus := 1 for value in item]
+    match connection.vendor:
+        case {"a": 1, **others}:
+            pass
+        case [1, *tail]:
+            pass
+        case Point(x=bound) as point:
+            pass
+    def helper(default=dependencies.append(1)):
+        operations = 2
+    hidden = lambda: operations.append(1)
+    while False:
+        class Inner:
+            operations = 3
+    assert settings.ready()
+"""
+
+
+def _statements(module: s.Module) -> list[tuple[str, str, tuple[str, ...]]]:
+    found = []
+    for statement in module.body:
+        body = statement.body if isinstance(statement, s.ClassDef) else (statement,)
+        for inner in body:
+            if isinstance(inner, s.Other):
+                found.append((inner.kind, str(inner.span.line), inner.names))
+    return found
+
+
+def test_front_ends_agree_on_what_a_statement_changes() -> None:
+    through_ast = parse_source(DYNAMIC_STATEMENTS)
+    through_libcst = cstsource.module(libcst.parse_module(DYNAMIC_STATEMENTS))
+    assert _statements(through_ast) == _statements(through_libcst)
+    changes = {kind + ":" + line: names for kind, line, names in _statements(through_ast)}
+    # A method call may change its object (`append`), so `migrations.RunSQL(...)` counts too.
+    assert changes["If:5"] == ("OPERATIONS", "migrations")
+    # Everything bound or changed inside, but not what a nested def, class or lambda does.
+    assert changes["If:10"] == (
+        "first",
+        "holder",
+        "operations",
+        "rest",
+        "search",
+        "second",
+        "table",
+    )
+    assert changes["Expr:17"] == ("dependencies",)
+    assert changes["Delete:18"] == ("operations", "scratch")
+    assert changes["AugAssign:19"] == ("operations",)
+    assert changes["For:20"] == (
+        "error",
+        "handle",
+        "index",
+        "item",
+        "other",
+        "target",
+        "value",
+        "walrus",
+    )
+    assert changes["Match:26"] == ("bound", "others", "point", "tail")
+    assert changes["While:36"] == ("Inner",)
+    assert changes["Assert:39"] == ("settings",)
+    # A star import is an import on both sides.
+    assert through_ast.body[0] == through_libcst.body[0] == s.Import("shop.helpers", "*", "*")
+
+
+# Migrations Django loads but miglint cannot read in full (MIG005), and files it cannot
+# load at all (MIG000) -----------------------------------------------------------------
+
+VENDOR_OPERATIONS = """\
+from django.db import connection, migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.RunSQL("SELECT 1", "SELECT 1")]
+    if connection.vendor == "postgresql":
+        operations += [migrations.RunSQL("CREATE EXTENSION pg_trgm", "DROP EXTENSION pg_trgm")]
+"""
+
+
+def test_operations_chosen_by_the_database_are_unknown_not_missing() -> None:
+    facts = parse_migration(VENDOR_OPERATIONS)
+    [note] = facts.notes
+    assert (note.kind, note.attributes, note.span.line) == ("branch", ("operations",), 7)
+    # What is read stays; what the branch adds is an unknown operation (MIG401 stays quiet).
+    assert [op.name for op in facts.operations] == ["RunSQL", "<unknown>"]
+    assert facts.dependencies == (Dependency("shop", "0001_initial"),)
+    assert not facts.uncertain("dependencies", "run_before", "replaces")
+
+
+def test_branches_that_set_no_migration_attribute_are_not_dynamic() -> None:
+    # Real migrations compute helper values in the class body; Django reads only its
+    # attributes, so those branches change nothing miglint reads.
+    text = migration(
+        dependencies='("shop", "0001_initial")',
+        extra=(
+            "    language = get_language()\n"
+            "    if language is None:\n"
+            '        language = "en"\n'
+            "    for code in ('en', 'fr'):\n"
+            "        print(code)\n"
+        ),
+    )
+    assert parse_migration(text).notes == ()
+
+
+def test_a_later_plain_assignment_decides_again() -> None:
+    text = migration(
+        dependencies='("shop", "0001_initial")',
+        extra="    if DEBUG:\n        operations = []\n        dependencies = []\n",
+    )
+    # `dependencies` and `operations` are assigned again after the branch (in `migration`).
+    assert parse_migration(text).notes == ()
+
+
+def test_flags_are_read_by_their_truth_value_as_django_does() -> None:
+    facts = parse_migration(migration(extra="    atomic = 0\n    initial = 1\n"))
+    assert (facts.atomic, facts.initial, facts.notes) == (False, True, ())
+    facts = parse_migration(migration(extra="    atomic = None\n    initial = None\n"))
+    assert (facts.atomic, facts.initial, facts.notes) == (False, None, ())
+    computed = parse_migration(migration(extra="    atomic = connection.vendor != 'sqlite'\n"))
+    assert computed.atomic is True  # Django's default, and a MIG005 note
+    [note] = computed.notes
+    assert (note.kind, note.attributes) == ("not-literal", ("atomic",))
+
+
+def test_class_level_lists_feed_separate_database_and_state() -> None:
+    facts = parse_migration(CLASS_LEVEL_LISTS)
+    assert facts.dependencies == (Dependency("shop", "0001_initial"),)
+    separate, unknown = facts.operations
+    assert [op.name for op in separate.state_operations] == ["AddField"]
+    assert separate.database_operations == ()
+    assert unknown.name == "<unknown>"
+
+
+def test_class_level_names_are_read_like_module_constants() -> None:
+    text = migration(
+        dependencies="(APP, PREVIOUS)",
+        extra='    APP = "shop"\n    PREVIOUS = "0001_initial"\n',
+    )
+    facts = parse_migration(text)
+    assert facts.dependencies == (Dependency("shop", "0001_initial"),) and facts.notes == ()
+
+
+def test_a_module_level_branch_that_changes_the_operations_list() -> None:
+    text = (
+        "import sys\nfrom django.db import migrations\n\n"
+        'OPERATIONS = [migrations.RunSQL("SELECT 1", "SELECT 1")]\n'
+        'if sys.platform == "linux":\n'
+        '    OPERATIONS.append(migrations.RunSQL("SELECT 2", "SELECT 2"))\n\n\n'
+        "class Migration(migrations.Migration):\n"
+        "    operations = OPERATIONS\n"
+    )
+    facts = parse_migration(text)
+    [note] = facts.notes
+    assert note.span.line == 5 and "`operations` uses `OPERATIONS`" in note.message
+    assert [op.name for op in facts.operations] == ["<unknown>", "RunSQL"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "words"),
+    [
+        ("from shop.base import Migration\n", "imported", "comes from `from shop.base import"),
+        ("from shop.base import *\n", "imported", "may come from"),
+        ("from shop import base\n\nMigration = base.make()\n", "imported", "base.make(...)"),
+        ("import sys\nif sys.version_info > (3,):\n    class Migration: pass\n", "imported", "if"),
+        ("def Migration(name, app_label):\n    return None\n", "imported", "a function"),
+        ("Migration = 3\n", "rejected", "TypeError"),
+        ("def Migration():\n    pass\n", "rejected", "TypeError"),
+        ("class Migration:\n    operations = []\n", "rejected", "no base class"),
+    ],
+)
+def test_a_migration_class_not_defined_by_a_plain_class_statement(
+    text: str, kind: str, words: str
+) -> None:
+    facts = parse_migration(text)
+    assert facts.has_class
+    [note] = facts.notes
+    assert note.kind == kind and words in note.message, note
+    if kind == "imported":
+        assert [op.name for op in facts.operations] == ["<unknown>"]
+
+
+def test_mig005_is_one_warning_per_migration_with_a_fitting_hint(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(),
+            "shop/migrations/0002_swappable.py": (
+                "import swapper\nfrom django.db import migrations\n\n\n"
+                "class Migration(migrations.Migration):\n"
+                "    dependencies = [\n"
+                '        ("shop", "0001_initial"),\n'
+                '        swapper.dependency("shop", "Order"),\n'
+                '        swapper.dependency("shop", "Customer"),\n'
+                "    ]\n"
+                "    operations = []\n"
+            ),
+            "shop/migrations/0003_vendor.py": VENDOR_OPERATIONS.replace(
+                "0001_initial", "0002_swappable"
+            ),
+        },
+    )
+    findings = lint_tree(tmp_path, "MIG000", "MIG001", "MIG005")
+    assert [(f.code, f.severity.name, f.migration, f.line) for f in findings] == [
+        ("MIG005", "WARNING", "0002_swappable", 8),
+        ("MIG005", "WARNING", "0003_vendor", 7),
+    ]
+    swappable, vendor = findings
+    assert swappable.message == (
+        "2 entries of `dependencies` are computed when Django loads the file "
+        "(`swapper.dependency(...)`)"
+    )
+    assert "swapper.dependency" in (swappable.fix or "")
+    assert vendor.message.startswith(
+        "an `if` statement in the Migration class chooses `operations`"
+    )
+    assert "schema_editor.connection.vendor" in (vendor.fix or "")
+
+
+def test_rejected_entries_are_one_mig000_error_per_file(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": migration(),
+            "shop/migrations/0002_lists.py": migration(
+                dependencies='["shop", "0001_initial"], "shop.0001_initial"'
+            ),
+        },
+    )
+    # No MIG001 either: the dropped edge is not taken for a second branch.
+    [finding] = lint_tree(tmp_path, "MIG000", "MIG001", "MIG005")
+    assert (finding.code, finding.severity.name, finding.line) == ("MIG000", "ERROR", 5)
+    assert finding.message == (
+        "`dependencies` lists ['shop', '0001_initial']: a list, not a tuple; Django's loader "
+        "fails with TypeError (unhashable type: 'list') (and 1 more that Django rejects)"
+    )
+    assert "(app_label, migration_name)" in (finding.fix or "")
+
+
+@pytest.mark.parametrize(
+    ("content", "severity", "hint"),
+    [
+        (migration().replace("[\n", "[\n(", 1).encode(), "ERROR", "syntax error"),
+        (b"# caf\xe9\n" + migration().encode(), "ERROR", "UTF-8"),
+        (b"\x00\x01", "ERROR", "migrations package"),
+        (b"x = 1\n", "ERROR", "underscore"),
+        (migration().encode() + b"#" * (5 * 1024 * 1024), "WARNING", "exclude"),
+    ],
+)
+def test_mig000_hint_fits_the_cause(
+    tmp_path: Path, content: bytes, severity: str, hint: str
+) -> None:
+    write_tree(
+        tmp_path,
+        {"shop/migrations/0001_initial.py": migration(), "shop/migrations/0002_x.py": content},
+    )
+    [finding] = lint_tree(tmp_path, "MIG000")
+    assert finding.severity.name == severity
+    assert hint in (finding.fix or ""), finding.fix
+
+
+def test_operations_built_from_names_of_the_migration_class() -> None:
+    facts = parse_migration(
+        "from django.db import migrations\n\n"
+        "state_operations = []  # shadowed by the class's own name\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    state_operations = [migrations.RemoveField('product', 'legacy_code')]\n"
+        "    database_operations = [migrations.RunSQL('SELECT 1', migrations.RunSQL.noop)]\n"
+        "    operations = [\n"
+        "        migrations.SeparateDatabaseAndState(\n"
+        "            database_operations=database_operations,\n"
+        "            state_operations=state_operations,\n"
+        "        ),\n"
+        "    ]\n"
+    )
+    (operation,) = facts.operations
+    assert [op.name for op in operation.state_operations] == ["RemoveField"]
+    assert [op.name for op in operation.database_operations] == ["RunSQL"]

@@ -45,13 +45,48 @@ STATEMENTS = [
         {sql.ADD_NOT_NULL},
     ),
     ("ALTER TABLE t ADD c int NOT NULL", "ALTER TABLE", "ddl", {sql.ADD_NOT_NULL}),
-    ("ALTER TABLE t ADD COLUMN id bigserial NOT NULL", "ALTER TABLE", "ddl", set()),
+    # Columns that fill every existing row: the table is rewritten.
+    ("ALTER TABLE t ADD COLUMN id bigserial NOT NULL", "ALTER TABLE", "ddl", {sql.ADD_REWRITE}),
     (
         "ALTER TABLE t ADD COLUMN c int GENERATED ALWAYS AS IDENTITY NOT NULL",
         "ALTER TABLE",
         "ddl",
+        {sql.ADD_REWRITE},
+    ),
+    (
+        'ALTER TABLE "t" ADD COLUMN "token" uuid DEFAULT (GEN_RANDOM_UUID()) NOT NULL',
+        "ALTER TABLE",
+        "ddl",
+        {sql.ADD_REWRITE},
+    ),
+    (
+        "alter table t add column g int generated always as (a * 2) stored",
+        "ALTER TABLE",
+        "ddl",
+        {sql.ADD_REWRITE},
+    ),
+    (
+        "ALTER TABLE t ADD COLUMN seen timestamptz DEFAULT clock_timestamp()",
+        "ALTER TABLE",
+        "ddl",
+        {sql.ADD_REWRITE},
+    ),
+    # STABLE and constant defaults are stored once (PostgreSQL 11+).
+    (
+        'ALTER TABLE "t" ADD COLUMN "at" timestamptz DEFAULT (STATEMENT_TIMESTAMP()) NOT NULL',
+        "ALTER TABLE",
+        "ddl",
         set(),
     ),
+    ("ALTER TABLE t ADD COLUMN at timestamptz DEFAULT now()", "ALTER TABLE", "ddl", set()),
+    (
+        "ALTER TABLE t ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, span WITH &&)",
+        "ALTER TABLE",
+        "ddl",
+        {sql.ADD_EXCLUSION},
+    ),
+    ('DROP INDEX IF EXISTS "shop_product_name_idx"', "DROP INDEX", "ddl", {sql.DROP_INDEX}),
+    ("DROP INDEX CONCURRENTLY IF EXISTS shop_product_name_idx", "DROP INDEX", "ddl", set()),
     (
         "ALTER TABLE t ADD COLUMN c text NULL, ADD COLUMN d int NOT NULL DEFAULT 1",
         "ALTER TABLE",
@@ -449,3 +484,88 @@ SCRIPTS = [
 @pytest.mark.parametrize(("text", "expected"), SCRIPTS)
 def test_scripts(text: str, expected: list[tuple[str, set[str]]]) -> None:
     assert [(st.verb, _hazards(st)) for st in sql.classify(text)] == expected
+
+
+def test_set_default_is_a_fact_not_a_hazard_kind_of_its_own() -> None:
+    (statement,) = sql.classify("ALTER TABLE shop_order ALTER paid SET DEFAULT false")
+    assert [(h.kind, h.table, h.column) for h in statement.hazards] == [
+        (sql.SET_DEFAULT, "shop_order", "paid")
+    ]
+    assert sql.SET_DEFAULT not in sql.DESTRUCTIVE
+
+
+@pytest.mark.parametrize(
+    ("text", "tables"),
+    [
+        ("ALTER TABLE shop_order ADD COLUMN note text NULL", ("shop_order",)),
+        ('ALTER TABLE "shop_order" RENAME COLUMN "note" TO "remark"', ("shop_order",)),
+        ("ALTER TABLE shop_order ALTER COLUMN note SET DEFAULT ''", ("shop_order",)),
+        ("ALTER TABLE ONLY public.shop_order DROP CONSTRAINT c", ("public.shop_order",)),
+        ("DROP TABLE a, b", ("a", "b")),
+        ("TRUNCATE shop_order", ("shop_order",)),
+        ("LOCK TABLE shop_order", ("shop_order",)),
+        ("LOCK shop_order IN ACCESS EXCLUSIVE MODE NOWAIT", ("shop_order",)),
+        ("VACUUM FULL shop_order", ("shop_order",)),
+        # The documentation names a weaker lock for these.
+        ("ALTER TABLE shop_order VALIDATE CONSTRAINT c", ()),
+        ("ALTER TABLE shop_order ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES b (id)", ()),
+        ("ALTER TABLE shop_order ALTER COLUMN a SET STATISTICS 500", ()),
+        ("ALTER TABLE shop_order ALTER a SET (n_distinct = 100)", ()),
+        ("ALTER TABLE shop_order SET (fillfactor = 70)", ()),
+        ("ALTER TABLE shop_order DISABLE TRIGGER ALL", ()),
+        ("LOCK TABLE shop_order IN SHARE MODE", ()),
+        ("CREATE INDEX i ON shop_order (a)", ()),
+        ("DROP INDEX i", ()),
+        ("SELECT * FROM shop_order", ()),
+        # One action that takes ACCESS EXCLUSIVE is enough.
+        ("ALTER TABLE t VALIDATE CONSTRAINT c, ALTER COLUMN a DROP NOT NULL", ("t",)),
+    ],
+)
+def test_tables_locked_access_exclusive(text: str, tables: tuple[str, ...]) -> None:
+    (statement,) = sql.classify(text)
+    assert statement.exclusive == tables
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "value", "local", "disabled"),
+    [
+        ("SET lock_timeout = '5s'", "lock_timeout", "5s", False, False),
+        ("SET LOCAL lock_timeout TO 3000", "lock_timeout", "3000", True, False),
+        ("set session lock_timeout = '1min'", "lock_timeout", "1min", False, False),
+        ("SET lock_timeout = 0", "lock_timeout", "0", False, True),
+        ("SET lock_timeout TO '0ms'", "lock_timeout", "0ms", False, True),
+        ("SET lock_timeout TO DEFAULT", "lock_timeout", None, False, True),
+        ("RESET lock_timeout", "lock_timeout", None, False, True),
+        ("SELECT set_config('lock_timeout', '2s', true)", "lock_timeout", "2s", True, False),
+        ("SELECT set_config('lock_timeout', '2s', false)", "lock_timeout", "2s", False, False),
+    ],
+)
+def test_settings(text: str, name: str, value: str | None, local: bool, disabled: bool) -> None:
+    (statement,) = sql.classify(text)
+    assert statement.setting == sql.Setting(name, value, local)
+    assert statement.setting.disabled is disabled
+
+
+def test_drop_index_names_each_index() -> None:
+    (statement,) = sql.classify('DROP INDEX IF EXISTS "a_idx", public.b_idx CASCADE')
+    assert [(h.kind, h.detail) for h in statement.hazards] == [
+        (sql.DROP_INDEX, "a_idx"),
+        (sql.DROP_INDEX, "public.b_idx"),
+    ]
+
+
+def test_why_an_added_column_rewrites() -> None:
+    (statement,) = sql.classify("ALTER TABLE t ADD COLUMN r float DEFAULT random() NOT NULL")
+    (hazard,) = statement.hazards
+    assert (hazard.kind, hazard.column, hazard.detail) == (
+        sql.ADD_REWRITE,
+        "r",
+        "a volatile default, random()",
+    )
+
+
+def test_the_index_a_create_index_makes() -> None:
+    (statement,) = sql.classify('CREATE INDEX CONCURRENTLY IF NOT EXISTS "Order_Idx" ON t (a)')
+    assert statement.index == "order_idx"
+    (statement,) = sql.classify("CREATE INDEX ON t (a)")
+    assert statement.index is None

@@ -48,6 +48,9 @@ def field(source: str, model: str = "product") -> FieldState:
     [
         ('_("Name")', '"Name"'),
         ("Decimal(0)", "Decimal('0')"),
+        # Compared with ==, as the autodetector compares them (checked against Django 5.2).
+        ("Decimal('0.0')", "Decimal('0')"),
+        ("Decimal(30)", "30"),
         ("datetime.timedelta(hours=24)", "datetime.timedelta(days=1)"),
         ("models.Q(a=1, b=2)", 'models.Q(("a", 1), ("b", 2))'),
         ('{"b": 1, "a": 2}', '{"a": 2, "b": 1}'),
@@ -63,7 +66,7 @@ def test_values_that_django_sees_as_equal(left: str, right: str) -> None:
     ("left", "right"),
     [
         ('["name"]', '("name",)'),
-        ("Decimal('0.0')", "Decimal('0')"),
+        ("Decimal('0.1')", "0.1"),
         ("models.Q(a=1)", "models.Q(a=1, _negated=True)"),
     ],
 )
@@ -241,3 +244,102 @@ def test_squashed_migrations_are_replayed_once(tmp_path: Path) -> None:
     )
     states = migration_states(load(tmp_path))
     assert set(states["shop"].models["product"].fields) == {"id", "sku"}
+
+
+def test_runsql_state_operations_change_the_state_and_runpython_has_none() -> None:
+    models = replay(
+        CREATE,
+        """migrations.RunSQL(
+            "ALTER TABLE shop_product ADD COLUMN price integer",
+            "ALTER TABLE shop_product DROP COLUMN price",
+            [migrations.AddField("product", "price", models.IntegerField(null=True))],
+        )""",
+        """migrations.RunSQL(
+            sql="ALTER TABLE shop_product ADD COLUMN stock integer",
+            state_operations=[
+                migrations.SeparateDatabaseAndState(
+                    state_operations=[migrations.AddField("product", "stock", models.IntegerField(null=True))],
+                ),
+            ],
+        )""",
+        'migrations.RunSQL("ALTER TABLE shop_product ADD COLUMN ghost integer")',
+        "migrations.RunPython(migrations.RunPython.noop)",
+    )
+    assert set(models["product"].fields) == {"id", "name", "price", "stock"}  # type: ignore[attr-defined]
+
+
+def test_runsql_state_operations_miglint_cannot_read_make_the_app_unknown() -> None:
+    facts = parse_migration(
+        migration(operations=CREATE + ',\nmigrations.RunSQL("SELECT 1", state_operations=LATER)')
+    )
+    state, _ = replay_app("shop", [("0002", facts.operations, facts.imports)])
+    assert state.unknown is not None and "state_operations" in state.unknown
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("django.contrib.postgres.fields.RangeOperators.OVERLAPS", "&&"),
+        ("django.contrib.postgres.fields.ranges.RangeOperators.ADJACENT_TO", "-|-"),
+        ("myapp.enums.Colour['RED']", ("enum", "Colour", "RED")),
+        (
+            "models.Deferrable.DEFERRED",
+            ("enum-member", "Deferrable", "DEFERRED", "deferred", False),
+        ),
+        ("django.db.models.deletion.SET_NULL", ("ref", "SET_NULL")),
+    ],
+)
+def test_named_constants_have_the_value_a_migration_writes(source: str, expected: object) -> None:
+    assert value(source) == expected
+
+
+@pytest.mark.parametrize(
+    "source", ["panimg.models.ColorSpace.GRAY.value", "models.NOT_PROVIDED", "lib.Level.HIGH"]
+)
+def test_attributes_of_constants_outside_the_tree_are_undecidable(source: str) -> None:
+    with pytest.raises(Undecidable):
+        value(source)
+
+
+def test_relations_follow_renames_in_other_apps_unless_a_name_was_reused(tmp_path: Path) -> None:
+    def fk(app: str, to: str, depends: str) -> str:
+        return migration(
+            dependencies=depends,
+            operations=f"""migrations.CreateModel(name="Use", fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("target", models.ForeignKey(on_delete=models.CASCADE, to="{to}")),
+            ])""",
+        )
+
+    def create(name: str) -> str:
+        return f"""migrations.CreateModel(name="{name}", fields=[
+            ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+        ])"""
+
+    write_tree(
+        tmp_path,
+        {
+            "books/migrations/0001_initial.py": migration(
+                operations=",\n".join([create("Old"), create("Work"), create("Base")])
+            ),
+            "books/migrations/0002_renames.py": migration(
+                dependencies='("books", "0001_initial"), ("notes", "0001_initial"), '
+                '("marks", "0001_initial")',
+                operations='migrations.RenameModel("Old", "Newer"), '
+                'migrations.RenameModel("Work", "Edition"), '
+                'migrations.RenameModel("Base", "Work")',
+            ),
+            "notes/migrations/0001_initial.py": fk(
+                "notes", "books.old", '("books", "0001_initial")'
+            ),
+            "marks/migrations/0001_initial.py": fk(
+                "marks", "books.work", '("books", "0001_initial")'
+            ),
+        },
+    )
+    states = migration_states(load(tmp_path))
+    assert states["notes"].models["use"].fields["target"].kwargs["to"] == "books.newer"
+    reused = states["marks"].models["use"].fields["target"]
+    assert reused.unknown is not None and "books.work" in reused.unknown
+    # Inside the app, renames were followed when they ran.
+    assert set(states["books"].models) == {"newer", "edition", "work"}

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from miglint.cli import UsageError, exit_status, resolve_config
 from miglint.config import ConfigError
-from miglint.finding import Finding, Severity
-from miglint.gitdiff import GitError, repository_root
+from miglint.finding import Edit, Finding, Severity
+from miglint.gitdiff import GitError, added_lines, file_at, repository_root
 from miglint.github import summary
 from miglint.github.environment import ActionEnvironment, InputError, read_environment
 from miglint.github.scope import Scope, checkout_note, diff_scope
@@ -32,6 +32,7 @@ from miglint.report import github as commands
 
 if TYPE_CHECKING:
     from miglint.github.checks import CheckRunPublisher, ClientSettings
+    from miglint.github.pulls import PullRequest
 
 EXIT_ERROR = 2
 
@@ -216,8 +217,12 @@ def _lint(environment: ActionEnvironment) -> tuple[Project, list[Finding], str |
         root = None
     scope = diff_scope(root, environment.event, inputs.only_changed)
     if scope.changed is not None:
-        # Rules that judge a change as a whole (e.g. tables it creates) see what it touches.
-        project = dataclasses.replace(project, changed_paths=scope.changed)
+        # Rules that judge a change as a whole (e.g. tables it creates) see what it touches,
+        # and MIG006 sees the changed migrations as they were where the change started.
+        from miglint.gitshow import prior_versions
+
+        previous = prior_versions(project, scope.base, scope.changed) if scope.base else None
+        project = dataclasses.replace(project, changed_paths=scope.changed, previous=previous)
     return project, lint(project), root, scope
 
 
@@ -278,7 +283,8 @@ def run_action(env: Mapping[str, str], stream: TextIO) -> int:
     log.line(f"miglint: {scope.note}")
     log.verbatim(text.render(outcome.findings))
 
-    rows = outcome.rows
+    rows = _with_edits(outcome.rows, project, log)
+    fixes = _fixes(environment, env, root, rows, log)
     title = title_for(outcome.findings)
     links = (
         summary.Links(environment.server_url, environment.repository, environment.event.head)
@@ -294,7 +300,12 @@ def run_action(env: Mapping[str, str], stream: TextIO) -> int:
     if publisher is not None:
         annotations = [checks.annotation(f, path) for f, path in rows] if inputs.annotations else []
         body = summary.render(
-            rows, project, links=links, notes=notes, max_chars=checks.MAX_TEXT - 1000
+            rows,
+            project,
+            links=links,
+            notes=notes,
+            sections=fixes.summary,
+            max_chars=checks.MAX_TEXT - 1000,
         )
         delivery = publisher.finish(annotations, title, body, outcome.conclusion)
         publisher.close()
@@ -331,13 +342,200 @@ def run_action(env: Mapping[str, str], stream: TextIO) -> int:
             "GitHub shows at most 10 errors and 10 warnings per step from workflow commands; "
             "the table lists every finding."
         )
-    write_summary(
-        environment.step_summary,
-        summary.render(rows, project, links=links, notes=notes),
-        log,
-    )
+    if inputs.comment:
+        comment = summary.render(rows, project, links=links, notes=notes, sections=fixes.comment)
+        note = _summary_comment(environment, env, comment, bool(rows), log)
+        if note:
+            notes.append(note)
+    report = summary.render(rows, project, links=links, notes=notes, sections=fixes.summary)
+    write_summary(environment.step_summary, report, log)
     write_outputs(environment.output, outcome.findings, log)
     return outcome.status
+
+
+def _with_edits(
+    rows: list[tuple[Finding, str]], project: Project, log: Log
+) -> list[tuple[Finding, str]]:
+    """The rows with the fix of each finding that has one (the summary, the suggestions)."""
+    from miglint.fixes.attach import attach_edits
+
+    problems: list[str] = []
+    findings = attach_edits([finding for finding, _ in rows], project, problems=problems)
+    for problem in problems:
+        log.line(f"miglint: {problem}")
+    return [(finding, path) for finding, (_, path) in zip(findings, rows, strict=True)]
+
+
+def _pull_request(environment: ActionEnvironment) -> PullRequest | None:
+    """The pull request of the event, when miglint can write to it (a token, a number)."""
+    from miglint.github.pulls import PullRequest
+
+    event = environment.event
+    if (
+        environment.token is None
+        or environment.repository is None
+        or event.pull_request is None
+        or event.head is None
+    ):
+        return None
+    return PullRequest(
+        environment.api_url,
+        environment.token,
+        environment.repository,
+        event.pull_request,
+        event.head,
+    )
+
+
+@dataclass(frozen=True)
+class FixReport:
+    """The summary's section on fixes; the summary comment's leaves out what happened on this
+    run only (posted, taken down), so that it changes only when the findings do."""
+
+    summary: list[str]
+    comment: list[str]
+
+
+def _fixes(
+    environment: ActionEnvironment,
+    env: Mapping[str, str],
+    root: str | None,
+    rows: list[tuple[Finding, str]],
+    log: Log,
+) -> FixReport:
+    """The section on fixes; with the `suggestions` input, the review comments that offer
+    them on the pull request are posted (and old ones taken down) on the way."""
+    from miglint.github.suggestions import fence_for, new_files
+
+    fixable = [(finding, path) for finding, path in rows if finding.edit is not None]
+    first: list[str] = []
+    if fixable:
+        safe = sum(1 for finding, _ in fixable if finding.edit and finding.edit.safe)
+        count = len(fixable)
+        first.append(
+            f"miglint can fix {count} of these finding{'s' if count != 1 else ''} ({safe} safe, "
+            f"{count - safe} unsafe): `miglint --fix` applies the safe fixes, "
+            "`miglint --fix --unsafe-fixes` all of them."
+        )
+    files = []
+    for finding, _ in fixable:
+        assert finding.edit is not None
+        for path, content in new_files(finding.edit):
+            shown = _relative(path, root or environment.workspace)
+            fence = fence_for(content)
+            files.append(
+                f"**{finding.code}** {markdown.escape(finding.edit.message)}. A new file cannot be "
+                f"a suggestion: add {markdown.code(shown)} with this text (or run "
+                f"`miglint --fix`):\n\n{fence}python\n{content.rstrip()}\n{fence}"
+            )
+    target = _pull_request(environment)
+    said: tuple[list[str], list[str]] = ([], [])
+    if environment.inputs.suggestions and target is not None and root is not None:
+        said = _suggest(environment, env, target, root, fixable, log)
+
+    def section(lines: list[str]) -> list[str]:
+        return ["### Fixes\n\n" + "\n\n".join(lines)] if lines else []
+
+    return FixReport(section([*first, *said[0], *files]), section([*first, *said[1], *files]))
+
+
+def _suggest(
+    environment: ActionEnvironment,
+    env: Mapping[str, str],
+    target: PullRequest,
+    root: str,
+    fixable: list[tuple[Finding, str]],
+    log: Log,
+) -> tuple[list[str], list[str]]:
+    """Post the suggestions; what to say about them in the job summary, and in the summary
+    comment."""
+    from miglint.github.pulls import PullRequestClient, publish_suggestions
+    from miglint.github.suggestions import suggestions
+
+    base = environment.event.base
+    if base is None:
+        note = "No suggestions: the event names no base commit to tell the changed lines from."
+        return [note], [note]
+    try:
+        added = added_lines(root, base, target.head_sha)
+    except GitError as error:
+        log.line(f"miglint: no suggestions: {error}")
+        note = f"No suggestions: the changed lines are unknown ({markdown.escape(str(error))})."
+        return [note], [note]
+    head_files = {path: file_at(root, target.head_sha, path) for _, path in fixable}
+    found, covered = suggestions(fixable, added, head_files)
+    client = PullRequestClient(target, client_settings(env))
+    try:
+        outcome = publish_suggestions(client, found)
+    finally:
+        client.close()
+    if outcome.failure is not None:
+        log.line(f"miglint: suggestions not posted: {outcome.failure}")
+        note = (
+            f"> [!WARNING]\n> The fixes were not posted as suggestions "
+            f"({markdown.escape(outcome.failure)})."
+        )
+        return [note], []
+    said, stated = [], []
+    if outcome.posted:
+        said.append(f"{outcome.posted} posted as suggestions in a review")
+    if outcome.kept:
+        said.append(f"{outcome.kept} already suggested on an earlier push")
+    if outcome.removed:
+        said.append(
+            f"{outcome.removed} earlier suggestion{'s' if outcome.removed != 1 else ''} "
+            "taken down (no longer applies)"
+        )
+    if found:
+        stated.append(
+            f"{len(found)} fix{'es are' if len(found) != 1 else ' is'} suggested in review "
+            "comments on the changed lines"
+        )
+    elsewhere = (
+        sum(1 for finding, _ in fixable if finding.edit and not _creates_only(finding.edit))
+        - covered
+    )
+    if elsewhere > 0:
+        rest = (
+            f"{elsewhere} not suggested (not on lines this pull request changed, or a fix "
+            "of many lines): run `miglint --fix` locally"
+        )
+        said.append(rest)
+        stated.append(rest)
+    return (
+        ["Suggestions: " + "; ".join(said) + "."] if said else [],
+        ["Suggestions: " + "; ".join(stated) + "."] if stated else [],
+    )
+
+
+def _creates_only(edit: Edit) -> bool:
+    from miglint.github.suggestions import new_files
+
+    return len(new_files(edit)) == len(edit.edits)
+
+
+def _summary_comment(
+    environment: ActionEnvironment, env: Mapping[str, str], report: str, news: bool, log: Log
+) -> str | None:
+    """Keep the pull request's summary comment; a note for the job summary when that failed."""
+    from miglint.github.pulls import PullRequestClient, publish_summary_comment
+
+    target = _pull_request(environment)
+    if target is None:
+        return None
+    client = PullRequestClient(target, client_settings(env))
+    try:
+        outcome = publish_summary_comment(client, report, news)
+    finally:
+        client.close()
+    log.line(f"miglint: summary comment: {outcome.action}")
+    if outcome.failure is None:
+        return None
+    log.line(f"miglint: the summary comment was not written: {outcome.failure}")
+    return (
+        "> [!WARNING]\n> The summary comment on the pull request was not written "
+        f"({markdown.escape(outcome.failure)})."
+    )
 
 
 def _check_run_unavailable(environment: ActionEnvironment) -> str | None:

@@ -135,8 +135,16 @@ def batches(annotations: Sequence[Annotation], size: int = BATCH_SIZE) -> list[l
     return [list(annotations[i * size : (i + 1) * size]) for i in range(count)]
 
 
-def describe(error: BaseException, token: str | None = None) -> str:
-    """One line saying why a request failed, never showing the token."""
+# Why a 403 comes, for a check run.
+FORBIDDEN = (
+    "the token cannot write checks: a pull request from a fork gets a read-only token, or the "
+    "workflow lacks `permissions: checks: write`"
+)
+
+
+def describe(error: BaseException, token: str | None = None, forbidden: str = FORBIDDEN) -> str:
+    """One line saying why a request failed, never showing the token (`forbidden` explains a
+    403)."""
     from github import GithubException
 
     if isinstance(error, GithubException):
@@ -144,10 +152,7 @@ def describe(error: BaseException, token: str | None = None) -> str:
         message = data.get("message") or error.message or "no message"
         text = f"HTTP {error.status}: {message}"
         if error.status == 403:
-            text += (
-                " (the token cannot write checks: a pull request from a fork gets a read-only "
-                "token, or the workflow lacks `permissions: checks: write`)"
-            )
+            text += f" ({forbidden})"
         elif error.status == 401:
             text += " (the token is missing, expired or invalid)"
         elif error.status == 404:

@@ -43,6 +43,10 @@ class Inputs:
     only_changed: bool = True
     annotations: bool = True
     config: str | None = None
+    # Fixable findings on changed lines as review comments with a suggestion.
+    suggestions: bool = True
+    # One pull-request comment with the summary, edited in place on each push.
+    comment: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
         only_changed=_boolean(env, "only_changed", True),
         annotations=_boolean(env, "annotations", True),
         config=_input(env, "config"),
+        suggestions=_boolean(env, "suggestions", True),
+        comment=_boolean(env, "comment", False),
     )
 
 

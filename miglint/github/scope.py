@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from miglint.finding import Finding
-from miglint.gitdiff import GitError, changed_files, checked_out, has_commit, in_scope
+from miglint.gitdiff import (
+    GitError,
+    changed_files,
+    checked_out,
+    has_commit,
+    in_scope,
+    merge_base,
+)
 from miglint.github.environment import Event
 from miglint.project import Project
 
@@ -21,6 +28,9 @@ class Scope:
     changed: frozenset[str] | None
     # One sentence for the log and the summary.
     note: str
+    # The commit the change is compared with (the fork point of a pull request), whose
+    # migrations MIG006 compares with the changed ones; None when there is none.
+    base: str | None = None
 
     def apply(self, findings: Sequence[Finding], project: Project) -> list[Finding]:
         if self.changed is None:
@@ -52,6 +62,7 @@ def diff_scope(root: str | None, event: Event, only_changed: bool) -> Scope:
     try:
         changed = changed_files(root, base, head, since_fork=True, include_deleted=True)
         how = ""
+        compared = merge_base(root, base, head) or base
     except GitError:
         # No merge base in a shallow history: compare the two commits' trees directly.
         try:
@@ -59,12 +70,14 @@ def diff_scope(root: str | None, event: Event, only_changed: bool) -> Scope:
         except GitError as error:
             return Scope(None, f"Every migration is reported: {error}.")
         how = " (no merge base in this clone, so the two commits were compared directly)"
+        compared = base
     count = len(changed)
     return Scope(
         frozenset(changed),
         f"Only migrations and models files changed between {_short(base)} and {_short(head)} "
         f"are reported ({count} file{'s' if count != 1 else ''} changed{how}); graph problems "
         "are reported for every app the change touches.",
+        compared,
     )
 
 

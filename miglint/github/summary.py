@@ -109,6 +109,7 @@ def render(
     *,
     links: Links | None,
     notes: Sequence[str] = (),
+    sections: Sequence[str] = (),
     max_chars: int | None = None,
 ) -> str:
     """The report for `(finding, path relative to the repository)` rows.
@@ -126,7 +127,7 @@ def render(
     limit = min(len(rows), TABLE_ROWS)
     while True:
         table = markdown.findings_table(list(rows), links, limit=limit)
-        blocks = [*head, "### Findings\n\n" + table if table else "", *graphs]
+        blocks = [*head, "### Findings\n\n" + table if table else "", *sections, *graphs]
         text = "\n\n".join(block.strip("\n") for block in blocks if block) + "\n"
         if max_chars is None or len(text) <= max_chars:
             return text

@@ -6,6 +6,7 @@ open a code span or turn into math, links or emphasis.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from miglint.finding import Finding
@@ -18,6 +19,14 @@ SEVERITY_LABELS = {"error": "Error", "warning": "Warning", "info": "Info"}
 
 # (finding, display path) -> the URL of its lines, or None for plain text.
 LineLink = Callable[[Finding, str], str | None]
+
+
+def code(text: str) -> str:
+    """`text` as an inline code span on one line (backticks inside it kept)."""
+    text = "".join(c if c.isprintable() else " " for c in " ".join(text.splitlines()))
+    ticks = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{padding}{text}{padding}{ticks}"
 
 
 def escape(text: str) -> str:

@@ -12,7 +12,7 @@ import urllib.parse
 from typing import Any
 
 from miglint import __version__
-from miglint.finding import Finding, Severity
+from miglint.finding import Edit, Finding, Severity
 from miglint.report import display_path
 from miglint.rules import Rule, all_rules
 
@@ -74,7 +74,38 @@ def result(finding: Finding, rule_index: int | None) -> dict[str, Any]:
     }
     if rule_index is not None:
         entry["ruleIndex"] = rule_index
+    if finding.edit is not None:
+        entry["fixes"] = [fix(finding.edit)]
     return entry
+
+
+def fix(edit: Edit) -> dict[str, Any]:
+    """A SARIF `fix`: the edits grouped per file, each a deleted region and inserted text (an
+    empty region inserts; a new file is an insertion at 1:1 of its artifact)."""
+    changes: dict[str, list[dict[str, Any]]] = {}
+    for change in edit.edits:
+        changes.setdefault(change.path, []).append(
+            {
+                "deletedRegion": {
+                    "startLine": change.line,
+                    "startColumn": change.column,
+                    "endLine": change.end_line,
+                    "endColumn": change.end_column,
+                },
+                "insertedContent": {"text": change.content},
+            }
+        )
+    return {
+        "description": {"text": edit.message},
+        "artifactChanges": [
+            {
+                "artifactLocation": {"uri": _uri(path), "uriBaseId": "%SRCROOT%"},
+                "replacements": replacements,
+            }
+            for path, replacements in changes.items()
+        ],
+        "properties": {"applicability": edit.applicability},
+    }
 
 
 def document(findings: list[Finding]) -> dict[str, Any]:

@@ -22,8 +22,9 @@ class Row:
 
 
 def is_fixable(finding: Finding) -> bool:
-    """Whether `--fix` could change the code for this finding: it carries an edit."""
-    return getattr(finding, "edit", None) is not None
+    """Whether `--fix` could change the code for this finding: it carries an edit (safe or
+    unsafe; see miglint.fixes)."""
+    return finding.edit is not None
 
 
 def rows(findings: list[Finding]) -> list[Row]:

@@ -8,12 +8,14 @@ the graph through `Project`; they never open files.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Union
 
-from miglint.finding import Finding, Severity
+from miglint.finding import Edit, Finding, Severity
 from miglint.syntax import Span
 
 if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
     from miglint.nodes import Migration
     from miglint.project import Project
 
@@ -22,10 +24,30 @@ Example = Union[str, Mapping[str, str]]
 EXAMPLE_PATH = "shop/migrations/0001_initial.py"
 
 
-def example_files(example: Example) -> dict[str, str]:
+@dataclass(frozen=True)
+class Invalid:
+    """An INVALID example with what `miglint --fix --unsafe-fixes` makes of it (as Fixit's
+    `expected_replacement`): `fixed` holds the files that change or are created, in the
+    shape of `example` (a str for the one-file example); `applicability` the fix's."""
+
+    example: Example
+    fixed: Example
+    applicability: str
+
+
+def example_files(example: Example | Invalid) -> dict[str, str]:
+    if isinstance(example, Invalid):
+        return example_files(example.example)
     if isinstance(example, str):
         return {EXAMPLE_PATH: example}
     return dict(example)
+
+
+def fixed_files(example: Invalid) -> dict[str, str]:
+    """The files of an Invalid example after its fix, by relative path."""
+    if isinstance(example.fixed, str):
+        return {EXAMPLE_PATH: example.fixed}
+    return dict(example.fixed)
 
 
 class Rule:
@@ -35,11 +57,30 @@ class Rule:
     summary: ClassVar[str]
     # How to fix it, in a sentence or two; also the default fix hint of its findings.
     fix: ClassVar[str | None] = None
+    # What `--fix` changes, in a sentence or two with when it is safe, for the rule's page;
+    # set by rules that define `edit`.
+    autofix: ClassVar[str | None] = None
     VALID: ClassVar[tuple[Example, ...]] = ()
-    INVALID: ClassVar[tuple[Example, ...]] = ()
+    INVALID: ClassVar[tuple[Example | Invalid, ...]] = ()
 
     def check(self, project: Project) -> Iterable[Finding]:
         raise NotImplementedError
+
+    def reported_by(self, project: Project, code: str, path: str) -> bool:
+        """Whether rule `code` reports on `path` under the configuration. A rule that sees the
+        same hazard on the same operation as `code` leaves it to `code` then (one hazard, one
+        finding), and reports it only when `code` is not selected or is ignored for the file."""
+        config = project.config
+        return config.enabled(code) and not config.ignored_for_path(code, path)
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        """The fix for one of this rule's findings, made through `miglint.fixes`; None when
+        it cannot be made cleanly. `source` is the finding's file and project."""
+        return None
+
+    @classmethod
+    def fixable(cls) -> bool:
+        return cls.edit is not Rule.edit
 
     def notices(self, project: Project) -> Iterable[str]:
         """What the rule could not check on `project`, one line each (shown with -v)."""

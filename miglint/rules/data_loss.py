@@ -12,27 +12,42 @@ from miglint.history import (
     FieldDefinition,
     OperationPath,
     database_operations,
+    deleted_after,
+    dropped_later,
     field_definition,
     migrations_by_app,
     nullable,
+    relation_target,
 )
-from miglint.nodes import Migration
+from miglint.nodes import Migration, NodeKey
 from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Rule
+from miglint.rules.deploy_context import Context, column_name, column_type, required_column
+from miglint.rules.deploy_context import rewrites as deploy_rewrites
 
 
 def _with_history(
     project: Project, *names: str
 ) -> Iterator[tuple[Migration, OperationPath, Operation, Before | None]]:
-    """Each of Django's operations `names` that runs SQL, with what it saw before it ran."""
+    """Each of Django's operations `names` that runs SQL, with what it saw before it ran;
+    not those on a model that the same migration then deletes (MIG102 reports that)."""
     for app_key, migrations in migrations_by_app(project).items():
-        found: list[tuple[Migration, OperationPath, Operation]] = [
-            (migration, path, operation)
-            for migration in migrations
-            for path, operation in database_operations(migration.facts.operations)
-            if operation.is_(*names)
-        ]
+        found: list[tuple[Migration, OperationPath, Operation]] = []
+        for migration in migrations:
+            operations = migration.facts.operations
+            matching = [
+                (path, operation)
+                for path, operation in database_operations(operations)
+                if operation.is_(*names)
+            ]
+            if matching:
+                dropped = dropped_later(operations)
+                found.extend(
+                    (migration, path, operation)
+                    for path, operation in matching
+                    if operation.span not in dropped
+                )
         if not found:
             continue
         # The history is only needed (and only computed) for apps with such operations.
@@ -44,6 +59,13 @@ def _with_history(
 def _without_table(before: Before | None) -> bool:
     """The history says the model is proxy or unmanaged: Django runs no SQL for it."""
     return before is not None and before.model is not None and not before.model.has_table
+
+
+def _new_table(context: Context, migration: Migration, before: Before | None) -> bool:
+    """The model's table was created in this migration or in the change under review: it
+    holds no rows yet, so nothing is lost."""
+    model = before.model if before is not None else None
+    return model is not None and context.created_in_change(migration, model.created_in)
 
 
 def _name(value: s.Value | s.Missing) -> str:
@@ -72,16 +94,25 @@ class RemoveField(Rule):
 
     It also breaks the deploy: until the new code is live everywhere, the old code still
     selects and inserts the column and fails once it is dropped. The safe recipe takes two
-    releases: first stop using the field in code (make it nullable if it is NOT NULL, so that
-    old code can still insert rows) and deploy; then drop it in a later migration, once you
-    are sure the data is no longer needed. Django's `SeparateDatabaseAndState` lets you take
-    the field out of the model state first and drop the column later, but only once the
-    column is nullable or has a database default: Django leaves a field it no longer knows
-    out of every INSERT, so a NOT NULL column without a default makes every new row fail.
+    releases: first stop using the field in code and deploy; then drop it in a later
+    migration, once you are sure the data is no longer needed. Django's
+    `SeparateDatabaseAndState` lets you take the field out of the model state first and drop
+    the column later (a `RunSQL("ALTER TABLE ... DROP COLUMN ...")` in a later migration,
+    which MIG104 then leaves alone).
 
-    Only operations that run SQL count: a RemoveField in `SeparateDatabaseAndState`'s
-    `state_operations` drops nothing, and neither does removing a field of a proxy or
-    unmanaged model, or a many-to-many field with its own `through` model.
+    A column that is NOT NULL with no database default hurts in the other direction too:
+    Django leaves a field it no longer knows out of every INSERT, so the release without the
+    field cannot insert rows while the column exists. The message says so, and the first
+    release must make the field nullable. (This is MIG509's hazard; MIG101 reports it, in
+    one finding per RemoveField.)
+
+    Only operations that run SQL on a table with rows count: a RemoveField in
+    `SeparateDatabaseAndState`'s `state_operations` drops nothing, and neither does removing
+    a field of a proxy or unmanaged model, a many-to-many field with its own `through`
+    model, a field the same migration added, or a field of a table created in the same
+    migration (or in the change under review). A RemoveField on a model that the same migration then deletes is left to
+    MIG102, and so is the removal of a relation to such a model (makemigrations removes the
+    links to a model before deleting it): the links go with the rows they point to.
     """
 
     code = "MIG101"
@@ -89,12 +120,12 @@ class RemoveField(Rule):
     severity = Severity.ERROR
     summary = "RemoveField drops a column and all of its data."
     fix = (
-        "Remove it in two releases: stop using the field in code (make it nullable first if it "
-        "is NOT NULL) and deploy; then drop it in a later migration. Or, once the column is "
-        "nullable (or has a db_default), drop it from the model state only, with "
-        "SeparateDatabaseAndState(state_operations=[...]), and drop the column later once its "
-        "data is backed up or no longer needed: a NOT NULL column without a database default "
-        "that the model no longer knows makes every INSERT fail."
+        "Stop using the field in code and deploy first; drop it in a later release (or take it "
+        "out of the model state first with SeparateDatabaseAndState)."
+    )
+    fix_not_null = (
+        "Make the field nullable (null=True) and stop using it in one release; remove it in "
+        "the next."
     )
     VALID = (
         """\
@@ -201,24 +232,63 @@ class Migration(migrations.Migration):
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for migration, _, operation, before in _with_history(project, "RemoveField"):
-            if _without_table(before):
+        context = Context.of(project)
+        deleted: dict[NodeKey, dict[OperationPath, frozenset[str]]] = {}
+        for migration, path, operation, before in _with_history(project, "RemoveField"):
+            if _without_table(before) or _new_table(context, migration, before):
+                continue
+            if before is not None and before.field_added_in == migration.key:
+                # Added by this very migration: it holds no released data.
                 continue
             definition = before.field if before is not None else None
             if definition is not None and _no_column(definition):
                 continue
+            if definition is not None:
+                if migration.key not in deleted:
+                    deleted[migration.key] = deleted_after(migration.facts.operations)
+                target = relation_target(definition.call, migration.app)
+                if target in {(migration.app, m) for m in deleted[migration.key].get(path, ())}:
+                    # Links to rows that the DeleteModel drops: that finding says it all.
+                    continue
             model = _model_label(operation, before, "model_name")
             name = f"{migration.app}.{model}.{_name(operation.argument(1, 'name'))}"
-            if definition is not None and definition.class_name == "ManyToManyField":
+            if definition is None:
+                # Not known from the history: a column, or a many-to-many field's link table.
+                what = f"drops the data of {name} (its column or link table)"
+            elif definition.class_name == "ManyToManyField":
                 what = f"drops the link table of the many-to-many field {name} and every link in it"
             else:
                 what = f"drops the column of {name} and every value in it"
-            yield self.at(
-                migration,
-                operation.span,
-                f"RemoveField {what}; rolling back re-creates it empty. Stop using the field "
-                "in code and deploy first, then remove it in a later release",
-            )
+            message = f"RemoveField {what}; rolling back re-creates it empty"
+            fix = None
+            field_name = _name(operation.argument(1, "name"))
+            if (
+                definition is not None
+                and required_column(definition.call, definition.is_django)
+                and not _sql_default(context, migration, before, field_name, definition)
+            ):
+                # MIG509's hazard, reported here: one finding per RemoveField.
+                message += (
+                    ". The column is NOT NULL with no database default: while releases "
+                    "overlap, inserts by the release without the field fail"
+                )
+                fix = self.fix_not_null
+            yield self.at(migration, operation.span, message, fix=fix)
+
+
+def _sql_default(
+    context: Context,
+    migration: Migration,
+    before: Before | None,
+    field_name: str,
+    definition: FieldDefinition,
+) -> bool:
+    """A RunSQL gave the column a database default (`ALTER COLUMN ... SET DEFAULT`)."""
+    model = before.model if before is not None else None
+    column = column_name(field_name, definition.call)
+    if model is None or column is None:
+        return False
+    return (model.table(migration.app), column.lower()) in context.columns_with_sql_default
 
 
 def _no_column(definition: FieldDefinition) -> bool:
@@ -243,6 +313,8 @@ class DeleteModel(Rule):
 
     Only operations that run SQL count: a DeleteModel in `SeparateDatabaseAndState`'s
     `state_operations` drops nothing, and neither does deleting a proxy or unmanaged model.
+    A table created in the same migration (as in a squash) or in the change under review
+    holds no released rows and is not reported.
     """
 
     code = "MIG102"
@@ -250,10 +322,8 @@ class DeleteModel(Rule):
     severity = Severity.ERROR
     summary = "DeleteModel drops a table and all of its rows."
     fix = (
-        "Delete it in two releases: remove every use of the model from the code and deploy; "
-        "then delete it in a later migration. Or drop it from the model state only, with "
-        "SeparateDatabaseAndState(state_operations=[...]), and drop the table later once its "
-        "data is backed up or no longer needed."
+        "Stop using the model in code and deploy first; delete it in a later release (or take "
+        "it out of the model state first with SeparateDatabaseAndState)."
     )
     VALID = (
         """\
@@ -334,16 +404,16 @@ class Migration(migrations.Migration):
     )
 
     def check(self, project: Project) -> Iterator[Finding]:
+        context = Context.of(project)
         for migration, _, operation, before in _with_history(project, "DeleteModel"):
-            if _without_table(before):
+            if _without_table(before) or _new_table(context, migration, before):
                 continue
             model = _model_label(operation, before, "name")
             yield self.at(
                 migration,
                 operation.span,
                 f"DeleteModel drops the table of {migration.app}.{model} and every row in it; "
-                "rolling back re-creates it empty. Remove every use of the model and deploy "
-                "first, then delete it in a later release",
+                "rolling back re-creates it empty",
             )
 
 
@@ -561,8 +631,11 @@ def _null_to_not_null(before: Before, old: FieldDefinition, new: FieldDefinition
     if before.data_step_since_nullable:
         return None
     if nullable(old.call) is True and nullable(new.call) is False and not _has_default(new.call):
-        return "rows that hold NULL make the migration fail"
+        return _NULL_ROWS
     return None
+
+
+_NULL_ROWS = "rows that hold NULL make the migration fail"
 
 
 _INITIAL = """\
@@ -630,7 +703,11 @@ class LossyAlterField(Rule):
     AddField or previous AlterField, following renames); when miglint cannot read it, it
     reports nothing. Widening (a longer `max_length`, CharField to TextField, IntegerField
     to BigIntegerField) is safe. AlterField in `SeparateDatabaseAndState`'s
-    `state_operations` runs no SQL and is not checked. When the same migration runs a data
+    `state_operations` runs no SQL and is not checked, and neither is a field of a table
+    created in the same migration or in the change under review (it has no rows yet), or
+    of a model that the same migration then deletes (MIG102 reports that). A column the same
+    migration added holds only its default so far: narrowing it cuts nothing, but making it
+    NOT NULL still fails on the NULLs it was filled with. When the same migration runs a data
     step (RunPython or RunSQL) before the AlterField, that step is taken to prepare the
     existing rows (as when `makemigrations` is told "I will handle the NULL rows myself"),
     and nothing is reported.
@@ -644,6 +721,16 @@ class LossyAlterField(Rule):
     stays reported after such an earlier data step: it may have filled some other field
     (nothing says which), and a narrowing that goes wrong cuts values short silently on
     MySQL, where a NOT NULL that goes wrong only stops the migration.
+
+    Most narrowings also change the column type, so the database rewrites the table under
+    an exclusive lock (MIG504's hazard). What the user must do first is check the data, so
+    MIG103 reports such an AlterField, its message says the table is rewritten too, and
+    MIG504 leaves it alone: one finding per operation.
+
+    On PostgreSQL, SET NOT NULL also reads every row while the table is locked ACCESS
+    EXCLUSIVE (MIG510's hazard): the message says so, and the hint gives the route that
+    avoids the scan (CHECK (column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT
+    NULL).
     """
 
     code = "MIG103"
@@ -651,9 +738,12 @@ class LossyAlterField(Rule):
     severity = Severity.ERROR
     summary = "AlterField that narrows a column (shorter, fewer digits, text to number, NOT NULL)."
     fix = (
-        "Check the existing data first (e.g. the longest value, NULL rows); clean or convert "
-        "it in an earlier data migration, or keep the wider type. For NOT NULL, give the field "
-        "a default or fill the NULLs first."
+        "Check the existing data first (the longest value, the NULL rows) and clean or fill it "
+        "in an earlier data migration, or keep the wider type."
+    )
+    fix_rewrite = (
+        "Check the existing data first (the longest value) and clean it in an earlier data "
+        "migration; on a large table, add a new column, backfill it in batches and switch to it."
     )
     VALID = (
         _altered(
@@ -828,11 +918,37 @@ class Migration(migrations.Migration):
         },
     )
 
+    fix_not_null = (
+        "Fill the NULL rows in an earlier data migration; on a large table, then add CHECK "
+        "(column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT in a later migration, and only "
+        "then SET NOT NULL (PostgreSQL 12+ trusts the check and skips the scan)."
+    )
+
     def check(self, project: Project) -> Iterator[Finding]:
-        database = project.config.database
+        postgres = Context.of(project).database == "postgresql"
+        for migration, operation, message, rewrites in self.narrowing(project):
+            if rewrites:
+                message += "; it also rewrites the table under an exclusive lock (MIG504)"
+            fix = self.fix_rewrite if rewrites else None
+            if postgres and _NULL_ROWS in message:
+                # SET NOT NULL reads the whole table under ACCESS EXCLUSIVE (MIG510's hazard).
+                message += (
+                    "; on PostgreSQL the NOT NULL check also reads every row while the table "
+                    "is locked ACCESS EXCLUSIVE"
+                )
+                fix = self.fix_not_null
+            yield self.at(migration, operation.span, message, fix=fix)
+
+    def narrowing(self, project: Project) -> Iterator[tuple[Migration, Operation, str, bool]]:
+        """Each AlterField this rule reports, its message, and whether it also rewrites the
+        table (MIG504's hazard, left to this rule)."""
+        context = Context.of(project)
+        database = context.database
         for migration, path, operation, before in _with_history(project, "AlterField"):
             new = field_definition(operation.argument(2, "field"), migration)
             if before is None or before.field is None or new is None:
+                continue
+            if _new_table(context, migration, before):
                 continue
             data_step = _first_data_step(migration)
             if data_step is not None and data_step < path:
@@ -841,7 +957,9 @@ class Migration(migrations.Migration):
             old = before.field
             old_shape, new_shape = _shape(old, database), _shape(new, database)
             reasons = []
-            if old_shape is not None and new_shape is not None:
+            # A column this migration added holds only its default so far: nothing to cut.
+            added_here = before.field_added_in == migration.key
+            if old_shape is not None and new_shape is not None and not added_here:
                 reasons.append(_narrowing(old_shape, new_shape))
             reasons.append(_null_to_not_null(before, old, new))
             found = [reason for reason in reasons if reason]
@@ -856,4 +974,11 @@ class Migration(migrations.Migration):
                 change = f"narrows {field} from {old_label} (in {previous}) to {new_label}"
             else:
                 change = f"makes {field} NOT NULL (nullable in {previous}) with no default"
-            yield self.at(migration, operation.span, f"AlterField {change}: " + "; ".join(found))
+            old_type, new_type = column_type(old.call), column_type(new.call)
+            rewrites = (
+                old_type is not None
+                and new_type is not None
+                and deploy_rewrites(old_type, new_type, database)
+            )
+            message = f"AlterField {change}: " + "; ".join(found)
+            yield migration, operation, message, rewrites

@@ -11,28 +11,40 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
-from miglint.finding import Finding, Severity
+from miglint.finding import SAFE, UNSAFE, Edit, Finding, Severity
+from miglint.history import dropped_later, nullable
+from miglint.nodes import NodeKey
 from miglint.project import Project
-from miglint.rules.base import Rule
+from miglint.rules.base import Invalid, Rule
+from miglint.rules.data_loss import LossyAlterField
 from miglint.rules.deploy_context import (
+    EMPTY_STRINGS_ALLOWED,
     FOREIGN_KEYS,
     NO_COLUMN,
     Context,
     column_name,
+    column_type,
     field_call,
     flag,
     given,
     has_constraint,
+    is_django_field,
     is_indexed,
     is_unique,
     model_label,
+    required_column,
+    rewrites,
     runsql_statements,
+    sql_hazards,
 )
-from miglint.tablestate import Step, together_sets
+from miglint.tablestate import Step, default_table, together_sets
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 _HEADER = "from django.db import migrations, models\n\n\n"
 
@@ -93,6 +105,9 @@ def _new_product(operations: str, extra: str = "") -> str:
 
 
 _POSTGRES = {"pyproject.toml": '[tool.miglint]\ndatabase = "postgresql"\n'}
+_DJANGO_5 = {"pyproject.toml": '[tool.miglint]\ndjango-version = "5.2"\n'}
+# A project that selects only the deploy rules (MIG509 defers to MIG101 otherwise).
+_ONLY_MIG5 = {"pyproject.toml": '[tool.miglint]\nselect = ["MIG5"]\n'}
 _CONCURRENT_IMPORT = "from django.contrib.postgres.operations import AddIndexConcurrently\n"
 
 
@@ -101,7 +116,9 @@ New tables are never reported: a table created in the same migration, in another
 of the change under review (the files named on the command line, as pre-commit passes them,
 or the files changed since `--diff BASE`), or in an `initial = True` migration when this one
 is initial too (Django writes `0001_initial` and `0002_initial` together). miglint has no
-deploy history: a table created in any other migration is taken to be in production."""
+deploy history: a table created in any other migration is taken to be in production.
+Operations on a model that the same migration then deletes are not reported either: the
+DeleteModel is the hazard (MIG102), and the columns and indexes go with the table."""
 
 
 class DeployRule(Rule):
@@ -110,10 +127,12 @@ class DeployRule(Rule):
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         # Every page says the same thing about new tables.
-        about_tables = vars(cls).get("about_tables", True)
-        if cls.__doc__ and about_tables and "New tables are never reported" not in cls.__doc__:
+        if cls.__doc__ and cls.about_tables and "New tables are never reported" not in cls.__doc__:
             cls.__doc__ = inspect.cleandoc(cls.__doc__) + "\n" + NEW_TABLES
 
+    # The hazard depends on the table's rows (new tables, and tables the migration then
+    # deletes, are safe); False for a rule whose operation fails whatever the table holds.
+    about_tables: ClassVar[bool] = True
     # Backends the hazard exists on; None: every backend (also when the backend is unknown).
     backends: ClassVar[frozenset[str] | None] = None
     # The hazard exists on these backends, but not on all: when the backend is unknown
@@ -129,30 +148,28 @@ class DeployRule(Rule):
                 return
             if context.database is not None and context.database not in self.backends:
                 return
+        for step in self.steps(project):
+            yield from self.check_step(step, context)
+
+    def steps(self, project: Project) -> Iterator[Step]:
+        """The steps of the rule's operations, without those on a model that the same
+        migration then deletes (MIG102 reports the table; its columns and indexes go with it)."""
+        dropped: dict[NodeKey, frozenset[s.Span]] = {}
         for step in project.table_steps:
-            if step.operation.name in self.operations:
-                yield from self.check_step(step, context)
+            operation = step.operation
+            if operation.name not in self.operations:
+                continue
+            migration = step.migration
+            if not self.about_tables:
+                yield step
+                continue
+            if migration.key not in dropped:
+                dropped[migration.key] = dropped_later(migration.facts.operations)
+            if operation.span not in dropped[migration.key]:
+                yield step
 
     def check_step(self, step: Step, context: Context) -> Iterable[Finding]:
         raise NotImplementedError
-
-    def sql_hazards(
-        self, step: Step, context: Context, *kinds: str, reverse: bool = False
-    ) -> Iterator[tuple[sqlmod.Statement, s.Span, sqlmod.Hazard]]:
-        """RunSQL statements with one of the hazards `kinds` on a table that is not new."""
-        created: set[str] = set()
-        for found in runsql_statements(step, reverse):
-            statement = found.statement
-            for hazard in statement.hazards:
-                if hazard.kind not in kinds:
-                    continue
-                table = hazard.table
-                if table is not None and (
-                    sqlmod.bare_name(table) in created or context.is_new_table(step, table)
-                ):
-                    continue
-                yield statement, found.span, hazard
-            created.update(sqlmod.bare_name(name) for name in statement.creates)
 
 
 def _text(value: s.Value | s.Missing) -> str:
@@ -173,36 +190,11 @@ def _before(step: Step) -> s.Call | None:
     return field_call(step.field_before)
 
 
-_EMPTY_STRINGS_ALLOWED = frozenset(
-    {
-        "CharField",
-        "TextField",
-        "SlugField",
-        "EmailField",
-        "URLField",
-        "FileField",
-        "ImageField",
-        "FilePathField",
-        "BinaryField",
-    }
-)
-_OTHER_FIELDS = frozenset(
-    {"ForeignKey", "OneToOneField", "ManyToManyField", "GeneratedField", "ArrayField"}
-)
-
-
-def is_django_field(call: s.Call) -> bool:
-    """One of Django's own field classes, whose defaults miglint knows."""
-    known = call.name in _TYPES or call.name in _OTHER_FIELDS
-    head = call.func.partition(".")[0]
-    return known and (call.func == call.name or head in ("models", "django", "fields"))
-
-
 def implicit_default(call: s.Call) -> str | None:
     """What Django fills existing rows with when the field gives no default."""
     if flag(call, "auto_now") is True or flag(call, "auto_now_add") is True:
         return "the current time"
-    if flag(call, "blank") is True and call.name in _EMPTY_STRINGS_ALLOWED:
+    if flag(call, "blank") is True and call.name in EMPTY_STRINGS_ALLOWED:
         return "an empty string"
     return None
 
@@ -223,6 +215,12 @@ class AddNotNullWithoutDefault(DeployRule):
     code's INSERTs still work; or add the column with `null=True`, backfill it, and make it
     NOT NULL in a later release. A new table (created in this migration or in the change
     under review) has no rows and no old code: it is never reported.
+
+    On projects before Django 5.0 the same is done by hand: a RunSQL in the same migration
+    that runs `ALTER TABLE ... ALTER COLUMN ... SET DEFAULT ...` keeps a default in the
+    database, and the AddField is not reported. `NullBooleanField` is nullable. The hint
+    follows the project's Django version (`django-version`, or its requirement and lock
+    files): `db_default` from 5.0 on, the RunSQL before, both when the version is unknown.
     """
 
     code = "MIG501"
@@ -231,8 +229,16 @@ class AddNotNullWithoutDefault(DeployRule):
     operations = frozenset({"AddField", "RunSQL"})
     summary = "AddField of a NOT NULL column with no database default on an existing table."
     fix = (
-        "Give the field `db_default=...` (Django 5.0+), or add it with `null=True`, backfill, "
-        "and make it NOT NULL in a later release."
+        "Keep a default in the database (`db_default=...` on Django 5.0+, else `ALTER COLUMN "
+        "... SET DEFAULT ...` in a RunSQL of the same migration), or add it with `null=True`, "
+        "backfill, and make it NOT NULL in a later release."
+    )
+    autofix = (
+        "On Django 5.0 and later (`django-version`, or the version the project's requirement "
+        "and lock files pin), `--fix --unsafe-fixes` adds `db_default=` with the field's "
+        "literal `default` (a number, string or boolean) to the AddField. Unsafe: give the "
+        "model's field the same `db_default`, or the next makemigrations removes it again. A "
+        "field without a literal default, or an older Django, is not fixed."
     )
     VALID = (
         _on_product(
@@ -248,42 +254,89 @@ class AddNotNullWithoutDefault(DeployRule):
         ),
     )
     INVALID = (
-        _on_product(
-            '        migrations.AddField("product", "price", models.IntegerField(default=0), '
-            "preserve_default=False),\n"
+        Invalid(
+            {
+                **_DJANGO_5,
+                **_on_product(
+                    '        migrations.AddField("product", "active", '
+                    "models.BooleanField(default=True)),\n"
+                ),
+            },
+            {
+                _CHANGE: _migration(
+                    '        migrations.AddField("product", "active", '
+                    "models.BooleanField(default=True, db_default=True)),\n",
+                    _DEPENDS,
+                )
+            },
+            UNSAFE,
         ),
+        Invalid(
+            {
+                **_DJANGO_5,
+                **_on_product(
+                    '        migrations.AddField("product", "price", models.IntegerField(default=0), '
+                    "preserve_default=False),\n"
+                ),
+            },
+            {
+                _CHANGE: _migration(
+                    '        migrations.AddField("product", "price", models.IntegerField(default=0, '
+                    "db_default=0), preserve_default=False),\n",
+                    _DEPENDS,
+                )
+            },
+            UNSAFE,
+        ),
+        # No default to keep in the database: not fixed.
         _on_product('        migrations.AddField("product", "price", models.IntegerField()),\n'),
-        _on_product(
-            '        migrations.AddField("product", "active", models.BooleanField(default=True)),\n'
-        ),
+        # Before Django 5.0 there is no db_default: not fixed.
+        {
+            "pyproject.toml": '[tool.miglint]\ndjango-version = "4.2"\n',
+            **_on_product(
+                '        migrations.AddField("product", "active", '
+                "models.BooleanField(default=True)),\n"
+            ),
+        },
     )
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        django = source.project.django_version
+        operation = source.operation_at(finding, "AddField")
+        if operation is None or django is None or django < (5, 0):
+            return None
+        from miglint.fixes.operations import database_default
+
+        field = field_call(operation.argument(2, "field"))
+        return None if field is None else database_default(source, field)
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation
         if operation.is_("AddField"):
             yield from self.add_field(step, context)
-        for _statement, span, hazard in self.sql_hazards(
-            step, context, sqlmod.ADD_NOT_NULL, sqlmod.DEFAULT_DROPPED
-        ):
+        for hazard in sql_hazards(step, context, sqlmod.ADD_NOT_NULL, sqlmod.DEFAULT_DROPPED):
             if hazard.kind == sqlmod.ADD_NOT_NULL:
                 message = (
-                    f"RunSQL adds NOT NULL column {hazard.column} to {hazard.table} without a "
+                    f"RunSQL adds NOT NULL {hazard.column_phrase} to {hazard.table} without a "
                     "DEFAULT: it fails on a table with rows, and old code's INSERTs fail"
                 )
-                yield self.at(step.migration, span, message, severity=Severity.ERROR)
+                yield self.at(
+                    step.migration, hazard.span, message, severity=Severity.ERROR, fix=_SQL_FIX
+                )
             else:
                 message = (
-                    f"RunSQL drops the DEFAULT of NOT NULL column {hazard.column} of "
+                    f"RunSQL drops the DEFAULT of NOT NULL {hazard.column_phrase} of "
                     f"{hazard.table}: old code inserting rows during the deploy fails"
                 )
-                yield self.at(step.migration, span, message)
+                yield self.at(step.migration, hazard.span, message, fix=_SQL_FIX)
 
     def add_field(self, step: Step, context: Context) -> Iterator[Finding]:
         found = _field(step)
         if found is None or context.is_new(step):
             return
         name, call = found
-        if call.name in NO_COLUMN or flag(call, "null") is not False:
+        # NullBooleanField is nullable without saying so.
+        if call.name in NO_COLUMN or nullable(call) is not False:
             return
         if given(call, "db_default") or flag(call, "primary_key") is True:
             return
@@ -300,7 +353,15 @@ class AddNotNullWithoutDefault(DeployRule):
                 f"AddField {model}.{name} is NOT NULL with no default: the migration fails on "
                 "a table that has rows, and old code's INSERTs fail after it",
                 severity=Severity.ERROR,
+                fix=_fix(context.project.django_version),
             )
+            return
+        table = step.table.name if step.table else default_table(step.migration.app, model)
+        column = column_name(name, call)
+        defaults = context.sql_defaults.get(step.migration.key, frozenset())
+        if column is not None and (table.lower(), column.lower()) in defaults:
+            # A RunSQL of this migration keeps a default in the database: old code's INSERTs
+            # still work (what db_default does, for projects before Django 5.0).
             return
         if given(call, "default"):
             kind = (
@@ -316,7 +377,29 @@ class AddNotNullWithoutDefault(DeployRule):
             f"AddField {model}.{name} is NOT NULL with {kind}: Django drops the database "
             "default after filling the rows, so old code still running during the deploy "
             "fails to insert rows (NOT NULL violation)",
+            fix=_fix(context.project.django_version),
         )
+
+
+_NULLABLE_FIRST = "add it with `null=True`, backfill, and make it NOT NULL in a later release"
+_SQL_FIX = (
+    "Keep a DEFAULT on the column in the database, or add it NULL, backfill, and SET NOT NULL "
+    "in a later release."
+)
+
+
+def _fix(django: tuple[int, int] | None) -> str:
+    """MIG501's hint for the project's Django: `db_default` exists from Django 5.0 on; before,
+    a RunSQL `SET DEFAULT` in the same migration keeps the default in the database."""
+    by_hand = "`ALTER COLUMN ... SET DEFAULT ...` in a RunSQL of the same migration"
+    if django is None:
+        return (
+            f"Keep a default in the database (`db_default=...` on Django 5.0+, else {by_hand}), "
+            f"or {_NULLABLE_FIRST}."
+        )
+    if django >= (5, 0):
+        return f"Give the field `db_default=...`, or {_NULLABLE_FIRST}."
+    return f"Keep a default in the database with {by_hand}, or {_NULLABLE_FIRST}."
 
 
 class RenameField(DeployRule):
@@ -407,11 +490,11 @@ class RenameField(DeployRule):
                 f"AlterField {model_label(step)}.{name} renames column {old_column} to "
                 f"{new_column}: the old release still running queries the old name",
             )
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.RENAME_COLUMN):
+        for hazard in sql_hazards(step, context, sqlmod.RENAME_COLUMN):
             yield self.at(
                 step.migration,
-                span,
-                f"RunSQL renames column {hazard.column} of {hazard.table}: the old release "
+                hazard.span,
+                f"RunSQL renames {hazard.column_phrase} of {hazard.table}: the old release "
                 "still running during the deploy queries the old name and fails",
             )
 
@@ -490,113 +573,13 @@ class RenameModel(DeployRule):
                 f"AlterModelTable renames the table of {model_label(step)} to {renamed_to}: "
                 "the old release still running during the deploy queries the old table",
             )
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.RENAME_TABLE):
+        for hazard in sql_hazards(step, context, sqlmod.RENAME_TABLE):
             yield self.at(
                 step.migration,
-                span,
+                hazard.span,
                 f"RunSQL renames table {hazard.table}: the old release still running during "
                 "the deploy queries the old name and fails",
             )
-
-
-# Column types as (type, size) for the fields whose database type miglint knows.
-_TYPES = {
-    "CharField": "varchar",
-    "SlugField": "varchar",
-    "EmailField": "varchar",
-    "URLField": "varchar",
-    "FileField": "varchar",
-    "ImageField": "varchar",
-    "FilePathField": "varchar",
-    "TextField": "text",
-    "IntegerField": "integer",
-    "PositiveIntegerField": "integer",
-    "AutoField": "integer",
-    "SmallIntegerField": "smallint",
-    "PositiveSmallIntegerField": "smallint",
-    "SmallAutoField": "smallint",
-    "BigIntegerField": "bigint",
-    "PositiveBigIntegerField": "bigint",
-    "BigAutoField": "bigint",
-    "BooleanField": "boolean",
-    "NullBooleanField": "boolean",
-    "DateField": "date",
-    "DateTimeField": "timestamp",
-    "TimeField": "time",
-    "DurationField": "interval",
-    "DecimalField": "numeric",
-    "FloatField": "double",
-    "UUIDField": "uuid",
-    "JSONField": "jsonb",
-    "BinaryField": "bytea",
-    "GenericIPAddressField": "inet",
-    "IPAddressField": "inet",
-}
-_DEFAULT_LENGTH = {
-    "SlugField": 50,
-    "EmailField": 254,
-    "URLField": 200,
-    "FileField": 100,
-    "ImageField": 100,
-    "FilePathField": 100,
-}
-
-
-ColumnType = tuple[str, int | tuple[int, int] | None]
-
-
-def column_type(call: s.Call) -> ColumnType | None:
-    """The column type of a Django field, or None for fields miglint cannot type."""
-    base = _TYPES.get(call.name)
-    if base is None:
-        return None
-    if base == "varchar":
-        length = s.literal(call.kwarg("max_length"))
-        if length is s.MISSING and not given(call, "max_length"):
-            length = _DEFAULT_LENGTH.get(call.name)
-        if length is not None and not isinstance(length, int):
-            return None
-        return base, length
-    if base == "numeric":
-        digits, places = (
-            s.literal(call.kwarg("max_digits")),
-            s.literal(call.kwarg("decimal_places")),
-        )
-        if not isinstance(digits, int) or not isinstance(places, int):
-            return None
-        return base, (digits, places)
-    return base, None
-
-
-def _rewrites(old: ColumnType, new: ColumnType, database: str | None) -> bool:
-    """Whether changing the column type from `old` to `new` rewrites the table."""
-    if old == new:
-        return False
-    postgres = _postgres_rewrites(old, new)
-    if database == "postgresql":
-        return postgres
-    if database == "mysql":
-        return True
-    if database in ("sqlite", "oracle"):
-        return old[0] != new[0]
-    # Unknown backend: only what rewrites on both PostgreSQL and MySQL.
-    return postgres
-
-
-def _postgres_rewrites(old: ColumnType, new: ColumnType) -> bool:
-    (old_type, old_size), (new_type, new_size) = old, new
-    if old_type == new_type == "varchar":
-        # Widening (or removing the limit) is a catalogue change; narrowing rewrites.
-        if not isinstance(new_size, int):
-            return False
-        return not isinstance(old_size, int) or new_size < old_size
-    if old_type == "varchar" and new_type == "text":
-        return False
-    if old_type == new_type == "numeric":
-        if not isinstance(old_size, tuple) or not isinstance(new_size, tuple):
-            return True
-        return new_size[1] != old_size[1] or new_size[0] < old_size[0]
-    return True
 
 
 class AlterFieldType(DeployRule):
@@ -611,6 +594,11 @@ class AlterFieldType(DeployRule):
     not reported; on MySQL every type change is; with no `database` configured, only changes
     that rewrite on both PostgreSQL and MySQL are reported. Safe recipe: add a new column of
     the new type, write to both, backfill in batches, switch reads, drop the old column.
+
+    A type change that also narrows the column (shorter, fewer digits, text to number) is
+    MIG103's finding, whose message says the table is rewritten too: the data must be checked
+    before anything else. MIG504 reports it only when MIG103 is not selected or is ignored
+    for the file.
     """
 
     code = "MIG504"
@@ -628,6 +616,8 @@ class AlterFieldType(DeployRule):
         ),
         _on_product('        migrations.AlterField("product", "name", models.TextField()),\n'),
         _new_product('        migrations.AlterField("product", "code", models.IntegerField()),\n'),
+        # Text to number also narrows: MIG103 reports it, and says the table is rewritten.
+        _on_product('        migrations.AlterField("product", "code", models.IntegerField()),\n'),
         _on_product(
             '        migrations.AlterField("product", "stock", '
             "models.IntegerField(default=0, help_text='units')),\n"
@@ -637,12 +627,27 @@ class AlterFieldType(DeployRule):
         _on_product(
             '        migrations.AlterField("product", "stock", models.BigIntegerField(default=0)),\n'
         ),
-        _on_product('        migrations.AlterField("product", "code", models.IntegerField()),\n'),
+        _on_product(
+            '        migrations.AlterField("product", "stock", models.FloatField(default=0)),\n'
+        ),
         _on_product(
             '        migrations.RunSQL("ALTER TABLE shop_product ALTER COLUMN stock TYPE bigint", '
             "migrations.RunSQL.noop),\n"
         ),
     )
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        # A narrowing AlterField that also rewrites the table is MIG103's finding, which says
+        # both: the data must be checked first, whatever the lock costs.
+        narrowed = {
+            (migration.key, operation.span)
+            for migration, operation, _, rewrites in LossyAlterField().narrowing(project)
+            if rewrites and self.reported_by(project, LossyAlterField.code, migration.path)
+        }
+        context = Context.of(project)
+        for step in self.steps(project):
+            if (step.migration.key, step.operation.span) not in narrowed:
+                yield from self.check_step(step, context)
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation
@@ -652,7 +657,7 @@ class AlterFieldType(DeployRule):
             if found is not None and before is not None:
                 name, call = found
                 old, new = column_type(before), column_type(call)
-                if old is not None and new is not None and _rewrites(old, new, context.database):
+                if old is not None and new is not None and rewrites(old, new, context.database):
                     yield self.at(
                         step.migration,
                         operation.span,
@@ -660,11 +665,11 @@ class AlterFieldType(DeployRule):
                         f"({before.name} -> {call.name}): the table and its indexes are "
                         "rewritten under an exclusive lock, blocking reads and writes",
                     )
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.ALTER_TYPE):
+        for hazard in sql_hazards(step, context, sqlmod.ALTER_TYPE):
             yield self.at(
                 step.migration,
-                span,
-                f"RunSQL changes the type of column {hazard.column} of {hazard.table}: "
+                hazard.span,
+                f"RunSQL changes the type of {hazard.column_phrase} of {hazard.table}: "
                 "most type changes rewrite the table under an exclusive lock",
             )
 
@@ -680,6 +685,11 @@ class AddIndexNotConcurrently(DeployRule):
     Only reported on PostgreSQL: `[tool.miglint] database = "postgresql"`, or, when no
     database is configured, a project whose migrations import `django.contrib.postgres`
     (MySQL's InnoDB builds secondary indexes online). Indexes on new tables are fine.
+
+    A primary key or unique field gets no index of its own (its constraint has one: MIG506
+    for unique). The index Django adds with a foreign key is part of MIG507's finding; only
+    an explicit `db_index=True` on a foreign key is reported here, or the index of a foreign
+    key with `db_constraint=False` (no MIG507 then, and the index still builds).
     """
 
     code = "MIG505"
@@ -690,6 +700,14 @@ class AddIndexNotConcurrently(DeployRule):
     fix = (
         "Use django.contrib.postgres.operations.AddIndexConcurrently in a migration with "
         "`atomic = False`."
+    )
+    autofix = (
+        "`--fix` replaces AddIndex with AddIndexConcurrently (imported from "
+        "`django.contrib.postgres.operations`) and sets `atomic = False` on the Migration class. "
+        "Safe when the AddIndex is the migration's only operation (or the migration is already "
+        "not atomic); unsafe otherwise, as its other operations lose their transaction. "
+        "`db_index=True`, `index_together` and RunSQL are not fixed: the index they create "
+        "has no name to give AddIndexConcurrently."
     )
     backends = frozenset({"postgresql"})
     when_unknown = False
@@ -717,7 +735,38 @@ class AddIndexNotConcurrently(DeployRule):
         },
     )
     INVALID = (
-        {**_POSTGRES, **_on_product(f'        migrations.AddIndex("product", {_INDEX}),\n')},
+        Invalid(
+            {**_POSTGRES, **_on_product(f'        migrations.AddIndex("product", {_INDEX}),\n')},
+            {
+                _CHANGE: _CONCURRENT_IMPORT
+                + _migration(
+                    f'        AddIndexConcurrently("product", {_INDEX}),\n',
+                    _DEPENDS,
+                    extra="    atomic = False\n",
+                )
+            },
+            SAFE,
+        ),
+        # Not the migration's only operation: the others would lose their transaction.
+        Invalid(
+            {
+                **_POSTGRES,
+                **_on_product(
+                    f'        migrations.AddIndex("product", {_INDEX}),\n'
+                    '        migrations.AlterField("product", "stock", models.IntegerField(default=1)),\n'
+                ),
+            },
+            {
+                _CHANGE: _CONCURRENT_IMPORT
+                + _migration(
+                    f'        AddIndexConcurrently("product", {_INDEX}),\n'
+                    '        migrations.AlterField("product", "stock", models.IntegerField(default=1)),\n',
+                    _DEPENDS,
+                    extra="    atomic = False\n",
+                )
+            },
+            UNSAFE,
+        ),
         {
             **_POSTGRES,
             **_on_product(
@@ -734,6 +783,12 @@ class AddIndexNotConcurrently(DeployRule):
         },
     )
 
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        from miglint.fixes.operations import concurrent_index
+
+        operation = source.operation_at(finding, "AddIndex")
+        return None if operation is None else concurrent_index(source, operation)
+
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation
         migration = step.migration
@@ -744,16 +799,16 @@ class AddIndexNotConcurrently(DeployRule):
                 message = f"AddIndex on {model_label(step)}"
             elif operation.is_("AddField"):
                 found = _field(step)
-                if found and flag(found[1], "db_index") is True and not is_unique(found[1]):
-                    message = f"AddField {model_label(step)}.{found[0]} with db_index=True"
+                if found and _plain_index(found[1]):
+                    why = "db_index=True" if flag(found[1], "db_index") is True else "an index"
+                    message = f"AddField {model_label(step)}.{found[0]} with {why}"
             elif operation.is_("AlterField"):
                 found = _field(step)
                 before = _before(step)
                 if (
                     found
                     and before is not None
-                    and not is_unique(found[1])
-                    and is_indexed(found[1]) is True
+                    and _plain_index(found[1])
                     and is_indexed(before) is False
                 ):
                     message = f"AlterField {model_label(step)}.{found[0]} with db_index=True"
@@ -770,13 +825,26 @@ class AddIndexNotConcurrently(DeployRule):
                     f"{message} runs CREATE INDEX without CONCURRENTLY on PostgreSQL{where}: "
                     "writes to the table are blocked while the index builds",
                 )
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.CREATE_INDEX):
+        for hazard in sql_hazards(step, context, sqlmod.CREATE_INDEX):
             yield self.at(
                 migration,
-                span,
+                hazard.span,
                 f"RunSQL creates an index on {hazard.table} without CONCURRENTLY on "
                 f"PostgreSQL{where}: writes to the table are blocked while it builds",
             )
+
+
+def _plain_index(call: s.Call) -> bool:
+    """The field gets an index of its own: indexed, not unique, not the primary key (those
+    have their constraint's index). A foreign key's implicit index is part of MIG507's
+    finding, as on AddField: only an explicit `db_index=True` counts for it, unless the key
+    has no constraint (`db_constraint=False`, MIG507's own recipe) and so no MIG507."""
+    if is_unique(call) or flag(call, "primary_key") is not False:
+        return False
+    if call.name in FOREIGN_KEYS:
+        no_constraint = flag(call, "db_constraint", True) is False
+        return flag(call, "db_index") is True or (no_constraint and is_indexed(call) is True)
+    return is_indexed(call) is True
 
 
 class AddUnique(DeployRule):
@@ -838,10 +906,10 @@ class AddUnique(DeployRule):
         migration = step.migration
         if not context.is_new(step):
             yield from self.operation_finding(step)
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.ADD_UNIQUE):
+        for hazard in sql_hazards(step, context, sqlmod.ADD_UNIQUE):
             yield self.at(
                 migration,
-                span,
+                hazard.span,
                 f"RunSQL adds a unique constraint to {hazard.table}: the index builds under a "
                 "lock that blocks writes, and the migration fails on duplicates",
             )
@@ -858,7 +926,7 @@ class AddUnique(DeployRule):
             if found is None or not is_unique(found[1]):
                 return
             name, call = found
-            if given(call, "default") and flag(call, "null") is not True:
+            if given(call, "default") and nullable(call) is False:
                 yield self.at(
                     step.migration,
                     operation.span,
@@ -976,10 +1044,10 @@ class AddForeignKeyValidated(DeployRule):
                         operation.span,
                         f"AlterField {model_label(step)}.{found[0]} {consequence}",
                     )
-        for _statement, span, hazard in self.sql_hazards(step, context, sqlmod.ADD_FOREIGN_KEY):
+        for hazard in sql_hazards(step, context, sqlmod.ADD_FOREIGN_KEY):
             yield self.at(
                 step.migration,
-                span,
+                hazard.span,
                 f"RunSQL adds a foreign key to {hazard.table} without NOT VALID: every row is "
                 "checked while both tables are locked against writes",
             )
@@ -1003,6 +1071,12 @@ class ConcurrentInAtomic(DeployRule):
     operations = frozenset({"AddIndexConcurrently", "RemoveIndexConcurrently", "RunSQL"})
     summary = "A CONCURRENTLY operation in a migration that is not `atomic = False`."
     fix = "Move the operation to its own migration with `atomic = False`."
+    autofix = (
+        "`--fix` sets `atomic = False` on the Migration class (it adds the line, or changes an "
+        "`atomic = True` it finds). Safe when every operation of the migration is one that "
+        "cannot run in a transaction; unsafe when there are others, which then lose theirs "
+        "(move them to a migration of their own instead, if they need it)."
+    )
     _OPERATION = (
         '        AddIndexConcurrently("product", '
         'models.Index(fields=["name"], name="product_name_idx")),\n'
@@ -1023,15 +1097,63 @@ class ConcurrentInAtomic(DeployRule):
             '"COMMENT ON INDEX i IS NULL"),\n'
         ),
     )
+    _NOT_ATOMIC = "    atomic = False\n"
+    _CONCURRENT_SQL = (
+        '        migrations.RunSQL("CREATE INDEX CONCURRENTLY i ON t (c)", "DROP INDEX i"),\n'
+    )
+    _CONCURRENT_REVERSE = (
+        '        migrations.RunSQL("CREATE INDEX i ON t (c)", "DROP INDEX CONCURRENTLY i"),\n'
+    )
     INVALID = (
-        {_INITIAL: _PRODUCT, _CHANGE: _CONCURRENT_IMPORT + _migration(_OPERATION, _DEPENDS)},
-        _migration(
-            '        migrations.RunSQL("CREATE INDEX CONCURRENTLY i ON t (c)", "DROP INDEX i"),\n'
+        Invalid(
+            {_INITIAL: _PRODUCT, _CHANGE: _CONCURRENT_IMPORT + _migration(_OPERATION, _DEPENDS)},
+            {_CHANGE: _CONCURRENT_IMPORT + _migration(_OPERATION, _DEPENDS, extra=_NOT_ATOMIC)},
+            SAFE,
         ),
-        _migration(
-            '        migrations.RunSQL("CREATE INDEX i ON t (c)", "DROP INDEX CONCURRENTLY i"),\n'
+        Invalid(
+            _migration(_CONCURRENT_SQL),
+            _migration(_CONCURRENT_SQL, extra=_NOT_ATOMIC),
+            SAFE,
+        ),
+        Invalid(
+            _migration(_CONCURRENT_REVERSE),
+            _migration(_CONCURRENT_REVERSE, extra=_NOT_ATOMIC),
+            SAFE,
+        ),
+        # With other operations, which lose their transaction: unsafe.
+        Invalid(
+            {
+                _INITIAL: _PRODUCT,
+                _CHANGE: _CONCURRENT_IMPORT
+                + _migration(
+                    _OPERATION
+                    + '        migrations.AddField("product", "note", models.TextField(null=True)),\n',
+                    _DEPENDS,
+                ),
+            },
+            {
+                _CHANGE: _CONCURRENT_IMPORT
+                + _migration(
+                    _OPERATION
+                    + '        migrations.AddField("product", "note", models.TextField(null=True)),\n',
+                    _DEPENDS,
+                    extra=_NOT_ATOMIC,
+                )
+            },
+            UNSAFE,
         ),
     )
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        migration = source.migration
+        if migration is None:
+            return None
+        steps = [
+            step for step in source.project.table_steps if step.migration.path == migration.path
+        ]
+        from miglint.fixes.operations import atomic_false
+
+        return atomic_false(source, safe=all(map(_outside_transaction, steps)))
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         migration = step.migration
@@ -1045,15 +1167,26 @@ class ConcurrentInAtomic(DeployRule):
                 f"{operation.name} cannot run inside a transaction, and this migration is "
                 "atomic: it fails on deploy (set `atomic = False`)",
             )
+        verbs: dict[tuple[s.Span, bool], list[str]] = {}
         for found in runsql_statements(step, reverse=True):
             if found.statement.no_transaction:
-                direction = "reverse_sql" if found.reverse else "RunSQL"
-                yield self.at(
-                    migration,
-                    found.span,
-                    f"{direction} runs {found.statement.verb} that cannot run inside a "
-                    "transaction, and this migration is atomic: it fails (set `atomic = False`)",
-                )
+                verbs.setdefault((found.span, found.reverse), []).append(found.statement.verb)
+        for (span, reverse), found_verbs in verbs.items():
+            direction = "reverse_sql" if reverse else "RunSQL"
+            yield self.at(
+                migration,
+                span,
+                f"{direction} runs {', '.join(dict.fromkeys(found_verbs))} that cannot run "
+                "inside a transaction, and this migration is atomic: it fails (set `atomic = False`)",
+            )
+
+
+def _outside_transaction(step: Step) -> bool:
+    """The step's operation cannot run inside a transaction (a concurrent index operation, or
+    SQL such as CREATE INDEX CONCURRENTLY or VACUUM)."""
+    if step.operation.is_("AddIndexConcurrently", "RemoveIndexConcurrently"):
+        return True
+    return any(found.statement.no_transaction for found in runsql_statements(step, reverse=True))
 
 
 class RemoveFieldWithoutDefault(DeployRule):
@@ -1061,6 +1194,11 @@ class RemoveFieldWithoutDefault(DeployRule):
     releases overlap: the release without the field inserts rows without the column, which
     the database rejects (NOT NULL violation) for as long as the column exists, and the old
     release still selects the column after it is gone.
+
+    MIG101 (remove-field) reports every RemoveField that drops a column, and its message
+    says this too when the column is NOT NULL with no database default: one hazard, one
+    finding. MIG509 reports only where MIG101 does not (MIG101 not selected, or ignored for
+    the file), for teams that accept dropping data but not a broken deploy.
 
     Safe recipe (two steps): first release makes the column nullable (or gives it a
     `db_default`) and stops using the field (SeparateDatabaseAndState with a state-only
@@ -1074,11 +1212,12 @@ class RemoveFieldWithoutDefault(DeployRule):
     operations = frozenset({"RemoveField"})
     summary = "RemoveField of a NOT NULL column with no database default."
     fix = (
-        "Make the field null=True (or give it db_default) and stop using it in one release; "
-        "remove it in the next."
+        "Make the field nullable (null=True) and stop using it in one release; remove it in "
+        "the next."
     )
     VALID = (
         {
+            **_ONLY_MIG5,
             _INITIAL: _PRODUCT,
             "shop/migrations/0002_nullable.py": _migration(
                 '        migrations.AlterField("product", "code", '
@@ -1090,9 +1229,24 @@ class RemoveFieldWithoutDefault(DeployRule):
                 '("shop", "0002_nullable")',
             ),
         },
-        _new_product('        migrations.RemoveField("product", "code"),\n'),
+        {
+            **_ONLY_MIG5,
+            _INITIAL: _new_product('        migrations.RemoveField("product", "code"),\n'),
+        },
+        # MIG101 is selected: it reports this RemoveField, NOT NULL included.
+        _on_product('        migrations.RemoveField("product", "code"),\n'),
     )
-    INVALID = (_on_product('        migrations.RemoveField("product", "code"),\n'),)
+    INVALID = (
+        {**_ONLY_MIG5, **_on_product('        migrations.RemoveField("product", "code"),\n')},
+    )
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        # Under MIG101 the same finding would come twice.
+        yield from (
+            finding
+            for finding in super().check(project)
+            if not self.reported_by(project, "MIG101", finding.path)
+        )
 
     def check_step(self, step: Step, context: Context) -> Iterator[Finding]:
         operation = step.operation
@@ -1100,13 +1254,14 @@ class RemoveFieldWithoutDefault(DeployRule):
             return
         name = operation.argument(1, "name")
         before = _before(step)
-        if before is None or before.name in NO_COLUMN:
+        if before is None or not required_column(before, is_django_field(before)):
             return
-        if not is_django_field(before) and flag(before, "null", None) is not False:
-            return
-        if flag(before, "null") is not False or given(before, "db_default"):
-            return
-        if flag(before, "primary_key") is True:
+        table = step.table.name if step.table else default_table(step.migration.app, "?")
+        column = column_name(_text(name), before)
+        if (
+            column is not None
+            and (table.lower(), column.lower()) in context.columns_with_sql_default
+        ):
             return
         yield self.at(
             step.migration,

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
-from miglint.nodes import NodeKey
+from miglint.history import nullable
+from miglint.nodes import Migration, NodeKey
 from miglint.project import Project
-from miglint.tablestate import SqlStatement, Step, Table, default_table
+from miglint.tablestate import SqlStatement, Step, Table, created_tables, default_table
 
 POSTGRES_MODULE = "django.contrib.postgres"
 
@@ -59,15 +61,20 @@ class Context:
     def is_new(self, step: Step) -> bool:
         """The table the step's operation names was created in the change under review."""
         table = step.table
-        if table is None:
+        return table is not None and self.created_in_change(step.migration, table.created_in)
+
+    def created_in_change(self, migration: Migration, created_in: NodeKey | None) -> bool:
+        """A table that `created_in` made is new to `migration`: the same migration, another
+        one of the change under review, or an initial migration written with this one."""
+        if created_in is None:
             return False
-        if table.created_in == step.migration.key or table.created_in in self.scope:
+        if created_in == migration.key or created_in in self.scope:
             return True
-        creator = self.project.graph.disk.get(table.created_in)
+        creator = self.project.graph.disk.get(created_in)
         return (
             creator is not None
             and creator.facts.initial is True
-            and step.migration.facts.initial is True
+            and migration.facts.initial is True
         )
 
     def is_new_table(self, step: Step, name: str | None) -> bool:
@@ -76,6 +83,91 @@ class Context:
             return False
         bare = sqlmod.bare_name(name).lower()
         return bare in step.created_here or bare in self.scope_tables
+
+    @cached_property
+    def table_creators(self) -> dict[str, frozenset[NodeKey]]:
+        """Every table name some migration creates (CreateModel, RunSQL CREATE TABLE), with
+        the migrations that do."""
+        creators: dict[str, set[NodeKey]] = {}
+        for step in self.project.table_steps:
+            names = set(created_tables(step.operation, step.migration))
+            names.update(
+                sqlmod.bare_name(name).lower()
+                for found in step.sql_statements
+                if not found.reverse
+                for name in found.statement.creates
+            )
+            for name in names:
+                creators.setdefault(name, set()).add(step.migration.key)
+        return {name: frozenset(keys) for name, keys in creators.items()}
+
+    @cached_property
+    def sql_defaults(self) -> dict[NodeKey, frozenset[tuple[str, str]]]:
+        """Per migration, the columns (table, column) its RunSQL gives a database default
+        (`ALTER COLUMN ... SET DEFAULT ...`), lower-cased."""
+        found: dict[NodeKey, set[tuple[str, str]]] = {}
+        for step in self.project.table_steps:
+            for statement in runsql_statements(step):
+                for hazard in statement.statement.hazards:
+                    if hazard.kind == sqlmod.SET_DEFAULT and hazard.table and hazard.column:
+                        key = (sqlmod.bare_name(hazard.table).lower(), hazard.column.lower())
+                        found.setdefault(step.migration.key, set()).add(key)
+        return {key: frozenset(columns) for key, columns in found.items()}
+
+    @cached_property
+    def columns_with_sql_default(self) -> frozenset[tuple[str, str]]:
+        """Every column (table, column) a RunSQL anywhere gives a database default."""
+        return frozenset(column for columns in self.sql_defaults.values() for column in columns)
+
+    @cached_property
+    def copies(self) -> dict[NodeKey, list[tuple[tuple[int, int], str, frozenset[str]]]]:
+        """Per migration, where its SQL copies rows elsewhere (`INSERT ... SELECT ... FROM t`,
+        `CREATE TABLE ... AS SELECT`): the position, the source table and the columns."""
+        found: dict[NodeKey, list[tuple[tuple[int, int], str, frozenset[str]]]] = {}
+        for step in self.project.table_steps:
+            for statement in runsql_statements(step):
+                source = statement.statement.copies_from
+                if source is not None:
+                    found.setdefault(step.migration.key, []).append(
+                        (
+                            (statement.span.line, statement.span.column),
+                            sqlmod.bare_name(source).lower(),
+                            frozenset(name.lower() for name in statement.statement.copied),
+                        )
+                    )
+        return found
+
+    def copied_before(self, step: Step, span: s.Span, table: str, column: str | None) -> bool:
+        """An earlier statement of the migration copied the rows of `table` (for a column:
+        that column) elsewhere: dropping or deleting them ends a move, not a loss."""
+        bare = sqlmod.bare_name(table).lower()
+        for position, source, columns in self.copies.get(step.migration.key, ()):
+            if source != bare or position >= (span.line, span.column):
+                continue
+            if column is None or "*" in columns or column.lower() in columns:
+                return True
+        return False
+
+    def own_helper_table(self, step: Step, table: str) -> bool:
+        """A table only this migration creates (and no model has): a `DROP TABLE IF EXISTS`
+        before its CREATE removes a leftover of this very migration, never released data."""
+        creators = self.table_creators.get(sqlmod.bare_name(table).lower())
+        return creators == frozenset({step.migration.key})
+
+    def removed_from_state_before(self, step: Step, table: str, column: str | None) -> bool:
+        """The table, or the column, left the model state in an earlier migration (a
+        state-only RemoveField or DeleteModel): dropping it now is the last step of the
+        recipe MIG101 and MIG102 recommend, and no released code uses it any more."""
+        bare = sqlmod.bare_name(table).lower()
+        keys = [(bare, "")] + ([(bare, column.lower())] if column else [])
+        for key in keys:
+            removed_in = step.removed_from_state.get(key)
+            if removed_in is None or removed_in == step.migration.key:
+                continue
+            # Both in the change under review: they deploy together, with old code running.
+            if not (removed_in in self.scope and step.migration.key in self.scope):
+                return True
+        return False
 
     def where(self) -> str:
         """How the backend was chosen, for messages."""
@@ -119,6 +211,18 @@ def flag(call: s.Call, name: str, default: bool | None = False) -> bool | None:
 
 def given(call: s.Call, name: str) -> bool:
     return not isinstance(call.kwarg(name), s.Missing)
+
+
+def required_column(call: s.Call, known_class: bool) -> bool:
+    """A column every INSERT must fill: NOT NULL with no database default, not the primary
+    key. `known_class`: one of Django's fields, whose defaults miglint knows (a field class of
+    another package may be nullable or defaulted in its __init__)."""
+    if call.name in NO_COLUMN or call.has_star:
+        return False
+    null = nullable(call)
+    if null is not False or (not known_class and given(call, "null") is False):
+        return False
+    return not given(call, "db_default") and flag(call, "primary_key") is not True
 
 
 def is_unique(call: s.Call) -> bool:
@@ -168,6 +272,131 @@ def model_label(step: Step, table: Table | None = None) -> str:
     return name if isinstance(name, str) else "?"
 
 
+EMPTY_STRINGS_ALLOWED = frozenset(
+    {
+        "CharField",
+        "TextField",
+        "SlugField",
+        "EmailField",
+        "URLField",
+        "FileField",
+        "ImageField",
+        "FilePathField",
+        "BinaryField",
+    }
+)
+_OTHER_FIELDS = frozenset(
+    {"ForeignKey", "OneToOneField", "ManyToManyField", "GeneratedField", "ArrayField"}
+)
+
+
+def is_django_field(call: s.Call) -> bool:
+    """One of Django's own field classes, whose defaults miglint knows."""
+    known = call.name in _TYPES or call.name in _OTHER_FIELDS
+    head = call.func.partition(".")[0]
+    return known and (call.func == call.name or head in ("models", "django", "fields"))
+
+
+# Column types as (type, size) for the fields whose database type miglint knows.
+_TYPES = {
+    "CharField": "varchar",
+    "SlugField": "varchar",
+    "EmailField": "varchar",
+    "URLField": "varchar",
+    "FileField": "varchar",
+    "ImageField": "varchar",
+    "FilePathField": "varchar",
+    "TextField": "text",
+    "IntegerField": "integer",
+    "PositiveIntegerField": "integer",
+    "AutoField": "integer",
+    "SmallIntegerField": "smallint",
+    "PositiveSmallIntegerField": "smallint",
+    "SmallAutoField": "smallint",
+    "BigIntegerField": "bigint",
+    "PositiveBigIntegerField": "bigint",
+    "BigAutoField": "bigint",
+    "BooleanField": "boolean",
+    "NullBooleanField": "boolean",
+    "DateField": "date",
+    "DateTimeField": "timestamp",
+    "TimeField": "time",
+    "DurationField": "interval",
+    "DecimalField": "numeric",
+    "FloatField": "double",
+    "UUIDField": "uuid",
+    "JSONField": "jsonb",
+    "BinaryField": "bytea",
+    "GenericIPAddressField": "inet",
+    "IPAddressField": "inet",
+}
+_DEFAULT_LENGTH = {
+    "SlugField": 50,
+    "EmailField": 254,
+    "URLField": 200,
+    "FileField": 100,
+    "ImageField": 100,
+    "FilePathField": 100,
+}
+
+
+ColumnType = tuple[str, int | tuple[int, int] | None]
+
+
+def column_type(call: s.Call) -> ColumnType | None:
+    """The column type of a Django field, or None for fields miglint cannot type."""
+    base = _TYPES.get(call.name)
+    if base is None:
+        return None
+    if base == "varchar":
+        length = s.literal(call.kwarg("max_length"))
+        if length is s.MISSING and not given(call, "max_length"):
+            length = _DEFAULT_LENGTH.get(call.name)
+        if length is not None and not isinstance(length, int):
+            return None
+        return base, length
+    if base == "numeric":
+        digits, places = (
+            s.literal(call.kwarg("max_digits")),
+            s.literal(call.kwarg("decimal_places")),
+        )
+        if not isinstance(digits, int) or not isinstance(places, int):
+            return None
+        return base, (digits, places)
+    return base, None
+
+
+def rewrites(old: ColumnType, new: ColumnType, database: str | None) -> bool:
+    """Whether changing the column type from `old` to `new` rewrites the table."""
+    if old == new:
+        return False
+    postgres = _postgres_rewrites(old, new)
+    if database == "postgresql":
+        return postgres
+    if database == "mysql":
+        return True
+    if database in ("sqlite", "oracle"):
+        return old[0] != new[0]
+    # Unknown backend: only what rewrites on both PostgreSQL and MySQL.
+    return postgres
+
+
+def _postgres_rewrites(old: ColumnType, new: ColumnType) -> bool:
+    (old_type, old_size), (new_type, new_size) = old, new
+    if old_type == new_type == "varchar":
+        # Widening (or removing the limit) is a catalogue change; narrowing rewrites.
+        if not isinstance(new_size, int):
+            return False
+        return not isinstance(old_size, int) or new_size < old_size
+    if old_type == "varchar" and new_type == "text":
+        return False
+    if old_type == new_type == "numeric":
+        if not isinstance(old_size, tuple) or not isinstance(new_size, tuple):
+            return True
+        return new_size[1] != old_size[1] or new_size[0] < old_size[0]
+    return True
+
+
 # --- RunSQL -------------------------------------------------------------------------------
 
 
@@ -176,3 +405,94 @@ def runsql_statements(step: Step, reverse: bool = False) -> Iterator[SqlStatemen
     for statement in step.sql_statements:
         if reverse or not statement.reverse:
             yield statement
+
+
+# Hazards of one column each: grouped per table. The others are grouped per statement.
+_COLUMN_HAZARDS = frozenset(
+    {
+        sqlmod.DROP_COLUMN,
+        sqlmod.ADD_NOT_NULL,
+        sqlmod.DEFAULT_DROPPED,
+        sqlmod.ALTER_TYPE,
+        sqlmod.SET_NOT_NULL,
+        sqlmod.RENAME_COLUMN,
+    }
+)
+
+
+_DROPS = frozenset({sqlmod.DROP_TABLE, sqlmod.DROP_COLUMN})
+# What ends a move when the rows were copied elsewhere first.
+_MOVES = _DROPS | {sqlmod.DELETE_ALL, sqlmod.TRUNCATE}
+
+
+@dataclass(frozen=True)
+class SqlHazard:
+    """One kind of hazard at one place of a RunSQL, with everything it hits there: one
+    finding for `ALTER TABLE t DROP COLUMN a, DROP COLUMN b`, not two."""
+
+    kind: str
+    span: s.Span
+    statement: sqlmod.Statement
+    tables: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+
+    @property
+    def table(self) -> str:
+        return ", ".join(self.tables) or "?"
+
+    @property
+    def column_phrase(self) -> str:
+        """`column a` or `columns a, b`."""
+        if len(self.columns) > 1:
+            return "columns " + ", ".join(self.columns)
+        return "column " + (self.columns[0] if self.columns else "?")
+
+
+def sql_hazards(
+    step: Step, context: Context, *kinds: str, reverse: bool = False
+) -> list[SqlHazard]:
+    """The hazards `kinds` of a RunSQL step's statements on tables that are not new (created
+    in the change, or earlier in the same SQL), one per kind, place and (for column hazards)
+    table."""
+    created: set[str] = set()
+    groups: dict[tuple[s.Span, str, str | None], list[tuple[SqlStatement, sqlmod.Hazard]]] = {}
+    for found in runsql_statements(step, reverse):
+        statement = found.statement
+        for hazard in statement.hazards:
+            if hazard.kind not in kinds:
+                continue
+            table = hazard.table
+            if table is not None and (
+                sqlmod.bare_name(table) in created or context.is_new_table(step, table)
+            ):
+                continue
+            if (
+                hazard.kind in _DROPS
+                and table is not None
+                and context.removed_from_state_before(step, table, hazard.column)
+            ):
+                continue
+            if hazard.kind == sqlmod.DROP_TABLE and table and context.own_helper_table(step, table):
+                continue
+            if (
+                hazard.kind in _MOVES
+                and table is not None
+                and context.copied_before(step, found.span, table, hazard.column)
+            ):
+                continue
+            per_table = table if hazard.kind in _COLUMN_HAZARDS else None
+            groups.setdefault((found.span, hazard.kind, per_table), []).append((found, hazard))
+        created.update(sqlmod.bare_name(name) for name in statement.creates)
+    result = []
+    for (span, kind, _), hazards in groups.items():
+        tables = tuple(dict.fromkeys(h.table or "?" for _, h in hazards))
+        columns = tuple(
+            dict.fromkeys(
+                column
+                for found, h in hazards
+                # UPDATE without WHERE: the columns it sets.
+                for column in ((h.column,) if h.column else found.statement.columns)
+            )
+        )
+        result.append(SqlHazard(kind, span, hazards[0][0].statement, tables, columns))
+    return result

@@ -53,6 +53,13 @@ class MixedSchemaAndData(Rule):
     AlterField that, compared with the field's previous definition in the history, changes
     only `choices`, `help_text`, `verbose_name` or other arguments Django keeps out of the
     database (the usual "new choices, remap the old values" migration).
+
+    A RunPython whose function only sets up the connection (`schema_editor.execute("PRAGMA
+    ...")` or `SET ...`, nothing else) changes no data either: SQLite's
+    `PRAGMA legacy_alter_table = OFF` before a table rebuild belongs with the schema change.
+
+    The mix is the migration's: one finding per migration, at its first data step, naming
+    the schema changes and the other data steps.
     """
 
     code = "MIG301"
@@ -159,6 +166,23 @@ class Migration(migrations.Migration):
         ),
     ]
 """,
+        """\
+from django.db import migrations
+
+
+def disable_legacy_alter_table(apps, schema_editor):
+    # SQLite rewrites references to a renamed table only with this pragma off.
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute("PRAGMA legacy_alter_table = OFF")
+
+
+class Migration(migrations.Migration):
+    atomic = False
+    operations = [
+        migrations.RunPython(disable_legacy_alter_table, migrations.RunPython.noop),
+        migrations.RenameModel("Order", "Purchase"),
+    ]
+""",
     )
     INVALID = (
         "from django.db import migrations, models\n\n\n"
@@ -230,7 +254,7 @@ class Migration(migrations.Migration):
         for app_key, migrations in migrations_by_app(project).items():
             for migration in migrations:
                 operations = list(database_operations(migration.facts.operations))
-                kinds = [effects(operation) for _, operation in operations]
+                kinds = [effects(operation, migration) for _, operation in operations]
                 if not _mixed(kinds):
                     continue
                 if any(operation.is_("AlterField") for _, operation in operations):
@@ -248,25 +272,36 @@ class Migration(migrations.Migration):
     def findings(
         self, migration: Migration, operations: list[Operation], kinds: list[frozenset[str]]
     ) -> Iterator[Finding]:
-        for index, operation in enumerate(operations):
-            if "data" not in kinds[index]:
-                continue
-            schema = [
-                other
-                for position, other in enumerate(operations)
-                if position != index and "schema" in kinds[position]
-            ]
-            if not schema:
-                continue
-            listed = ", ".join(f"{op.name} (line {op.span.line})" for op in schema[:3])
-            more = f" and {len(schema) - 3} more" if len(schema) > 3 else ""
-            what = "RunPython" if operation.is_("RunPython") else "RunSQL that changes data"
-            yield self.at(
-                migration,
-                operation.span,
-                f"{what} in the same migration as schema changes: {listed}{more}; "
-                "move the data step into a migration of its own",
-            )
+        """One finding per migration (the mix is the migration's), at its first data step,
+        naming the schema changes and the other data steps."""
+        steps = [
+            index
+            for index, kind in enumerate(kinds)
+            if "data" in kind
+            and any("schema" in other for position, other in enumerate(kinds) if position != index)
+        ]
+        if not steps:
+            return
+        first = operations[steps[0]]
+        schema = [
+            other
+            for position, other in enumerate(operations)
+            if position != steps[0] and "schema" in kinds[position]
+        ]
+        listed = ", ".join(f"{op.name} (line {op.span.line})" for op in schema[:3])
+        more = f" and {len(schema) - 3} more" if len(schema) > 3 else ""
+        what = "RunPython" if first.is_("RunPython") else "RunSQL that changes data"
+        others = ""
+        if len(steps) > 1:
+            lines = [str(operations[index].span.line) for index in steps[1:]]
+            plural = "s" if len(lines) > 1 else ""
+            shown = ", ".join(lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+            others = f" (and {len(lines)} more data step{plural}: line{plural} {shown})"
+        yield self.at(
+            migration,
+            first.span,
+            f"{what}{others} in the same migration as schema changes: {listed}{more}",
+        )
 
 
 def _mixed(kinds: list[frozenset[str]]) -> bool:

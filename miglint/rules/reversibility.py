@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from miglint import syntax as s
-from miglint.finding import Finding, Severity
+from miglint.finding import UNSAFE, Edit, Finding, Severity
 from miglint.history import database_operations
 from miglint.nodes import Migration
 from miglint.parse import Operation
 from miglint.project import Project
-from miglint.rules.base import MigrationRule
+from miglint.rules.base import Invalid, MigrationRule
+
+if TYPE_CHECKING:
+    from miglint.fixes.source import FixSource
 
 
 def _missing_reverse(
@@ -27,6 +31,54 @@ def _missing_reverse(
             yield operation, f"no {keyword}"
         elif reverse is None:
             yield operation, f"{keyword}=None"
+
+
+def _one_per_migration(
+    rule: MigrationRule, migration: Migration, operation_name: str, keyword: str
+) -> Iterator[Finding]:
+    """One finding per migration, at its first operation without a reverse (where Django's
+    rollback stops), naming the others: the hazard is the migration's, and a migration of
+    eighteen RunSQL is one rollback that fails, not eighteen."""
+    missing = list(_missing_reverse(migration, operation_name, keyword))
+    if not missing:
+        return
+    (first, written), rest = missing[0], missing[1:]
+    others = ""
+    if rest:
+        lines = [str(operation.span.line) for operation, _ in rest]
+        shown = ", ".join(lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+        plural = "s" if len(rest) > 1 else ""
+        others = (
+            f" (and {len(rest)} more {operation_name} operation{plural} without one: "
+            f"line{plural} {shown})"
+        )
+    yield rule.at(
+        migration,
+        first.span,
+        f"{operation_name} with {written}{others}: rolling back {migration.label} raises "
+        "IrreversibleError, which blocks every rollback past it",
+    )
+
+
+def _noop_reverse(source: FixSource, operation_name: str, keyword: str) -> Edit | None:
+    """The fix of a migration's finding: `keyword=<operation>.noop` on each of its operations
+    without a reverse."""
+    migration = source.migration
+    if migration is None:
+        return None
+    from miglint.fixes.operations import reverse_noop
+
+    missing = [operation for operation, _ in _missing_reverse(migration, operation_name, keyword)]
+    return reverse_noop(source, missing, keyword)
+
+
+_NOOP_AUTOFIX = (
+    "`--fix --unsafe-fixes` passes `{keyword}={name}.noop` to every {name} of the migration "
+    "that has no reverse (or replaces `{keyword}=None`), naming {name} as the migration does "
+    "(`migrations.{name}.noop`, or `{name}.noop` when it is imported). Unsafe: rolling back "
+    "then leaves what the operation did in place, which is right only when there is nothing "
+    "to undo; write a real reverse when there is."
+)
 
 
 def _fill_slugs(operation: str) -> str:
@@ -72,6 +124,39 @@ def _trigram_index(reverse: str = "") -> str:
     )
 
 
+_IMPORTED_RUNPYTHON = """\
+from django.db import migrations
+from django.db.migrations import RunPython
+
+
+def forwards(apps, schema_editor):
+    pass
+
+
+class Migration(migrations.Migration):
+    operations = [RunPython(code=forwards)]
+"""
+_REVERSE_NONE = """\
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    pass
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(forwards, reverse_code=None, elidable=True)]
+"""
+_SET_FLAG_NESTED = """\
+class Migration(migrations.Migration):
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunPython(functools.partial(set_flag, value=True))],
+        ),
+    ]
+"""
+
+
 class RunPythonNoReverse(MigrationRule):
     """A `RunPython` without `reverse_code` (or with `reverse_code=None`) makes the whole
     migration irreversible: `migrate APP PREVIOUS` stops with `IrreversibleError` at this
@@ -86,6 +171,9 @@ class RunPythonNoReverse(MigrationRule):
     This is an error by default because it silently takes away the rollback path for every
     earlier migration; a project that never rolls back can lower it with
     `severity = { MIG201 = "warning" }`.
+
+    The hazard is the migration's: one finding per migration, at its first RunPython without
+    a reverse (where Django's rollback stops), naming the lines of the others.
     """
 
     code = "MIG201"
@@ -93,8 +181,8 @@ class RunPythonNoReverse(MigrationRule):
     severity = Severity.ERROR
     summary = "RunPython without reverse_code: the migration cannot be rolled back."
     fix = (
-        "Pass reverse_code=<a function that undoes it>, or reverse_code=migrations.RunPython.noop "
-        "when there is nothing to undo."
+        "Pass reverse_code: a function that undoes it, or migrations.RunPython.noop when there "
+        "is nothing to undo."
     )
     VALID = (
         _fill_slugs("migrations.RunPython(fill_slugs, migrations.RunPython.noop)"),
@@ -129,50 +217,71 @@ class Migration(migrations.Migration):
 """,
     )
     INVALID = (
-        _fill_slugs("migrations.RunPython(fill_slugs)"),
-        """\
+        Invalid(
+            _fill_slugs("migrations.RunPython(fill_slugs)"),
+            _fill_slugs("migrations.RunPython(fill_slugs, reverse_code=migrations.RunPython.noop)"),
+            UNSAFE,
+        ),
+        Invalid(
+            _IMPORTED_RUNPYTHON,
+            _IMPORTED_RUNPYTHON.replace(
+                "code=forwards)", "code=forwards, reverse_code=RunPython.noop)"
+            ),
+            UNSAFE,
+        ),
+        Invalid(
+            _REVERSE_NONE,
+            _REVERSE_NONE.replace("reverse_code=None", "reverse_code=migrations.RunPython.noop"),
+            UNSAFE,
+        ),
+        Invalid(
+            _SET_FLAG + _SET_FLAG_NESTED,
+            _SET_FLAG
+            + _SET_FLAG_NESTED.replace(
+                "value=True))", "value=True), reverse_code=migrations.RunPython.noop)"
+            ),
+            UNSAFE,
+        ),
+    )
+    autofix = _NOOP_AUTOFIX.format(keyword="reverse_code", name="RunPython")
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        return _noop_reverse(source, "RunPython", "reverse_code")
+
+    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
+        yield from _one_per_migration(self, migration, "RunPython", "reverse_code")
+
+
+_UPDATE_NO_REVERSE = """\
 from django.db import migrations
-from django.db.migrations import RunPython
-
-
-def forwards(apps, schema_editor):
-    pass
 
 
 class Migration(migrations.Migration):
-    operations = [RunPython(code=forwards)]
-""",
-        """\
+    operations = [
+        migrations.RunSQL(
+            sql=[("UPDATE shop_product SET active = %s;", [True]), "DELETE FROM shop_cart;"],
+            reverse_sql=None,
+        ),
+    ]
+"""
+_RENAME_NESTED = """\
 from django.db import migrations
 
 
-def forwards(apps, schema_editor):
-    pass
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(forwards, reverse_code=None, elidable=True)]
-""",
-        _SET_FLAG
-        + """\
 class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(functools.partial(set_flag, value=True))],
+            database_operations=[
+                migrations.RunSQL(
+                    \"\"\"
+                    ALTER TABLE shop_product RENAME TO catalog_product;
+                    ALTER SEQUENCE shop_product_id_seq RENAME TO catalog_product_id_seq;
+                    \"\"\"
+                ),
+            ],
         ),
     ]
-""",
-    )
-
-    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
-        for operation, written in _missing_reverse(migration, "RunPython", "reverse_code"):
-            yield self.at(
-                migration,
-                operation.span,
-                f"RunPython with {written}: rolling back {migration.label} raises "
-                "IrreversibleError, which blocks every rollback past it; pass "
-                "reverse_code (migrations.RunPython.noop when there is nothing to undo)",
-            )
+"""
 
 
 class RunSQLNoReverse(MigrationRule):
@@ -187,6 +296,9 @@ class RunSQLNoReverse(MigrationRule):
     This is an error by default because it silently takes away the rollback path for every
     earlier migration; a project that never rolls back can lower it with
     `severity = { MIG202 = "warning" }`.
+
+    The hazard is the migration's: one finding per migration, at its first RunSQL without a
+    reverse (where Django's rollback stops), naming the lines of the others.
     """
 
     code = "MIG202"
@@ -194,8 +306,8 @@ class RunSQLNoReverse(MigrationRule):
     severity = Severity.ERROR
     summary = "RunSQL without reverse_sql: the migration cannot be rolled back."
     fix = (
-        "Pass reverse_sql=<SQL that undoes it>, or reverse_sql=migrations.RunSQL.noop when "
-        "there is nothing to undo."
+        "Pass reverse_sql: SQL that undoes it, or migrations.RunSQL.noop when there is nothing "
+        "to undo."
     )
     VALID = (
         _trigram_index('            reverse_sql="DROP INDEX product_name_trgm;",\n'),
@@ -215,45 +327,29 @@ class Migration(migrations.Migration):
 """,
     )
     INVALID = (
-        _trigram_index(),
-        """\
-from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    operations = [
-        migrations.RunSQL(
-            sql=[("UPDATE shop_product SET active = %s;", [True]), "DELETE FROM shop_cart;"],
-            reverse_sql=None,
+        Invalid(
+            _trigram_index(),
+            _trigram_index("            reverse_sql=migrations.RunSQL.noop,\n"),
+            UNSAFE,
         ),
-    ]
-""",
-        """\
-from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(
-                    \"\"\"
-                    ALTER TABLE shop_product RENAME TO catalog_product;
-                    ALTER SEQUENCE shop_product_id_seq RENAME TO catalog_product_id_seq;
-                    \"\"\"
-                ),
-            ],
+        Invalid(
+            _UPDATE_NO_REVERSE,
+            _UPDATE_NO_REVERSE.replace("reverse_sql=None", "reverse_sql=migrations.RunSQL.noop"),
+            UNSAFE,
         ),
-    ]
-""",
+        Invalid(
+            _RENAME_NESTED,
+            _RENAME_NESTED.replace(
+                "\n                ),",
+                ",\n                    reverse_sql=migrations.RunSQL.noop\n                ),",
+            ),
+            UNSAFE,
+        ),
     )
+    autofix = _NOOP_AUTOFIX.format(keyword="reverse_sql", name="RunSQL")
+
+    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
+        return _noop_reverse(source, "RunSQL", "reverse_sql")
 
     def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
-        for operation, written in _missing_reverse(migration, "RunSQL", "reverse_sql"):
-            yield self.at(
-                migration,
-                operation.span,
-                f"RunSQL with {written}: rolling back {migration.label} raises "
-                "IrreversibleError, which blocks every rollback past it; pass "
-                "reverse_sql (migrations.RunSQL.noop when there is nothing to undo)",
-            )
+        yield from _one_per_migration(self, migration, "RunSQL", "reverse_sql")

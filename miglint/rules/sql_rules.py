@@ -8,9 +8,10 @@ from miglint import sql as sqlmod
 from miglint.finding import Finding, Severity
 from miglint.project import Project
 from miglint.rules.base import Rule
-from miglint.rules.deploy_context import Context, runsql_statements
+from miglint.rules.deploy_context import Context, SqlHazard, sql_hazards
 
 _HEADER = "from django.db import migrations\n\n\n"
+_HEADER_MODELS = "from django.db import migrations, models\n\n\n"
 
 
 def _runsql(arguments: str, extra: str = "") -> str:
@@ -23,16 +24,6 @@ def _runsql(arguments: str, extra: str = "") -> str:
         + f"        migrations.RunSQL({arguments}),\n"
         + "    ]\n"
     )
-
-
-_WHAT = {
-    sqlmod.DROP_TABLE: "drops table {table}: every row in it is lost",
-    sqlmod.DROP_SCHEMA: "drops schema {table} and every table in it",
-    sqlmod.DROP_COLUMN: "drops column {column} of {table}: its values are lost",
-    sqlmod.TRUNCATE: "truncates {table}: every row is deleted",
-    sqlmod.DELETE_ALL: "deletes every row of {table} (DELETE without WHERE)",
-    sqlmod.UPDATE_ALL: "overwrites {columns} on every row of {table} (UPDATE without WHERE)",
-}
 
 
 class DestructiveSql(Rule):
@@ -49,17 +40,30 @@ class DestructiveSql(Rule):
     variable from another module, an f-string, a statement sqlparse cannot split) is not
     reported. Tables created in the same migration, or in another migration of the change
     under review (files named on the command line, or changed since `--diff BASE`), may be
-    emptied and dropped freely: they hold no released data.
+    emptied and dropped freely: they hold no released data. So may a helper table that no
+    other migration creates and no model has, also before its CREATE (`DROP TABLE IF EXISTS
+    tmp; CREATE TABLE tmp AS SELECT ...`): what it drops is a leftover of this migration.
+
+    The last step of the recipe MIG101 and MIG102 recommend is not reported either: a DROP
+    COLUMN or DROP TABLE of what an earlier migration took out of the model state only
+    (`SeparateDatabaseAndState(state_operations=[RemoveField(...)])`, or a DeleteModel
+    there): no released code uses it any more. In the same migration, or when both
+    migrations are in the change under review, they deploy together and it is reported.
+
+    Nor is the end of a move: a DROP, TRUNCATE or DELETE without WHERE of rows that an
+    earlier statement of the same migration copied elsewhere (`INSERT INTO new_table SELECT
+    a, b FROM old_table` before dropping columns a and b, or the table, or deleting its
+    rows): the data is kept, only moved.
+
+    One finding per statement and kind of loss: `ALTER TABLE t DROP COLUMN a, DROP COLUMN b`
+    is one finding that names both columns.
     """
 
     code = "MIG104"
     name = "destructive-sql"
     severity = Severity.ERROR
     summary = "RunSQL with DROP / TRUNCATE / DELETE or UPDATE without WHERE."
-    fix = (
-        "Back the data up (or copy it to an archive table) first, drop in a later release "
-        "once no code reads it, and restrict DELETE/UPDATE with a WHERE clause."
-    )
+    fix = "Back the data up first, drop it in a later release, and give DELETE/UPDATE a WHERE."
     VALID = (
         _runsql('"UPDATE shop_product SET price = 0 WHERE price IS NULL", migrations.RunSQL.noop'),
         _runsql(
@@ -76,6 +80,44 @@ class DestructiveSql(Rule):
             '"DROP TABLE tmp_ids"], migrations.RunSQL.noop'
         ),
         _runsql('\'ALTER TABLE "drop" ADD COLUMN "delete" int NULL\', migrations.RunSQL.noop'),
+        {
+            "shop/migrations/0001_initial.py": _HEADER_MODELS
+            + """\
+class Migration(migrations.Migration):
+    initial = True
+    operations = [
+        migrations.CreateModel(
+            "Product",
+            [
+                ("id", models.AutoField(primary_key=True)),
+                ("legacy_code", models.CharField(max_length=20, null=True)),
+            ],
+        ),
+    ]
+""",
+            "shop/migrations/0002_remove_product_legacy_code.py": _HEADER
+            + """\
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.RemoveField("product", "legacy_code")],
+        ),
+    ]
+""",
+            "shop/migrations/0003_drop_product_legacy_code.py": _HEADER
+            + """\
+class Migration(migrations.Migration):
+    # The release with 0002 no longer uses the column: drop it.
+    dependencies = [("shop", "0002_remove_product_legacy_code")]
+    operations = [
+        migrations.RunSQL(
+            "ALTER TABLE shop_product DROP COLUMN legacy_code",
+            migrations.RunSQL.noop,
+        ),
+    ]
+""",
+        },
     )
     INVALID = (
         _runsql('"DROP TABLE shop_legacy", migrations.RunSQL.noop'),
@@ -93,22 +135,39 @@ class DestructiveSql(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         context = Context.of(project)
         for step in project.table_steps:
-            created: set[str] = set()
-            for found in runsql_statements(step):
-                statement = found.statement
-                for hazard in statement.hazards:
-                    if hazard.kind not in sqlmod.DESTRUCTIVE:
-                        continue
-                    table = hazard.table
-                    if table is not None and (
-                        sqlmod.bare_name(table) in created or context.is_new_table(step, table)
-                    ):
-                        continue
-                    message = "RunSQL " + _WHAT[hazard.kind].format(
-                        table=table or "?",
-                        column=hazard.column or "?",
-                        columns=", ".join(statement.columns) or "columns",
-                    )
-                    severity = Severity.WARNING if hazard.kind == sqlmod.UPDATE_ALL else None
-                    yield self.at(step.migration, found.span, message, severity=severity)
-                created.update(sqlmod.bare_name(name) for name in statement.creates)
+            for hazard in sql_hazards(step, context, *sqlmod.DESTRUCTIVE):
+                message = "RunSQL " + _what(hazard)
+                severity = Severity.WARNING if hazard.kind == sqlmod.UPDATE_ALL else None
+                fix = _FIXES.get(hazard.kind)
+                yield self.at(step.migration, hazard.span, message, severity=severity, fix=fix)
+
+
+_DROP_LATER = (
+    "Take it out of the model state first (SeparateDatabaseAndState) and drop it in a later "
+    "release, once its data is backed up or no longer needed."
+)
+_FIXES = {
+    sqlmod.DROP_TABLE: _DROP_LATER,
+    sqlmod.DROP_COLUMN: _DROP_LATER,
+    sqlmod.TRUNCATE: "Back the rows up first, or delete only what must go (DELETE ... WHERE).",
+    sqlmod.DELETE_ALL: "Add a WHERE clause, or back the rows up first.",
+    sqlmod.UPDATE_ALL: "Add a WHERE clause unless every row must change (as in a backfill).",
+}
+
+
+def _what(hazard: SqlHazard) -> str:
+    """What the statement destroys, in words."""
+    kind, table, many = hazard.kind, hazard.table, len(hazard.tables) > 1
+    if kind == sqlmod.DROP_TABLE:
+        return f"drops table{'s' * many} {table}: every row in {'them' if many else 'it'} is lost"
+    if kind == sqlmod.DROP_SCHEMA:
+        return f"drops schema{'s' * many} {table} and every table in {'them' if many else 'it'}"
+    if kind == sqlmod.DROP_COLUMN:
+        values = "their" if len(hazard.columns) > 1 else "its"
+        return f"drops {hazard.column_phrase} of {table}: {values} values are lost"
+    if kind == sqlmod.TRUNCATE:
+        return f"truncates {table}: every row is deleted"
+    if kind == sqlmod.DELETE_ALL:
+        return f"deletes every row of {table} (DELETE without WHERE)"
+    columns = ", ".join(hazard.columns) or "columns"
+    return f"overwrites {columns} on every row of {table} (UPDATE without WHERE)"

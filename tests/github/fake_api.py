@@ -4,7 +4,9 @@ A real HTTP server in a thread, so the real PyGithub client (in the test process
 `miglint action` subprocess) talks to it over a socket. It answers like api.github.com:
 the same status codes, JSON shapes and validation (at most 50 annotations a request,
 required fields, columns on one line only), and keeps each check run's state and the
-annotations it accepted.
+annotations it accepted. It also keeps pull requests' review comments (posted in reviews,
+edited, deleted, replied to; `diff_lines` limits them to the lines of the diff, as GitHub
+does) and their conversation comments.
 
 Faults make it misbehave on chosen requests, for fallback tests:
 
@@ -26,6 +28,7 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,6 +108,12 @@ class FakeGitHub:
         # Each check run's status after every accepted request: ["in_progress", "completed"].
         self.statuses: dict[int, list[str]] = {}
         self.faults: list[Fault] = []
+        # Pull requests: reviews, their comments (by id) and conversation comments (by id).
+        self.reviews: list[dict[str, Any]] = []
+        self.review_comments: dict[int, dict[str, Any]] = {}
+        self.issue_comments: dict[int, dict[str, Any]] = {}
+        # path -> lines a review comment may be on (the diff's right side); None: any line.
+        self.diff_lines: dict[str, set[int]] | None = None
         self.lock = threading.Lock()
         self.next_id = 4_000_000_001
         self.server = _QuietServer(("127.0.0.1", 0), _handler(self))
@@ -152,6 +161,26 @@ class FakeGitHub:
             assert len(self.check_runs) == 1, f"{len(self.check_runs)} check runs"
             return next(iter(self.check_runs.values()))
 
+    def reply(self, comment_id: int, body: str) -> int:
+        """A reviewer answers a review comment; the id of the reply."""
+        with self.lock:
+            parent = self.review_comments[comment_id]
+            reply = {**parent, "body": body, "in_reply_to_id": comment_id, "user": _HUMAN}
+            return self._store(self.review_comments, reply)
+
+    def comment_on_issue(self, number: int, body: str) -> int:
+        """Someone comments on the pull request's conversation."""
+        with self.lock:
+            return self._store(self.issue_comments, {"body": body, "issue": number, "user": _HUMAN})
+
+    def _store(self, table: dict[int, dict[str, Any]], item: dict[str, Any]) -> int:
+        identifier = self.next_id
+        self.next_id += 1
+        item["id"] = identifier
+        item.setdefault("created_at", _now())
+        table[identifier] = item
+        return identifier
+
     def annotation_batches(self) -> list[int]:
         """How many annotations each successful request carried."""
         return [
@@ -197,7 +226,11 @@ class FakeGitHub:
         if not path.startswith(prefix + "/"):
             return _error(404, "Not Found")
         rest = path[len(prefix) :].split("?")[0]
+        query = urllib.parse.parse_qs(path.partition("?")[2])
         with self.lock:
+            pulls = self._pull_request(method, rest, request.body, query)
+            if pulls is not None:
+                return pulls
             if rest == "/check-runs" and method == "POST":
                 return self._create(request.body)
             match = re.fullmatch(r"/check-runs/(\d+)(/annotations)?", rest)
@@ -210,6 +243,101 @@ class FakeGitHub:
                 if not match.group(2) and method == "GET":
                     return Response(200, self.check_runs[run_id])
         return _error(404, "Not Found")
+
+    def _pull_request(
+        self, method: str, rest: str, body: Any, query: dict[str, list[str]]
+    ) -> Response | None:
+        """The pull-request endpoints; None for another path."""
+        match = re.fullmatch(r"/pulls/(\d+)/(comments|reviews)", rest)
+        if match and match.group(2) == "comments" and method == "GET":
+            number = int(match.group(1))
+            items = [c for c in self.review_comments.values() if c["pull"] == number]
+            return Response(200, _page(items, query))
+        if match and match.group(2) == "reviews" and method == "POST":
+            return self._review(int(match.group(1)), body)
+        match = re.fullmatch(r"/pulls/comments/(\d+)", rest)
+        if match and method in ("PATCH", "DELETE"):
+            identifier = int(match.group(1))
+            if identifier not in self.review_comments:
+                return _error(404, "Not Found")
+            if method == "DELETE":
+                del self.review_comments[identifier]
+                return Response(204)
+            if not isinstance(body, dict) or not isinstance(body.get("body"), str):
+                return _validation("body", "missing_field", "PullRequestReviewComment")
+            self.review_comments[identifier]["body"] = body["body"]
+            return Response(200, self.review_comments[identifier])
+        match = re.fullmatch(r"/issues/(\d+)/comments", rest)
+        if match and method == "GET":
+            number = int(match.group(1))
+            items = [c for c in self.issue_comments.values() if c["issue"] == number]
+            return Response(200, _page(items, query))
+        if match and method == "POST":
+            if not isinstance(body, dict) or not isinstance(body.get("body"), str):
+                return _validation("body", "missing_field", "IssueComment")
+            comment = {"body": body["body"], "issue": int(match.group(1)), "user": _BOT}
+            identifier = self._store(self.issue_comments, comment)
+            return Response(201, self.issue_comments[identifier])
+        match = re.fullmatch(r"/issues/comments/(\d+)", rest)
+        if match and method == "PATCH":
+            identifier = int(match.group(1))
+            if identifier not in self.issue_comments:
+                return _error(404, "Not Found")
+            if not isinstance(body, dict) or not isinstance(body.get("body"), str):
+                return _validation("body", "missing_field", "IssueComment")
+            self.issue_comments[identifier]["body"] = body["body"]
+            return Response(200, self.issue_comments[identifier])
+        return None
+
+    def _review(self, number: int, body: Any) -> Response:
+        """POST /pulls/{number}/reviews, validated as GitHub does."""
+        if not isinstance(body, dict):
+            return _error(422, "Invalid request.")
+        commit = body.get("commit_id")
+        if commit is not None and not (isinstance(commit, str) and SHA_PATTERN.match(commit)):
+            return _validation("commit_id", "invalid", "PullRequestReview")
+        if body.get("event") not in (None, "COMMENT", "APPROVE", "REQUEST_CHANGES"):
+            return _validation("event", "invalid", "PullRequestReview")
+        comments = body.get("comments") or []
+        for comment in comments:
+            path, line = comment.get("path"), comment.get("line")
+            start = comment.get("start_line")
+            if not isinstance(path, str) or not isinstance(comment.get("body"), str):
+                return _validation("comments", "missing_field", "PullRequestReview")
+            if not isinstance(line, int) or comment.get("side", "RIGHT") not in ("LEFT", "RIGHT"):
+                return _validation("comments.line", "invalid", "PullRequestReview")
+            if start is not None and (not isinstance(start, int) or start >= line):
+                return _validation("comments.start_line", "invalid", "PullRequestReview")
+            lines = set(range(start or line, line + 1))
+            if self.diff_lines is not None and not lines <= self.diff_lines.get(path, set()):
+                return _error(
+                    422,
+                    "Unprocessable Entity: pull_request_review_thread.line must be part of "
+                    "the diff",
+                )
+        review = {
+            "id": self.next_id,
+            "state": "COMMENTED",
+            "body": body.get("body") or "",
+            "commit_id": commit,
+            "user": _BOT,
+        }
+        self.next_id += 1
+        self.reviews.append(review)
+        for comment in comments:
+            self._store(
+                self.review_comments,
+                {
+                    **comment,
+                    "pull": number,
+                    "pull_request_review_id": review["id"],
+                    "commit_id": commit,
+                    "start_line": comment.get("start_line"),
+                    "in_reply_to_id": None,
+                    "user": _BOT,
+                },
+            )
+        return Response(200, review)
 
     def _repository(self) -> dict[str, Any]:
         owner, name = self.repository.split("/")
@@ -351,12 +479,22 @@ def _error(status: int, message: str) -> Response:
     )
 
 
-def _validation(field_name: str, code: str) -> Response:
+_BOT = {"login": "github-actions[bot]", "type": "Bot"}
+_HUMAN = {"login": "octocat", "type": "User"}
+
+
+def _page(items: list[dict[str, Any]], query: dict[str, list[str]]) -> list[dict[str, Any]]:
+    size = int((query.get("per_page") or ["30"])[0])
+    page = int((query.get("page") or ["1"])[0])
+    return items[(page - 1) * size : page * size]
+
+
+def _validation(field_name: str, code: str, resource: str = "CheckRun") -> Response:
     return Response(
         422,
         {
             "message": "Validation Failed",
-            "errors": [{"resource": "CheckRun", "field": field_name, "code": code}],
+            "errors": [{"resource": resource, "field": field_name, "code": code}],
             "documentation_url": "https://docs.github.com/rest/checks/runs",
             "status": "422",
         },

@@ -264,7 +264,7 @@ def test_only_changed_files_and_touched_apps_are_reported(
     repository = pull_request_repository(
         tmp_path / "ws",
         base,
-        # A second leaf in shop: the conflict shows on the unchanged 0002_price too.
+        # A second leaf in shop: the app's one conflict finding goes to the changed leaf.
         {"shop/migrations/0002_sku.py": migration(dependencies='("shop", "0001_initial")')},
     )
     # main moves on after the branch: its own change is not the pull request's.
@@ -278,14 +278,50 @@ def test_only_changed_files_and_touched_apps_are_reported(
     event = pull_request_event(Repository(repository.root, new_base, repository.head))
     run = run_action(repository.root, api=fake_github, event=event)
     assert run.returncode == 1
-    assert delivered(fake_github) == [
-        ("shop/migrations/0002_price.py", 4, 4, "MIG001"),
-        ("shop/migrations/0002_sku.py", 4, 4, "MIG001"),
-    ]
+    assert delivered(fake_github) == [("shop/migrations/0002_sku.py", 4, 4, "MIG001")]
     assert "changed between" in run.summary
     assert "```mermaid" in run.summary
     assert "0002_price" in run.summary and "0002_sku" in run.summary
-    assert run.outputs == {"findings": "2", "errors": "2"}
+    assert run.outputs == {"findings": "1", "errors": "1"}
+
+
+def test_editing_a_migration_that_main_already_has_is_mig006(
+    fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    price = "shop/migrations/0002_price.py"
+    base = {**BASE, price: migration(dependencies='("shop", "0001_initial")')}
+    edited = migration(
+        dependencies='("shop", "0001_initial")',
+        operations='        migrations.RunSQL("SELECT 1", "SELECT 1"),',
+    )
+    repository = pull_request_repository(tmp_path / "ws", base, {price: edited})
+    run = run_action(
+        repository.root,
+        api=fake_github,
+        event=pull_request_event(repository),
+        inputs={"fail_on": "warning"},
+    )
+    assert run.returncode == 1, run.stderr
+    assert "edited-migration" in {
+        title for path, _, _, title in delivered(fake_github) if path == price
+    }
+
+
+def test_reformatting_a_migration_that_main_already_has_is_not_an_edit(tmp_path: Path) -> None:
+    price = "shop/migrations/0002_price.py"
+    base = {**BASE, price: migration(dependencies='("shop", "0001_initial")')}
+    # The same operations and dependencies, written another way.
+    reformatted = "# Reviewed in 2026.\n" + base[price].replace('"shop"', "'shop'") + "\n"
+    assert reformatted != base[price]
+    repository = pull_request_repository(tmp_path / "ws", base, {price: reformatted})
+    run = run_action(
+        repository.root,
+        api=None,
+        event=pull_request_event(repository),
+        inputs={"fail_on": "warning"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "MIG006" not in run.stdout
 
 
 def test_deleting_a_migration_reports_what_it_breaks_in_its_app(

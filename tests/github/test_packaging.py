@@ -72,6 +72,8 @@ def test_action_inputs_are_the_ones_the_entry_point_reads() -> None:
         "ignore",
         "only_changed",
         "annotations",
+        "suggestions",
+        "comment",
         "github_token",
         "config",
     }
@@ -85,6 +87,8 @@ def test_action_inputs_are_the_ones_the_entry_point_reads() -> None:
     assert environment.read_inputs(passed) == environment.read_inputs({})
     assert inputs["only_changed"]["default"] == "true"
     assert inputs["fail_on"]["default"] == "error"
+    assert inputs["suggestions"]["default"] == "true"
+    assert inputs["comment"]["default"] == "false"
 
 
 def test_action_outputs() -> None:
@@ -251,7 +255,11 @@ def test_readme_workflows_validate_against_the_workflow_schema(tmp_path: Path) -
 
 def test_readme_action_workflow_has_what_the_action_needs() -> None:
     workflow = yaml.safe_load(yaml_blocks("# .github/workflows/miglint.yml")[0])
-    assert workflow["permissions"] == {"checks": "write", "contents": "read"}
+    assert workflow["permissions"] == {
+        "checks": "write",
+        "contents": "read",
+        "pull-requests": "write",
+    }
     steps = workflow["jobs"]["miglint"]["steps"]
     checkout = next(s for s in steps if s["uses"].startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 0

@@ -170,7 +170,6 @@ def test_a_bad_file_gives_one_finding_and_the_rest_is_linted(tmp_path: Path, nam
         "syntax error",
         "not utf-8",
         "nul byte",
-        "50 MB",
         "10,000 nested brackets",
         "10,000-deep attribute chain and a syntax error",
         "empty file",
@@ -180,6 +179,12 @@ def test_broken_files_are_reported_as_mig000_errors(tmp_path: Path, name: str) -
     findings = json.loads(lint(hostile_tree(tmp_path, CASES[name])).stdout)
     errors = [f for f in findings if f["path"] == BAD and f["code"] == "MIG000"]
     assert [f["severity"] for f in errors] == ["error"]
+
+
+def test_a_file_miglint_will_not_read_but_django_can_is_a_warning(tmp_path: Path) -> None:
+    findings = json.loads(lint(hostile_tree(tmp_path, CASES["50 MB"])).stdout)
+    [finding] = [f for f in findings if f["path"] == BAD and f["code"] == "MIG000"]
+    assert finding["severity"] == "warning" and "too large" in finding["message"]
 
 
 def test_messages_say_what_is_wrong(tmp_path: Path) -> None:

@@ -68,7 +68,8 @@ def canary_project(root: Path, marker: Path) -> Path:
         "    operations = [\n"
         "        migrations.CreateModel('Item', [('id', models.AutoField(primary_key=True))]),\n"
         "        migrations.RunPython(forwards),\n"
-        "        migrations.RemoveField('item', 'price'),\n"
+        # A model of an earlier release (a table created here has nothing to lose).
+        "        migrations.RemoveField('order', 'price'),\n"
         "    ]\n"
     )
     files: dict[str, str] = {

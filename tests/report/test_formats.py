@@ -107,11 +107,7 @@ def test_github_format_from_the_cli(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines and all(line.startswith("::error file=") for line in lines)
     files = sorted(parse_command(line)[1]["file"] for line in lines)
-    assert files == [
-        "billing/migrations/0001_initial.py",
-        "shop/migrations/0002_price.py",
-        "shop/migrations/0002_sku.py",
-    ]
+    assert files == ["billing/migrations/0001_initial.py", "shop/migrations/0002_sku.py"]
 
 
 # --format sarif
@@ -128,10 +124,56 @@ def test_sarif_output_validates_against_the_schema(tmp_path: Path) -> None:
     assert document["version"] == "2.1.0"
     assert run["tool"]["driver"]["name"] == "miglint"
     results = run["results"]
-    assert [r["ruleId"] for r in results] == ["MIG002", "MIG001", "MIG001"]
+    assert [r["ruleId"] for r in results] == ["MIG002", "MIG001"]
     first = results[0]["locations"][0]["physicalLocation"]
     assert first["artifactLocation"]["uri"] == "billing/migrations/0001_initial.py"
     assert first["region"]["startLine"] == 5
+
+
+def test_sarif_fixes_validate_and_carry_the_json_edits(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            **CONFLICT,
+            "billing/migrations/0001_initial.py": migration(
+                operations='        migrations.RunSQL("UPDATE t SET a = 1 WHERE b"),'
+            ),
+        },
+    )
+    document = json.loads(run_cli(".", "--format", "sarif", cwd=tmp_path).stdout)
+    errors = sorted(sarif_validator().iter_errors(document), key=str)
+    assert not errors, errors[0]
+    rows = json.loads(run_cli(".", "--format", "json", cwd=tmp_path).stdout)
+    results = document["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == [row["code"] for row in rows]
+    for result, row in zip(results, rows, strict=True):
+        edit = row["edit"]
+        assert edit is not None, row["code"]
+        (fix,) = result["fixes"]
+        assert fix["description"]["text"] == edit["message"]
+        assert fix["properties"]["applicability"] == edit["applicability"]
+        replacements = [
+            (change["artifactLocation"]["uri"], replacement)
+            for change in fix["artifactChanges"]
+            for replacement in change["replacements"]
+        ]
+        assert [
+            (
+                uri,
+                r["deletedRegion"]["startLine"],
+                r["deletedRegion"]["startColumn"],
+                r["deletedRegion"]["endLine"],
+                r["deletedRegion"]["endColumn"],
+                r["insertedContent"]["text"],
+            )
+            for uri, r in replacements
+        ] == [
+            (e["path"], e["line"], e["column"], e["end_line"], e["end_column"], e["content"])
+            for e in edit["edits"]
+        ]
+    by_code = {r["ruleId"]: r for r in results}
+    assert by_code["MIG001"]["fixes"][0]["properties"]["applicability"] == "safe"
+    assert by_code["MIG202"]["fixes"][0]["properties"]["applicability"] == "unsafe"
 
 
 def test_sarif_rules_carry_metadata_and_help_links() -> None:
@@ -210,7 +252,7 @@ def test_markdown_format_from_the_cli(tmp_path: Path) -> None:
     result = run_cli(".", "--format", "markdown", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.startswith("## miglint")
-    assert "3 errors" in result.stdout
+    assert "2 errors" in result.stdout
     assert "billing/migrations/0001\\_initial.py:5" in result.stdout
 
 

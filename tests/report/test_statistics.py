@@ -49,9 +49,15 @@ def test_counts_equal_the_json_findings(tmp_path: Path) -> None:
         expected[row["code"]] = expected.get(row["code"], 0) + 1
     assert counted == expected and counted["MIG101"] == 3
     assert lines[0][:3] == ["3", "MIG101", "remove-field"] and lines[0][3:] == ["0", "fixable"]
+    # The RunPython without reverse_code can be given a no-op reverse.
+    (runpython,) = [line for line in lines if line[1] == "MIG201"]
+    assert runpython[3:] == ["1", "fixable"]
     as_json = json.loads(run_cli(".", "--statistics", "--format", "json", cwd=tmp_path).stdout)
     assert {row["code"]: row["count"] for row in as_json} == expected
     assert set(as_json[0]) == {"code", "name", "count", "fixable"}
+    assert {row["code"]: row["fixable"] for row in as_json} == {
+        row["code"]: 1 if row["code"] == "MIG201" else 0 for row in findings
+    }
 
 
 def test_statistics_in_a_format_it_cannot_print_is_a_usage_error(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from miglint.config import Config
 from miglint.finding import Finding, Severity
 from miglint.lint import lint
@@ -233,12 +235,21 @@ def test_type_changes_by_backend(tmp_path: Path) -> None:
         migrations.AlterField("order", "quantity", models.BigIntegerField(default=1)),
         migrations.AlterField("order", "id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
 """
-    # PostgreSQL: wider varchar and more digits are catalogue-only; text -> varchar rewrites.
+    # PostgreSQL: wider varchar and more digits are catalogue-only; text -> varchar rewrites,
+    # but it also narrows: MIG103 reports line 10 and says it rewrites the table.
     project(tmp_path / "pg", operations, "postgresql")
-    assert [f.line for f in deploy(tmp_path / "pg", "MIG504")] == [10, 11]
+    assert [f.line for f in deploy(tmp_path / "pg", "MIG504")] == [11]
     project(tmp_path / "mysql", operations, "mysql")
-    assert [f.line for f in deploy(tmp_path / "mysql", "MIG504")] == [8, 9, 10, 11]
+    assert [f.line for f in deploy(tmp_path / "mysql", "MIG504")] == [8, 9, 11]
     project(tmp_path / "unset", operations)
+    assert [f.line for f in deploy(tmp_path / "unset", "MIG504")] == [11]
+    (narrowing,) = lint_tree(tmp_path / "unset", "MIG103")
+    assert (
+        narrowing.line == 10 and "rewrites the table under an exclusive lock" in narrowing.message
+    )
+    assert narrowing.fix is not None and "new column" in narrowing.fix
+    # Without MIG103, MIG504 reports the rewrite.
+    (tmp_path / "unset" / "pyproject.toml").write_text('[tool.miglint]\nignore = ["MIG103"]\n')
     assert [f.line for f in deploy(tmp_path / "unset", "MIG504")] == [10, 11]
 
 
@@ -311,6 +322,22 @@ def test_runsql_index_on_an_existing_table(tmp_path: Path) -> None:
     )
     (finding,) = deploy(tmp_path, "MIG505")
     assert finding.line == 12 and "orders_order" in finding.message
+
+
+def test_indexes_an_added_field_brings(tmp_path: Path) -> None:
+    # MIG507's recipe (db_constraint=False) still builds the foreign key's index; a SlugField
+    # is indexed unless told otherwise.
+    project(
+        tmp_path,
+        '        migrations.AddField("order", "shop", models.ForeignKey(db_constraint=False, null=True, on_delete=models.CASCADE, to="auth.group")),\n'
+        '        migrations.AddField("order", "slug", models.SlugField(null=True)),\n'
+        '        migrations.AddField("order", "owner", models.ForeignKey(db_constraint=False, db_index=False, null=True, on_delete=models.CASCADE, to="auth.user")),\n'
+        '        migrations.AddField("order", "buyer", models.ForeignKey(null=True, on_delete=models.CASCADE, to="auth.user")),\n',
+        "postgresql",
+    )
+    found = sorted((f.line, f.code) for f in deploy(tmp_path, "MIG505", "MIG507"))
+    # The buyer's index is part of MIG507's finding on it.
+    assert found == [(8, "MIG505"), (9, "MIG505"), (11, "MIG507")]
 
 
 # --- MIG506 / MIG507 -------------------------------------------------------------------------
@@ -402,17 +429,34 @@ def test_concurrent_operations_in_an_atomic_migration(tmp_path: Path) -> None:
 # --- MIG509 ----------------------------------------------------------------------------------
 
 
-def test_remove_field(tmp_path: Path) -> None:
-    project(
-        tmp_path,
-        """\
+REMOVALS = """\
         migrations.RemoveField(model_name="order", name="number"),
         migrations.RemoveField(model_name="order", name="comment"),
         migrations.SeparateDatabaseAndState(state_operations=[migrations.RemoveField("order", "quantity")]),
-""",
-    )
+"""
+
+
+def test_remove_field_of_a_not_null_column_is_one_mig101_finding(tmp_path: Path) -> None:
+    project(tmp_path, REMOVALS)
+    findings = [f for f in lint_tree(tmp_path) if f.line == 8]
+    assert [f.code for f in findings] == ["MIG101"]
+    assert "NOT NULL with no database default" in findings[0].message
+    assert findings[0].fix is not None and "null=True" in findings[0].fix
+    # The nullable column loses its data, but inserts keep working.
+    (nullable,) = [f for f in lint_tree(tmp_path) if f.line == 9]
+    assert nullable.code == "MIG101" and "NOT NULL" not in nullable.message
+
+
+def test_remove_field_without_mig101(tmp_path: Path) -> None:
+    project(tmp_path, REMOVALS)
+    (tmp_path / "pyproject.toml").write_text('[tool.miglint]\nignore = ["MIG101"]\n')
     (finding,) = deploy(tmp_path, "MIG509")
     assert finding.line == 8 and "Order.number" in finding.message
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.miglint.per-file-ignores]\n"orders/migrations/0002_*.py" = ["MIG101"]\n'
+    )
+    (finding,) = deploy(tmp_path, "MIG509")
+    assert finding.line == 8
 
 
 def test_remove_field_with_unknown_history_is_quiet(tmp_path: Path) -> None:
@@ -512,3 +556,104 @@ def test_runsql_state_operations_create_tables(tmp_path: Path) -> None:
 """,
     )
     assert deploy(tmp_path) == []
+
+
+def test_a_table_the_migration_then_drops_is_left_to_delete_model(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.AddField("order", "code", models.CharField(max_length=8, unique=True, default="")),
+        migrations.AddIndex("order", models.Index(fields=["number"], name="order_number_idx")),
+        migrations.RenameField("order", "total", "amount"),
+        migrations.DeleteModel("Order"),
+""",
+        database="postgresql",
+    )
+    # The DROP TABLE also locks the table with no lock_timeout set: MIG513 (info) says so there.
+    assert [(f.code, f.line) for f in lint_tree(tmp_path) if f.line > 1] == [
+        ("MIG102", 11),
+        ("MIG513", 11),
+    ]
+
+
+def test_a_concurrent_index_fails_in_an_atomic_migration_whatever_follows(tmp_path: Path) -> None:
+    project(
+        tmp_path,
+        """\
+        AddIndexConcurrently("order", models.Index(fields=["number"], name="order_number_idx")),
+        migrations.DeleteModel("Order"),
+""",
+        imports="from django.contrib.postgres.operations import AddIndexConcurrently\n",
+    )
+    assert [f.code for f in deploy(tmp_path, "MIG508")] == ["MIG508"]
+
+
+def test_primary_keys_and_foreign_keys_get_no_index_of_their_own(tmp_path: Path) -> None:
+    # Multi-table inheritance introduced later: the old id becomes the parent link.
+    project(
+        tmp_path,
+        """\
+        migrations.AlterField("order", "id", models.OneToOneField(auto_created=True, on_delete=models.CASCADE, parent_link=True, primary_key=True, serialize=False, to="orders.basket")),
+        migrations.AlterField("order", "number", models.ForeignKey(on_delete=models.CASCADE, to="orders.basket")),
+        migrations.AlterField("order", "comment", models.TextField(blank=True, null=True, db_index=True)),
+""",
+        database="postgresql",
+    )
+    found = sorted((f.line, f.code) for f in deploy(tmp_path, "MIG502", "MIG505", "MIG507"))
+    assert found == [
+        (8, "MIG502"),
+        (8, "MIG507"),
+        (9, "MIG502"),
+        (9, "MIG507"),
+        (10, "MIG505"),
+    ]
+
+
+def test_a_database_default_set_by_runsql_in_the_same_migration(tmp_path: Path) -> None:
+    # What db_default does, written by hand on projects before Django 5.0.
+    project(
+        tmp_path,
+        """\
+        migrations.AddField("order", "paid", models.BooleanField(default=False)),
+        migrations.AddField("order", "channel", models.CharField(max_length=8, default="web")),
+        migrations.AddField("order", "gift", models.NullBooleanField()),
+        migrations.RunSQL(
+            \"\"\"
+            ALTER TABLE orders_order ALTER COLUMN paid SET DEFAULT false;
+            ALTER TABLE orders_order ALTER COLUMN number SET DEFAULT '';
+            \"\"\",
+            migrations.RunSQL.noop,
+        ),
+""",
+    )
+    # Only `channel` loses its database default; NullBooleanField is nullable.
+    assert [f.line for f in deploy(tmp_path, "MIG501")] == [9]
+
+
+@pytest.mark.parametrize(
+    ("config", "suggests_db_default", "suggests_runsql"),
+    [
+        ('django-version = "4.2"\n', False, True),
+        ('django-version = "5.0"\n', True, False),
+        ("", True, True),
+    ],
+)
+def test_the_hint_fits_the_django_version(
+    tmp_path: Path, config: str, suggests_db_default: bool, suggests_runsql: bool
+) -> None:
+    project(
+        tmp_path,
+        """\
+        migrations.AddField("order", "paid", models.BooleanField(default=False)),
+        migrations.AddField("order", "channel", models.CharField(max_length=8)),
+""",
+    )
+    (tmp_path / "pyproject.toml").write_text("[tool.miglint]\n" + config)
+    findings = deploy(tmp_path, "MIG501")
+    assert len(findings) == 2
+    for finding in findings:
+        assert finding.fix is not None
+        assert ("db_default" in finding.fix) is suggests_db_default
+        assert ("SET DEFAULT" in finding.fix) is suggests_runsql
+        if suggests_db_default and suggests_runsql:
+            assert "on Django 5.0+" in finding.fix

@@ -40,12 +40,16 @@ def test_runpython_next_to_add_field(tmp_path: Path) -> None:
     assert finding.severity is Severity.WARNING
     assert finding.rule == "mixed-schema-and-data"
     assert finding.message == (
-        f"RunPython in the same migration as schema changes: AddField (line {FIRST_LINE}); "
-        "move the data step into a migration of its own"
+        f"RunPython in the same migration as schema changes: AddField (line {FIRST_LINE})"
+    )
+    assert (
+        finding.fix == "Move the data step (RunPython / data RunSQL) into a migration of its own."
     )
 
 
-def test_each_data_step_is_reported_and_long_lists_are_cut(tmp_path: Path) -> None:
+def test_one_finding_per_migration_naming_every_step_and_long_lists_are_cut(
+    tmp_path: Path,
+) -> None:
     operations = [
         'AddField("order", "a", models.IntegerField(null=True))',
         'migrations.AddIndex("order", models.Index(fields=["a"], name="a_idx"))',
@@ -54,12 +58,12 @@ def test_each_data_step_is_reported_and_long_lists_are_cut(tmp_path: Path) -> No
         "RunPython(code=forwards)",
         'migrations.RunSQL("UPDATE shop_order SET a = 1", migrations.RunSQL.noop)',
     ]
-    findings = lint(tmp_path, operations)
-    assert [f.line - FIRST_LINE for f in findings] == [4, 5]
-    assert "AddField (line 12), AddIndex (line 13), AlterField (line 14) and 1 more" in (
-        findings[0].message
+    (finding,) = lint(tmp_path, operations)
+    assert finding.line - FIRST_LINE == 4
+    assert finding.message == (
+        "RunPython (and 1 more data step: line 17) in the same migration as schema changes: "
+        "AddField (line 12), AddIndex (line 13), AlterField (line 14) and 1 more"
     )
-    assert findings[1].message.startswith("RunSQL that changes data in the same migration")
 
 
 @pytest.mark.parametrize(
@@ -225,3 +229,45 @@ def test_alter_field_that_runs_no_sql_is_not_a_schema_change(tmp_path: Path) -> 
         write_tree(root, {"shop/migrations/0001_initial.py": initial, PATH: source})
         findings = lint_tree(root, "MIG301")
         assert [f.line - FIRST_LINE for f in findings] == expected, name
+
+
+SETUP = """\
+from django.db import migrations, models
+
+
+def set_up(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '5s'")
+    statement = "PRAGMA foreign_keys = OFF"
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute(statement)
+    {extra}
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [
+        migrations.RunPython(set_up, migrations.RunPython.noop),
+        migrations.AddField("order", "total", models.IntegerField(default=0)),
+    ]
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "reported"),
+    [
+        ("pass", False),
+        ("helper(schema_editor)", False),
+        ('schema_editor.execute("UPDATE shop_order SET total = 0")', True),
+        ('apps.get_model("shop", "Order").objects.update(total=0)', True),
+        ("schema_editor.execute(build_sql())", True),
+    ],
+)
+def test_a_runpython_that_only_sets_up_the_connection_changes_no_data(
+    tmp_path: Path, extra: str, reported: bool
+) -> None:
+    helper = (
+        '\n\ndef helper(schema_editor):\n    schema_editor.execute("SET search_path TO shop")\n'
+    )
+    write_tree(tmp_path, {PATH: SETUP.format(extra=extra) + helper})
+    assert bool(lint_tree(tmp_path, "MIG301")) is reported

@@ -23,6 +23,7 @@ FIRST_LINE = HEADER.count("\n") + 1
 
 
 def lint(tmp_path: Path, operations: list[str], *codes: str) -> list[Finding]:
+    """All `operations` in one migration."""
     source = HEADER + "".join(f"        {op},\n" for op in operations) + "    ]\n"
     write_tree(tmp_path, {PATH: source})
     findings = lint_tree(tmp_path, "MIG000", *codes)
@@ -30,9 +31,17 @@ def lint(tmp_path: Path, operations: list[str], *codes: str) -> list[Finding]:
     return findings
 
 
-def lines(findings: list[Finding]) -> list[int]:
-    """Which operations (0-based, one per line) have findings."""
-    return [f.line - FIRST_LINE for f in findings]
+def lint_each(tmp_path: Path, operations: list[str], *codes: str) -> list[int]:
+    """Each operation in a migration of its own: which ones (0-based) have findings."""
+    files = {
+        f"shop/migrations/{index:04}_op.py": HEADER + f"        {op},\n    ]\n"
+        for index, op in enumerate(operations)
+    }
+    write_tree(tmp_path, files)
+    findings = lint_tree(tmp_path, "MIG000", *codes)
+    assert not [f for f in findings if f.code == "MIG000"], "the examples must parse"
+    assert all(f.line == FIRST_LINE for f in findings)
+    return sorted(int(Path(f.path).name[:4]) for f in findings)
 
 
 RUNPYTHON = [
@@ -73,36 +82,49 @@ RUNSQL = [
 
 
 def test_runpython_without_reverse(tmp_path: Path) -> None:
+    operations = [op for op, _ in RUNPYTHON]
+    assert lint_each(tmp_path, operations, "MIG201") == [
+        i for i, (_, bad) in enumerate(RUNPYTHON) if bad
+    ]
+
+
+def test_runsql_without_reverse(tmp_path: Path) -> None:
+    operations = [op for op, _ in RUNSQL]
+    assert lint_each(tmp_path, operations, "MIG202") == [
+        i for i, (_, bad) in enumerate(RUNSQL) if bad
+    ]
+
+
+def test_one_finding_per_migration_at_the_first_operation_naming_the_others(
+    tmp_path: Path,
+) -> None:
     findings = lint(tmp_path, [op for op, _ in RUNPYTHON], "MIG201")
-    assert lines(findings) == [i for i, (_, bad) in enumerate(RUNPYTHON) if bad]
-    assert {f.severity for f in findings} == {Severity.ERROR}
-    first = findings[0]
-    assert (first.line, first.column, first.end_line, first.end_column) == (
+    (finding,) = findings
+    assert finding.severity is Severity.ERROR
+    # Django's rollback stops at the first irreversible operation of the migration.
+    assert (finding.line, finding.column, finding.end_line, finding.end_column) == (
         FIRST_LINE,
         9,
         FIRST_LINE,
         39,
     )
-    assert first.message == (
-        "RunPython with no reverse_code: rolling back shop.0002_data raises IrreversibleError, "
-        "which blocks every rollback past it; pass reverse_code "
-        "(migrations.RunPython.noop when there is nothing to undo)"
+    bad = [FIRST_LINE + i for i, (_, flag) in enumerate(RUNPYTHON) if flag]
+    assert finding.message == (
+        "RunPython with no reverse_code (and 5 more RunPython operations without one: lines "
+        + ", ".join(str(line) for line in bad[1:])
+        + "): rolling back shop.0002_data raises IrreversibleError, which blocks every "
+        "rollback past it"
     )
-    assert "reverse_code=None" in findings[2].message
-    # Inside SeparateDatabaseAndState the finding points at the RunPython itself.
-    nested = findings[-1]
-    assert (
-        nested.column
-        == len("        migrations.SeparateDatabaseAndState(database_operations=[") + 1
-    )
+    assert finding.fix is not None and "migrations.RunPython.noop" in finding.fix
 
 
-def test_runsql_without_reverse(tmp_path: Path) -> None:
-    findings = lint(tmp_path, [op for op, _ in RUNSQL], "MIG202")
-    assert lines(findings) == [i for i, (_, bad) in enumerate(RUNSQL) if bad]
-    assert {f.severity for f in findings} == {Severity.ERROR}
-    assert findings[0].message.startswith("RunSQL with no reverse_sql: rolling back shop.0002_data")
-    assert "reverse_sql=None" in findings[2].message
+def test_a_long_list_of_operations_is_cut_short(tmp_path: Path) -> None:
+    findings = lint(tmp_path, ['migrations.RunSQL("SELECT 1")'] * 18, "MIG202")
+    (finding,) = findings
+    assert "(and 17 more RunSQL operations without one: lines " in finding.message
+    assert " and 12 more): rolling back" in finding.message
+    (single,) = lint(tmp_path, ["migrations.RunSQL('SELECT 1', reverse_sql=None)"], "MIG202")
+    assert single.message.startswith("RunSQL with reverse_sql=None: rolling back shop.0002_data")
 
 
 def test_unknown_arguments_are_not_guessed(tmp_path: Path) -> None:
@@ -128,4 +150,11 @@ def test_agrees_with_django(tmp_path: Path) -> None:
     findings = lint(tmp_path, operations, "MIG201", "MIG202")
     (tmp_path / "shop" / "__init__.py").touch()
     irreversible = run_django(tmp_path, ORACLE, apps=["shop"])
-    assert lines(findings) == [i for i, flag in enumerate(irreversible) if flag]
+    # Each finding stands for its operation and the lines its message names.
+    named = set()
+    for finding in findings:
+        named.add(finding.line - FIRST_LINE)
+        if "lines " in finding.message or "line " in finding.message:
+            listed = finding.message.split("line", 1)[1].split(")", 1)[0].lstrip("s ")
+            named.update(int(n) - FIRST_LINE for n in listed.split(", "))
+    assert sorted(named) == [i for i, flag in enumerate(irreversible) if flag]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from miglint.config import Config
 from miglint.finding import Finding, Severity
+from miglint.lint import lint
+from miglint.project import load_project
 from tests.helpers import lint_tree, write_tree
 
 
@@ -176,4 +179,147 @@ def test_sql_in_module_constants(tmp_path: Path) -> None:
     )
     assert [(f.line, f.message.split(" (")[0]) for f in findings] == [
         (14, "RunSQL deletes every row of shop_session")
+    ]
+
+
+# The recipe MIG101 and MIG102 recommend: out of the model state first, dropped later.
+SHOP = (
+    "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n"
+    "    initial = True\n    operations = [\n"
+    "        migrations.CreateModel(\n"
+    '            "Product",\n'
+    "            [\n"
+    '                ("id", models.AutoField(primary_key=True)),\n'
+    '                ("legacy_code", models.CharField(max_length=20, null=True)),\n'
+    '                ("maker", models.ForeignKey(null=True, on_delete=models.SET_NULL, to="shop.maker")),\n'
+    '                ("tags", models.ManyToManyField(to="shop.tag")),\n'
+    '                ("kept", models.TextField(null=True)),\n'
+    "            ],\n"
+    "        ),\n"
+    '        migrations.CreateModel("Wishlist", [("id", models.AutoField(primary_key=True))], '
+    'options={"db_table": "shop_wishes"}),\n'
+    "    ]\n"
+)
+STATE_ONLY = """\
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.RemoveField("product", "legacy_code"),
+                migrations.RemoveField("product", "maker"),
+                migrations.RemoveField("product", "tags"),
+                migrations.DeleteModel("Wishlist"),
+            ],
+        ),
+"""
+DROPS = '''\
+        migrations.RunSQL(
+            """
+            ALTER TABLE shop_product DROP COLUMN legacy_code, DROP COLUMN maker_id;
+            DROP TABLE shop_product_tags;
+            DROP TABLE shop_wishes;
+            ALTER TABLE shop_product DROP COLUMN kept;
+            """,
+            migrations.RunSQL.noop,
+        ),
+'''
+
+
+def _recipe(tmp_path: Path, files: dict[str, str], *named: str) -> list[Finding]:
+    write_tree(tmp_path, {"shop/migrations/0001_initial.py": SHOP, **files})
+    if not named:
+        return lint_tree(tmp_path, "MIG104")
+    project = load_project([str(tmp_path / path) for path in named], Config(root=str(tmp_path)))
+    return [f for f in lint(project) if f.code == "MIG104"]
+
+
+def test_dropping_what_an_earlier_migration_took_out_of_the_state_is_the_last_step(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "shop/migrations/0002_state.py": runsql_migration(STATE_ONLY),
+        "shop/migrations/0003_drop.py": runsql_migration(DROPS).replace(
+            '"0001_initial"', '"0002_state"'
+        ),
+    }
+    (finding,) = _recipe(tmp_path, files)
+    # Only the column that is still in the model state is data the code may use.
+    assert finding.message == "RunSQL drops column kept of shop_product: its values are lost"
+
+
+def test_dropping_in_the_same_migration_or_the_same_change_is_not_the_recipe(
+    tmp_path: Path,
+) -> None:
+    together = {"shop/migrations/0002_both.py": runsql_migration(STATE_ONLY + DROPS)}
+    assert len(_recipe(tmp_path / "one", together)) == 4
+    files = {
+        "shop/migrations/0002_state.py": runsql_migration(STATE_ONLY),
+        "shop/migrations/0003_drop.py": runsql_migration(DROPS).replace(
+            '"0001_initial"', '"0002_state"'
+        ),
+    }
+    # Both files in the change under review: they deploy together, old code still running.
+    named = ("shop/migrations/0002_state.py", "shop/migrations/0003_drop.py")
+    assert len(_recipe(tmp_path / "two", files, *named)) == 4
+    assert len(_recipe(tmp_path / "two", files, named[1])) == 1
+
+
+HELPER_TABLE = '''\
+        migrations.RunSQL(
+            """
+            DROP TABLE IF EXISTS shop_price_snapshot;
+            CREATE TABLE shop_price_snapshot AS SELECT id, price FROM shop_product;
+            UPDATE shop_product SET price = price * 2 WHERE id IN (SELECT id FROM shop_price_snapshot);
+            DROP TABLE shop_price_snapshot;
+            """,
+            migrations.RunSQL.noop,
+        ),
+'''
+
+
+def test_a_helper_table_only_this_migration_creates_may_be_dropped_before_and_after(
+    tmp_path: Path,
+) -> None:
+    # The first DROP removes a leftover of an earlier, failed run of this very migration.
+    assert mig104(tmp_path, HELPER_TABLE) == []
+
+
+def test_recreating_a_table_that_another_migration_created_loses_its_rows(tmp_path: Path) -> None:
+    earlier = runsql_migration(
+        '        migrations.RunSQL("CREATE TABLE shop_price_snapshot (id int)", "DROP TABLE shop_price_snapshot"),\n'
+    )
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "shop/migrations/0002_snapshot.py": earlier,
+            "shop/migrations/0003_sql.py": runsql_migration(HELPER_TABLE).replace(
+                '"0001_initial"', '"0002_snapshot"'
+            ),
+        },
+    )
+    (finding,) = lint_tree(tmp_path, "MIG104")
+    assert finding.path.endswith("0003_sql.py") and finding.line == 10
+    assert "drops table shop_price_snapshot" in finding.message
+
+
+def test_values_copied_elsewhere_first_are_not_lost(tmp_path: Path) -> None:
+    findings = mig104(
+        tmp_path,
+        '''\
+        migrations.RunSQL(
+            """
+            INSERT INTO shop_archive (id, code, label) SELECT id, code, name FROM shop_item;
+            ALTER TABLE shop_item DROP COLUMN code, DROP COLUMN name, DROP COLUMN price;
+            CREATE TABLE shop_old_log AS SELECT * FROM shop_log;
+            DROP TABLE shop_log;
+            INSERT INTO shop_group (SELECT id, name, '' AS note FROM auth_group);
+            DELETE FROM auth_group;
+            DELETE FROM shop_cart;
+            """,
+            migrations.RunSQL.noop,
+        ),
+''',
+    )
+    assert [f.message for f in findings] == [
+        "RunSQL drops column price of shop_item: its values are lost",
+        "RunSQL deletes every row of shop_cart (DELETE without WHERE)",
     ]
