@@ -807,6 +807,7 @@ DIRECT_ACCESS_ALLOWED = {
     "cli.py",
     "commands/baseline.py",
     "commands/cache.py",
+    "fixes/apply.py",
     "github/action.py",
     "github/environment.py",
     "report/__init__.py",
@@ -960,3 +961,78 @@ def test_a_file_seen_with_two_contents_in_one_run_spoils_its_answer(tmp_path: Pa
         file.write_text("x = 2\n")
         inputs.read_file(str(file))
     assert recorder.unstable
+
+
+# Every output whose bytes come from the cached findings: JSON carries the fixes' edits,
+# SARIF their `fixes`, --statistics the fixable counts, --show-fixes the diffs, and --diff
+# compares with a commit (MIG006).
+OUTPUT_MODES = {
+    "json": ("--format", "json"),
+    "sarif": ("--format", "sarif"),
+    "statistics": ("--statistics",),
+    "show-fixes": ("--show-fixes", "--unsafe-fixes"),
+    "diff": ("--diff", "HEAD", "--format", "json"),
+}
+# Changes to what the findings depend on, made one after the other.
+LATER_CHANGES = [
+    # The migrations of orders moved by the settings to a module without its RunPython.
+    ("site/settings.py", 'MIGRATION_MODULES = {"orders": "orders.squashed"}\n'),
+    # The project's own makemigrations command and autodetector: MIG401 is unknown.
+    (
+        "site/management/commands/makemigrations.py",
+        "from django.core.management.commands.makemigrations import Command as Base\n"
+        "from site.detect import Detector\n\n\nclass Command(Base):\n"
+        "    autodetector = Detector\n",
+    ),
+    # An edited migration that the commit has in another form (MIG006 with --diff).
+    ("shop/migrations/0002_price.py", None),
+    # A baseline that leaves only the graph and MIG401 findings.
+    ("miglint-baseline.json", "baseline"),
+]
+
+
+def test_every_output_mode_gives_the_same_bytes_with_and_without_cache(tmp_path: Path) -> None:
+    root = dependent_apps(tmp_path / "project")
+    write_tree(root, {"site/__init__.py": "", "site/settings.py": "DEBUG = True\n"})
+    env = cli_env(tmp_path)
+    for command in (("init", "-q"), ("add", "-A")):
+        subprocess.run(["git", *command], cwd=root, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start"],
+        cwd=root,
+        check=True,
+    )
+
+    def same() -> set[str]:
+        outputs = set()
+        for mode, flags in OUTPUT_MODES.items():
+            args = ("check", ".", *flags)
+            expected = run_cli(*args, "--no-cache", cwd=root, env=env)
+            assert expected.returncode in (0, 1), (mode, expected.stderr)
+            for _ in range(2):
+                result = run_cli(*args, cwd=root, env=env)
+                assert (result.returncode, result.stdout, result.stderr) == (
+                    expected.returncode,
+                    expected.stdout,
+                    expected.stderr,
+                ), mode
+            outputs.add(expected.stdout)
+        return outputs
+
+    seen = [same()]
+    squashed = root / "orders/squashed"
+    squashed.mkdir()
+    (squashed / "__init__.py").write_text("")
+    (squashed / "0001_initial.py").write_text(
+        (root / "orders/migrations/0001_initial.py").read_text()
+    )
+    for relative, text in LATER_CHANGES:
+        if text is None:
+            rewrite(root / relative, "models.IntegerField()", "models.BigIntegerField()")
+        elif text == "baseline":
+            assert run_cli("baseline", ".", cwd=root, env=env).returncode == 0
+        else:
+            write_tree(root, {relative: text})
+        seen.append(same())
+    # Each change changed what some output says (else the check above proves little).
+    assert [before != after for before, after in zip(seen, seen[1:], strict=False)] == [True] * 4
