@@ -1,6 +1,6 @@
 """Whole answers of `miglint check`, replayed when nothing the run looked at changed.
 
-A run records every look it took at the file system (miglint.inputs); its answer (output,
+A run records every look it took at the file system (miglint.core.inputs); its answer (output,
 messages, exit status) is stored with those notes under a key of its command line, current
 folder, colour choice and miglint's own fingerprint. The next run with the same key checks
 each note, a stat per file (a file whose stat changed is read again and counts as changed
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from miglint.cache import Cache
-from miglint.inputs import Checker, Note, Seen
+from miglint.core.inputs import Checker, Note, Seen
 
 RUNS = "runs"
 # Answers kept per project: enough for a few output formats and sets of named files.

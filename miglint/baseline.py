@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from miglint import inputs
 from miglint import syntax as s
 from miglint.config import Config, ConfigError
+from miglint.core import inputs
 from miglint.discover import BASELINE_FILE, SECONDARY_PARTS
 from miglint.nodes import App, Migration
 from miglint.parse import Dependency, MigrationFacts, Operation, import_aliases, qualify

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from miglint import __version__
 from miglint.config import FAIL_ON, Config, ConfigError, check_codes, find_config_file, load_config
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 
 if TYPE_CHECKING:
     from miglint.cache import Cache
-    from miglint.inputs import Checker
+    from miglint.core.inputs import Checker
     from miglint.project import BatchParser, Project, Survey
 
 EXIT_OK = 0
@@ -376,7 +376,7 @@ def run_check(args: argparse.Namespace) -> int:
     # what it would write): none of their answers can be replayed.
     replayable = not (args.no_cache or args.diff or args.django_check or fixing)
     salt = b""
-    from miglint import inputs
+    from miglint.core import inputs
 
     # One checker for the whole run: the notes of a stored answer and those of the apps'
     # stored findings are mostly the same files.

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from miglint import inputs
-from miglint.finding import Severity
+from miglint.core import inputs
+from miglint.core.finding import Severity
 
 if sys.version_info >= (3, 11):
     import tomllib

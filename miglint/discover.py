@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from miglint import inputs
 from miglint import syntax as s
 from miglint.config import DEFAULT_EXCLUDE
+from miglint.core import inputs
 from miglint.djangosettings import SettingsFacts, is_settings_module, read_settings
 from miglint.nodes import App
 from miglint.pysource import SourceError, decode, parse_source, read_file

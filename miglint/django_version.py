@@ -27,7 +27,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 
-from miglint import inputs
+from miglint.core import inputs
 from miglint.pysource import SourceError, decode, read_file
 
 if sys.version_info >= (3, 11):

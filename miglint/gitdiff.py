@@ -7,7 +7,7 @@ import re
 import subprocess
 from collections.abc import Iterable
 
-from miglint.finding import Finding
+from miglint.core.finding import Finding
 from miglint.project import Project
 
 # Findings about the graph of an app are reported whenever the change touches the app.

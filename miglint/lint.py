@@ -6,9 +6,10 @@ import contextlib
 import os
 from collections.abc import Iterable
 
-from miglint import inputs, suppress
+from miglint import suppress
 from miglint.baseline import Baseline, hides
-from miglint.finding import Finding
+from miglint.core import inputs
+from miglint.core.finding import Finding
 from miglint.parse import Suppression, find_suppressions
 from miglint.project import Project, real_paths
 from miglint.pysource import SourceError, decode, read_file

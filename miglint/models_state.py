@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import cast
 
-from miglint import inputs
 from miglint import syntax as s
+from miglint.core import inputs
 from miglint.nodes import App
 from miglint.parse import import_aliases, qualify
 from miglint.project_patches import python_files

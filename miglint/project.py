@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from miglint import inputs
 from miglint.baseline import Baseline, PriorVersions, digests_of, find_baseline, read_baseline
 from miglint.config import Config
+from miglint.core import inputs
 from miglint.discover import discover, project_root_for
 from miglint.django_version import detect_django_version
 from miglint.djangosettings import SettingsFacts
@@ -134,7 +134,7 @@ class Project:
 
     def analysed_apps(self) -> Iterator[App]:
         """The apps whose findings are wanted; what is read while one is being looked at
-        is recorded as that app's input (see miglint.inputs)."""
+        is recorded as that app's input (see miglint.core.inputs)."""
         for app in self.apps:
             if self.analysed is None or app.key in self.analysed:
                 with inputs.acting_for(frozenset((app.key,))):

@@ -16,8 +16,8 @@ import tokenize
 from dataclasses import dataclass
 from typing import Literal
 
-from miglint import inputs
 from miglint import syntax as s
+from miglint.core import inputs
 
 MAX_FILE_BYTES = inputs.READ_LIMIT
 # libcst's native parser crashes the process (stack overflow) on a few thousand nested
@@ -47,7 +47,7 @@ class SourceError(Exception):
 
 
 def read_file(path: str) -> bytes:
-    """The bytes of the plain file at `path` (see miglint.inputs.read_file, which records
+    """The bytes of the plain file at `path` (see miglint.core.inputs.read_file, which records
     the read for the cache), with SourceError when it cannot be read."""
     try:
         return inputs.read_file(path)

@@ -10,7 +10,7 @@ A run's findings are the union of each app's findings. An app's findings depend 
 - the parse facts of its own migrations and of the apps its graph reaches (the apps it
   depends on, transitively; apps whose `run_before` names it; apps sharing a label);
 - whatever was read while it was analysed (its models files and the modules they import),
-  as miglint.inputs records it.
+  as miglint.core.inputs records it.
 
 Each app's findings are stored with a key over the first two and with the notes of the
 third; an app whose key matches and whose notes still hold is not analysed again. A
@@ -35,10 +35,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from miglint import inputs
 from miglint.cache import Cache, packed
-from miglint.finding import Finding
-from miglint.inputs import Checker, Note, Recorder, Seen
+from miglint.core import inputs
+from miglint.core.finding import Finding
+from miglint.core.inputs import Checker, Note, Recorder, Seen
 from miglint.nodes import App
 from miglint.parallel import WorkerFailed, Workers, default_workers
 from miglint.parse import MigrationFacts, parse_migration_bytes

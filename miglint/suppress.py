@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from miglint.config import Config
-from miglint.finding import Finding
+from miglint.core.finding import Finding
 from miglint.parse import Suppression
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from miglint.config import Config, find_config_file, load_config
-from miglint.finding import Finding
+from miglint.core.finding import Finding
 from miglint.lint import lint
 from miglint.project import Project, load_project
 from miglint.rules import all_rules, rule_for_code

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
 import json
 import multiprocessing
 import os
@@ -20,11 +21,11 @@ from typing import Any
 import pytest
 
 from bench.generate import generate
-from miglint import inputs
 from miglint import syntax as s
 from miglint.cache import CACHE_DIR, Cache, open_cache
 from miglint.config import Config, find_config_file, load_config
-from miglint.finding import Finding
+from miglint.core import inputs
+from miglint.core.finding import Finding
 from miglint.fixes.attach import attach_edits
 from miglint.lint import lint
 from miglint.parse import MigrationFacts, parse_migration_bytes
@@ -797,7 +798,7 @@ def test_no_cache_folder_in_a_tree_without_migrations(tmp_path: Path) -> None:
 # Modules that may touch the file system directly: the recorder itself, the cache's own
 # folder, and what never reads the linted project (docs, git, GitHub, writing files).
 DIRECT_ACCESS_ALLOWED = {
-    "inputs.py",
+    "core/inputs.py",
     "cache.py",
     "answers.py",
     "docs.py",
@@ -831,7 +832,7 @@ DIRECT_CALLS = {
 
 
 def test_the_project_is_only_looked_at_through_the_recorder() -> None:
-    """A new reader that bypassed miglint.inputs could leave a stale answer in the cache."""
+    """A new reader that bypassed miglint.core.inputs could leave a stale answer in the cache."""
     package = Path(__file__).resolve().parent.parent / "miglint"
     problems = []
     for path in sorted(package.rglob("*.py")):
@@ -852,7 +853,7 @@ def test_every_file_a_check_opens_is_recorded(tmp_path: Path) -> None:
     write_tree(root, {"requirements.txt": "Django>=4.2\n", "site/settings.py": "DEBUG = True\n"})
     script = f"""
 import os, sys
-from miglint import inputs
+from miglint.core import inputs
 from miglint.config import Config
 from miglint.project import survey_project
 from miglint.results import Incremental
@@ -882,7 +883,7 @@ print(len(recorder.notes))
 
 
 def test_the_json_report_writes_exactly_what_json_dumps_would() -> None:
-    from miglint.finding import Severity
+    from miglint.core.finding import Severity
     from miglint.report import json as json_report
 
     findings = [
@@ -1035,4 +1036,4 @@ def test_every_output_mode_gives_the_same_bytes_with_and_without_cache(tmp_path:
             write_tree(root, {relative: text})
         seen.append(same())
     # Each change changed what some output says (else the check above proves little).
-    assert [before != after for before, after in zip(seen, seen[1:], strict=False)] == [True] * 4
+    assert [before != after for before, after in itertools.pairwise(seen)] == [True] * 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from miglint.finding import Severity
+from miglint.core.finding import Severity
 from tests.helpers import lint_tree, load, migration, write_tree
 
 INITIAL = migration()

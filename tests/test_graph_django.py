@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from miglint.config import Config
-from miglint.finding import Severity
+from miglint.core.finding import Severity
 from miglint.graph import MigrationGraph
 from miglint.lint import lint
 from miglint.parse import Dependency

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from miglint.finding import Severity
+from miglint.core.finding import Severity
 from miglint.lint import lint
 from tests.helpers import load, write_tree
 

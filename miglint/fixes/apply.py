@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from miglint.finding import Edit, Finding, TextEdit
+from miglint.core.finding import Edit, Finding, TextEdit
 from miglint.fixes import text as textmod
 from miglint.fixes.attach import attach_edits
 from miglint.fixes.source import SourceFile, parses, read_source

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 
-from miglint.finding import Finding
+from miglint.core.finding import Finding
 from miglint.fixes.source import FixSource, SourceFile, read_source
 from miglint.project import Project
 from miglint.rules import Rule, all_rules

@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 
 from miglint import syntax as s
-from miglint.finding import UNSAFE, Edit, TextEdit
+from miglint.core.finding import UNSAFE, Edit, TextEdit
 from miglint.fixes import statements
 from miglint.fixes.source import FixSource
 from miglint.nodes import Migration

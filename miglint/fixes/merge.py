@@ -15,8 +15,8 @@ import re
 from collections.abc import Sequence
 from itertools import takewhile
 
-from miglint import inputs
-from miglint.finding import SAFE, UNSAFE, Edit
+from miglint.core import inputs
+from miglint.core.finding import SAFE, UNSAFE, Edit
 from miglint.fixes.source import FixSource
 from miglint.nodes import Migration, NodeKey
 from miglint.parse import Operation

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from miglint import syntax as s
-from miglint.finding import SAFE, UNSAFE, Edit, TextEdit
+from miglint.core.finding import SAFE, UNSAFE, Edit, TextEdit
 from miglint.fixes import statements
 from miglint.fixes.source import FixSource
 from miglint.parse import Operation

@@ -4,7 +4,7 @@ Django passes gets the missing parameters (`apps`, `schema_editor`), unused by i
 from __future__ import annotations
 
 from miglint import syntax as s
-from miglint.finding import UNSAFE, Edit
+from miglint.core.finding import UNSAFE, Edit
 from miglint.fixes.source import FixSource
 
 PARAMETERS = ("apps", "schema_editor")

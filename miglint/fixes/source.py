@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from miglint.finding import Edit, Finding, TextEdit
+from miglint.core.finding import Edit, Finding, TextEdit
 from miglint.fixes import text as textmod
 from miglint.history import database_operations
 from miglint.parse import Operation

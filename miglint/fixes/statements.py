@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator, Sequence
 
-from miglint.finding import TextEdit
+from miglint.core.finding import TextEdit
 from miglint.fixes.source import FixSource
 
 

@@ -10,7 +10,7 @@ import bisect
 import re
 from collections.abc import Iterable, Sequence
 
-from miglint.finding import TextEdit
+from miglint.core.finding import TextEdit
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from miglint.cli import UsageError, exit_status, resolve_config
 from miglint.config import ConfigError
-from miglint.finding import Edit, Finding, Severity
+from miglint.core.finding import Edit, Finding, Severity
 from miglint.gitdiff import GitError, added_lines, file_at, repository_root
 from miglint.github import summary
 from miglint.github.environment import ActionEnvironment, InputError, read_environment

@@ -22,7 +22,7 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 
 CHECK_NAME = "miglint"
 BATCH_SIZE = 50

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from miglint.finding import Finding
+from miglint.core.finding import Finding
 from miglint.gitdiff import (
     GitError,
     changed_files,

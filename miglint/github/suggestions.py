@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from miglint.finding import Edit, Finding
+from miglint.core.finding import Edit, Finding
 from miglint.fixes import text as textmod
 from miglint.fixes.source import read_source
 from miglint.report.markdown import escape

@@ -11,7 +11,7 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from miglint.finding import Finding
+from miglint.core.finding import Finding
 from miglint.graph import MigrationGraph
 from miglint.nodes import NodeKey
 from miglint.project import Project

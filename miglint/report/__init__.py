@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from miglint.finding import Finding
+from miglint.core.finding import Finding
 
 
 def display_path(path: str) -> str:

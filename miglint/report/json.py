@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from miglint.finding import Edit, Finding
+from miglint.core.finding import Edit, Finding
 from miglint.report import DisplayPaths, display_path
 
 # json.dumps(indent=2) runs in Python, not in C: rows of plain values are written here

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from miglint.finding import Finding
+from miglint.core.finding import Finding
 from miglint.report import counts, display_path
 
 # Characters GitHub Markdown gives a meaning to inside a table cell.

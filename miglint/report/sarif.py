@@ -12,7 +12,7 @@ import urllib.parse
 from typing import Any
 
 from miglint import __version__
-from miglint.finding import Edit, Finding, Severity
+from miglint.core.finding import Edit, Finding, Severity
 from miglint.report import display_path
 from miglint.rules import Rule, all_rules
 

@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-from miglint.finding import Finding
+from miglint.core.finding import Finding
 
 
 @dataclass(frozen=True)

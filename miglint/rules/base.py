@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Union
 
-from miglint.finding import Edit, Finding, Severity
+from miglint.core.finding import Edit, Finding, Severity
 from miglint.syntax import Span
 
 if TYPE_CHECKING:

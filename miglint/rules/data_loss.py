@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from miglint import syntax as s
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.history import (
     Before,
     FieldDefinition,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from miglint import sql
 from miglint import syntax as s
-from miglint.finding import UNSAFE, Edit, Finding, Severity
+from miglint.core.finding import UNSAFE, Edit, Finding, Severity
 from miglint.history import database_operations
 from miglint.nodes import Migration
 from miglint.parse import Operation

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
-from miglint.finding import SAFE, UNSAFE, Edit, Finding, Severity
+from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.history import dropped_later, nullable
 from miglint.nodes import NodeKey
 from miglint.project import Project

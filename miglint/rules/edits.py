@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from miglint.baseline import UNREADABLE, Baseline, PriorVersions
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.nodes import Migration
 from miglint.parse import MigrationFacts
 from miglint.project import Project

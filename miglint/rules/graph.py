@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from miglint.finding import SAFE, UNSAFE, Edit, Finding, Severity
+from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.nodes import NodeKey
 from miglint.parse import Note
 from miglint.project import Project

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from miglint import sql as sqlmod
 from miglint import syntax as s
-from miglint.finding import SAFE, UNSAFE, Edit, Finding, Severity
+from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.history import dropped_later, nullable
 from miglint.nodes import Migration, NodeKey
 from miglint.project import Project

@@ -6,7 +6,6 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from miglint import inputs
 from miglint.autodetect import (
     Change,
     Settings,
@@ -15,7 +14,8 @@ from miglint.autodetect import (
     first_location,
     models_file,
 )
-from miglint.finding import Finding, Severity
+from miglint.core import inputs
+from miglint.core.finding import Finding, Severity
 from miglint.models_state import ProjectClasses, files_defining, read_app_models
 from miglint.nodes import App, Migration
 from miglint.project import Project

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from miglint import syntax as s
+from miglint.core.finding import Finding, Severity
 from miglint.effects import effects
-from miglint.finding import Finding, Severity
 from miglint.history import (
     Before,
     database_operations,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from miglint import syntax as s
-from miglint.finding import UNSAFE, Edit, Finding, Severity
+from miglint.core.finding import UNSAFE, Edit, Finding, Severity
 from miglint.history import database_operations
 from miglint.nodes import Migration
 from miglint.parse import Operation

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from miglint import sql as sqlmod
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.project import Project
 from miglint.rules.base import Rule
 from miglint.rules.deploy_context import Context, SqlHazard, sql_hazards

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from miglint.finding import TextEdit
+from miglint.core.finding import TextEdit
 from miglint.fixes import text
 from tests import postgres
 from tests.django_oracle import app_modules

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from miglint.finding import SAFE, Edit, TextEdit
+from miglint.core.finding import SAFE, Edit, TextEdit
 from miglint.fixes import text
 from miglint.fixes.apply import FixRun, _apply_edits
 from miglint.fixes.source import SourceFile, read_source

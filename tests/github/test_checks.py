@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.github import checks
 from miglint.github.checks import CheckRunPublisher, ClientSettings, PublishError, Target
 from tests.github.fake_api import FakeGitHub

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.github import summary
 from tests.helpers import lint_tree, load, migration, write_tree
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.report import FORMATS
 from tests.github.harness import parse_command
 from tests.helpers import write_tree

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.report import FORMATS, github, markdown, sarif
 from miglint.rules import all_rules
 from tests.github.harness import parse_command

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.report import statistics
 from tests.helpers import migration, run_cli, write_tree
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.report import text
 from tests.helpers import migration, run_cli, write_tree
 

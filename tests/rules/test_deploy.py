@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from miglint.config import Config
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.lint import lint
 from miglint.project import load_project
 from miglint.rules import rule_for_code

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from miglint import sql
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from tests import postgres
 from tests.helpers import lint_tree, write_tree
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from tests.helpers import lint_tree, run_cli, write_tree
 
 INITIAL = """\

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from tests.helpers import lint_tree, write_tree
 
 PATH = "shop/migrations/0002_mixed.py"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from tests.django_oracle import run_django
 from tests.helpers import lint_tree, write_tree
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from miglint.config import Config
-from miglint.finding import Finding, Severity
+from miglint.core.finding import Finding, Severity
 from miglint.lint import lint
 from miglint.project import load_project
 from tests.helpers import lint_tree, write_tree
