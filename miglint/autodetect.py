@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from miglint import syntax as s
+from miglint.source import syntax as s
 from miglint.state import (
     ALTER_OPTION_KEYS,
     AUTO_FIELDS,

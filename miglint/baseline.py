@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from miglint import syntax as s
 from miglint.config import Config, ConfigError
 from miglint.core import inputs
 from miglint.discover import BASELINE_FILE, SECONDARY_PARTS
 from miglint.nodes import App, Migration
-from miglint.parse import Dependency, MigrationFacts, Operation, import_aliases, qualify
-from miglint.pysource import UNKNOWN_SOURCE_CHARS, SourceError, decode, read_file
+from miglint.source import syntax as s
+from miglint.source.parse import Dependency, MigrationFacts, Operation, import_aliases, qualify
+from miglint.source.pysource import UNKNOWN_SOURCE_CHARS, SourceError, decode, read_file
 
 # The digest scheme; a baseline made with another one is read for its names only.
 VERSION = 1

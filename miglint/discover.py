@@ -11,12 +11,12 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from miglint import syntax as s
 from miglint.config import DEFAULT_EXCLUDE
 from miglint.core import inputs
 from miglint.djangosettings import SettingsFacts, is_settings_module, read_settings
 from miglint.nodes import App
-from miglint.pysource import SourceError, decode, parse_source, read_file
+from miglint.source import syntax as s
+from miglint.source.pysource import SourceError, decode, parse_source, read_file
 
 _MIGRATION_CLASS = re.compile(rb"^class\s+Migration\b", re.MULTILINE)
 # Folders whose apps are copies (test fixtures, docs); a real app of the same label wins.

@@ -28,7 +28,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 
 from miglint.core import inputs
-from miglint.pysource import SourceError, decode, read_file
+from miglint.source.pysource import SourceError, decode, read_file
 
 if sys.version_info >= (3, 11):
     import tomllib

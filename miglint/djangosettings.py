@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from miglint.pysource import SourceError, decode, read_file
+from miglint.source.pysource import SourceError, decode, read_file
 
 # Settings modules are small; a bigger file named like one is not read.
 MAX_SETTINGS_BYTES = 1024 * 1024

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from miglint import syntax as s
 from miglint.nodes import Migration
-from miglint.parse import Operation
+from miglint.source import syntax as s
+from miglint.source.parse import Operation
 from miglint.sql import classify
 
 # Django's operations that run DDL (AlterModelOptions and AlterModelManagers run no SQL).

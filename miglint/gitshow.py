@@ -9,9 +9,9 @@ from functools import partial
 from typing import Any
 
 from miglint.baseline import PriorVersions, meaning, read_text
-from miglint.parse import parse_migration_bytes
 from miglint.project import Project
-from miglint.pysource import MAX_FILE_BYTES, SourceError, decode
+from miglint.source.parse import parse_migration_bytes
+from miglint.source.pysource import MAX_FILE_BYTES, SourceError, decode
 
 
 def files_at(root: str, ref: str, paths: Iterable[str]) -> dict[str, bytes]:

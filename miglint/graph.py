@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from miglint.nodes import Migration, NodeKey
-from miglint.parse import Dependency
+from miglint.source.parse import Dependency
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from miglint import syntax as s
 from miglint.effects import is_data_step
 from miglint.nodes import Migration, NodeKey
-from miglint.parse import Operation, import_aliases, qualify
 from miglint.project import Project
+from miglint.source import syntax as s
+from miglint.source.parse import Operation, import_aliases, qualify
 
 _MODELS = "django.db.models."
 

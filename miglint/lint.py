@@ -10,10 +10,10 @@ from miglint import suppress
 from miglint.baseline import Baseline, hides
 from miglint.core import inputs
 from miglint.core.finding import Finding
-from miglint.parse import Suppression, find_suppressions
 from miglint.project import Project, real_paths
-from miglint.pysource import SourceError, decode, read_file
 from miglint.rules import Rule, all_rules
+from miglint.source.parse import Suppression, find_suppressions
+from miglint.source.pysource import SourceError, decode, read_file
 
 
 def lint(project: Project, rules: Iterable[type[Rule]] | None = None) -> list[Finding]:

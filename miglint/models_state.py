@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import cast
 
-from miglint import syntax as s
 from miglint.core import inputs
 from miglint.nodes import App
-from miglint.parse import import_aliases, qualify
 from miglint.project_patches import python_files
-from miglint.pysource import SourceError, decode, parse_source, read_file
+from miglint.source import syntax as s
+from miglint.source.parse import import_aliases, qualify
+from miglint.source.pysource import SourceError, decode, parse_source, read_file
 from miglint.state import (
     FIELD_POSITIONAL,
     AppState,

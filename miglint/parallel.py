@@ -19,8 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
-from miglint.parse import MigrationFacts
 from miglint.project import BatchParser, read_and_parse
+from miglint.source.parse import MigrationFacts
 
 # A BatchParser given to parse_all must pickle, to reach the workers: a module-level
 # function or a small object.

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from miglint import sql
-from miglint import syntax as s
 from miglint.graph import MigrationGraph, build_graph
 from miglint.history import database_operations
 from miglint.nodes import Migration, NodeKey
-from miglint.parse import Operation
 from miglint.project import Project
+from miglint.source import syntax as s
+from miglint.source.parse import Operation
 
 ZERO = "zero"
 

@@ -16,8 +16,8 @@ from miglint.django_version import detect_django_version
 from miglint.djangosettings import SettingsFacts
 from miglint.graph import MigrationGraph, build_graph
 from miglint.nodes import App, Migration, NodeKey
-from miglint.parse import MigrationFacts, parse_migration_bytes
-from miglint.pysource import SourceError, read_file
+from miglint.source.parse import MigrationFacts, parse_migration_bytes
+from miglint.source.pysource import SourceError, read_file
 
 if TYPE_CHECKING:
     from miglint.history import History

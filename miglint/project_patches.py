@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from miglint.config import DEFAULT_EXCLUDE
 from miglint.core import inputs
-from miglint.pysource import SourceError, decode, read_file
+from miglint.source.pysource import SourceError, decode, read_file
 
 # Words a patch must contain (a fast substring search), then a closer look where needed.
 _WORDS = (b"ALTER_OPTION_KEYS", b"utodetector", b"add_to_class", b"contribute_to_class")

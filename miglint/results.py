@@ -41,10 +41,10 @@ from miglint.core.finding import Finding
 from miglint.core.inputs import Checker, Note, Recorder, Seen
 from miglint.nodes import App
 from miglint.parallel import WorkerFailed, Workers, default_workers
-from miglint.parse import MigrationFacts, parse_migration_bytes
 from miglint.project import Project, Survey, assemble, real_paths
-from miglint.pysource import SourceError, read_file
-from miglint.serial import Codec, DecodeError
+from miglint.source.parse import MigrationFacts, parse_migration_bytes
+from miglint.source.pysource import SourceError, read_file
+from miglint.source.serial import Codec, DecodeError
 
 if TYPE_CHECKING:
     from miglint.project_patches import ProjectPatches

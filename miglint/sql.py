@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from miglint import syntax as s
+from miglint.source import syntax as s
 
 Kind = Literal["ddl", "dml", "query", "control", "procedural", "other", "unknown"]
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from miglint import syntax as s
-from miglint.parse import Operation, import_aliases, qualify
+from miglint.source import syntax as s
+from miglint.source.parse import Operation, import_aliases, qualify
 
 if TYPE_CHECKING:
     from miglint.nodes import App

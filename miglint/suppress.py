@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from miglint.config import Config
 from miglint.core.finding import Finding
-from miglint.parse import Suppression
+from miglint.source.parse import Suppression
 
 
 def is_suppressed(finding: Finding, suppressions: Iterable[Suppression]) -> bool:

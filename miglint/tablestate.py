@@ -14,10 +14,10 @@ from functools import cached_property
 from types import MappingProxyType
 
 from miglint import sql as sqlmod
-from miglint import syntax as s
 from miglint.nodes import Migration, NodeKey
-from miglint.parse import Operation, import_aliases, qualify
 from miglint.project import Project
+from miglint.source import syntax as s
+from miglint.source.parse import Operation, import_aliases, qualify
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from miglint.parse import parse_migration
+from miglint.source.parse import parse_migration
 from tests.helpers import migration, run_cli, write_tree
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from miglint.baseline import digest, normal_source
-from miglint.parse import parse_migration
+from miglint.source.parse import parse_migration
 from tests.helpers import migration, run_cli, write_tree
 
 INITIAL = migration(

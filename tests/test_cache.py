@@ -21,19 +21,19 @@ from typing import Any
 import pytest
 
 from bench.generate import generate
-from miglint import syntax as s
 from miglint.cache import CACHE_DIR, Cache, open_cache
 from miglint.config import Config, find_config_file, load_config
 from miglint.core import inputs
 from miglint.core.finding import Finding
 from miglint.fixes.attach import attach_edits
 from miglint.lint import lint
-from miglint.parse import MigrationFacts, parse_migration_bytes
 from miglint.project import load_project, survey_project
 from miglint.results import Incremental, Shard, content_digest
 from miglint.rules import all_rules
 from miglint.rules.base import example_files
-from miglint.serial import Codec, DecodeError
+from miglint.source import syntax as s
+from miglint.source.parse import MigrationFacts, parse_migration_bytes
+from miglint.source.serial import Codec, DecodeError
 from tests.helpers import known_codes, migration, run_cli, write_tree
 
 # Every kind of value and statement the parser produces, in one file.
@@ -570,7 +570,7 @@ status = main(sys.argv[1:])
 loaded = sorted(
     name for name in sys.modules
     if name.split(".")[0] in ("libcst", "sqlparse", "github")
-    or name in ("miglint.parse", "miglint.results", "miglint.rules", "miglint.project")
+    or name in ("miglint.source.parse", "miglint.results", "miglint.rules", "miglint.project")
 )
 print(repr(loaded), file=sys.stderr)
 """

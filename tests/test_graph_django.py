@@ -35,8 +35,8 @@ from miglint.config import Config
 from miglint.core.finding import Severity
 from miglint.graph import MigrationGraph
 from miglint.lint import lint
-from miglint.parse import Dependency
 from miglint.project import load_project
+from miglint.source.parse import Dependency
 
 LABELS = ("a", "b", "c", "shop", "billing", "accounts")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from miglint import syntax as s
 from miglint.history import app_history
+from miglint.source import syntax as s
 from tests.django_oracle import run_django
 from tests.helpers import load, migration, write_tree
 

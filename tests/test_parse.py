@@ -14,18 +14,18 @@ from pathlib import Path
 import libcst
 import pytest
 
-from miglint import cstsource
-from miglint import syntax as s
-from miglint.parse import (
+from miglint.rules import all_rules
+from miglint.rules.base import Invalid, example_files, fixed_files
+from miglint.source import cstsource
+from miglint.source import syntax as s
+from miglint.source.parse import (
     Dependency,
     MigrationFacts,
     migration_facts,
     parse_migration,
     parse_migration_bytes,
 )
-from miglint.pysource import parse_source
-from miglint.rules import all_rules
-from miglint.rules.base import Invalid, example_files, fixed_files
+from miglint.source.pysource import parse_source
 from tests.helpers import lint_tree, migration, write_tree
 
 DJANGO_1_11 = """\

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from miglint import sql
-from miglint import syntax as s
-from miglint.parse import parse_migration
+from miglint.source import syntax as s
+from miglint.source.parse import parse_migration
 
 # (SQL, verb, kind, hazard kinds) for one statement; real-world shapes from Django projects.
 STATEMENTS = [

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from miglint import syntax as s
-from miglint.parse import parse_migration
-from miglint.pysource import parse_source
+from miglint.source import syntax as s
+from miglint.source.parse import parse_migration
+from miglint.source.pysource import parse_source
 from miglint.state import (
     FieldState,
     ImportScope,

@@ -102,7 +102,7 @@ def _changes(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]
 
 
 def _current_text(path: str) -> str | None:
-    from miglint.pysource import SourceError, read_file
+    from miglint.source.pysource import SourceError, read_file
 
     try:
         return read_file(path).decode("utf-8")

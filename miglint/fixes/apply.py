@@ -24,9 +24,9 @@ from miglint.fixes.attach import attach_edits
 from miglint.fixes.source import SourceFile, parses, read_source
 from miglint.graph import build_graph
 from miglint.nodes import Migration
-from miglint.parse import parse_migration
 from miglint.project import Project
-from miglint.pysource import SourceError, read_file
+from miglint.source.parse import parse_migration
+from miglint.source.pysource import SourceError, read_file
 
 MAX_PASSES = 10
 

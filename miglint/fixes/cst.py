@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from miglint.pysource import within_libcst_budget
+from miglint.source.pysource import within_libcst_budget
 
 _NO_SPACE = cst.SimpleWhitespace("")
 _SPACE = cst.SimpleWhitespace(" ")

@@ -8,12 +8,12 @@ import ast
 import os
 from collections.abc import Sequence
 
-from miglint import syntax as s
 from miglint.core.finding import UNSAFE, Edit, TextEdit
 from miglint.fixes import statements
 from miglint.fixes.source import FixSource
 from miglint.nodes import Migration
 from miglint.project import Project
+from miglint.source import syntax as s
 
 # django.contrib apps with models, by module: their app label.
 _CONTRIB_LABELS = {

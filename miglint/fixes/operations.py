@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from miglint import syntax as s
 from miglint.core.finding import SAFE, UNSAFE, Edit, TextEdit
 from miglint.fixes import statements
 from miglint.fixes.source import FixSource
-from miglint.parse import Operation
+from miglint.source import syntax as s
+from miglint.source.parse import Operation
 
 if TYPE_CHECKING:
     import libcst as cst

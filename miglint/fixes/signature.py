@@ -3,9 +3,9 @@ Django passes gets the missing parameters (`apps`, `schema_editor`), unused by i
 
 from __future__ import annotations
 
-from miglint import syntax as s
 from miglint.core.finding import UNSAFE, Edit
 from miglint.fixes.source import FixSource
+from miglint.source import syntax as s
 
 PARAMETERS = ("apps", "schema_editor")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Union
 
 from miglint.core.finding import Edit, Finding, Severity
-from miglint.syntax import Span
+from miglint.source.syntax import Span
 
 if TYPE_CHECKING:
     from miglint.fixes.source import FixSource

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from miglint import syntax as s
 from miglint.core.finding import Finding, Severity
 from miglint.history import (
     Before,
@@ -20,11 +19,12 @@ from miglint.history import (
     relation_target,
 )
 from miglint.nodes import Migration, NodeKey
-from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Rule
 from miglint.rules.deploy_context import Context, column_name, column_type, required_column
 from miglint.rules.deploy_context import rewrites as deploy_rewrites
+from miglint.source import syntax as s
+from miglint.source.parse import Operation
 
 
 def _with_history(

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from miglint import sql
-from miglint import syntax as s
 from miglint.core.finding import UNSAFE, Edit, Finding, Severity
 from miglint.history import database_operations
 from miglint.nodes import Migration
-from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Invalid, MigrationRule
+from miglint.source import syntax as s
+from miglint.source.parse import Operation
 
 if TYPE_CHECKING:
     from miglint.fixes.source import FixSource

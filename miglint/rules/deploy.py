@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from miglint import sql as sqlmod
-from miglint import syntax as s
 from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.history import dropped_later, nullable
 from miglint.nodes import NodeKey
@@ -41,6 +40,7 @@ from miglint.rules.deploy_context import (
     runsql_statements,
     sql_hazards,
 )
+from miglint.source import syntax as s
 from miglint.tablestate import Step, default_table, together_sets
 
 if TYPE_CHECKING:

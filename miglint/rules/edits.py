@@ -9,10 +9,10 @@ from typing import Any
 from miglint.baseline import UNREADABLE, Baseline, PriorVersions
 from miglint.core.finding import Finding, Severity
 from miglint.nodes import Migration
-from miglint.parse import MigrationFacts
 from miglint.project import Project
 from miglint.rules.base import Rule
-from miglint.syntax import Span
+from miglint.source.parse import MigrationFacts
+from miglint.source.syntax import Span
 
 _ORIGINAL = """\
 from django.db import migrations, models

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.nodes import NodeKey
-from miglint.parse import Note
 from miglint.project import Project
 from miglint.rules.base import Invalid, Rule
-from miglint.syntax import Span
+from miglint.source.parse import Note
+from miglint.source.syntax import Span
 
 if TYPE_CHECKING:
     from miglint.fixes.source import FixSource

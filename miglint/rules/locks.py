@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from miglint import sql as sqlmod
-from miglint import syntax as s
 from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.history import dropped_later, nullable
 from miglint.nodes import Migration, NodeKey
@@ -54,6 +53,7 @@ from miglint.rules.deploy_context import (
     runsql_statements,
     sql_hazards,
 )
+from miglint.source import syntax as s
 from miglint.tablestate import Step, default_table, model_name, together_sets
 
 if TYPE_CHECKING:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from miglint import syntax as s
 from miglint.core.finding import Finding, Severity
 from miglint.effects import effects
 from miglint.history import (
@@ -14,9 +13,10 @@ from miglint.history import (
     migrations_by_app,
 )
 from miglint.nodes import Migration
-from miglint.parse import Operation
 from miglint.project import Project
 from miglint.rules.base import Rule
+from miglint.source import syntax as s
+from miglint.source.parse import Operation
 
 # The examples' data step, and the schema change it fills, shared by VALID and INVALID.
 _FILL_TOTALS = """\

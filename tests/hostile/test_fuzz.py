@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from miglint.config import Config
 from miglint.lint import lint
-from miglint.parse import MigrationFacts, parse_migration_bytes
 from miglint.project import load_project
 from miglint.rules import all_rules
 from miglint.rules.base import example_files
+from miglint.source.parse import MigrationFacts, parse_migration_bytes
 from tests.helpers import write_tree
 
 FUZZ = settings(

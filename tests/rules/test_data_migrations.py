@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from miglint import syntax as s
+from miglint.source import syntax as s
 from tests.helpers import lint_tree, write_tree
 
 CODES = ("MIG601", "MIG602", "MIG603", "MIG604")
@@ -346,7 +346,7 @@ def test_runpython_signature(
 def test_both_front_ends_read_function_bodies_alike() -> None:
     import libcst
 
-    from miglint import cstsource, pysource
+    from miglint.source import cstsource, pysource
 
     source = (
         "def forwards(apps, schema_editor):\n"

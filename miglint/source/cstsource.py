@@ -11,8 +11,8 @@ from typing import Literal
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from miglint import syntax as s
-from miglint.pysource import ITERATION_WRAPPERS, MAX_CHAIN_PARTS, UNKNOWN_SOURCE_CHARS, fold
+from miglint.source import syntax as s
+from miglint.source.pysource import ITERATION_WRAPPERS, MAX_CHAIN_PARTS, UNKNOWN_SOURCE_CHARS, fold
 
 # libcst node names -> the `ast` names the fast front-end gives `Unknown.kind`.
 _AST_KINDS = {

@@ -16,8 +16,8 @@ import tokenize
 from dataclasses import dataclass
 from typing import Literal
 
-from miglint import syntax as s
 from miglint.core import inputs
+from miglint.source import syntax as s
 
 MAX_FILE_BYTES = inputs.READ_LIMIT
 # libcst's native parser crashes the process (stack overflow) on a few thousand nested
@@ -662,7 +662,7 @@ def _parse_with_libcst(text: str) -> s.Module | None:
     """Read `text` with libcst, for syntax newer than the running Python; None if it fails."""
     import libcst
 
-    from miglint import cstsource
+    from miglint.source import cstsource
 
     try:
         return cstsource.module(libcst.parse_module(text))

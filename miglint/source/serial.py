@@ -24,7 +24,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from miglint import syntax as s
+from miglint.source import syntax as s
 
 Json = Any
 Encoder = Callable[[Any], Json]
@@ -97,7 +97,7 @@ class Codec:
                 return _encode_complex, _decode_complex_tagged
             if hint is bytes:
                 return _encode_bytes, _decode_bytes_tagged
-        raise TypeError(f"miglint.serial cannot store values of type {hint!r}")
+        raise TypeError(f"miglint.source.serial cannot store values of type {hint!r}")
 
     def _dataclass(self, cls: type) -> tuple[Encoder, Decoder]:
         codec = self._classes.get(cls)
@@ -178,7 +178,9 @@ class Codec:
             origin = typing.get_origin(alternative)
             if origin in (tuple, frozenset, list, set):
                 if sequence is not None:
-                    raise TypeError(f"miglint.serial: two sequence types in {alternatives!r}")
+                    raise TypeError(
+                        f"miglint.source.serial: two sequence types in {alternatives!r}"
+                    )
                 sequence = self._compile(alternative)
                 sequence_type = origin
                 continue
@@ -196,12 +198,12 @@ class Codec:
             ):
                 tag = alternative.__name__
                 if tag in tagged or tag in _SPECIAL_TAGS:
-                    raise TypeError(f"miglint.serial: two types named {tag} in one union")
+                    raise TypeError(f"miglint.source.serial: two types named {tag} in one union")
                 encoder, decoder = self._compile(alternative)
                 tagged[tag] = (alternative, encoder, decoder)
                 by_class[alternative] = (tag, encoder)
                 continue
-            raise TypeError(f"miglint.serial cannot store values of type {alternative!r}")
+            raise TypeError(f"miglint.source.serial cannot store values of type {alternative!r}")
         # JSON keeps true/false apart from numbers, and 1 apart from 1.0.
         plain = frozenset(scalars)
 
@@ -218,7 +220,9 @@ class Codec:
                 return encoder(value) if tag is None else {tag: encoder(value)}
             if sequence is not None and isinstance(value, sequence_type):  # type: ignore[arg-type]
                 return sequence[0](value)
-            raise TypeError(f"miglint.serial: {kind.__name__} is not one of {alternatives!r}")
+            raise TypeError(
+                f"miglint.source.serial: {kind.__name__} is not one of {alternatives!r}"
+            )
 
         def decode(data: Json) -> Any:
             kind = type(data)
@@ -272,7 +276,7 @@ class _ClassCodec:
 
     def encode(self, value: Any) -> Json:
         if type(value) is not self.cls:
-            raise TypeError(f"miglint.serial: expected {self.cls.__name__}, got {value!r}")
+            raise TypeError(f"miglint.source.serial: expected {self.cls.__name__}, got {value!r}")
         if not self.direct:
             return [e(getattr(value, n)) for e, n in zip(self.encoders, self.names, strict=True)]
         fields = value.__dict__
@@ -308,7 +312,7 @@ def _identity(value: Any) -> Json:
 
 def _none(value: Any) -> Json:
     if value is not None:
-        raise TypeError(f"miglint.serial: expected None, got {value!r}")
+        raise TypeError(f"miglint.source.serial: expected None, got {value!r}")
     return None
 
 

@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from miglint import syntax as s
-from miglint.pysource import SourceError, decode, parse_source
+from miglint.source import syntax as s
+from miglint.source.pysource import SourceError, decode, parse_source
 
 # `django.db.migrations` re-exports the operations; qualnames are normalised to it.
 DJANGO_MIGRATIONS = "django.db.migrations"
