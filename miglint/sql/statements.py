@@ -8,11 +8,11 @@ significant words. Whatever cannot be read is `unknown`, and unknown is never a 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-from miglint.source import syntax as s
+from miglint.sql.tokens import Token, statement_tokens
 
 Kind = Literal["ddl", "dml", "query", "control", "procedural", "other", "unknown"]
 
@@ -131,87 +131,6 @@ def bare_name(name: str) -> str:
     return name.rpartition(".")[2]
 
 
-# --- tokens -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Token:
-    # "word" (keyword or bare name), "quoted" (quoted identifier), "string", "number",
-    # "punct", "operator", "placeholder" or "other".
-    kind: str
-    value: str
-    start: int
-    end: int
-
-    @property
-    def upper(self) -> str:
-        return self.value.upper() if self.kind == "word" else ""
-
-
-def _tokens(sql: str) -> list[list[_Token]] | None:
-    """The significant tokens of each statement, or None when the lexer met an error."""
-    # Imported here: sqlparse costs ~30 ms to import, and most runs have no RunSQL.
-    from sqlparse import lexer
-    from sqlparse import tokens as T
-    from sqlparse.engine import StatementSplitter
-
-    statements: list[list[_Token]] = []
-    offset = 0
-    splitter = StatementSplitter()  # type: ignore[no-untyped-call]
-    for statement in splitter.process(lexer.tokenize(sql)):  # type: ignore[no-untyped-call]
-        current: list[_Token] = []
-        for token in statement.flatten():
-            ttype, value = token.ttype, token.value
-            start, end = offset, offset + len(value)
-            if not sql.startswith(value, start):
-                return None  # the splitter lost text: positions would be wrong
-            offset = end
-            if ttype in T.Error:
-                return None
-            if ttype in T.Comment or ttype in T.Whitespace or ttype in T.Newline:
-                continue
-            if ttype in T.Text and not value.strip():
-                continue
-            current.extend(_token(ttype, value, start, end))
-        if current:
-            statements.append(current)
-    if sql[offset:].strip():
-        return None
-    return statements
-
-
-def _token(ttype: Any, value: str, start: int, end: int) -> list[_Token]:
-    from sqlparse import tokens as T
-
-    if ttype in T.Keyword:
-        words = value.split()
-        if len(words) == 1:
-            return [_Token("word", value, start, end)]
-        # 'IF NOT EXISTS' and 'NOT NULL' come as one token: one word each.
-        result, position = [], start
-        for word in words:
-            at = value.find(word, position - start) + start
-            result.append(_Token("word", word, at, at + len(word)))
-            position = at + len(word)
-        return result
-    if ttype in T.Name.Placeholder:
-        return [_Token("placeholder", value, start, end)]
-    if ttype in T.Name:
-        kind = "quoted" if value[:1] in ('"', "`", "[") else "word"
-        return [_Token(kind, value, start, end)]
-    if ttype in T.Literal.String.Symbol:
-        return [_Token("quoted", value, start, end)]
-    if ttype in T.Literal.Number:
-        return [_Token("number", value, start, end)]
-    if ttype in T.Literal:
-        return [_Token("string", value, start, end)]
-    if ttype in T.Punctuation:
-        return [_Token("punct", value, start, end)]
-    if ttype in T.Operator or ttype in T.Wildcard:
-        return [_Token("operator", value, start, end)]
-    return [_Token("other", value, start, end)]
-
-
 # --- statements ---------------------------------------------------------------------------
 
 _CONTROL = frozenset(
@@ -318,7 +237,7 @@ def analyse(pieces: Sequence[str]) -> tuple[Statement, ...]:
 def _classify_text(sql: str) -> list[Statement]:
     if not sql.strip():
         return []
-    groups = _tokens(sql) if len(sql) <= MAX_SQL_CHARS else None
+    groups = statement_tokens(sql) if len(sql) <= MAX_SQL_CHARS else None
     if groups is None:
         return [_unknown(sql, sql.strip()[:40] or "?")]
     return [_statement(sql, tokens) for tokens in groups]
@@ -356,7 +275,7 @@ def _with(statement: Statement, **changes: object) -> Statement:
     return replace(statement, **changes)  # type: ignore[arg-type]
 
 
-def _statement(sql: str, tokens: list[_Token]) -> Statement:
+def _statement(sql: str, tokens: list[Token]) -> Statement:
     # A trailing ';' is not part of what the statement says.
     while tokens and tokens[-1].kind == "punct" and tokens[-1].value == ";":
         tokens = tokens[:-1]
@@ -405,7 +324,7 @@ class _Facts:
 class _Reader:
     """Reads one statement's tokens from left to right."""
 
-    def __init__(self, tokens: list[_Token]) -> None:
+    def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.first = tokens[0].upper if tokens else ""
 
@@ -1091,115 +1010,3 @@ def _defaults_dropped(statements: list[Statement]) -> Iterable[Statement]:
         ):
             statement = _with(statement, hazards=tuple(hazards))
         yield statement
-
-
-# --- RunSQL arguments ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SqlPiece:
-    """One SQL string of a RunSQL argument and where its literal is in the file."""
-
-    sql: str
-    span: s.Span
-
-
-@dataclass(frozen=True)
-class SqlArgument:
-    """The `sql` or `reverse_sql` of a RunSQL, as far as it can be read."""
-
-    pieces: tuple[SqlPiece, ...] = ()
-    # Some part is not a literal (a name, an f-string, a function call): not read.
-    unreadable: bool = False
-    # Given as `RunSQL.noop` (or an empty string).
-    noop: bool = False
-    given: bool = True
-
-    def statements(self) -> tuple[Statement, ...]:
-        return analyse([piece.sql for piece in self.pieces])
-
-    def span_of(self, statement: Statement) -> s.Span:
-        return statement_span(self.pieces[statement.piece], statement)
-
-
-def runsql_argument(
-    value: s.Value | s.Missing, span: s.Span, names: Mapping[str, s.Value] | None = None
-) -> SqlArgument:
-    """The SQL strings of a RunSQL `sql`/`reverse_sql` value at `span` in the file.
-
-    `names` are the module's constants (`FORWARD_SQL = "..."`): a bare name is read as the
-    value bound to it, reported at the place it is used."""
-    names = names or {}
-    resolved = _resolve(value, names)
-    # A constant's SQL is reported where the constant is used.
-    fixed_span = span if resolved is not value else None
-    value = resolved
-    if isinstance(value, s.Missing) or value is None:
-        return SqlArgument(given=False)
-    if isinstance(value, s.Ref) and value.last == "noop":
-        return SqlArgument(noop=True)
-    if isinstance(value, str):
-        return SqlArgument((SqlPiece(value, span),), noop=not value.strip())
-    pieces: list[SqlPiece] = []
-    unreadable = False
-    for entry, entry_span in _items(value, span):
-        item = _resolve(entry, names)
-        item_span = fixed_span or (entry_span if item is entry else s.span_of(entry) or span)
-        if isinstance(item, str):
-            pieces.append(SqlPiece(item, item_span))
-        elif isinstance(item, s.Seq) and item.kind in ("list", "tuple") and item.items:
-            # A (sql, params) pair.
-            head = item.items[0]
-            if isinstance(head, str) and len(item.items) <= 2:
-                head_span = item.item_spans[0] if item.item_spans and item is entry else item_span
-                pieces.append(SqlPiece(head, fixed_span or head_span))
-            else:
-                unreadable = True
-        elif isinstance(item, s.Ref) and item.last == "noop":
-            continue
-        else:
-            unreadable = True
-    return SqlArgument(tuple(pieces), unreadable=unreadable)
-
-
-def _resolve(value: s.Value | s.Missing, names: Mapping[str, s.Value]) -> s.Value | s.Missing:
-    if isinstance(value, s.Ref) and "." not in value.name and value.name in names:
-        return names[value.name]
-    return value
-
-
-def _items(value: s.Value, span: s.Span) -> Iterable[tuple[s.Value, s.Span]]:
-    if isinstance(value, s.Seq) and value.kind in ("list", "tuple"):
-        spans = value.item_spans or (value.span,) * len(value.items)
-        yield from zip(value.items, spans, strict=False)
-    elif isinstance(value, s.Concat):
-        for part in value.parts:
-            yield from _items(part, s.span_of(part) or span)
-    else:
-        yield value, span
-
-
-def statement_span(piece: SqlPiece, statement: Statement) -> s.Span:
-    """Where `statement` is in the file: its own lines when the literal's lines can be
-    matched with the string's lines, else the whole literal."""
-    span = piece.span
-    file_lines = span.end_line - span.line
-    breaks = piece.sql.count("\n")
-    if breaks == file_lines:
-        first = span.line  # the string starts on the literal's first line
-    elif breaks == file_lines - 1:
-        first = span.line + 1  # `"""\` : the string starts on the next line
-    else:
-        return span
-    line = first + statement.line
-    end_line = first + statement.end_line
-    starts_inside = statement.line > 0 or first > span.line
-    ends_inside = statement.end_line > 0 or first > span.line
-    column = statement.column + 1 if starts_inside else span.column
-    if ends_inside:
-        end_column = statement.end_column + 1
-    elif span.line == span.end_line:
-        end_column = span.end_column
-    else:
-        end_column = column + 1
-    return s.Span(line, column, end_line, max(end_column, column + 1 if line == end_line else 1))
