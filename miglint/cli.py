@@ -18,13 +18,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from miglint import __version__
-from miglint.config import FAIL_ON, Config, ConfigError, check_codes, find_config_file, load_config
 from miglint.core.finding import Finding, Severity
+from miglint.project.config import (
+    FAIL_ON,
+    Config,
+    ConfigError,
+    check_codes,
+    find_config_file,
+    load_config,
+)
 
 if TYPE_CHECKING:
     from miglint.cache import Cache
     from miglint.core.inputs import Checker
-    from miglint.project import BatchParser, Project, Survey
+    from miglint.project.load import BatchParser, Project, Survey
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -275,7 +282,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors a user can cause (one line, exit status 2); imported only when one is raised."""
-    from miglint.project import PathError
+    from miglint.project.load import PathError
 
     return (UsageError, ConfigError, PathError)
 
@@ -331,7 +338,7 @@ def use_colour(choice: str) -> bool:
 
 def load(args: argparse.Namespace, baseline: bool = False) -> tuple[Project, Config]:
     """The project the command line names; with its baseline file when `baseline`."""
-    from miglint.project import load_project
+    from miglint.project.load import load_project
 
     paths = args.paths or ["."]
     config = resolve_config(args, paths)
@@ -447,7 +454,7 @@ def _check(
             messages.extend(project.notices)
     else:
         from miglint.cache import open_cache
-        from miglint.project import survey_project
+        from miglint.project.load import survey_project
         from miglint.results import Incremental
 
         survey = survey_project(paths, config, baseline=not args.no_baseline)
@@ -523,7 +530,7 @@ def _check_whole(
     args: argparse.Namespace, paths: list[str], config: Config, messages: list[str]
 ) -> _Whole:
     from miglint.lint import lint
-    from miglint.project import load_project
+    from miglint.project.load import load_project
 
     project = load_project(paths, config, parse_files=file_reader(), baseline=not args.no_baseline)
     base = args.diff

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from miglint.core.finding import Finding, Severity
-from miglint.nodes import App
+from miglint.graph.nodes import App
 
 TIMEOUT_SECONDS = 600
 _SKIP_DIRS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from miglint.nodes import Migration
+from miglint.graph.nodes import Migration
 from miglint.source import syntax as s
 from miglint.source.parse import Operation
 from miglint.sql import classify

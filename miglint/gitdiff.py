@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Iterable
 
 from miglint.core.finding import Finding
-from miglint.project import Project
+from miglint.project.load import Project
 
 # Findings about the graph of an app are reported whenever the change touches the app.
 GRAPH_CODES = frozenset({"MIG001", "MIG002", "MIG003", "MIG004"})

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from miglint.baseline import PriorVersions, meaning, read_text
-from miglint.project import Project
+from miglint.project.baseline import PriorVersions, meaning, read_text
+from miglint.project.load import Project
 from miglint.source.parse import parse_migration_bytes
 from miglint.source.pysource import MAX_FILE_BYTES, SourceError, decode
 

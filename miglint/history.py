@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from miglint.effects import is_data_step
-from miglint.nodes import Migration, NodeKey
-from miglint.project import Project
+from miglint.graph.nodes import Migration, NodeKey
+from miglint.project.load import Project
 from miglint.source import syntax as s
 from miglint.source.parse import Operation, import_aliases, qualify
 

@@ -7,10 +7,10 @@ import os
 from collections.abc import Iterable
 
 from miglint import suppress
-from miglint.baseline import Baseline, hides
 from miglint.core import inputs
 from miglint.core.finding import Finding
-from miglint.project import Project, real_paths
+from miglint.project.baseline import Baseline, hides
+from miglint.project.load import Project, real_paths
 from miglint.rules import Rule, all_rules
 from miglint.source.parse import Suppression, find_suppressions
 from miglint.source.pysource import SourceError, decode, read_file

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import cast
 
 from miglint.core import inputs
-from miglint.nodes import App
-from miglint.project_patches import python_files
+from miglint.graph.nodes import App
+from miglint.project.patches import python_files
 from miglint.source import syntax as s
 from miglint.source.parse import import_aliases, qualify
 from miglint.source.pysource import SourceError, decode, parse_source, read_file

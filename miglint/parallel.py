@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
-from miglint.project import BatchParser, read_and_parse
+from miglint.project.load import BatchParser, read_and_parse
 from miglint.source.parse import MigrationFacts
 
 # A BatchParser given to parse_all must pickle, to reach the workers: a module-level

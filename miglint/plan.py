@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from miglint import sql
-from miglint.graph import MigrationGraph, build_graph
+from miglint.graph.graph import MigrationGraph, build_graph
+from miglint.graph.nodes import Migration, NodeKey
 from miglint.history import database_operations
-from miglint.nodes import Migration, NodeKey
-from miglint.project import Project
+from miglint.project.load import Project
 from miglint.source import syntax as s
 from miglint.source.parse import Operation
 

@@ -39,15 +39,15 @@ from miglint.cache import Cache, packed
 from miglint.core import inputs
 from miglint.core.finding import Finding
 from miglint.core.inputs import Checker, Note, Recorder, Seen
-from miglint.nodes import App
+from miglint.graph.nodes import App
 from miglint.parallel import WorkerFailed, Workers, default_workers
-from miglint.project import Project, Survey, assemble, real_paths
+from miglint.project.load import Project, Survey, assemble, real_paths
 from miglint.source.parse import MigrationFacts, parse_migration_bytes
 from miglint.source.pysource import SourceError, read_file
 from miglint.source.serial import Codec, DecodeError
 
 if TYPE_CHECKING:
-    from miglint.project_patches import ProjectPatches
+    from miglint.project.patches import ProjectPatches
 
 STATE = "apps"
 FINDINGS = "findings"
@@ -418,7 +418,7 @@ def _stored_patches(
     value: object,
 ) -> tuple[bytes, dict[Note, Seen], tuple[Any, ...], ProjectPatches] | None:
     """(key, notes, stored value, patches) from what the cache holds, if well formed."""
-    from miglint.project_patches import ProjectPatches
+    from miglint.project.patches import ProjectPatches
 
     if type(value) is not tuple or len(value) != 3:
         return None
@@ -697,7 +697,7 @@ class Incremental:
         survey = self.survey
         if not survey.apps or not survey.config.enabled("MIG401"):
             return None
-        from miglint.project_patches import find_patches
+        from miglint.project.patches import find_patches
         from miglint.state import ALTER_OPTION_KEYS
 
         key = _digest(self.salt, survey.roots, survey.config)

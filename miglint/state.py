@@ -21,8 +21,8 @@ from miglint.source import syntax as s
 from miglint.source.parse import Operation, import_aliases, qualify
 
 if TYPE_CHECKING:
-    from miglint.nodes import App
-    from miglint.project import Project
+    from miglint.graph.nodes import App
+    from miglint.project.load import Project
 
 # Field.deconstruct() leaves these out when they hold their default (compared with `is`).
 _FIELD_DEFAULTS: dict[str, object] = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from miglint.config import Config
 from miglint.core.finding import Finding
+from miglint.project.config import Config
 from miglint.source.parse import Suppression
 
 

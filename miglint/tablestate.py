@@ -14,8 +14,8 @@ from functools import cached_property
 from types import MappingProxyType
 
 from miglint import sql as sqlmod
-from miglint.nodes import Migration, NodeKey
-from miglint.project import Project
+from miglint.graph.nodes import Migration, NodeKey
+from miglint.project.load import Project
 from miglint.source import syntax as s
 from miglint.source.parse import Operation, import_aliases, qualify
 

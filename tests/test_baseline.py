@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from miglint.baseline import digest, normal_source
+from miglint.project.baseline import digest, normal_source
 from miglint.source.parse import parse_migration
 from tests.helpers import migration, run_cli, write_tree
 

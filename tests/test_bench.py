@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from miglint.config import Config
 from miglint.lint import lint
-from miglint.project import load_project
+from miglint.project.config import Config
+from miglint.project.load import load_project
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 

@@ -22,12 +22,12 @@ import pytest
 
 from bench.generate import generate
 from miglint.cache import CACHE_DIR, Cache, open_cache
-from miglint.config import Config, find_config_file, load_config
 from miglint.core import inputs
 from miglint.core.finding import Finding
 from miglint.fixes.attach import attach_edits
 from miglint.lint import lint
-from miglint.project import load_project, survey_project
+from miglint.project.config import Config, find_config_file, load_config
+from miglint.project.load import load_project, survey_project
 from miglint.results import Incremental, Shard, content_digest
 from miglint.rules import all_rules
 from miglint.rules.base import example_files
@@ -570,7 +570,7 @@ status = main(sys.argv[1:])
 loaded = sorted(
     name for name in sys.modules
     if name.split(".")[0] in ("libcst", "sqlparse", "github")
-    or name in ("miglint.source.parse", "miglint.results", "miglint.rules", "miglint.project")
+    or name in ("miglint.source.parse", "miglint.results", "miglint.rules", "miglint.project.load")
 )
 print(repr(loaded), file=sys.stderr)
 """
@@ -854,8 +854,8 @@ def test_every_file_a_check_opens_is_recorded(tmp_path: Path) -> None:
     script = f"""
 import os, sys
 from miglint.core import inputs
-from miglint.config import Config
-from miglint.project import survey_project
+from miglint.project.config import Config
+from miglint.project.load import survey_project
 from miglint.results import Incremental
 root = {str(root)!r}
 seen = set()

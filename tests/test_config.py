@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from miglint.config import Config, ConfigError, find_config_file, load_config, path_matches
 from miglint.core.finding import Severity
+from miglint.project.config import Config, ConfigError, find_config_file, load_config, path_matches
 from tests.helpers import migration, run_cli, write_tree
 
 KNOWN = {"MIG000", "MIG001", "MIG002", "MIG101", "MIG301"}

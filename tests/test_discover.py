@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from miglint.config import Config
-from miglint.discover import Discovery, app_label, discover
-from miglint.project import load_project
+from miglint.project.config import Config
+from miglint.project.discover import Discovery, app_label, discover
+from miglint.project.load import load_project
 from tests.helpers import lint_tree, load, migration, write_tree
 
 INITIAL = migration()

@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from miglint.config import ConfigError, load_config
-from miglint.django_version import detect_django_version, lowest_allowed, requirement_version
+from miglint.project.config import ConfigError, load_config
+from miglint.project.django_version import (
+    detect_django_version,
+    lowest_allowed,
+    requirement_version,
+)
 from tests.helpers import load, migration, write_tree
 
 APP = {"shop/migrations/0001_initial.py": migration(), "shop/models.py": ""}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from miglint.config import Config
-from miglint.djangosettings import backend_of, is_settings_module, read_settings
-from miglint.project import load_project
+from miglint.project.config import Config
+from miglint.project.djangosettings import backend_of, is_settings_module, read_settings
+from miglint.project.load import load_project
 from tests.helpers import migration, run_cli, write_tree
 
 DROP = '        migrations.RemoveField(model_name="finding", name="legacy"),'

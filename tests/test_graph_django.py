@@ -31,11 +31,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from miglint.config import Config
 from miglint.core.finding import Severity
-from miglint.graph import MigrationGraph
+from miglint.graph.graph import MigrationGraph
 from miglint.lint import lint
-from miglint.project import load_project
+from miglint.project.config import Config
+from miglint.project.load import load_project
 from miglint.source.parse import Dependency
 
 LABELS = ("a", "b", "c", "shop", "billing", "accounts")

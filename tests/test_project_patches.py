@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from miglint.project_patches import ProjectPatches, find_patches
+from miglint.project.patches import ProjectPatches, find_patches
 from miglint.state import ALTER_OPTION_KEYS
 from tests.helpers import write_tree
 

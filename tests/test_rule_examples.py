@@ -11,7 +11,7 @@ import pytest
 from miglint.fixes.apply import fix_project, write
 from miglint.fixes.attach import attach_edits
 from miglint.lint import lint
-from miglint.project import Project
+from miglint.project.load import Project
 from miglint.rules import Rule, all_rules
 from miglint.rules.base import Example, Invalid, example_files, fixed_files
 from tests.helpers import lint_tree, load, write_tree

@@ -44,7 +44,8 @@ def register(subparsers: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from miglint.baseline import (
+    from miglint.cli import EXIT_OK, UsageError, load
+    from miglint.project.baseline import (
         BaselineError,
         baseline_target,
         digests_of,
@@ -52,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
         read_baseline,
         render,
     )
-    from miglint.cli import EXIT_OK, UsageError, load
-    from miglint.project import PathError
+    from miglint.project.load import PathError
 
     if not os.path.lexists(args.path):
         raise PathError(f"{args.path}: no such folder")

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from miglint.nodes import Migration, NodeKey
-from miglint.project import Project
+from miglint.graph.nodes import Migration, NodeKey
+from miglint.project.load import Project
 from miglint.report import display_path
 
 DESCRIPTION = """\

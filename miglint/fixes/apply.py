@@ -22,9 +22,9 @@ from miglint.core.finding import Edit, Finding, TextEdit
 from miglint.fixes import text as textmod
 from miglint.fixes.attach import attach_edits
 from miglint.fixes.source import SourceFile, parses, read_source
-from miglint.graph import build_graph
-from miglint.nodes import Migration
-from miglint.project import Project
+from miglint.graph.graph import build_graph
+from miglint.graph.nodes import Migration
+from miglint.project.load import Project
 from miglint.source.parse import parse_migration
 from miglint.source.pysource import SourceError, read_file
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 
 from miglint.core.finding import Finding
 from miglint.fixes.source import FixSource, SourceFile, read_source
-from miglint.project import Project
+from miglint.project.load import Project
 from miglint.rules import Rule, all_rules
 
 # Reads a file for a fix: the text fixed so far in this run, else the file on disk.

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from miglint.core.finding import UNSAFE, Edit, TextEdit
 from miglint.fixes import statements
 from miglint.fixes.source import FixSource
-from miglint.nodes import Migration
-from miglint.project import Project
+from miglint.graph.nodes import Migration
+from miglint.project.load import Project
 from miglint.source import syntax as s
 
 # django.contrib apps with models, by module: their app label.

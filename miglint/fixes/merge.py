@@ -18,7 +18,7 @@ from itertools import takewhile
 from miglint.core import inputs
 from miglint.core.finding import SAFE, UNSAFE, Edit
 from miglint.fixes.source import FixSource
-from miglint.nodes import Migration, NodeKey
+from miglint.graph.nodes import Migration, NodeKey
 from miglint.source.parse import Operation
 
 TEMPLATE = """\

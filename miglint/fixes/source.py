@@ -24,8 +24,8 @@ from miglint.source.syntax import Span
 
 if TYPE_CHECKING:
     from miglint.fixes.cst import CallRewrite
-    from miglint.nodes import Migration
-    from miglint.project import Project
+    from miglint.graph.nodes import Migration
+    from miglint.project.load import Project
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from miglint.cli import UsageError, exit_status, resolve_config
-from miglint.config import ConfigError
 from miglint.core.finding import Edit, Finding, Severity
 from miglint.gitdiff import GitError, added_lines, file_at, repository_root
 from miglint.github import summary
 from miglint.github.environment import ActionEnvironment, InputError, read_environment
 from miglint.github.scope import Scope, checkout_note, diff_scope
-from miglint.project import PathError, Project, load_project
+from miglint.project.config import ConfigError
+from miglint.project.load import PathError, Project, load_project
 from miglint.report import counts, markdown, text
 from miglint.report import github as commands
 

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from miglint.config import FAIL_ON
+from miglint.project.config import FAIL_ON
 
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 # What `before` holds when a push created the branch: there is no previous commit.

@@ -19,7 +19,7 @@ from miglint.gitdiff import (
     merge_base,
 )
 from miglint.github.environment import Event
-from miglint.project import Project
+from miglint.project.load import Project
 
 
 @dataclass(frozen=True)

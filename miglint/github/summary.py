@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from miglint.core.finding import Finding
-from miglint.graph import MigrationGraph
-from miglint.nodes import NodeKey
-from miglint.project import Project
+from miglint.graph.graph import MigrationGraph
+from miglint.graph.nodes import NodeKey
+from miglint.project.load import Project
 from miglint.report import markdown
 
 # Past this many steps back from a leaf, the tail is cut (with a note): enough to see a fork.

@@ -16,8 +16,8 @@ from miglint.source.syntax import Span
 
 if TYPE_CHECKING:
     from miglint.fixes.source import FixSource
-    from miglint.nodes import Migration
-    from miglint.project import Project
+    from miglint.graph.nodes import Migration
+    from miglint.project.load import Project
 
 # A single migration file (placed at EXAMPLE_PATH), or several files by relative path.
 Example = Union[str, Mapping[str, str]]

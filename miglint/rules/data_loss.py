@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from miglint.core.finding import Finding, Severity
+from miglint.graph.nodes import Migration, NodeKey
 from miglint.history import (
     Before,
     FieldDefinition,
@@ -18,8 +19,7 @@ from miglint.history import (
     nullable,
     relation_target,
 )
-from miglint.nodes import Migration, NodeKey
-from miglint.project import Project
+from miglint.project.load import Project
 from miglint.rules.base import Rule
 from miglint.rules.deploy_context import Context, column_name, column_type, required_column
 from miglint.rules.deploy_context import rewrites as deploy_rewrites

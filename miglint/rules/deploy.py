@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 from miglint import sql as sqlmod
 from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
+from miglint.graph.nodes import NodeKey
 from miglint.history import dropped_later, nullable
-from miglint.nodes import NodeKey
-from miglint.project import Project
+from miglint.project.load import Project
 from miglint.rules.base import Invalid, Rule
 from miglint.rules.data_loss import LossyAlterField
 from miglint.rules.deploy_context import (

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from miglint import sql as sqlmod
+from miglint.graph.nodes import Migration, NodeKey
 from miglint.history import nullable
-from miglint.nodes import Migration, NodeKey
-from miglint.project import Project
+from miglint.project.load import Project
 from miglint.source import syntax as s
 from miglint.tablestate import SqlStatement, Step, Table, created_tables, default_table
 

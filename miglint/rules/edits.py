@@ -6,10 +6,10 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from miglint.baseline import UNREADABLE, Baseline, PriorVersions
 from miglint.core.finding import Finding, Severity
-from miglint.nodes import Migration
-from miglint.project import Project
+from miglint.graph.nodes import Migration
+from miglint.project.baseline import UNREADABLE, Baseline, PriorVersions
+from miglint.project.load import Project
 from miglint.rules.base import Rule
 from miglint.source.parse import MigrationFacts
 from miglint.source.syntax import Span

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
-from miglint.nodes import NodeKey
-from miglint.project import Project
+from miglint.graph.nodes import NodeKey
+from miglint.project.load import Project
 from miglint.rules.base import Invalid, Rule
 from miglint.source.parse import Note
 from miglint.source.syntax import Span

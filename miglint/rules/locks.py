@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 from miglint import sql as sqlmod
 from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
+from miglint.graph.nodes import Migration, NodeKey
 from miglint.history import dropped_later, nullable
-from miglint.nodes import Migration, NodeKey
-from miglint.project import Project
+from miglint.project.load import Project
 from miglint.rules.base import Invalid
 from miglint.rules.data_loss import LossyAlterField
 from miglint.rules.deploy import (

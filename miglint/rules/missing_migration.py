@@ -16,10 +16,10 @@ from miglint.autodetect import (
 )
 from miglint.core import inputs
 from miglint.core.finding import Finding, Severity
+from miglint.graph.nodes import App, Migration
 from miglint.models_state import ProjectClasses, files_defining, read_app_models
-from miglint.nodes import App, Migration
-from miglint.project import Project
-from miglint.project_patches import find_patches
+from miglint.project.load import Project
+from miglint.project.patches import find_patches
 from miglint.rules.base import Rule
 from miglint.state import ALTER_OPTION_KEYS, AppState, migration_states
 

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 from miglint.core.finding import Finding, Severity
 from miglint.effects import effects
+from miglint.graph.nodes import Migration
 from miglint.history import (
     Before,
     database_operations,
     field_definition,
     migrations_by_app,
 )
-from miglint.nodes import Migration
-from miglint.project import Project
+from miglint.project.load import Project
 from miglint.rules.base import Rule
 from miglint.source import syntax as s
 from miglint.source.parse import Operation

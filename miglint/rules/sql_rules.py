@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from miglint import sql as sqlmod
 from miglint.core.finding import Finding, Severity
-from miglint.project import Project
+from miglint.project.load import Project
 from miglint.rules.base import Rule
 from miglint.rules.deploy_context import Context, SqlHazard, sql_hazards
 

@@ -10,7 +10,7 @@ from miglint.fixes.apply import fix_project
 from miglint.fixes.operations import concurrent_index
 from miglint.fixes.source import FixSource, read_source
 from miglint.lint import lint
-from miglint.project import Project
+from miglint.project.load import Project
 from miglint.rules import rule_for_code
 from tests.helpers import load, write_tree
 

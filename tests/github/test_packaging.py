@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from miglint.config import tomllib
 from miglint.github import environment
+from miglint.project.config import tomllib
 from tests.github.harness import git, pull_request_repository
 from tests.helpers import migration
 

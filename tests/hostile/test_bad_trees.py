@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from miglint.config import Config
-from miglint.project import load_project
+from miglint.project.config import Config
+from miglint.project.load import load_project
 from tests.helpers import migration, write_tree
 
 MIGLINT = Path(sys.executable).with_name("miglint")

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from miglint.config import Config
 from miglint.lint import lint
-from miglint.project import load_project
+from miglint.project.config import Config
+from miglint.project.load import load_project
 from miglint.report import FORMATS
 from tests.helpers import migration, write_tree
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from miglint.config import Config
 from miglint.lint import lint
-from miglint.project import load_project
+from miglint.project.config import Config
+from miglint.project.load import load_project
 from miglint.rules import all_rules
 from miglint.rules.base import example_files
 from miglint.source.parse import MigrationFacts, parse_migration_bytes

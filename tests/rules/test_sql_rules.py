@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from miglint.config import Config
 from miglint.core.finding import Finding, Severity
 from miglint.lint import lint
-from miglint.project import load_project
+from miglint.project.config import Config
+from miglint.project.load import load_project
 from tests.helpers import lint_tree, write_tree
 
 

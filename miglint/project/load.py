@@ -8,20 +8,26 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from miglint.baseline import Baseline, PriorVersions, digests_of, find_baseline, read_baseline
-from miglint.config import Config
 from miglint.core import inputs
-from miglint.discover import discover, project_root_for
-from miglint.django_version import detect_django_version
-from miglint.djangosettings import SettingsFacts
-from miglint.graph import MigrationGraph, build_graph
-from miglint.nodes import App, Migration, NodeKey
+from miglint.graph.graph import MigrationGraph, build_graph
+from miglint.graph.nodes import App, Migration, NodeKey
+from miglint.project.baseline import (
+    Baseline,
+    PriorVersions,
+    digests_of,
+    find_baseline,
+    read_baseline,
+)
+from miglint.project.config import Config
+from miglint.project.discover import discover, project_root_for
+from miglint.project.django_version import detect_django_version
+from miglint.project.djangosettings import SettingsFacts
 from miglint.source.parse import MigrationFacts, parse_migration_bytes
 from miglint.source.pysource import SourceError, read_file
 
 if TYPE_CHECKING:
     from miglint.history import History
-    from miglint.project_patches import ProjectPatches
+    from miglint.project.patches import ProjectPatches
     from miglint.tablestate import Step
 
 # Reads one migration file into facts; the cache wraps this.
@@ -58,7 +64,7 @@ class Project:
     # take tables created anywhere in it as new.
     changed_paths: frozenset[str] | None = None
     # The Django version the project uses, (major, minor): `django-version` in the config,
-    # else read from its requirement and lock files (miglint.django_version); None: unknown.
+    # else read from its requirement and lock files (miglint.project.django_version); None: unknown.
     django_version: tuple[int, int] | None = None
     # Folders with Django models but no migrations miglint found for them.
     unmigrated_models: tuple[str, ...] = ()

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from miglint.nodes import Migration, NodeKey
+from miglint.graph.nodes import Migration, NodeKey
 from miglint.source.parse import Dependency
 
 

@@ -17,8 +17,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from miglint.config import DEFAULT_EXCLUDE
 from miglint.core import inputs
+from miglint.project.config import DEFAULT_EXCLUDE
 from miglint.source.pysource import SourceError, decode, read_file
 
 # Words a patch must contain (a fast substring search), then a closer look where needed.

@@ -11,10 +11,10 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from miglint.config import DEFAULT_EXCLUDE
 from miglint.core import inputs
-from miglint.djangosettings import SettingsFacts, is_settings_module, read_settings
-from miglint.nodes import App
+from miglint.graph.nodes import App
+from miglint.project.config import DEFAULT_EXCLUDE
+from miglint.project.djangosettings import SettingsFacts, is_settings_module, read_settings
 from miglint.source import syntax as s
 from miglint.source.pysource import SourceError, decode, parse_source, read_file
 

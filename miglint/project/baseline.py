@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from miglint.config import Config, ConfigError
 from miglint.core import inputs
-from miglint.discover import BASELINE_FILE, SECONDARY_PARTS
-from miglint.nodes import App, Migration
+from miglint.graph.nodes import App, Migration
+from miglint.project.config import Config, ConfigError
+from miglint.project.discover import BASELINE_FILE, SECONDARY_PARTS
 from miglint.source import syntax as s
 from miglint.source.parse import Dependency, MigrationFacts, Operation, import_aliases, qualify
 from miglint.source.pysource import UNKNOWN_SOURCE_CHARS, SourceError, decode, read_file
