@@ -698,7 +698,7 @@ class Incremental:
         if not survey.apps or not survey.config.enabled("MIG401"):
             return None
         from miglint.project.patches import find_patches
-        from miglint.state import ALTER_OPTION_KEYS
+        from miglint.state.state import ALTER_OPTION_KEYS
 
         key = _digest(self.salt, survey.roots, survey.config)
         stored = _stored_patches(self.cache.load(PATCHES) if self.cache is not None else None)

@@ -1,12 +1,12 @@
-"""`miglint.history` agrees with Django's own model state about what a field was before."""
+"""`miglint.state.history` agrees with Django's own model state about what a field was before."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from miglint.history import app_history
 from miglint.source import syntax as s
+from miglint.state.history import app_history
 from tests.django_oracle import run_django
 from tests.helpers import load, migration, write_tree
 

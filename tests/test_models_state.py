@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from miglint.models_state import read_app_models
-from miglint.state import AppState, Undecided
+from miglint.state.models import read_app_models
+from miglint.state.state import AppState, Undecided
 from tests.helpers import load, migration, write_tree
 
 HEAD = "from django.db import models\n\n\n"

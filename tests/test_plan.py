@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from miglint.plan import PlanError, make_plan
+from miglint.state.plan import PlanError, make_plan
 from tests.django_oracle import run_django
 from tests.helpers import load, run_cli, write_tree
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from miglint.project.patches import ProjectPatches, find_patches
-from miglint.state import ALTER_OPTION_KEYS
+from miglint.state.state import ALTER_OPTION_KEYS
 from tests.helpers import write_tree
 
 

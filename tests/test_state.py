@@ -10,7 +10,7 @@ import pytest
 from miglint.source import syntax as s
 from miglint.source.parse import parse_migration
 from miglint.source.pysource import parse_source
-from miglint.state import (
+from miglint.state.state import (
     FieldState,
     ImportScope,
     Undecidable,

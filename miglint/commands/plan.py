@@ -11,8 +11,8 @@ import json
 import sys
 from typing import Any
 
-from miglint.plan import Plan, PlanError, PlanStep, make_plan
 from miglint.report import display_path
+from miglint.state.plan import Plan, PlanError, PlanStep, make_plan
 
 DESCRIPTION = """\
 Show what `python manage.py migrate APP TARGET` would run, planned as Django's executor

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from miglint.core import inputs
 from miglint.graph.graph import MigrationGraph, build_graph
@@ -26,9 +26,7 @@ from miglint.source.parse import MigrationFacts, parse_migration_bytes
 from miglint.source.pysource import SourceError, read_file
 
 if TYPE_CHECKING:
-    from miglint.history import History
     from miglint.project.patches import ProjectPatches
-    from miglint.tablestate import Step
 
 # Reads one migration file into facts; the cache wraps this.
 FileParser = Callable[[str], MigrationFacts]
@@ -85,6 +83,10 @@ class Project:
     patches: ProjectPatches | None = None
     # What the project's settings modules say literally (lock_timeout, DEFAULT_AUTO_FIELD...).
     settings: SettingsFacts = field(default_factory=SettingsFacts)
+    # What later stages work out from the project once and share between rules (the table
+    # steps, each app's field history: see miglint.state); never part of its value, and
+    # not carried over by `dataclasses.replace`.
+    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @cached_property
     def by_key(self) -> dict[NodeKey, Migration]:
@@ -112,27 +114,6 @@ class Project:
 
         # Asked on behalf of one app after another: each depends on what it looked at.
         return inputs.Shared(work_out)
-
-    @cached_property
-    def table_steps(self) -> tuple[Step, ...]:
-        """Every operation that runs SQL with its table as it was just before (one replay,
-        shared by the deploy-safety rules)."""
-        from miglint.tablestate import steps
-
-        return tuple(steps(self))
-
-    @cached_property
-    def _field_histories(self) -> dict[str, History]:
-        return {}
-
-    def field_history(self, app_key: str) -> History:
-        """What each AlterField, RemoveField and DeleteModel of the app saw before it ran (one
-        walk per app, shared by the data-loss and mixing rules)."""
-        from miglint.history import app_history
-
-        if app_key not in self._field_histories:
-            self._field_histories[app_key] = app_history(self, app_key)
-        return self._field_histories[app_key]
 
     def analyses(self, app_key: str) -> bool:
         """Whether findings about this app are wanted."""

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from miglint.core.finding import Finding, Severity
 from miglint.graph.nodes import Migration, NodeKey
-from miglint.history import (
+from miglint.project.load import Project
+from miglint.rules.base import Rule
+from miglint.rules.deploy_context import Context, column_name, column_type, required_column
+from miglint.rules.deploy_context import rewrites as deploy_rewrites
+from miglint.source import syntax as s
+from miglint.source.parse import Operation
+from miglint.state.history import (
     Before,
     FieldDefinition,
     OperationPath,
@@ -15,16 +21,11 @@ from miglint.history import (
     deleted_after,
     dropped_later,
     field_definition,
+    field_history,
     migrations_by_app,
     nullable,
     relation_target,
 )
-from miglint.project.load import Project
-from miglint.rules.base import Rule
-from miglint.rules.deploy_context import Context, column_name, column_type, required_column
-from miglint.rules.deploy_context import rewrites as deploy_rewrites
-from miglint.source import syntax as s
-from miglint.source.parse import Operation
 
 
 def _with_history(
@@ -51,7 +52,7 @@ def _with_history(
         if not found:
             continue
         # The history is only needed (and only computed) for apps with such operations.
-        history = project.field_history(app_key)
+        history = field_history(project, app_key)
         for migration, path, operation in found:
             yield migration, path, operation, history.get((migration.key, path))
 

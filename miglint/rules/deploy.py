@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, ClassVar
 from miglint import sql as sqlmod
 from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.graph.nodes import NodeKey
-from miglint.history import dropped_later, nullable
 from miglint.project.load import Project
 from miglint.rules.base import Invalid, Rule
 from miglint.rules.data_loss import LossyAlterField
@@ -41,7 +40,8 @@ from miglint.rules.deploy_context import (
     sql_hazards,
 )
 from miglint.source import syntax as s
-from miglint.tablestate import Step, default_table, together_sets
+from miglint.state.history import dropped_later, nullable
+from miglint.state.tablestate import Step, default_table, table_steps, together_sets
 
 if TYPE_CHECKING:
     from miglint.fixes.source import FixSource
@@ -155,7 +155,7 @@ class DeployRule(Rule):
         """The steps of the rule's operations, without those on a model that the same
         migration then deletes (MIG102 reports the table; its columns and indexes go with it)."""
         dropped: dict[NodeKey, frozenset[s.Span]] = {}
-        for step in project.table_steps:
+        for step in table_steps(project):
             operation = step.operation
             if operation.name not in self.operations:
                 continue
@@ -1149,7 +1149,7 @@ class ConcurrentInAtomic(DeployRule):
         if migration is None:
             return None
         steps = [
-            step for step in source.project.table_steps if step.migration.path == migration.path
+            step for step in table_steps(source.project) if step.migration.path == migration.path
         ]
         from miglint.fixes.operations import atomic_false
 

@@ -17,10 +17,17 @@ from functools import cached_property
 
 from miglint import sql as sqlmod
 from miglint.graph.nodes import Migration, NodeKey
-from miglint.history import nullable
 from miglint.project.load import Project
 from miglint.source import syntax as s
-from miglint.tablestate import SqlStatement, Step, Table, created_tables, default_table
+from miglint.state.history import nullable
+from miglint.state.tablestate import (
+    SqlStatement,
+    Step,
+    Table,
+    created_tables,
+    default_table,
+    table_steps,
+)
 
 POSTGRES_MODULE = "django.contrib.postgres"
 
@@ -89,7 +96,7 @@ class Context:
         """Every table name some migration creates (CreateModel, RunSQL CREATE TABLE), with
         the migrations that do."""
         creators: dict[str, set[NodeKey]] = {}
-        for step in self.project.table_steps:
+        for step in table_steps(self.project):
             names = set(created_tables(step.operation, step.migration))
             names.update(
                 sqlmod.bare_name(name).lower()
@@ -106,7 +113,7 @@ class Context:
         """Per migration, the columns (table, column) its RunSQL gives a database default
         (`ALTER COLUMN ... SET DEFAULT ...`), lower-cased."""
         found: dict[NodeKey, set[tuple[str, str]]] = {}
-        for step in self.project.table_steps:
+        for step in table_steps(self.project):
             for statement in runsql_statements(step):
                 for hazard in statement.statement.hazards:
                     if hazard.kind == sqlmod.SET_DEFAULT and hazard.table and hazard.column:
@@ -124,7 +131,7 @@ class Context:
         """Per migration, where its SQL copies rows elsewhere (`INSERT ... SELECT ... FROM t`,
         `CREATE TABLE ... AS SELECT`): the position, the source table and the columns."""
         found: dict[NodeKey, list[tuple[tuple[int, int], str, frozenset[str]]]] = {}
-        for step in self.project.table_steps:
+        for step in table_steps(self.project):
             for statement in runsql_statements(step):
                 source = statement.statement.copies_from
                 if source is not None:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from miglint import sql as sqlmod
 from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.graph.nodes import Migration, NodeKey
-from miglint.history import dropped_later, nullable
 from miglint.project.load import Project
 from miglint.rules.base import Invalid
 from miglint.rules.data_loss import LossyAlterField
@@ -54,7 +53,8 @@ from miglint.rules.deploy_context import (
     sql_hazards,
 )
 from miglint.source import syntax as s
-from miglint.tablestate import Step, default_table, model_name, together_sets
+from miglint.state.history import dropped_later, nullable
+from miglint.state.tablestate import Step, default_table, model_name, table_steps, together_sets
 
 if TYPE_CHECKING:
     from miglint.fixes.source import FixSource
@@ -628,7 +628,7 @@ def indexes_made(step: Step) -> set[str]:
 
 def known_indexes(project: Project) -> frozenset[str]:
     """Every index name a migration of the project creates."""
-    return frozenset(name for step in project.table_steps for name in indexes_made(step))
+    return frozenset(name for step in table_steps(project) for name in indexes_made(step))
 
 
 _IF_EXISTS = re.compile(
@@ -1076,7 +1076,7 @@ class MissingLockTimeout(DeployRule):
         if settings.lock_timeouts or settings.unknown_options:
             return
         by_migration: dict[NodeKey, list[Step]] = {}
-        for step in project.table_steps:
+        for step in table_steps(project):
             by_migration.setdefault(step.migration.key, []).append(step)
         known = known_indexes(project) | frozenset(context.table_creators)
         for steps in by_migration.values():
@@ -1297,7 +1297,7 @@ class IntPrimaryKey(DeployRule):
         if context.database in ("sqlite", "oracle"):
             return
         by_migration: dict[NodeKey, list[Step]] = {}
-        for step in project.table_steps:
+        for step in table_steps(project):
             by_migration.setdefault(step.migration.key, []).append(step)
         defaults = {a.value for a in project.settings.default_auto_fields}
         default = defaults.pop() if len(defaults) == 1 else None

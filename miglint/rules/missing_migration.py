@@ -6,7 +6,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from miglint.autodetect import (
+from miglint.core import inputs
+from miglint.core.finding import Finding, Severity
+from miglint.graph.nodes import App, Migration
+from miglint.project.load import Project
+from miglint.project.patches import find_patches
+from miglint.rules.base import Rule
+from miglint.state.autodetect import (
     Change,
     Settings,
     behaviours_for,
@@ -14,14 +20,8 @@ from miglint.autodetect import (
     first_location,
     models_file,
 )
-from miglint.core import inputs
-from miglint.core.finding import Finding, Severity
-from miglint.graph.nodes import App, Migration
-from miglint.models_state import ProjectClasses, files_defining, read_app_models
-from miglint.project.load import Project
-from miglint.project.patches import find_patches
-from miglint.rules.base import Rule
-from miglint.state import ALTER_OPTION_KEYS, AppState, migration_states
+from miglint.state.models import ProjectClasses, files_defining, read_app_models
+from miglint.state.state import ALTER_OPTION_KEYS, AppState, migration_states
 
 _INITIAL = """\
 from django.db import migrations, models

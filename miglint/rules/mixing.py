@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from miglint.core.finding import Finding, Severity
-from miglint.effects import effects
 from miglint.graph.nodes import Migration
-from miglint.history import (
-    Before,
-    database_operations,
-    field_definition,
-    migrations_by_app,
-)
 from miglint.project.load import Project
 from miglint.rules.base import Rule
 from miglint.source import syntax as s
 from miglint.source.parse import Operation
+from miglint.state.effects import effects
+from miglint.state.history import (
+    Before,
+    database_operations,
+    field_definition,
+    field_history,
+    migrations_by_app,
+)
 
 # The examples' data step, and the schema change it fills, shared by VALID and INVALID.
 _FILL_TOTALS = """\
@@ -259,7 +260,7 @@ class Migration(migrations.Migration):
                     continue
                 if any(operation.is_("AlterField") for _, operation in operations):
                     # Only the history tells whether an AlterField runs any SQL.
-                    history = project.field_history(app_key)
+                    history = field_history(project, app_key)
                     kinds = [
                         frozenset()
                         if operation.is_("AlterField")

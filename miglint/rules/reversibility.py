@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from miglint.core.finding import UNSAFE, Edit, Finding, Severity
 from miglint.graph.nodes import Migration
-from miglint.history import database_operations
 from miglint.project.load import Project
 from miglint.rules.base import Invalid, MigrationRule
 from miglint.source import syntax as s
 from miglint.source.parse import Operation
+from miglint.state.history import database_operations
 
 if TYPE_CHECKING:
     from miglint.fixes.source import FixSource

@@ -9,6 +9,7 @@ from miglint.core.finding import Finding, Severity
 from miglint.project.load import Project
 from miglint.rules.base import Rule
 from miglint.rules.deploy_context import Context, SqlHazard, sql_hazards
+from miglint.state.tablestate import table_steps
 
 _HEADER = "from django.db import migrations\n\n\n"
 _HEADER_MODELS = "from django.db import migrations, models\n\n\n"
@@ -134,7 +135,7 @@ class Migration(migrations.Migration):
 
     def check(self, project: Project) -> Iterator[Finding]:
         context = Context.of(project)
-        for step in project.table_steps:
+        for step in table_steps(project):
             for hazard in sql_hazards(step, context, *sqlmod.DESTRUCTIVE):
                 message = "RunSQL " + _what(hazard)
                 severity = Severity.WARNING if hazard.kind == sqlmod.UPDATE_ALL else None

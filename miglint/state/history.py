@@ -10,7 +10,7 @@ a migration it cannot read completely), so that MIG103 knows whether one ran sin
 field last became nullable. Whatever it cannot read makes that
 field, that model or (for an unreadable operation) the whole app unknown: never guessed.
 
-A full model-state replay lives in `miglint.state`; this module only answers "what was it
+A full model-state replay lives in `miglint.state.state`; this module only answers "what was it
 before this operation", so it stays small and linear in the number of operations.
 """
 
@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from miglint.effects import is_data_step
 from miglint.graph.nodes import Migration, NodeKey
 from miglint.project.load import Project
 from miglint.source import syntax as s
 from miglint.source.parse import Operation, import_aliases, qualify
+from miglint.state.effects import is_data_step
 
 _MODELS = "django.db.models."
 
@@ -119,6 +119,15 @@ History = Mapping[tuple[NodeKey, OperationPath], Before]
 
 # Operations whose `model_name`/`name` an entry of History describes.
 _RECORDED = ("AlterField", "RemoveField", "DeleteModel")
+
+
+def field_history(project: Project, app_key: str) -> History:
+    """What each AlterField, RemoveField and DeleteModel of the app saw before it ran (one
+    walk per app, shared by the data-loss and mixing rules)."""
+    histories: dict[str, History] = project.memo.setdefault("field_history", {})
+    if app_key not in histories:
+        histories[app_key] = app_history(project, app_key)
+    return histories[app_key]
 
 
 def app_history(project: Project, app_key: str) -> History:

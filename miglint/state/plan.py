@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from miglint import sql
 from miglint.graph.graph import MigrationGraph, build_graph
 from miglint.graph.nodes import Migration, NodeKey
-from miglint.history import database_operations
 from miglint.project.load import Project
 from miglint.source import syntax as s
 from miglint.source.parse import Operation
+from miglint.state.history import database_operations
 
 ZERO = "zero"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from miglint.source import syntax as s
-from miglint.state import (
+from miglint.state.state import (
     ALTER_OPTION_KEYS,
     AUTO_FIELDS,
     RELATED_FIELDS,

@@ -23,7 +23,7 @@ from miglint.project.patches import python_files
 from miglint.source import syntax as s
 from miglint.source.parse import import_aliases, qualify
 from miglint.source.pysource import SourceError, decode, parse_source, read_file
-from miglint.state import (
+from miglint.state.state import (
     FIELD_POSITIONAL,
     AppState,
     FieldState,

@@ -97,6 +97,15 @@ class SqlStatement:
     reverse: bool
 
 
+def table_steps(project: Project) -> tuple[Step, ...]:
+    """Every operation that runs SQL with its table as it was just before (one replay per
+    project, shared by the deploy-safety rules)."""
+    if "table_steps" not in project.memo:
+        project.memo["table_steps"] = tuple(steps(project))
+    found: tuple[Step, ...] = project.memo["table_steps"]
+    return found
+
+
 def steps(project: Project) -> Iterator[Step]:
     """Every operation that runs SQL, app by app, in the order `migrate` applies them."""
     for app in project.apps:
