@@ -29,9 +29,9 @@ from miglint.project.config import (
 )
 
 if TYPE_CHECKING:
-    from miglint.cache import Cache
     from miglint.core.inputs import Checker
     from miglint.project.load import BatchParser, Project, Survey
+    from miglint.run.cache import Cache
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -350,7 +350,7 @@ def file_reader() -> BatchParser:
     """Migration files are parsed on several cores when there are many."""
     from functools import partial
 
-    from miglint.parallel import parse_all, read_each
+    from miglint.run.parallel import parse_all, read_each
 
     return partial(parse_all, read_each)
 
@@ -389,8 +389,8 @@ def run_check(args: argparse.Namespace) -> int:
     # stored findings are mostly the same files.
     checker = inputs.Checker()
     if replayable:
-        from miglint.answers import run_key, stored_answer
-        from miglint.cache import open_cache, source_fingerprint
+        from miglint.run.answers import run_key, stored_answer
+        from miglint.run.cache import open_cache, source_fingerprint
 
         salt = source_fingerprint() + os.getcwd().encode()
         key = run_key(salt, _run_options(args))
@@ -412,7 +412,7 @@ def run_check(args: argparse.Namespace) -> int:
     sys.stderr.flush()
     _write(output)
     if replayable and cache is not None and not recorder.unstable:
-        from miglint.answers import Answer, store_answer
+        from miglint.run.answers import Answer, store_answer
 
         answer = Answer(output.encode("utf-8", "surrogatepass"), messages, status, result)
         store_answer(cache, key, recorder.notes, answer)
@@ -453,9 +453,9 @@ def _check(
         if not args.verbose and not args.quiet:
             messages.extend(project.notices)
     else:
-        from miglint.cache import open_cache
         from miglint.project.load import survey_project
-        from miglint.results import Incremental
+        from miglint.run.cache import open_cache
+        from miglint.run.results import Incremental
 
         survey = survey_project(paths, config, baseline=not args.no_baseline)
         if not args.no_cache and survey.apps:
@@ -467,7 +467,7 @@ def _check(
         if not args.quiet:
             messages.extend(survey.notices)
         if not run.analysed and cache is not None and key is not None:
-            from miglint.answers import stored_result
+            from miglint.run.answers import stored_result
 
             # Files changed, but nothing any finding depends on: the stored answer holds.
             answer = stored_result(cache, key, result)
@@ -529,8 +529,8 @@ class _Whole:
 def _check_whole(
     args: argparse.Namespace, paths: list[str], config: Config, messages: list[str]
 ) -> _Whole:
-    from miglint.lint import lint
     from miglint.project.load import load_project
+    from miglint.run.lint import lint
 
     project = load_project(paths, config, parse_files=file_reader(), baseline=not args.no_baseline)
     base = args.diff
@@ -561,7 +561,7 @@ def _check_whole(
     fixing = args.fix or args.show_fixes
     whole = _Whole(project, [])
     if fixing:
-        from miglint.fixes.apply import fix_project, write
+        from miglint.run.apply_fixes import fix_project, write
 
         run = fix_project(project, findings_of, unsafe=args.unsafe_fixes)
         problems = run.problems
@@ -574,7 +574,7 @@ def _check_whole(
             unwritten = write(run)
             if unwritten:
                 # What is on disk is what remains: lint it again.
-                from miglint.fixes.attach import attach_edits
+                from miglint.run.attach_fixes import attach_edits
 
                 problems += unwritten
                 whole.project, _ = load(args, baseline=not args.no_baseline)
@@ -588,11 +588,11 @@ def _check_whole(
     if args.show_fixes:
         return whole
     if not fixing and _shows_edits(args):
-        from miglint.fixes.attach import attach_edits
+        from miglint.run.attach_fixes import attach_edits
 
         whole.findings = attach_edits(whole.findings, whole.project)
     if args.verbose:
-        from miglint.lint import notices
+        from miglint.run.lint import notices
 
         messages.extend((*whole.project.warnings, *whole.project.notices, *notices(whole.project)))
     return whole

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from miglint.core.finding import Finding
-from miglint.lint import lint
 from miglint.project.config import Config, find_config_file, load_config
 from miglint.project.load import Project, load_project
 from miglint.rules import all_rules, rule_for_code
+from miglint.run.lint import lint
 
 MIGRATION_HEADER = "from django.db import migrations, models\n\n\n"
 

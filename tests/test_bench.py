@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from miglint.lint import lint
 from miglint.project.config import Config
 from miglint.project.load import load_project
+from miglint.run.lint import lint
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 

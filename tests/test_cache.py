@@ -21,16 +21,16 @@ from typing import Any
 import pytest
 
 from bench.generate import generate
-from miglint.cache import CACHE_DIR, Cache, open_cache
 from miglint.core import inputs
 from miglint.core.finding import Finding
-from miglint.fixes.attach import attach_edits
-from miglint.lint import lint
 from miglint.project.config import Config, find_config_file, load_config
 from miglint.project.load import load_project, survey_project
-from miglint.results import Incremental, Shard, content_digest
 from miglint.rules import all_rules
 from miglint.rules.base import example_files
+from miglint.run.attach_fixes import attach_edits
+from miglint.run.cache import CACHE_DIR, Cache, open_cache
+from miglint.run.lint import lint
+from miglint.run.results import Incremental, Shard, content_digest
 from miglint.source import syntax as s
 from miglint.source.parse import MigrationFacts, parse_migration_bytes
 from miglint.source.serial import Codec, DecodeError
@@ -570,7 +570,7 @@ status = main(sys.argv[1:])
 loaded = sorted(
     name for name in sys.modules
     if name.split(".")[0] in ("libcst", "sqlparse", "github")
-    or name in ("miglint.source.parse", "miglint.results", "miglint.rules", "miglint.project.load")
+    or name in ("miglint.source.parse", "miglint.run.results", "miglint.rules", "miglint.project.load")
 )
 print(repr(loaded), file=sys.stderr)
 """
@@ -585,7 +585,7 @@ def test_a_warm_run_parses_nothing_and_imports_no_parser(project: Path, tmp_path
         return done.stdout, ast.literal_eval(done.stderr.strip().splitlines()[-1])
 
     cold, cold_modules = run()
-    assert "miglint.results" in cold_modules
+    assert "miglint.run.results" in cold_modules
     warm, warm_modules = run()
     assert warm == cold
     assert warm_modules == []
@@ -597,7 +597,7 @@ def test_a_warm_run_parses_nothing_and_imports_no_parser(project: Path, tmp_path
 
 def damaged_versions(cache: Cache, name: str) -> list[bytes | None]:
     """Ways a cache file can be broken or forged (None: replaced by a FIFO)."""
-    from miglint.cache import packed
+    from miglint.run.cache import packed
 
     good = Path(cache.path(name)).read_bytes()
     header, mac, body = good.split(b"\n", 2)
@@ -622,7 +622,7 @@ def damaged_versions(cache: Cache, name: str) -> list[bytes | None]:
 
 
 def test_damaged_or_forged_cache_files_are_never_believed(tmp_path: Path) -> None:
-    from miglint.cache import source_fingerprint
+    from miglint.run.cache import source_fingerprint
 
     root = tmp_path / "project"
     generate(str(root), 60, per_app=20, seed=5, shape="wide")
@@ -799,8 +799,8 @@ def test_no_cache_folder_in_a_tree_without_migrations(tmp_path: Path) -> None:
 # folder, and what never reads the linted project (docs, git, GitHub, writing files).
 DIRECT_ACCESS_ALLOWED = {
     "core/inputs.py",
-    "cache.py",
-    "answers.py",
+    "run/cache.py",
+    "run/answers.py",
     "docs.py",
     "djangocheck.py",
     "gitdiff.py",
@@ -808,7 +808,7 @@ DIRECT_ACCESS_ALLOWED = {
     "cli.py",
     "commands/baseline.py",
     "commands/cache.py",
-    "fixes/apply.py",
+    "run/apply_fixes.py",
     "github/action.py",
     "github/environment.py",
     "report/__init__.py",
@@ -856,7 +856,7 @@ import os, sys
 from miglint.core import inputs
 from miglint.project.config import Config
 from miglint.project.load import survey_project
-from miglint.results import Incremental
+from miglint.run.results import Incremental
 root = {str(root)!r}
 seen = set()
 def hook(event, args):

@@ -242,7 +242,7 @@ def test_a_file_given_on_the_command_line(tmp_path: Path) -> None:
     ]
     assert project.only_paths == frozenset({str(target)})
     # ... and only the named file is reported on.
-    from miglint.lint import lint
+    from miglint.run.lint import lint
 
     assert {Path(f.path).name for f in lint(project)} == {"0003_sku.py"}
 

@@ -33,9 +33,9 @@ from hypothesis import strategies as st
 
 from miglint.core.finding import Severity
 from miglint.graph.graph import MigrationGraph
-from miglint.lint import lint
 from miglint.project.config import Config
 from miglint.project.load import load_project
+from miglint.run.lint import lint
 from miglint.source.parse import Dependency
 
 LABELS = ("a", "b", "c", "shop", "billing", "accounts")

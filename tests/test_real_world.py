@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from miglint.core.finding import Severity
-from miglint.lint import lint
+from miglint.run.lint import lint
 from tests.helpers import load, write_tree
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from miglint.fixes.apply import fix_project, write
-from miglint.fixes.attach import attach_edits
-from miglint.lint import lint
 from miglint.project.load import Project
 from miglint.rules import Rule, all_rules
 from miglint.rules.base import Example, Invalid, example_files, fixed_files
+from miglint.run.apply_fixes import fix_project, write
+from miglint.run.attach_fixes import attach_edits
+from miglint.run.lint import lint
 from tests.helpers import lint_tree, load, write_tree
 
 CASES = [

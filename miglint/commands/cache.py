@@ -36,9 +36,9 @@ def register(subparsers: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from miglint.cache import cache_dirs, clear_directory
     from miglint.cli import EXIT_OK, resolve_config
     from miglint.project.load import PathError
+    from miglint.run.cache import cache_dirs, clear_directory
 
     if not os.path.isdir(args.path):
         raise PathError(f"{args.path}: no such folder")

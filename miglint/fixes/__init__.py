@@ -1,8 +1,11 @@
-"""Fixes: the edits that `--fix` applies, attached to the findings that carry them.
+"""Fixes: the edits a rule can offer for its finding, built without touching the disk.
 
-A rule offers a fix by defining `edit(finding, source)`: it returns an `Edit` (text edits,
-safe or unsafe as in ruff) or None. The shared layer (`attach`) finds the rules that do, gives
-each hook the file of its finding (`FixSource`) and keeps the answer on the finding.
-libcst is imported only when a hook asks for a file's tree, so attaching edits is done only
-when the output shows them (JSON, SARIF, statistics, `--fix`, `--show-fixes`, the Action).
+Takes a finding and its file as a fix sees it (`source.FixSource`: the text, its `ast`, the
+finding's facts). Gives `Edit`s (text edits, safe or unsafe as in ruff) or None: `text`
+(positions, applying edits, diffs), `statements` (lines added to a class or a function,
+imports added or removed), `cst` (libcst rewrites of one call or import), and one module
+per kind of fix (`operations`, `merge`, `historical`, `signature`). A rule offers a fix by
+defining `edit(finding, source)`. Attaching the edits to a run's findings and applying them
+(`--fix`, `--show-fixes`) is the run stage's work (`miglint.run.attach_fixes`,
+`miglint.run.apply_fixes`). libcst is imported only when a hook asks for a file's tree.
 """

@@ -201,7 +201,7 @@ def _lint(environment: ActionEnvironment) -> tuple[Project, list[Finding], str |
 
     Raises ConfigError, PathError or UsageError on settings miglint cannot use.
     """
-    from miglint.lint import lint
+    from miglint.run.lint import lint
 
     inputs = environment.inputs
     path = os.path.join(environment.workspace, inputs.path)
@@ -357,7 +357,7 @@ def _with_edits(
     rows: list[tuple[Finding, str]], project: Project, log: Log
 ) -> list[tuple[Finding, str]]:
     """The rows with the fix of each finding that has one (the summary, the suggestions)."""
-    from miglint.fixes.attach import attach_edits
+    from miglint.run.attach_fixes import attach_edits
 
     problems: list[str] = []
     findings = attach_edits([finding for finding, _ in rows], project, problems=problems)

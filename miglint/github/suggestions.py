@@ -77,7 +77,7 @@ def fence_for(text: str) -> str:
 
 def new_files(edit: Edit) -> list[tuple[str, str]]:
     """(path, content) of the files an edit creates (the merge migration)."""
-    from miglint.fixes.apply import creates_file
+    from miglint.run.apply_fixes import creates_file
 
     return [(change.path, change.content) for change in edit.edits if creates_file(change)]
 

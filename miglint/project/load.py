@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 # Reads one migration file into facts; the cache wraps this.
 FileParser = Callable[[str], MigrationFacts]
-# Reads many migration files into facts, in order (see miglint.cache, miglint.parallel).
+# Reads many migration files into facts, in order (see miglint.run.cache, miglint.run.parallel).
 BatchParser = Callable[[Sequence[str]], list[MigrationFacts]]
 
 
@@ -73,7 +73,7 @@ class Project:
     # The digest of each migration's meaning by path, when there is a baseline.
     digests: Mapping[str, str] = field(default_factory=dict)
     # The apps whose findings are wanted (app keys), None for all. When set, `migrations`
-    # holds only the migrations of these apps and of the apps they depend on (miglint.cache
+    # holds only the migrations of these apps and of the apps they depend on (miglint.run.cache
     # reuses stored findings for the others), and rules may skip the other apps' own work.
     analysed: frozenset[str] | None = None
     # Every module imported by a migration of any app (also of apps not loaded).

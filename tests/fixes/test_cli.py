@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from miglint.fixes.apply import FixRun, write
 from miglint.fixes.source import SourceFile
+from miglint.run.apply_fixes import FixRun, write
 from tests.helpers import load, run_cli, write_tree
 
 HEADER = "from django.db import migrations, models\n\n\n"

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from miglint.fixes import text as textmod
-from miglint.fixes.apply import fix_project
 from miglint.fixes.operations import concurrent_index
 from miglint.fixes.source import FixSource, read_source
-from miglint.lint import lint
 from miglint.project.load import Project
 from miglint.rules import rule_for_code
+from miglint.run.apply_fixes import fix_project
+from miglint.run.lint import lint
 from tests.helpers import load, write_tree
 
 PATH = "shop/migrations/0002_change.py"

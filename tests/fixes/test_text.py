@@ -9,8 +9,8 @@ import pytest
 
 from miglint.core.finding import SAFE, Edit, TextEdit
 from miglint.fixes import text
-from miglint.fixes.apply import FixRun, _apply_edits
 from miglint.fixes.source import SourceFile, read_source
+from miglint.run.apply_fixes import FixRun, _apply_edits
 
 
 def test_apply_replaces_inserts_and_deletes_in_one_go() -> None:

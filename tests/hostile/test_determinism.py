@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from miglint.lint import lint
 from miglint.project.config import Config
 from miglint.project.load import load_project
 from miglint.report import FORMATS
+from miglint.run.lint import lint
 from tests.helpers import migration, write_tree
 
 MIGLINT = Path(sys.executable).with_name("miglint")

@@ -10,11 +10,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from miglint.lint import lint
 from miglint.project.config import Config
 from miglint.project.load import load_project
 from miglint.rules import all_rules
 from miglint.rules.base import example_files
+from miglint.run.lint import lint
 from miglint.source.parse import MigrationFacts, parse_migration_bytes
 from tests.helpers import write_tree
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from miglint.core.finding import Finding, Severity
-from miglint.lint import lint
 from miglint.project.config import Config
 from miglint.project.load import load_project
+from miglint.run.lint import lint
 from tests.helpers import lint_tree, migration, write_tree
 
 INITIAL = "shop/migrations/0001_initial.py"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from miglint.core.finding import Finding, Severity
-from miglint.lint import lint
 from miglint.project.config import Config
 from miglint.project.load import load_project
 from miglint.rules import rule_for_code
+from miglint.run.lint import lint
 from tests.helpers import lint_tree, run_cli, write_tree
 
 INITIAL = """\

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from miglint.core.finding import Finding, Severity
-from miglint.lint import lint
 from miglint.project.config import Config
 from miglint.project.load import load_project
+from miglint.run.lint import lint
 from tests.helpers import lint_tree, write_tree
 
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 from miglint.core.finding import Edit, Finding, TextEdit
 from miglint.fixes import text as textmod
-from miglint.fixes.attach import attach_edits
 from miglint.fixes.source import SourceFile, parses, read_source
 from miglint.graph.graph import build_graph
 from miglint.graph.nodes import Migration
 from miglint.project.load import Project
+from miglint.run.attach_fixes import attach_edits
 from miglint.source.parse import parse_migration
 from miglint.source.pysource import SourceError, read_file
 

@@ -15,8 +15,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from miglint.cache import Cache
 from miglint.core.inputs import Checker, Note, Seen
+from miglint.run.cache import Cache
 
 RUNS = "runs"
 # Answers kept per project: enough for a few output formats and sets of named files.
@@ -28,7 +28,7 @@ class Answer:
     output: bytes
     messages: str
     status: int
-    # The digest of every reported app's key (miglint.results), when known: an answer is
+    # The digest of every reported app's key (miglint.run.results), when known: an answer is
     # also good for a run whose files changed in ways no finding depends on.
     result: bytes = b""
 

@@ -6,12 +6,12 @@ import contextlib
 import os
 from collections.abc import Iterable
 
-from miglint import suppress
 from miglint.core import inputs
 from miglint.core.finding import Finding
 from miglint.project.baseline import Baseline, hides
 from miglint.project.load import Project, real_paths
 from miglint.rules import Rule, all_rules
+from miglint.run import suppress
 from miglint.source.parse import Suppression, find_suppressions
 from miglint.source.pysource import SourceError, decode, read_file
 

@@ -9,7 +9,7 @@ only when a run has something to keep (a tree with migrations).
 
 What: a few files of plain values (tuples, dicts, strings, numbers, bytes) written with
 `marshal`, the standard library's fastest codec for such values; what they mean is
-miglint.results' business. The folder may come from a pull request, so a file is trusted
+miglint.run.results' business. The folder may come from a pull request, so a file is trusted
 only when its MAC (keyed BLAKE2b, with a secret kept outside the tree in
 `$XDG_CACHE_HOME/miglint/secret`, made on first use) verifies for its own name and for this
 miglint (version, source and Python); only then is it unmarshalled, and its shape is
@@ -52,7 +52,8 @@ CACHEDIR_TAG = (
 def source_fingerprint() -> bytes:
     """A digest of miglint's version, its own source files and the Python running it: any
     change to the code (or to marshal's format) makes every stored file stale."""
-    package = os.path.dirname(os.path.abspath(__file__))
+    # The package folder: this module is in its `run` stage.
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{__version__}\0{sys.version}\0{marshal.version}\0".encode())
     for directory, subdirs, files in os.walk(package):

@@ -21,7 +21,7 @@ file keeps its key, and nothing that depends on it changes. The apps to analyse 
 loaded with the apps they depend on (facts from the cache where it has them), and the rules
 run on that part of the project only (Project.analysed).
 
-Stored (see miglint.cache for how): "apps" (per migration file its content note, key and
+Stored (see miglint.run.cache for how): "apps" (per migration file its content note, key and
 what it names; per app the key and notes of its findings), "findings" (per app), and per
 app "facts-<hash>" (the content of its migrations, and their encoded facts once a run after
 the first has parsed them).
@@ -35,13 +35,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from miglint.cache import Cache, packed
 from miglint.core import inputs
 from miglint.core.finding import Finding
 from miglint.core.inputs import Checker, Note, Recorder, Seen
 from miglint.graph.nodes import App
-from miglint.parallel import WorkerFailed, Workers, default_workers
 from miglint.project.load import Project, Survey, assemble, real_paths
+from miglint.run.cache import Cache, packed
+from miglint.run.parallel import WorkerFailed, Workers, default_workers
 from miglint.source.parse import MigrationFacts, parse_migration_bytes
 from miglint.source.pysource import SourceError, read_file
 from miglint.source.serial import Codec, DecodeError
@@ -249,7 +249,7 @@ StoredFile = tuple[bytes, bytes, object]
 @dataclass
 class Shard:
     """The work of one process: the migrations it parsed (kept in memory), and analysis
-    passes over some apps. With several processes, each holds one (miglint.parallel)."""
+    passes over some apps. With several processes, each holds one (miglint.run.parallel)."""
 
     survey: Survey
     cache: Cache | None
@@ -327,7 +327,7 @@ class Shard:
         `contents`, or parsed), with the edits of their fixes when `edits`, and the
         project's `patches` when known. Returns each analysed app's findings and the notes
         made for it, and all notes."""
-        from miglint.lint import lint
+        from miglint.run.lint import lint
 
         recorder = Recorder(started_ns=self.started_ns)
         owners = Owners(self.survey, analysed)
@@ -377,7 +377,7 @@ def _with_edits(
 ) -> list[tuple[Finding, tuple[str, ...]]]:
     """`owned` (findings with the apps they belong to) with the edits of their fixes; what
     a fix reads (the finding's file, a merge migration's name) is noted for those apps."""
-    from miglint.fixes.attach import attach_edits
+    from miglint.run.attach_fixes import attach_edits
 
     groups: dict[tuple[str, ...], list[int]] = {}
     for index, (_, keys) in enumerate(owned):
@@ -547,7 +547,7 @@ class Incremental:
     fresh: dict[str, Record] = field(default_factory=dict)
     stored: dict[str, Stored] | None = None
     shards: Any = None
-    # The digest of every reported app's key: names the result (see miglint.answers).
+    # The digest of every reported app's key: names the result (see miglint.run.answers).
     result: bytes = b""
     # Whether the stored file entries changed (then the state is written again).
     files_changed: bool = False
@@ -871,7 +871,7 @@ def _decoded_findings(encoded: Iterable[Any]) -> list[Finding]:
 
 class _Processes:
     """The shards of a run: this process's own, and with much to do, worker processes'
-    (miglint.parallel.Workers) that keep what they parsed for the analysis that follows."""
+    (miglint.run.parallel.Workers) that keep what they parsed for the analysis that follows."""
 
     def __init__(self, run: Incremental) -> None:
         self.run = run

@@ -4,7 +4,7 @@ Worth it only for a few hundred files: a worker process costs tens of millisecon
 and what it sends back must be copied. `parse_all` parses a list of files in a pool (for
 commands that need every migration at hand). `Workers` keeps forked processes that each
 hold state between calls (the migrations they parsed), so that a run can parse on every
-core and then analyse each app where its migrations already are (miglint.results).
+core and then analyse each app where its migrations already are (miglint.run.results).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Attach to each finding the edit its rule offers (see `miglint.fixes`)."""
+"""Attach to each finding the edit its rule offers (see `miglint.fixes`).
+
+Done only when the output shows the edits (JSON, SARIF, statistics, `--fix`, `--show-fixes`,
+the Action): a rule's hook may parse its file with libcst, which text output never pays for.
+"""
 
 from __future__ import annotations
 
