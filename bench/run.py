@@ -92,7 +92,7 @@ def child_main(mode: str, arguments: list[str]) -> int:
 
     status = 0
     if mode == "miglint":
-        from miglint.cli import main
+        from miglint.cli.main import main
 
         status = main(arguments)
     elif mode == "floor":

@@ -565,7 +565,7 @@ def test_a_named_module_of_no_app_is_reported_on_for_the_apps_that_read_it(
 
 WARM_PROBE = """\
 import sys
-from miglint.cli import main
+from miglint.cli.main import main
 status = main(sys.argv[1:])
 loaded = sorted(
     name for name in sys.modules
@@ -802,12 +802,12 @@ DIRECT_ACCESS_ALLOWED = {
     "run/cache.py",
     "run/answers.py",
     "docs.py",
-    "djangocheck.py",
-    "gitdiff.py",
-    "gitshow.py",
-    "cli.py",
-    "commands/baseline.py",
-    "commands/cache.py",
+    "cli/djangocheck.py",
+    "cli/gitdiff.py",
+    "cli/gitshow.py",
+    "cli/main.py",
+    "cli/commands/baseline.py",
+    "cli/commands/cache.py",
     "run/apply_fixes.py",
     "github/action.py",
     "github/environment.py",

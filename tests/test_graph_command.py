@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from miglint.commands.graph import render_text
+from miglint.cli.commands.graph import render_text
 from tests.django_oracle import run_django
 from tests.helpers import load, run_cli, write_tree
 from tests.test_plan import BRANCHED_PROJECT, SQUASHED_PROJECT, _random_project

@@ -19,9 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from miglint.cli import UsageError, exit_status, resolve_config
+from miglint.cli.gitdiff import GitError, added_lines, file_at, repository_root
+from miglint.cli.main import exit_status, resolve_config
+from miglint.cli.status import UsageError
 from miglint.core.finding import Edit, Finding, Severity
-from miglint.gitdiff import GitError, added_lines, file_at, repository_root
 from miglint.github import summary
 from miglint.github.environment import ActionEnvironment, InputError, read_environment
 from miglint.github.scope import Scope, checkout_note, diff_scope
@@ -219,7 +220,7 @@ def _lint(environment: ActionEnvironment) -> tuple[Project, list[Finding], str |
     if scope.changed is not None:
         # Rules that judge a change as a whole (e.g. tables it creates) see what it touches,
         # and MIG006 sees the changed migrations as they were where the change started.
-        from miglint.gitshow import prior_versions
+        from miglint.cli.gitshow import prior_versions
 
         previous = prior_versions(project, scope.base, scope.changed) if scope.base else None
         project = dataclasses.replace(project, changed_paths=scope.changed, previous=previous)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from miglint.core.finding import Finding
-from miglint.gitdiff import (
+from miglint.cli.gitdiff import (
     GitError,
     changed_files,
     checked_out,
@@ -18,6 +17,7 @@ from miglint.gitdiff import (
     in_scope,
     merge_base,
 )
+from miglint.core.finding import Finding
 from miglint.github.environment import Event
 from miglint.project.load import Project
 

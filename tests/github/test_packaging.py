@@ -379,7 +379,7 @@ def test_readme_pre_commit_snippet(tmp_path: Path) -> None:
 def test_the_action_without_pygithub_says_how_to_install_it() -> None:
     hide_pygithub = (
         "import sys; sys.modules['github'] = None; "
-        "from miglint.cli import main; sys.exit(main(['action']))"
+        "from miglint.cli.main import main; sys.exit(main(['action']))"
     )
     result = subprocess.run(
         [sys.executable, "-c", hide_pygithub],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from miglint.gitdiff import changed_files, has_commit
+from miglint.cli.gitdiff import changed_files, has_commit
 from tests.github.harness import commit, git, pull_request_repository
 from tests.helpers import migration, run_cli
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from miglint import __version__
+from miglint.cli.status import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from miglint.core.finding import Finding, Severity
 from miglint.project.config import (
     FAIL_ON,
@@ -32,10 +33,6 @@ if TYPE_CHECKING:
     from miglint.core.inputs import Checker
     from miglint.project.load import BatchParser, Project, Survey
     from miglint.run.cache import Cache
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
 
 DESCRIPTION = """\
 Static linter for Django migrations. Reads migration files as text (never imports or
@@ -64,10 +61,6 @@ command is linted with `miglint check NAME`.
 exit status: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or
 configuration error.
 """
-
-
-class UsageError(Exception):
-    """A command line that cannot be carried out (exit status 2)."""
 
 
 Command = Callable[[argparse.Namespace], int]
@@ -225,11 +218,11 @@ def build_parser(only: str | None = None) -> tuple[argparse.ArgumentParser, dict
 # Further subcommands, each in its own module: name -> "module:function". The function
 # takes argparse's subparsers object, adds its parser and returns the command's runner.
 _EXTRA_COMMANDS: dict[str, str] = {
-    "plan": "miglint.commands.plan:register",
-    "graph": "miglint.commands.graph:register",
+    "plan": "miglint.cli.commands.plan:register",
+    "graph": "miglint.cli.commands.graph:register",
     "action": "miglint.github.action:register",
-    "cache": "miglint.commands.cache:register",
-    "baseline": "miglint.commands.baseline:register",
+    "cache": "miglint.cli.commands.cache:register",
+    "baseline": "miglint.cli.commands.baseline:register",
 }
 
 
@@ -537,8 +530,8 @@ def _check_whole(
     if base:
         from dataclasses import replace
 
-        from miglint.gitdiff import diff_paths, missing_base
-        from miglint.gitshow import prior_versions
+        from miglint.cli.gitdiff import diff_paths, missing_base
+        from miglint.cli.gitshow import prior_versions
 
         missing = missing_base(project, base)
         if missing is not None:
@@ -553,7 +546,7 @@ def _check_whole(
     def findings_of(project: Project) -> list[Finding]:
         found = lint(project)
         if base:
-            from miglint.gitdiff import restrict_to_diff
+            from miglint.cli.gitdiff import restrict_to_diff
 
             found = restrict_to_diff(found, project, base)
         return found
@@ -635,7 +628,7 @@ def _with_django_check(
     findings: list[Finding], args: argparse.Namespace, project: Project
 ) -> list[Finding]:
     """Add Django's own makemigrations --check answer (runs the project's code)."""
-    from miglint.djangocheck import DjangoCheckError, django_check
+    from miglint.cli.djangocheck import DjangoCheckError, django_check
 
     if not project.config.enabled("MIG401"):
         return findings

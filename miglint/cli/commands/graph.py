@@ -43,7 +43,8 @@ def register(subparsers: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from miglint.cli import EXIT_OK, UsageError, load
+    from miglint.cli.main import load
+    from miglint.cli.status import EXIT_OK, UsageError
 
     args.paths = [args.path]
     project, _ = load(args)

@@ -36,7 +36,8 @@ def register(subparsers: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from miglint.cli import EXIT_OK, resolve_config
+    from miglint.cli.main import resolve_config
+    from miglint.cli.status import EXIT_OK
     from miglint.project.load import PathError
     from miglint.run.cache import cache_dirs, clear_directory
 

@@ -58,7 +58,7 @@ def files_at(root: str, ref: str, paths: Iterable[str]) -> dict[str, bytes]:
 
 def prior_versions(project: Project, ref: str, changed: Iterable[str]) -> PriorVersions:
     """The changed migrations of `project` as they were at `ref`, parsed."""
-    from miglint.gitdiff import GitError, repository_root
+    from miglint.cli.gitdiff import GitError, repository_root
 
     changed_real = {os.path.realpath(path) for path in changed}
     paths = [m.path for m in project.migrations if os.path.realpath(m.path) in changed_real]

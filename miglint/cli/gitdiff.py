@@ -157,7 +157,7 @@ def in_scope(findings: Iterable[Finding], project: Project, changed: set[str]) -
 
 def diff_paths(project: Project, base: str) -> set[str]:
     """The files changed since `base` in the repository of the project (`--diff BASE`)."""
-    from miglint.cli import UsageError
+    from miglint.cli.status import UsageError
 
     start = project.roots[0] if project.roots else "."
     try:
@@ -171,7 +171,7 @@ def diff_paths(project: Project, base: str) -> set[str]:
 def missing_base(project: Project, base: str) -> str | None:
     """Why `--diff BASE` has nothing to compare with (the repository has no such commit, or
     no commit at all), in one line; None when BASE is there."""
-    from miglint.cli import UsageError
+    from miglint.cli.status import UsageError
 
     start = project.roots[0] if project.roots else "."
     try:

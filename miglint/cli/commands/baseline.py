@@ -44,7 +44,8 @@ def register(subparsers: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from miglint.cli import EXIT_OK, UsageError, load
+    from miglint.cli.main import load
+    from miglint.cli.status import EXIT_OK, UsageError
     from miglint.project.baseline import (
         BaselineError,
         baseline_target,
@@ -112,7 +113,7 @@ def _current_text(path: str) -> str | None:
 
 def _write(path: str, text: str) -> None:
     """Write through a temporary file in the same folder, so a reader never sees half."""
-    from miglint.cli import UsageError
+    from miglint.cli.status import UsageError
 
     folder = os.path.dirname(path)
     temporary = None

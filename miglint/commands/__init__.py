@@ -1,1 +1,0 @@
-"""Subcommands other than `check` and `rules`, one module each, registered in `cli`."""
