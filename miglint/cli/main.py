@@ -67,7 +67,7 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
-    from miglint.report import FORMAT_NAMES
+    from miglint.report.formats import FORMAT_NAMES
 
     parser.add_argument(
         "paths",
@@ -426,7 +426,7 @@ def _check(
 ) -> tuple[str, str, int, Cache | None, bytes]:
     """Lint as the command line says: (output, messages for stderr, exit status, cache,
     digest of the result); `key` names the stored answers of this command line."""
-    from miglint.report import FORMATS
+    from miglint.report.formats import FORMATS
 
     config = resolve_config(args, paths)
     messages: list[str] = []
@@ -560,7 +560,7 @@ def _check_whole(
         problems = run.problems
         whole.project, whole.findings = run.project, run.findings
         if args.show_fixes:
-            from miglint.report import display_path
+            from miglint.report.common import display_path
 
             whole.diff = run.diff(display_path)
         else:

@@ -28,8 +28,9 @@ from miglint.github.environment import ActionEnvironment, InputError, read_envir
 from miglint.github.scope import Scope, checkout_note, diff_scope
 from miglint.project.config import ConfigError
 from miglint.project.load import PathError, Project, load_project
-from miglint.report import counts, markdown, text
 from miglint.report import github as commands
+from miglint.report import markdown, text
+from miglint.report.common import counts
 
 if TYPE_CHECKING:
     from miglint.github.checks import CheckRunPublisher, ClientSettings

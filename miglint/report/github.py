@@ -7,7 +7,7 @@ The escaping is the one `@actions/core` uses: `%`, CR and LF in the message; als
 from __future__ import annotations
 
 from miglint.core.finding import Finding, Severity
-from miglint.report import display_path
+from miglint.report.common import display_path
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

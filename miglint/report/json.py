@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from miglint.core.finding import Edit, Finding
-from miglint.report import DisplayPaths, display_path
+from miglint.report.common import DisplayPaths, display_path
 
 # json.dumps(indent=2) runs in Python, not in C: rows of plain values are written here
 # instead, byte for byte as it would (the tests compare), and 20 times faster.

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from miglint.core.finding import Finding
-from miglint.report import counts, display_path
+from miglint.report.common import counts, display_path
 
 # Characters GitHub Markdown gives a meaning to inside a table cell.
 _BACKSLASHED = set("\\`*_[]|~$#!")

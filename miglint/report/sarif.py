@@ -13,7 +13,7 @@ from typing import Any
 
 from miglint import __version__
 from miglint.core.finding import Edit, Finding, Severity
-from miglint.report import display_path
+from miglint.report.common import display_path
 from miglint.rules import Rule, all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -8,7 +8,7 @@ that carries it; the same hint of the same rule is not repeated (`every_fix` rep
 from __future__ import annotations
 
 from miglint.core.finding import Finding, Severity
-from miglint.report import counts, display_path
+from miglint.report.common import counts, display_path
 
 _COLOURS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 _BOLD = "\033[1m"

@@ -15,7 +15,7 @@ import pytest
 
 from miglint.project.config import Config
 from miglint.project.load import load_project
-from miglint.report import FORMATS
+from miglint.report.formats import FORMATS
 from miglint.run.lint import lint
 from tests.helpers import migration, write_tree
 

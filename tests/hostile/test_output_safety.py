@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from miglint.core.finding import Finding, Severity
-from miglint.report import FORMATS
+from miglint.report.formats import FORMATS
 from tests.github.harness import parse_command
 from tests.helpers import write_tree
 

@@ -9,7 +9,8 @@ import jsonschema
 import pytest
 
 from miglint.core.finding import Finding, Severity
-from miglint.report import FORMATS, github, markdown, sarif
+from miglint.report import github, markdown, sarif
+from miglint.report.formats import FORMATS
 from miglint.rules import all_rules
 from tests.github.harness import parse_command
 from tests.helpers import migration, run_cli, write_tree

@@ -17,7 +17,7 @@ from typing import Any
 
 from miglint.graph.nodes import Migration, NodeKey
 from miglint.project.load import Project
-from miglint.report import display_path
+from miglint.report.common import display_path
 
 DESCRIPTION = """\
 Print the migration graph without Django: like `manage.py showmigrations --plan -v 2`, the

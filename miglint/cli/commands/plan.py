@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from miglint.report import display_path
+from miglint.report.common import display_path
 from miglint.state.plan import Plan, PlanError, PlanStep, make_plan
 
 DESCRIPTION = """\
