@@ -12,7 +12,14 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from miglint.source import syntax as s
-from miglint.source.pysource import ITERATION_WRAPPERS, MAX_CHAIN_PARTS, UNKNOWN_SOURCE_CHARS, fold
+from miglint.source.frontend import (
+    ITERATION_WRAPPERS,
+    concatenation,
+    fold,
+    render_chain,
+    sequence,
+    shorten,
+)
 
 # libcst node names -> the `ast` names the fast front-end gives `Unknown.kind`.
 _AST_KINDS = {
@@ -61,10 +68,7 @@ class _Reader:
         if getattr(node, "lpar", None) and not isinstance(node, cst.Tuple | cst.GeneratorExp):
             # `ast` leaves an expression's parentheses out of its source; so must we.
             node = node.with_changes(lpar=[], rpar=[])
-        text = self.tree.code_for_node(node).strip()
-        if len(text) > UNKNOWN_SOURCE_CHARS:
-            text = text[: UNKNOWN_SOURCE_CHARS - 3] + "..."
-        return text
+        return shorten(self.tree.code_for_node(node).strip())
 
     def statements(self, nodes: object) -> tuple[s.Statement, ...]:
         result: list[s.Statement] = []
@@ -275,10 +279,7 @@ class _Reader:
             if folded is not None:
                 return folded
             if isinstance(node.operator, cst.Add):
-                parts: list[s.Value] = []
-                for side in (left, right):
-                    parts.extend(side.parts if isinstance(side, s.Concat) else (side,))
-                return s.Concat(tuple(parts), self.span(node))
+                return concatenation(left, right, self.span(node))
         elif isinstance(node, cst.UnaryOperation) and isinstance(
             node.operator, cst.Minus | cst.Plus
         ):
@@ -313,23 +314,13 @@ class _Reader:
             if isinstance(node, cst.Tuple)
             else "set"
         )
-        parts: list[s.Value] = []
-        items: list[s.Value] = []
-        spans: list[s.Span] = []
-        for element in node.elements:
-            if isinstance(element, cst.StarredElement):
-                if items:
-                    parts.append(s.Seq(kind, tuple(items), self.span(node), tuple(spans)))
-                    items, spans = [], []
-                parts.append(self.value(element.value))
-            else:
-                items.append(self.value(element.value))
-                spans.append(self.span(element.value))
-        if not parts:
-            return s.Seq(kind, tuple(items), self.span(node), tuple(spans))
-        if items:
-            parts.append(s.Seq(kind, tuple(items), self.span(node), tuple(spans)))
-        return s.Concat(tuple(parts), self.span(node))
+        elements = [
+            (self.value(element.value), None)
+            if isinstance(element, cst.StarredElement)
+            else (self.value(element.value), self.span(element.value))
+            for element in node.elements
+        ]
+        return sequence(kind, elements, self.span(node))
 
 
 def _iterated(node: cst.BaseExpression) -> cst.BaseExpression:
@@ -425,31 +416,21 @@ def _root_name(node: cst.BaseExpression) -> tuple[str, ...]:
 
 def _chain(node: cst.BaseExpression) -> str:
     """`pysource.chain` for libcst nodes."""
-    parts: list[str] = []
-    current: cst.BaseExpression = node
-    while len(parts) < MAX_CHAIN_PARTS:
-        if isinstance(current, cst.Attribute):
-            parts.append("." + current.attr.value)
-            current = current.value
-        elif isinstance(current, cst.Call):
-            parts.append("()")
-            current = current.func
-        elif isinstance(current, cst.Subscript):
-            sliced = any(isinstance(e.slice, cst.Slice) for e in current.slice)
-            parts.append("[:]" if sliced else "[]")
-            current = current.value
-        elif isinstance(current, cst.Name):
-            parts.append(current.value)
-            break
-        elif isinstance(
-            current,
-            cst.BaseNumber | cst.BaseString | cst.List | cst.Tuple | cst.Set | cst.Dict,
-        ):
-            parts.append("<literal>")
-            break
-        else:
-            parts.append("?")
-            break
-    else:
-        parts.append("?")
-    return "".join(reversed(parts))
+    return render_chain(node, _chain_step)
+
+
+def _chain_step(node: cst.BaseExpression) -> tuple[str, cst.BaseExpression | None]:
+    if isinstance(node, cst.Attribute):
+        return "." + node.attr.value, node.value
+    if isinstance(node, cst.Call):
+        return "()", node.func
+    if isinstance(node, cst.Subscript):
+        sliced = any(isinstance(e.slice, cst.Slice) for e in node.slice)
+        return ("[:]" if sliced else "[]"), node.value
+    if isinstance(node, cst.Name):
+        return node.value, None
+    if isinstance(
+        node, cst.BaseNumber | cst.BaseString | cst.List | cst.Tuple | cst.Set | cst.Dict
+    ):
+        return "<literal>", None
+    return "?", None

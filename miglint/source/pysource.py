@@ -18,6 +18,15 @@ from typing import Literal
 
 from miglint.core import inputs
 from miglint.source import syntax as s
+from miglint.source.frontend import (
+    ITERATION_WRAPPERS,
+    UNKNOWN_SOURCE_CHARS,
+    concatenation,
+    fold,
+    render_chain,
+    sequence,
+    shorten,
+)
 
 MAX_FILE_BYTES = inputs.READ_LIMIT
 # libcst's native parser crashes the process (stack overflow) on a few thousand nested
@@ -26,7 +35,6 @@ MAX_FILE_BYTES = inputs.READ_LIMIT
 MAX_LIBCST_NESTING = 100
 MAX_LIBCST_DEPTH = 200
 MAX_LIBCST_CHARS = 256 * 1024
-UNKNOWN_SOURCE_CHARS = 120
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -228,10 +236,7 @@ class _AstReader:
         return s.Span(line, column + 1, end_line, end_column + 1)
 
     def source(self, node: ast.AST) -> str:
-        segment = ast.get_source_segment(self.text, node) or type(node).__name__
-        if len(segment) > UNKNOWN_SOURCE_CHARS:
-            segment = segment[: UNKNOWN_SOURCE_CHARS - 3] + "..."
-        return segment
+        return shorten(ast.get_source_segment(self.text, node) or type(node).__name__)
 
     def short_source(self, node: ast.AST) -> str:
         """The first line of `node`'s source, cut short (cheaper than `source` in a loop)."""
@@ -387,23 +392,13 @@ class _AstReader:
             if isinstance(node, ast.Tuple)
             else "set"
         )
-        parts: list[s.Value] = []
-        items: list[s.Value] = []
-        spans: list[s.Span] = []
-        for element in node.elts:
-            if isinstance(element, ast.Starred):
-                if items:
-                    parts.append(s.Seq(kind, tuple(items), self.span(node), tuple(spans)))
-                    items, spans = [], []
-                parts.append(self.value(element.value))
-            else:
-                items.append(self.value(element))
-                spans.append(self.span(element))
-        if not parts:
-            return s.Seq(kind, tuple(items), self.span(node), tuple(spans))
-        if items:
-            parts.append(s.Seq(kind, tuple(items), self.span(node), tuple(spans)))
-        return s.Concat(tuple(parts), self.span(node))
+        elements = [
+            (self.value(element.value), None)
+            if isinstance(element, ast.Starred)
+            else (self.value(element), self.span(element))
+            for element in node.elts
+        ]
+        return sequence(kind, elements, self.span(node))
 
     def binary(self, node: ast.BinOp) -> s.Value:
         left = self.value(node.left)
@@ -412,10 +407,7 @@ class _AstReader:
         if folded is not None:
             return folded
         if isinstance(node.op, ast.Add):
-            parts: list[s.Value] = []
-            for side in (left, right):
-                parts.extend(side.parts if isinstance(side, s.Concat) else (side,))
-            return s.Concat(tuple(parts), self.span(node))
+            return concatenation(left, right, self.span(node))
         return s.Unknown(self.source(node), "binop", self.span(node))
 
 
@@ -459,38 +451,23 @@ def _root_name(node: ast.expr) -> tuple[str, ...]:
     return (node.id,) if isinstance(node, ast.Name) else ()
 
 
-# Longest chain rendered; a longer one ends in `?` (chains this long are never meaningful).
-MAX_CHAIN_PARTS = 40
-# Calls that wrap the iterable of a loop without changing what is iterated.
-ITERATION_WRAPPERS = frozenset({"enumerate", "list", "sorted", "reversed", "tuple", "set"})
-
-
 def chain(node: ast.expr) -> str:
     """`node` as a chain: `Order.objects.filter().update`, `qs[:]`, `<literal>` (see BodyCall)."""
-    parts: list[str] = []
-    current: ast.expr = node
-    while len(parts) < MAX_CHAIN_PARTS:
-        if isinstance(current, ast.Attribute):
-            parts.append("." + current.attr)
-            current = current.value
-        elif isinstance(current, ast.Call):
-            parts.append("()")
-            current = current.func
-        elif isinstance(current, ast.Subscript):
-            parts.append("[:]" if isinstance(current.slice, ast.Slice) else "[]")
-            current = current.value
-        elif isinstance(current, ast.Name):
-            parts.append(current.id)
-            break
-        elif isinstance(current, ast.Constant | ast.List | ast.Tuple | ast.Set | ast.Dict):
-            parts.append("<literal>")
-            break
-        else:
-            parts.append("?")
-            break
-    else:
-        parts.append("?")
-    return "".join(reversed(parts))
+    return render_chain(node, _chain_step)
+
+
+def _chain_step(node: ast.expr) -> tuple[str, ast.expr | None]:
+    if isinstance(node, ast.Attribute):
+        return "." + node.attr, node.value
+    if isinstance(node, ast.Call):
+        return "()", node.func
+    if isinstance(node, ast.Subscript):
+        return ("[:]" if isinstance(node.slice, ast.Slice) else "[]"), node.value
+    if isinstance(node, ast.Name):
+        return node.id, None
+    if isinstance(node, ast.Constant | ast.List | ast.Tuple | ast.Set | ast.Dict):
+        return "<literal>", None
+    return "?", None
 
 
 def _iterated(node: ast.expr) -> ast.expr:
@@ -624,38 +601,6 @@ class _AstBodyReader:
         return s.Unknown(
             self.reader.short_source(node), type(node).__name__.lower(), self.reader.span(node)
         )
-
-
-_NUMBER = (int, float)
-
-
-def fold(left: s.Value, op: ast.operator, right: s.Value) -> s.Value | None:
-    """Constant-fold `left op right` for plain numbers and strings, else None."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return None
-    if isinstance(op, ast.Add):
-        if isinstance(left, str) and isinstance(right, str):
-            return left + right
-        if isinstance(left, _NUMBER) and isinstance(right, _NUMBER):
-            return left + right
-        return None
-    if not (isinstance(left, _NUMBER) and isinstance(right, _NUMBER)):
-        return None
-    try:
-        if isinstance(op, ast.Sub):
-            return left - right
-        if isinstance(op, ast.Mult):
-            return left * right
-        if isinstance(op, ast.FloorDiv):
-            return left // right
-        if isinstance(op, ast.Div):
-            return left / right
-        if isinstance(op, ast.Pow) and abs(right) < 64:
-            result: s.Value = left**right
-            return result
-    except (ZeroDivisionError, OverflowError):
-        return None
-    return None
 
 
 def _parse_with_libcst(text: str) -> s.Module | None:
