@@ -304,3 +304,25 @@ def _outermost(folders: list[str]) -> list[str]:
             ]
             result.append(folder)
     return result
+
+
+def newer_migration(project: Project, app: App) -> Migration | None:
+    """With the change under review known (`--diff`, the Action, or the files given on the
+    command line as pre-commit gives the staged ones): the app's last changed migration
+    when the change edits its migrations (or deletes one) and none of its models files, so
+    the migrations are the newer side; else None."""
+    change = project.changed_paths if project.changed_paths is not None else project.only_paths
+    if change is None:
+        return None
+    changed = {os.path.realpath(path) for path in change}
+    if any(os.path.realpath(path) in changed for path in app.models_paths):
+        return None
+    migrations = project.app_migrations(app.key)
+    edited = [m for m in migrations if os.path.realpath(m.path) in changed]
+    folder = os.path.realpath(app.migrations_path)
+    deleted = any(os.path.dirname(path) == folder and not inputs.exists(path) for path in changed)
+    if edited:
+        return edited[-1]
+    if deleted and migrations:
+        return migrations[-1]
+    return None

@@ -1,4 +1,10 @@
-"""Every rule miglint has, one module per family, one class per rule."""
+"""Rules: every rule miglint has, one module per family, one class per rule.
+
+Takes the loaded `Project` (parsed facts, the graph, and what the state stage works out
+from them); never reads a file. Gives `Finding`s, and for some the `Edit` a fix would make
+(built with `miglint.fixes`). `base` says what a rule is; `all_rules` finds every rule class
+in this package's modules, so adding a rule touches one file.
+"""
 
 from __future__ import annotations
 
