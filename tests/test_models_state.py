@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from miglint.state.models import read_app_models
-from miglint.state.state import AppState, Undecided
+from miglint.state.state import AppState
+from miglint.state.values import Undecided
 from tests.helpers import load, migration, write_tree
 
 HEAD = "from django.db import models\n\n\n"

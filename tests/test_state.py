@@ -10,15 +10,9 @@ import pytest
 from miglint.source import syntax as s
 from miglint.source.parse import parse_migration
 from miglint.source.pysource import parse_source
-from miglint.state.state import (
-    FieldState,
-    ImportScope,
-    Undecidable,
-    canonical,
-    deconstruct_field,
-    migration_states,
-    replay_app,
-)
+from miglint.state.fields import FieldState, deconstruct_field
+from miglint.state.state import migration_states, replay_app
+from miglint.state.values import ImportScope, Undecidable, canonical
 from tests.helpers import load, migration, write_tree
 
 IMPORTS = (

@@ -13,17 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from miglint.source import syntax as s
-from miglint.state.state import (
-    ALTER_OPTION_KEYS,
-    AUTO_FIELDS,
-    RELATED_FIELDS,
-    AppState,
-    FieldState,
-    ModelState,
-    Undecidable,
-    Undecided,
-    normalize_kwargs,
-)
+from miglint.state.fields import AUTO_FIELDS, RELATED_FIELDS, FieldState, normalize_kwargs
+from miglint.state.state import ALTER_OPTION_KEYS, AppState, ModelState
+from miglint.state.values import Undecidable, Undecided
 
 _OTHER_OPTIONS = (
     "db_table",

@@ -23,20 +23,9 @@ from miglint.project.patches import python_files
 from miglint.source import syntax as s
 from miglint.source.parse import import_aliases, qualify
 from miglint.source.pysource import SourceError, decode, parse_source, read_file
-from miglint.state.state import (
-    FIELD_POSITIONAL,
-    AppState,
-    FieldState,
-    ModelState,
-    Resolved,
-    Undecidable,
-    Undecided,
-    canonical,
-    deconstruct_field,
-    field_class,
-    index_entry,
-    option_value,
-)
+from miglint.state.fields import FIELD_POSITIONAL, FieldState, deconstruct_field, field_class
+from miglint.state.state import AppState, ModelState, index_entry, option_value
+from miglint.state.values import Resolved, Undecidable, Undecided, canonical
 
 # Meta attributes that become model options (django.db.models.options.DEFAULT_NAMES).
 META_OPTIONS = (
