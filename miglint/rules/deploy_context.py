@@ -195,8 +195,6 @@ def change_scope(project: Project) -> frozenset[NodeKey]:
     return project.change_under_review
 
 
-# --- fields -------------------------------------------------------------------------------
-
 FOREIGN_KEYS = frozenset({"ForeignKey", "OneToOneField"})
 NO_COLUMN = frozenset({"ManyToManyField", "GeneratedField"})
 # Field classes that get an index unless told otherwise.
@@ -402,9 +400,6 @@ def _postgres_rewrites(old: ColumnType, new: ColumnType) -> bool:
             return True
         return new_size[1] != old_size[1] or new_size[0] < old_size[0]
     return True
-
-
-# --- RunSQL -------------------------------------------------------------------------------
 
 
 def runsql_statements(step: Step, reverse: bool = False) -> Iterator[SqlStatement]:
