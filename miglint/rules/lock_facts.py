@@ -10,9 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from miglint import sql as sqlmod
 from miglint.project.load import Project
-from miglint.rules.deploy import (
-    _text,
-)
+from miglint.rules.deploy_base import text_or_unknown
 from miglint.rules.deploy_context import (
     NO_COLUMN,
     flag,
@@ -131,15 +129,15 @@ def track_constraints(step: Step, constraints: dict[tuple[str, str, str], s.Call
     operation = step.operation
     app = step.migration.app_key
     if operation.is_("CreateModel"):
-        model = _text(operation.argument(0, "name")).lower()
+        model = text_or_unknown(operation.argument(0, "name")).lower()
         listed = s.dict_item(operation.argument(2, "options"), "constraints")
         items = listed.items if isinstance(listed, s.Seq) else ()
     elif operation.is_("AddConstraint", "AddConstraintNotValid"):
-        model = _text(operation.argument(0, "model_name")).lower()
+        model = text_or_unknown(operation.argument(0, "model_name")).lower()
         items = (operation.argument(1, "constraint"),)  # type: ignore[assignment]
     elif operation.is_("RemoveConstraint"):
-        model = _text(operation.argument(0, "model_name")).lower()
-        constraints.pop((app, model, _text(operation.argument(1, "name"))), None)
+        model = text_or_unknown(operation.argument(0, "model_name")).lower()
+        constraints.pop((app, model, text_or_unknown(operation.argument(1, "name"))), None)
         return
     else:
         return

@@ -16,15 +16,15 @@ from miglint import sql as sqlmod
 from miglint.core.finding import Finding, Severity
 from miglint.graph.nodes import Migration, NodeKey
 from miglint.project.load import Project
-from miglint.rules.deploy import (
-    _INITIAL,
-    _POSTGRES,
+from miglint.rules.deploy_base import (
+    INITIAL,
+    POSTGRES,
     DeployRule,
-    _before,
-    _field,
-    _new_product,
-    _on_product,
-    _text,
+    new_product,
+    on_product,
+    step_field,
+    step_field_before,
+    text_or_unknown,
 )
 from miglint.rules.deploy_context import (
     FOREIGN_KEYS,
@@ -111,17 +111,17 @@ def locked_table(step: Step, context: Context) -> str | None:
     if name in _ALWAYS_EXCLUSIVE:
         return table.name
     if name == "AddField":
-        found = _field(step)
+        found = step_field(step)
         return table.name if found and found[1].name != "ManyToManyField" else None
     if name in ("RemoveField", "RenameField"):
-        before = _before(step)
+        before = step_field_before(step)
         if before is None or before.has_star or before.name == "ManyToManyField":
             return None
         if name == "RenameField" and before.kwarg("db_column") is not s.MISSING:
             return None
         return table.name
     if name == "AlterField":
-        found, before = _field(step), _before(step)
+        found, before = step_field(step), step_field_before(step)
         return table.name if found and before and _alter_locks(found[0], before, found[1]) else None
     if name == "RenameModel":
         return table.name if table.db_table is None else None
@@ -229,30 +229,30 @@ class MissingLockTimeout(DeployRule):
     )
     _ADD = '        migrations.AddField("product", "note", models.TextField(null=True)),\n'
     VALID = (
-        {**_POSTGRES, **_on_product(_TIMEOUT + _ADD)},
+        {**POSTGRES, **on_product(_TIMEOUT + _ADD)},
         {
-            **_POSTGRES,
-            **_on_product(_ADD),
+            **POSTGRES,
+            **on_product(_ADD),
             "config/settings.py": (
                 "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql',\n"
                 "    'OPTIONS': {'options': '-c lock_timeout=5s'}}}\n"
             ),
         },
-        {**_POSTGRES, _INITIAL: _new_product(_ADD)},
+        {**POSTGRES, INITIAL: new_product(_ADD)},
         {
-            **_POSTGRES,
-            **_on_product(
+            **POSTGRES,
+            **on_product(
                 '        migrations.AlterField("product", "stock", '
                 "models.IntegerField(default=0, help_text='units in store')),\n"
             ),
         },
     )
     INVALID = (
-        {**_POSTGRES, **_on_product(_ADD)},
-        {**_POSTGRES, **_on_product(_ADD + _TIMEOUT)},
+        {**POSTGRES, **on_product(_ADD)},
+        {**POSTGRES, **on_product(_ADD + _TIMEOUT)},
         {
-            **_POSTGRES,
-            **_on_product(
+            **POSTGRES,
+            **on_product(
                 '        migrations.RunSQL("ALTER TABLE shop_product ADD COLUMN note text", '
                 '"ALTER TABLE shop_product DROP COLUMN note"),\n'
             ),
@@ -357,13 +357,13 @@ def _describe(step: Step) -> str:
     """`AddField Product.price`, `DeleteModel Product`, `RemoveIndex ... on Product`."""
     operation = step.operation
     model = model_label(step)
-    found = _field(step)
+    found = step_field(step)
     if found is not None:
         return f"{operation.name} {model}.{found[0]}"
     name = operation.argument(1, "name")
     if operation.is_("RemoveField", "RenameField"):
         field = operation.argument(1, "name" if operation.name == "RemoveField" else "old_name")
-        return f"{operation.name} {model}.{_text(field)}"
+        return f"{operation.name} {model}.{text_or_unknown(field)}"
     if operation.is_("RemoveIndex", "RemoveConstraint") and isinstance(name, str):
         return f"{operation.name} {name} on {model}"
     return (

@@ -21,19 +21,19 @@ from miglint.graph.nodes import NodeKey
 from miglint.project.load import Project
 from miglint.rules.base import Invalid
 from miglint.rules.data_loss import LossyAlterField
-from miglint.rules.deploy import (
-    _CHANGE,
-    _DEPENDS,
-    _INITIAL,
-    _POSTGRES,
-    _PRODUCT,
+from miglint.rules.deploy_base import (
+    CHANGE,
+    DEPENDS,
+    INITIAL,
+    POSTGRES,
+    PRODUCT,
     DeployRule,
-    _before,
-    _field,
-    _migration,
-    _new_product,
-    _on_product,
-    _text,
+    example_migration,
+    new_product,
+    on_product,
+    step_field,
+    step_field_before,
+    text_or_unknown,
 )
 from miglint.rules.deploy_context import (
     NO_COLUMN,
@@ -137,46 +137,46 @@ class AddConstraintValidated(DeployRule):
     when_unknown = False
     VALID = (
         {
-            **_POSTGRES,
-            _INITIAL: _PRODUCT,
-            _CHANGE: POSTGRES_OPERATIONS.format("AddConstraintNotValid")
-            + _migration(f'        AddConstraintNotValid("product", {_CHECK}),\n', _DEPENDS),
+            **POSTGRES,
+            INITIAL: PRODUCT,
+            CHANGE: POSTGRES_OPERATIONS.format("AddConstraintNotValid")
+            + example_migration(f'        AddConstraintNotValid("product", {_CHECK}),\n', DEPENDS),
             "shop/migrations/0003_validate.py": POSTGRES_OPERATIONS.format("ValidateConstraint")
-            + _migration(
+            + example_migration(
                 '        ValidateConstraint("product", "stock_not_negative"),\n',
                 '("shop", "0002_change")',
             ),
         },
         {
-            **_POSTGRES,
-            _INITIAL: _new_product(f'        migrations.AddConstraint("product", {_CHECK}),\n'),
+            **POSTGRES,
+            INITIAL: new_product(f'        migrations.AddConstraint("product", {_CHECK}),\n'),
         },
         {
-            **_POSTGRES,
-            **_on_product(
+            **POSTGRES,
+            **on_product(
                 '        migrations.RunSQL("ALTER TABLE shop_product ADD CONSTRAINT stock_ok '
                 'CHECK (stock >= 0) NOT VALID", migrations.RunSQL.noop),\n'
             ),
         },
         # No sign of PostgreSQL: not reported.
-        _on_product(f'        migrations.AddConstraint("product", {_CHECK}),\n'),
+        on_product(f'        migrations.AddConstraint("product", {_CHECK}),\n'),
     )
     INVALID = (
-        {**_POSTGRES, **_on_product(f'        migrations.AddConstraint("product", {_CHECK}),\n')},
+        {**POSTGRES, **on_product(f'        migrations.AddConstraint("product", {_CHECK}),\n')},
         {
             # NOT NULL with a default: Django fills the NULLs, then PostgreSQL checks every row.
-            **_POSTGRES,
-            **_on_product(
+            **POSTGRES,
+            **on_product(
                 '        migrations.AddField("product", "note", models.TextField(null=True)),\n'
             ),
-            "shop/migrations/0003_note_required.py": _migration(
+            "shop/migrations/0003_note_required.py": example_migration(
                 '        migrations.AlterField("product", "note", models.TextField(default="")),\n',
                 '("shop", "0002_change")',
             ),
         },
         {
-            **_POSTGRES,
-            **_on_product(
+            **POSTGRES,
+            **on_product(
                 '        migrations.RunSQL("ALTER TABLE shop_product ADD CONSTRAINT stock_ok '
                 'CHECK (stock >= 0)", migrations.RunSQL.noop),\n'
             ),
@@ -213,7 +213,7 @@ class AddConstraintValidated(DeployRule):
             model = model_label(step)
             if operation.is_("AddConstraint"):
                 constraint = field_call(operation.argument(1, "constraint"))
-                name = _text(constraint.kwarg("name")) if constraint else "?"
+                name = text_or_unknown(constraint.kwarg("name")) if constraint else "?"
                 if constraint and constraint.name == "CheckConstraint":
                     yield self.at(
                         migration,
@@ -239,7 +239,7 @@ class AddConstraintValidated(DeployRule):
     def alter_field(
         self, step: Step, context: Context, proven: set[tuple[str, str]]
     ) -> Iterator[Finding]:
-        found, before = _field(step), _before(step)
+        found, before = step_field(step), step_field_before(step)
         if found is None or before is None:
             return
         name, call = found
@@ -398,7 +398,7 @@ class RemoveIndexNotConcurrently(DeployRule):
     )
     backends = frozenset({"postgresql"})
     when_unknown = False
-    _INDEXED = _migration(
+    _INDEXED = example_migration(
         """\
         migrations.CreateModel(
             name="Product",
@@ -413,47 +413,47 @@ class RemoveIndexNotConcurrently(DeployRule):
     )
     VALID = (
         {
-            **_POSTGRES,
-            _INITIAL: _INDEXED,
-            _CHANGE: POSTGRES_OPERATIONS.format("RemoveIndexConcurrently")
-            + _migration(
+            **POSTGRES,
+            INITIAL: _INDEXED,
+            CHANGE: POSTGRES_OPERATIONS.format("RemoveIndexConcurrently")
+            + example_migration(
                 '        RemoveIndexConcurrently("product", "product_name_idx"),\n',
-                _DEPENDS,
+                DEPENDS,
                 extra="    atomic = False\n",
             ),
         },
         {
-            **_POSTGRES,
-            _INITIAL: _INDEXED,
-            _CHANGE: _migration(
+            **POSTGRES,
+            INITIAL: _INDEXED,
+            CHANGE: example_migration(
                 '        migrations.RunSQL("DROP INDEX CONCURRENTLY IF EXISTS product_name_idx", '
                 "migrations.RunSQL.noop),\n",
-                _DEPENDS,
+                DEPENDS,
                 extra="    atomic = False\n",
             ),
         },
         # No sign of PostgreSQL: not reported.
         {
-            _INITIAL: _INDEXED,
-            _CHANGE: _migration(
-                '        migrations.RemoveIndex("product", "product_name_idx"),\n', _DEPENDS
+            INITIAL: _INDEXED,
+            CHANGE: example_migration(
+                '        migrations.RemoveIndex("product", "product_name_idx"),\n', DEPENDS
             ),
         },
     )
     INVALID = (
         Invalid(
             {
-                **_POSTGRES,
-                _INITIAL: _INDEXED,
-                _CHANGE: _migration(
-                    '        migrations.RemoveIndex("product", "product_name_idx"),\n', _DEPENDS
+                **POSTGRES,
+                INITIAL: _INDEXED,
+                CHANGE: example_migration(
+                    '        migrations.RemoveIndex("product", "product_name_idx"),\n', DEPENDS
                 ),
             },
             {
-                _CHANGE: POSTGRES_OPERATIONS.format("RemoveIndexConcurrently")
-                + _migration(
+                CHANGE: POSTGRES_OPERATIONS.format("RemoveIndexConcurrently")
+                + example_migration(
                     '        RemoveIndexConcurrently("product", "product_name_idx"),\n',
-                    _DEPENDS,
+                    DEPENDS,
                     extra="    atomic = False\n",
                 )
             },
@@ -462,40 +462,40 @@ class RemoveIndexNotConcurrently(DeployRule):
         # Not the migration's only operation: the other one would lose its transaction.
         Invalid(
             {
-                **_POSTGRES,
-                _INITIAL: _INDEXED,
-                _CHANGE: _migration(
+                **POSTGRES,
+                INITIAL: _INDEXED,
+                CHANGE: example_migration(
                     '        migrations.RemoveIndex("product", "product_name_idx"),\n'
                     '        migrations.AddField("product", "note", models.TextField(null=True)),\n',
-                    _DEPENDS,
+                    DEPENDS,
                 ),
             },
             {
-                _CHANGE: POSTGRES_OPERATIONS.format("RemoveIndexConcurrently")
-                + _migration(
+                CHANGE: POSTGRES_OPERATIONS.format("RemoveIndexConcurrently")
+                + example_migration(
                     '        RemoveIndexConcurrently("product", "product_name_idx"),\n'
                     '        migrations.AddField("product", "note", models.TextField(null=True)),\n',
-                    _DEPENDS,
+                    DEPENDS,
                     extra="    atomic = False\n",
                 )
             },
             UNSAFE,
         ),
         {
-            **_POSTGRES,
-            _INITIAL: _INDEXED,
-            _CHANGE: _migration(
+            **POSTGRES,
+            INITIAL: _INDEXED,
+            CHANGE: example_migration(
                 '        migrations.AlterField("product", "name", '
                 "models.CharField(max_length=100)),\n",
-                _DEPENDS,
+                DEPENDS,
             ),
         },
         {
-            **_POSTGRES,
-            _INITIAL: _INDEXED,
-            _CHANGE: _migration(
+            **POSTGRES,
+            INITIAL: _INDEXED,
+            CHANGE: example_migration(
                 '        migrations.RunSQL("DROP INDEX product_name_idx", migrations.RunSQL.noop),\n',
-                _DEPENDS,
+                DEPENDS,
             ),
         },
     )
@@ -541,10 +541,10 @@ class RemoveIndexNotConcurrently(DeployRule):
             model = model_label(step)
             message, fix = None, _DROP_CONCURRENTLY
             if operation.is_("RemoveIndex"):
-                name = _text(operation.argument(1, "name"))
+                name = text_or_unknown(operation.argument(1, "name"))
                 message, fix = f"RemoveIndex {name} on {model} drops it", _REMOVE_CONCURRENTLY
             elif operation.is_("AlterField"):
-                found, before = _field(step), _before(step)
+                found, before = step_field(step), step_field_before(step)
                 if found and before is not None and drops_index(before, found[1]):
                     message = f"AlterField {model}.{found[0]} drops its index"
             elif operation.is_("AlterIndexTogether") and step.table is not None:
@@ -553,7 +553,7 @@ class RemoveIndexNotConcurrently(DeployRule):
                 if new_sets is not None and old_sets and old_sets - new_sets:
                     message = f"AlterIndexTogether on {model} drops an index"
             elif operation.is_("RemoveConstraint"):
-                name = _text(operation.argument(1, "name"))
+                name = text_or_unknown(operation.argument(1, "name"))
                 key = (migration.app_key, model.lower(), name)
                 constraint = constraints.get(key)
                 if constraint is not None and index_backed(constraint):

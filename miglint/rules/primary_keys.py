@@ -13,12 +13,7 @@ from miglint import sql as sqlmod
 from miglint.core.finding import Finding, Severity
 from miglint.graph.nodes import Migration, NodeKey
 from miglint.project.load import Project
-from miglint.rules.deploy import (
-    _DEPENDS,
-    DeployRule,
-    _migration,
-    _text,
-)
+from miglint.rules.deploy_base import DEPENDS, DeployRule, example_migration, text_or_unknown
 from miglint.rules.deploy_context import (
     Context,
     flag,
@@ -103,30 +98,30 @@ class IntPrimaryKey(DeployRule):
         ),
 """
     VALID = (
-        _migration(_MODEL.format(key="BigAutoField", options="")),
+        example_migration(_MODEL.format(key="BigAutoField", options="")),
         {
-            "shop/migrations/0001_initial.py": _migration(
+            "shop/migrations/0001_initial.py": example_migration(
                 _MODEL.format(key="AutoField", options=""), extra="    initial = True\n"
             ),
-            "shop/migrations/0002_bigger_keys.py": _migration(
+            "shop/migrations/0002_bigger_keys.py": example_migration(
                 '        migrations.AlterField("order", "id", models.BigAutoField('
                 "auto_created=True, primary_key=True, serialize=False)),\n",
-                _DEPENDS,
+                DEPENDS,
             ),
         },
         {
             "pyproject.toml": '[tool.miglint]\ndatabase = "sqlite"\n',
-            "shop/migrations/0001_initial.py": _migration(
+            "shop/migrations/0001_initial.py": example_migration(
                 _MODEL.format(key="AutoField", options="")
             ),
         },
-        _migration(
+        example_migration(
             _MODEL.format(key="AutoField", options='\n            options={"managed": False},')
         ),
     )
     INVALID = (
-        _migration(_MODEL.format(key="AutoField", options="")),
-        _migration(
+        example_migration(_MODEL.format(key="AutoField", options="")),
+        example_migration(
             """\
         migrations.CreateModel(
             name="Country",
@@ -138,7 +133,7 @@ class IntPrimaryKey(DeployRule):
         ),
         {
             "config/settings.py": "DEFAULT_AUTO_FIELD = 'django.db.models.AutoField'\n",
-            "shop/migrations/0001_initial.py": _migration(
+            "shop/migrations/0001_initial.py": example_migration(
                 '        migrations.CreateModel("Order", [("number", models.CharField(max_length=32))]),\n'
             ),
         },
@@ -245,7 +240,7 @@ def _follow_key(step: Step, keys: dict[str, _Key], default: str | None) -> None:
         keys.pop(lower, None)
     elif name == "RenameModel":
         moved = keys.pop(lower, None)
-        new = _text(operation.argument(1, "new_name"))
+        new = text_or_unknown(operation.argument(1, "new_name"))
         if moved is not None:
             table = moved.table if step.table is None else step.table.name
             if step.table is not None and step.table.db_table is None:
@@ -254,7 +249,7 @@ def _follow_key(step: Step, keys: dict[str, _Key], default: str | None) -> None:
                 moved.step, new, moved.field, moved.kind, table, moved.from_default
             )
     elif name in ("AddField", "AlterField"):
-        field = _text(operation.argument(1, "name"))
+        field = text_or_unknown(operation.argument(1, "name"))
         value = operation.argument(2, "field")
         current = keys.get(lower)
         if isinstance(value, s.Call) and flag(value, "primary_key") is True:
@@ -271,17 +266,17 @@ def _follow_key(step: Step, keys: dict[str, _Key], default: str | None) -> None:
         current = keys.get(lower)
         if (
             current is not None
-            and current.field.lower() == _text(operation.argument(1, "name")).lower()
+            and current.field.lower() == text_or_unknown(operation.argument(1, "name")).lower()
         ):
             keys.pop(lower, None)
     elif name == "RenameField":
         current = keys.get(lower)
-        old = _text(operation.argument(1, "old_name"))
+        old = text_or_unknown(operation.argument(1, "old_name"))
         if current is not None and current.field.lower() == old.lower():
             keys[lower] = _Key(
                 current.step,
                 current.model,
-                _text(operation.argument(2, "new_name")),
+                text_or_unknown(operation.argument(2, "new_name")),
                 current.kind,
                 current.table,
                 current.from_default,

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 
 from miglint import sql as sqlmod
 from miglint.core.finding import Finding, Severity
-from miglint.rules.deploy import (
-    _CHANGE,
-    _DEPENDS,
-    _INITIAL,
-    _POSTGRES,
-    _PRODUCT,
+from miglint.rules.deploy_base import (
+    CHANGE,
+    DEPENDS,
+    INITIAL,
+    POSTGRES,
+    PRODUCT,
     DeployRule,
-    _field,
-    _migration,
-    _new_product,
-    _on_product,
+    example_migration,
+    new_product,
+    on_product,
+    step_field,
 )
 from miglint.rules.deploy_context import (
     Context,
@@ -144,53 +144,53 @@ class TableRewriteOnAddField(DeployRule):
     _IMPORT = "from django.contrib.postgres.functions import RandomUUID\n"
     VALID = (
         {
-            **_POSTGRES,
-            **_on_product(
+            **POSTGRES,
+            **on_product(
                 '        migrations.AddField("product", "added", '
                 "models.DateTimeField(db_default=models.functions.Now())),\n"
             ),
         },
         {
-            **_POSTGRES,
-            **_on_product(
+            **POSTGRES,
+            **on_product(
                 '        migrations.AddField("product", "active", '
                 "models.BooleanField(db_default=True)),\n"
             ),
         },
         {
-            **_POSTGRES,
-            _INITIAL: _IMPORT
-            + _new_product(
+            **POSTGRES,
+            INITIAL: _IMPORT
+            + new_product(
                 '        migrations.AddField("product", "token", '
                 "models.UUIDField(db_default=RandomUUID())),\n"
             ),
         },
         {
-            **_POSTGRES,
-            **_on_product(
+            **POSTGRES,
+            **on_product(
                 '        migrations.AddField("product", "token", models.UUIDField(null=True)),\n'
             ),
         },
     )
     INVALID = (
         {
-            **_POSTGRES,
-            _INITIAL: _PRODUCT,
-            _CHANGE: _IMPORT
-            + _migration(
+            **POSTGRES,
+            INITIAL: PRODUCT,
+            CHANGE: _IMPORT
+            + example_migration(
                 '        migrations.AddField("product", "token", '
                 "models.UUIDField(db_default=RandomUUID())),\n",
-                _DEPENDS,
+                DEPENDS,
             ),
         },
-        _on_product(
+        on_product(
             '        migrations.AddField("product", "double_stock", models.GeneratedField('
             'expression=models.F("stock") * 2, output_field=models.IntegerField(), '
             "db_persist=True)),\n"
         ),
         {
-            **_POSTGRES,
-            **_on_product(
+            **POSTGRES,
+            **on_product(
                 '        migrations.RunSQL("ALTER TABLE shop_product ADD COLUMN token uuid '
                 'DEFAULT gen_random_uuid()", migrations.RunSQL.noop),\n'
             ),
@@ -201,7 +201,7 @@ class TableRewriteOnAddField(DeployRule):
         operation = step.operation
         postgres = context.database == "postgresql"
         if operation.is_("AddField") and not context.is_new(step) and has_table(step):
-            found = _field(step)
+            found = step_field(step)
             rewrite = _rewrite(found[1]) if found else None
             if found and rewrite and (rewrite.kind != "volatile" or postgres):
                 where = context.where() if rewrite.kind == "volatile" else ""
