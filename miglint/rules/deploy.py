@@ -18,7 +18,6 @@ from miglint import sql as sqlmod
 from miglint.core.finding import UNSAFE, Edit, Finding, Severity
 from miglint.project.load import Project
 from miglint.rules.base import Invalid
-from miglint.rules.data_loss import LossyAlterField
 from miglint.rules.deploy_context import (
     NO_COLUMN,
     Context,
@@ -33,6 +32,7 @@ from miglint.rules.deploy_context import (
     rewrites,
     sql_hazards,
 )
+from miglint.rules.lossy_alter import LossyAlterField
 from miglint.state.history import nullable
 from miglint.state.tablestate import Step, default_table
 

@@ -20,7 +20,6 @@ from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.graph.nodes import NodeKey
 from miglint.project.load import Project
 from miglint.rules.base import Invalid
-from miglint.rules.data_loss import LossyAlterField
 from miglint.rules.deploy_base import (
     CHANGE,
     DEPENDS,
@@ -45,6 +44,7 @@ from miglint.rules.deploy_context import (
     runsql_statements,
     sql_hazards,
 )
+from miglint.rules.lossy_alter import LossyAlterField
 from miglint.source import syntax as s
 from miglint.state.history import nullable
 from miglint.state.tablestate import Step, default_table, together_sets
