@@ -1,8 +1,10 @@
-"""Data-migration hygiene (MIG6xx): what the functions given to RunPython do.
+"""Data-migration hygiene: what the functions given to RunPython do with models: today's
+model imported instead of `apps.get_model` (MIG601), `save()`, `delete()` or `create()` per
+object in a loop (MIG602), a whole table read at once without batching (MIG603).
 
-The functions are the module-level functions named in `RunPython(code, reverse_code)` (also
-by keyword and through `functools.partial`), plus the module-level functions they call. A
-function imported from another module cannot be seen and is skipped.
+The functions are read by `runpython` (the module-level functions named in RunPython and
+those they call; a function imported from another module cannot be seen and is skipped).
+What a function does with its `apps, schema_editor` arguments is in `runpython_arguments`.
 """
 
 from __future__ import annotations
@@ -12,151 +14,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from miglint import sql
 from miglint.core.finding import UNSAFE, Edit, Finding, Severity
 from miglint.graph.nodes import Migration
 from miglint.project.load import Project
 from miglint.rules.base import Invalid, MigrationRule
 from miglint.source import syntax as s
-from miglint.source.parse import Operation
-from miglint.state.history import database_operations
 
 if TYPE_CHECKING:
     from miglint.fixes.source import FixSource
-
-_MANAGERS = ("objects", "_default_manager", "_base_manager")
-# Calls that return a queryset (or a manager's): iterating one reads rows from a table.
-_QUERYSET_CALLS = (
-    "all",
-    "filter",
-    "exclude",
-    "iterator",
-    "select_related",
-    "prefetch_related",
-    "order_by",
-    "only",
-    "defer",
-    "distinct",
-    "annotate",
-    "using",
-    "values",
-    "values_list",
+from miglint.rules.runpython import (
+    MANAGERS,
+    RunPythonFunction,
+    binding_of,
+    enclosing_loops,
+    from_manager,
+    reads_table,
+    receiver_of,
+    resolved_chain,
+    runpython_functions,
 )
-_QUERYSET_CALL = re.compile(r"\.(?:" + "|".join(_QUERYSET_CALLS) + r")\(\)")
-_MANAGER = re.compile(r"\.(?:" + "|".join(_MANAGERS) + r")(?:\.|$)")
-# Schema editor methods that change the schema directly (what operations normally do).
-_SCHEMA_METHODS = frozenset(
-    {
-        "create_model",
-        "delete_model",
-        "add_field",
-        "remove_field",
-        "alter_field",
-        "add_index",
-        "remove_index",
-        "rename_index",
-        "add_constraint",
-        "remove_constraint",
-        "alter_db_table",
-        "alter_unique_together",
-        "alter_index_together",
-    }
-)
-_DDL_START = re.compile(
-    r"^\s*(?:--[^\n]*\n\s*)*(CREATE|ALTER|DROP|TRUNCATE|RENAME|COMMENT\s+ON)\b", re.IGNORECASE
-)
-_STRING_PREFIX = re.compile(r"""^[rRbBfFuU]{0,2}(?:'''|\"\"\"|'|")""")
-
-
-@dataclass(frozen=True)
-class RunPythonFunction:
-    """A module-level function that RunPython runs, directly or through the functions it calls."""
-
-    function: s.FunctionDef
-    operation: Operation
-    # "code" or "reverse_code"; the function reached through calls keeps its caller's role.
-    role: str
-    # Where the operation names it.
-    span: s.Span
-    # Positional arguments bound by functools.partial (the direct function only).
-    bound: int = 0
-    direct: bool = True
-    # Parameters bound by name through functools.partial; None when `*`/`**` hide them.
-    keywords: tuple[str, ...] | None = ()
-
-
-def runpython_functions(migration: Migration) -> Iterator[RunPythonFunction]:
-    """Every function the migration's RunPython operations run, each once per role."""
-    facts = migration.facts
-    functions = {function.name: function for function in facts.function_defs}
-    seen: set[tuple[str, str]] = set()
-    for _, operation in database_operations(facts.operations):
-        if not operation.is_("RunPython") or operation.call is None:
-            continue
-        for position, role in ((0, "code"), (1, "reverse_code")):
-            value = operation.argument(position, role)
-            bound = 0
-            keywords: tuple[str, ...] | None = ()
-            if isinstance(value, s.Call) and value.name == "partial" and value.args:
-                bound = len(value.args) - 1
-                keywords = None if value.has_star else tuple(k.name for k in value.kwargs)
-                value = value.args[0]
-            if not isinstance(value, s.Ref) or value.name not in functions:
-                continue
-            span = operation.argument_span(position, role)
-            queue = [functions[value.name]]
-            direct = True
-            while queue:
-                function = queue.pop(0)
-                if (function.name, role) in seen:
-                    continue
-                seen.add((function.name, role))
-                yield RunPythonFunction(function, operation, role, span, bound, direct, keywords)
-                direct = False
-                queue.extend(
-                    functions[call.callee]
-                    for call in function.body.calls
-                    if call.callee in functions
-                )
-
-
-def _enclosing_loops(body: s.FunctionBody, index: int) -> Iterator[s.Loop]:
-    while 0 <= index < len(body.loops):
-        loop = body.loops[index]
-        yield loop
-        index = loop.parent
-
-
-def _binding(body: s.FunctionBody, name: str) -> s.Binding | None:
-    found = None
-    for binding in body.bindings:
-        if binding.name == name:
-            found = binding
-    return found
-
-
-def _resolved_chain(body: s.FunctionBody, chain: str) -> str:
-    """`chain`, or what a bare local name in it was assigned from (one level)."""
-    if chain.isidentifier():
-        binding = _binding(body, chain)
-        if binding is not None:
-            return binding.chain
-    return chain
-
-
-def reads_table(chain: str) -> bool:
-    """The chain is a queryset of a model (`Order.objects.filter()`, `order.lines.all()`)."""
-    return bool(_MANAGER.search(chain) or _QUERYSET_CALL.search(chain))
-
-
-def _from_manager(chain: str) -> bool:
-    return bool(_MANAGER.search(chain))
-
-
-def _receiver(callee: str) -> tuple[str, str]:
-    receiver, _, method = callee.rpartition(".")
-    return receiver, method
-
 
 _IMPORTED_ORDER = """\
 from django.db import migrations
@@ -448,7 +324,7 @@ def _uses(found: RunPythonFunction, module_imports: tuple[s.Import, ...]) -> Ite
         if i.module == "django.apps" and i.name == "apps"
     }
     for call in body.calls:
-        receiver, method = _receiver(call.callee)
+        receiver, method = receiver_of(call.callee)
         if method == "get_model" and receiver in registry and receiver not in function.params:
             yield _ModelUse(
                 found,
@@ -658,12 +534,12 @@ def per_row_writes(body: s.FunctionBody) -> Iterator[tuple[s.BodyCall, s.Loop, s
         loop = next(
             (
                 loop
-                for loop in _enclosing_loops(body, call.loop)
-                if loop.kind != "while" and reads_table(_resolved_chain(body, loop.iterable))
+                for loop in enclosing_loops(body, call.loop)
+                if loop.kind != "while" and reads_table(resolved_chain(body, loop.iterable))
             ),
             None,
         )
-        if loop is None or _small_table(_resolved_chain(body, loop.iterable), body):
+        if loop is None or _small_table(resolved_chain(body, loop.iterable), body):
             continue
         found = _per_row(call, loop, body)
         if found is not None:
@@ -671,8 +547,8 @@ def per_row_writes(body: s.FunctionBody) -> Iterator[tuple[s.BodyCall, s.Loop, s
 
 
 def _per_row(call: s.BodyCall, loop: s.Loop, body: s.FunctionBody) -> tuple[str, str] | None:
-    receiver, method = _receiver(call.callee)
-    rows = _resolved_chain(body, loop.iterable)
+    receiver, method = receiver_of(call.callee)
+    rows = resolved_chain(body, loop.iterable)
     where = f"for each row of `{rows}`"
     if method == "save" and re.fullmatch(r"[A-Z]\w*\(\)", receiver):
         return f"`{call.callee}()` runs one INSERT {where}", _INSERT
@@ -689,7 +565,7 @@ def _per_row(call: s.BodyCall, loop: s.Loop, body: s.FunctionBody) -> tuple[str,
     if method == "create":
         head = receiver.partition(".")[0]
         related = receiver.count(".") == 1 and head in loop.targets
-        if related or receiver.rpartition(".")[2] in _MANAGERS:
+        if related or receiver.rpartition(".")[2] in MANAGERS:
             return f"`{call.callee}()` runs one INSERT {where}", _INSERT
     return None
 
@@ -808,10 +684,10 @@ def _unbatched(body: s.FunctionBody, loop: s.Loop) -> str | None:
     """The queryset a loop reads whole (no `.iterator()`, slice or outer batching loop)."""
     if loop.kind == "while":
         return None
-    chain = _resolved_chain(body, loop.iterable)
-    if not _from_manager(chain) or ".iterator()" in chain or "[" in chain:
+    chain = resolved_chain(body, loop.iterable)
+    if not from_manager(chain) or ".iterator()" in chain or "[" in chain:
         return None
-    if any(outer.kind == "while" for outer in _enclosing_loops(body, loop.parent)):
+    if any(outer.kind == "while" for outer in enclosing_loops(body, loop.parent)):
         return None
     if _small_table(chain, body) or _grouped(chain):
         return None
@@ -828,16 +704,16 @@ def _kept_for_bulk(body: s.FunctionBody, loop: s.Loop) -> tuple[str, str] | None
         if index in (position, *_ancestors(body, position))
     }
     appended = {
-        _receiver(call.callee)[0]
+        receiver_of(call.callee)[0]
         for call in body.calls
         if call.loop in inside
-        and _receiver(call.callee)[1] == "append"
+        and receiver_of(call.callee)[1] == "append"
         and len(call.args) == 1
         and isinstance(call.args[0], s.Ref)
         and call.args[0].name in loop.targets
     }
     for call in body.calls:
-        method = _receiver(call.callee)[1]
+        method = receiver_of(call.callee)[1]
         if call.loop in inside or method not in ("bulk_update", "bulk_create") or not call.args:
             continue
         first = call.args[0]
@@ -867,259 +743,8 @@ def _small_table(chain: str, body: s.FunctionBody) -> bool:
     root = re.split(r"[.(\[]", chain, maxsplit=1)[0]
     if root in _SMALL_MODELS:
         return True
-    binding = _binding(body, root)
+    binding = binding_of(body, root)
     if binding is None or not binding.chain.endswith("get_model()"):
         return False
     source = binding.value.source if isinstance(binding.value, s.Unknown) else ""
     return bool(_SMALL_MODEL_NAME.search(source))
-
-
-class SchemaEditorDdlInRunPython(MigrationRule):
-    """DDL run from RunPython (`schema_editor.execute("ALTER TABLE ...")`, a cursor's
-    `execute()`, or `schema_editor.add_field(...)`) changes the schema behind Django's back:
-    the migration state does not know about it, so the autodetector later generates a
-    migration that conflicts with it, `sqlmigrate` does not show it, and rolling back does
-    not undo it unless the reverse function repeats it by hand.
-
-    Use an operation instead: `RunSQL(sql, reverse_sql, state_operations=[...])` (or
-    `SeparateDatabaseAndState`) for hand-written DDL, `AddIndex`/`AddConstraint`, or
-    `CreateExtension` for extensions. Queries and data changes (SELECT, UPDATE, INSERT) are
-    not reported.
-    """
-
-    code = "MIG604"
-    name = "schema-editor-ddl-in-runpython"
-    severity = Severity.WARNING
-    summary = "DDL run inside RunPython, hidden from the migration state."
-    fix = "Move the DDL into RunSQL(sql, reverse_sql, state_operations=[...]) or the matching operation."
-    VALID = (
-        """\
-from django.db import migrations
-
-
-def fill_totals(apps, schema_editor):
-    schema_editor.execute("UPDATE shop_order SET total = price * quantity WHERE total IS NULL")
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(fill_totals, migrations.RunPython.noop)]
-""",
-        """\
-from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    operations = [
-        migrations.RunSQL(
-            "CREATE INDEX order_created_idx ON shop_order (created)",
-            "DROP INDEX order_created_idx",
-        )
-    ]
-""",
-    )
-    INVALID = (
-        """\
-from django.db import migrations
-
-
-def add_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("CREATE INDEX order_created_idx ON shop_order (created)")
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(add_index, migrations.RunPython.noop)]
-""",
-        """\
-from django.db import migrations
-
-
-def widen(apps, schema_editor):
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE shop_order ALTER COLUMN note TYPE text")
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(widen, migrations.RunPython.noop)]
-""",
-    )
-
-    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
-        for found in runpython_functions(migration):
-            function = found.function
-            editor = function.params[1] if len(function.params) > 1 else "schema_editor"
-            for call in function.body.calls:
-                receiver, method = _receiver(call.callee)
-                if receiver == editor and method in _SCHEMA_METHODS:
-                    yield self.at(
-                        migration,
-                        call.span,
-                        f"{function.name}() changes the schema with {call.callee}(): the "
-                        "migration state does not know about it",
-                    )
-                    continue
-                if method not in ("execute", "executemany") or not call.args:
-                    continue
-                if receiver != editor and "cursor" not in receiver:
-                    continue
-                statement = _ddl(_argument_text(call.args[0], function.body))
-                if statement is not None:
-                    yield self.at(
-                        migration,
-                        call.span,
-                        f"{function.name}() runs DDL ({statement}) through {call.callee}(): a "
-                        "schema change hidden from the migration state",
-                    )
-
-
-def _argument_text(value: s.Value, body: s.FunctionBody) -> str | None:
-    """The SQL text an `execute()` argument starts with, following one local name."""
-    if isinstance(value, s.Ref) and value.name.isidentifier():
-        binding = _binding(body, value.name)
-        if binding is not None:
-            value = binding.value
-    if isinstance(value, str):
-        return value
-    if isinstance(value, s.Unknown):
-        match = _STRING_PREFIX.match(value.source)
-        if match:
-            return value.source[match.end() :]
-    return None
-
-
-def _ddl(text: str | None) -> str | None:
-    """The leading words of the first DDL statement in `text`, or None."""
-    if not text:
-        return None
-    for statement in sql.classify(text):
-        if statement.kind == "ddl":
-            return " ".join(statement.text.split()[:3]).rstrip(";")
-    match = _DDL_START.match(text)
-    return " ".join(text[match.start(1) :].split()[:3]) if match else None
-
-
-_ONE_PARAMETER = """\
-from django.db import migrations
-
-
-def forwards(apps, schema_editor):
-    apps.get_model("shop", "Order").objects.update(flag=True)
-
-
-def backwards(apps):
-    apps.get_model("shop", "Order").objects.update(flag=False)
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(forwards, backwards)]
-"""
-
-
-class RunPythonBadSignature(MigrationRule):
-    """Django calls the functions given to RunPython as `function(apps, schema_editor)`. A
-    function that cannot take those two positional arguments (`def forwards(apps):`, a
-    `functools.partial` that binds one too many, or that binds a parameter the call already
-    fills) raises `TypeError` in the middle of `migrate`, in production, after every
-    earlier migration of the deploy has run. Nothing catches it before: Django imports
-    the migration without calling the function.
-
-    Only what the text shows is checked: a function imported from elsewhere, and a partial
-    with `*args` or `**kwargs`, are skipped.
-    """
-
-    code = "MIG605"
-    name = "runpython-bad-signature"
-    severity = Severity.ERROR
-    summary = "A RunPython function that cannot be called as function(apps, schema_editor)."
-    fix = (
-        "Define it as `def name(apps, schema_editor):` (extra parameters need defaults or partial)."
-    )
-    VALID = (
-        """\
-import functools
-
-from django.db import migrations
-
-
-def set_flag(apps, schema_editor, value=True):
-    apps.get_model("shop", "Order").objects.update(flag=value)
-
-
-def noop(*args):
-    pass
-
-
-class Migration(migrations.Migration):
-    operations = [
-        migrations.RunPython(set_flag, functools.partial(set_flag, value=False)),
-        migrations.RunPython(noop, noop),
-    ]
-""",
-    )
-    INVALID = (
-        Invalid(
-            _ONE_PARAMETER,
-            _ONE_PARAMETER.replace("def backwards(apps):", "def backwards(apps, schema_editor):"),
-            UNSAFE,
-        ),
-        """\
-import functools
-
-from django.db import migrations
-
-
-def set_flag(apps, schema_editor, value):
-    apps.get_model("shop", "Order").objects.update(flag=value)
-
-
-class Migration(migrations.Migration):
-    operations = [migrations.RunPython(functools.partial(set_flag, apps=None, value=True))]
-""",
-    )
-
-    autofix = (
-        "For a function that takes fewer than two positional parameters (and nothing bound "
-        "by functools.partial), `--fix --unsafe-fixes` adds the missing ones, `apps` and "
-        "`schema_editor`. Unsafe: a function that could not run until now will run; read it "
-        "once. A partial that binds too much is not fixed."
-    )
-
-    def edit(self, finding: Finding, source: FixSource) -> Edit | None:
-        migration = source.migration
-        if migration is None:
-            return None
-        span = s.Span(finding.line, finding.column, finding.end_line, finding.end_column)
-        for found in runpython_functions(migration):
-            if found.span == span and found.direct and not found.bound and not found.keywords:
-                from miglint.fixes.signature import missing_parameters
-
-                return missing_parameters(source, found.function)
-        return None
-
-    def check_migration(self, migration: Migration, project: Project) -> Iterator[Finding]:
-        for found in runpython_functions(migration):
-            if not found.direct or found.keywords is None:
-                continue
-            problem = _call_problem(found.function, found.bound, found.keywords)
-            if problem is not None:
-                yield self.at(
-                    migration,
-                    found.span,
-                    f"RunPython calls {found.function.name}(apps, schema_editor) as its "
-                    f"{found.role}, which raises TypeError: {problem}",
-                )
-
-
-def _call_problem(function: s.FunctionDef, bound: int, keywords: tuple[str, ...]) -> str | None:
-    """Why `function(*bound_args, apps, schema_editor, **keywords)` fails, or None."""
-    given = bound + 2
-    params = function.params
-    if given > len(params) and not function.varargs:
-        return f"it takes {len(params)} positional argument{'s' if len(params) != 1 else ''}"
-    for name in keywords:
-        if name in params[:given]:
-            return f"{name!r} is given twice (by position and by functools.partial)"
-    missing = [name for name in params[given : function.required] if name not in keywords]
-    if missing:
-        return "missing " + ", ".join(repr(name) for name in missing)
-    return None
