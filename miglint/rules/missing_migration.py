@@ -19,7 +19,8 @@ from miglint.state.autodetect import (
     first_location,
     models_file,
 )
-from miglint.state.models import ProjectClasses, files_defining, read_app_models
+from miglint.state.models import files_defining, read_app_models
+from miglint.state.project_classes import ProjectClasses
 from miglint.state.state import ALTER_OPTION_KEYS, AppState, migration_states
 
 _INITIAL = """\

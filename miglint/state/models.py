@@ -128,12 +128,12 @@ class ClassRef:
 
 
 @dataclass
-class _ClassInfo:
+class ClassInfo:
     """What a class is: a model (abstract or not), a Choices enum, a manager, or unknown."""
 
     kind: str  # "model", "choices", "manager", "field", "enum", "plain", "unknown"
     ref: ClassRef | None = None
-    parents: list[_ClassInfo] = field(default_factory=list)
+    parents: list[ClassInfo] = field(default_factory=list)
     # External base classes that may add fields (e.g. django.contrib's AbstractUser).
     opaque_bases: list[str] = field(default_factory=list)
     meta: dict[str, tuple[s.Value, Module]] | None = None
@@ -165,7 +165,7 @@ class ModelsReader:
         self.top = top
         self.read = read
         self.modules: dict[str, Module | None] = {}
-        self.infos: dict[tuple[str, str], _ClassInfo] = {}
+        self.infos: dict[tuple[str, str], ClassInfo] = {}
         self.notes: list[str] = []
         self.files: dict[tuple[str, str], str | None] = {}
         # Class attributes built by classes miglint cannot read, which may add models.
@@ -307,17 +307,17 @@ class ModelsReader:
 
     # --- classes -----------------------------------------------------------------------
 
-    def info(self, ref: ClassRef, depth: int = 0) -> _ClassInfo:
+    def info(self, ref: ClassRef, depth: int = 0) -> ClassInfo:
         key = ref.key
         if key in self.infos:
             return self.infos[key]
-        self.infos[key] = _ClassInfo("unknown", ref)  # cycle guard
+        self.infos[key] = ClassInfo("unknown", ref)  # cycle guard
         info = self._info(ref, depth)
         self.infos[key] = info
         return info
 
-    def _info(self, ref: ClassRef, depth: int) -> _ClassInfo:
-        info = _ClassInfo("plain", ref)
+    def _info(self, ref: ClassRef, depth: int) -> ClassInfo:
+        info = ClassInfo("plain", ref)
         kinds: list[str] = []
         for base in ref.node.bases:
             if not isinstance(base, s.Ref):
@@ -411,7 +411,7 @@ class ModelsReader:
             info.field_base = bases.pop() if simple else None
         return info
 
-    def _read_meta(self, info: _ClassInfo) -> None:
+    def _read_meta(self, info: ClassInfo) -> None:
         assert info.ref is not None
         meta_node = next(
             (st for st in info.ref.node.body if isinstance(st, s.ClassDef) and st.name == "Meta"),
@@ -469,7 +469,7 @@ class ModelsReader:
 
     def _meta_expression(
         self,
-        info: _ClassInfo,
+        info: ClassInfo,
         attributes: dict[str, tuple[s.Value, Module]],
         module: Module,
         statement: s.Other,
@@ -518,7 +518,7 @@ class ModelsReader:
                     return self.list_items(found[0], found[1], depth + 1)
         raise Undecidable(f"a list miglint cannot read: {_describe_value(value)}")
 
-    def _inherited_meta(self, info: _ClassInfo) -> dict[str, tuple[s.Value, Module]] | None:
+    def _inherited_meta(self, info: ClassInfo) -> dict[str, tuple[s.Value, Module]] | None:
         for parent in info.parents:
             if parent.kind != "model":
                 continue
@@ -529,7 +529,7 @@ class ModelsReader:
                 return found
         return None
 
-    def _read_choices(self, info: _ClassInfo) -> None:
+    def _read_choices(self, info: ClassInfo) -> None:
         assert info.ref is not None
         integer = any(
             isinstance(b, s.Ref) and b.last == "IntegerChoices" for b in info.ref.node.bases
@@ -566,7 +566,7 @@ class ModelsReader:
         info.choices = ("list", tuple(pairs))
         del integer
 
-    def _read_enum(self, info: _ClassInfo) -> None:
+    def _read_enum(self, info: ClassInfo) -> None:
         """Members of an enum.Enum subclass: name -> (value, or Undecided; the name)."""
         assert info.ref is not None
         scope = ModuleScope(self, info.ref.module)
@@ -792,7 +792,7 @@ class ModelsReader:
                     )
                 models.setdefault(state.key, state)
 
-    def _placed(self, info: _ClassInfo) -> bool:
+    def _placed(self, info: ClassInfo) -> bool:
         """Whether a model's app is known: Meta.app_label, or its module is in an app."""
         assert info.ref is not None
         path = info.ref.module.path
@@ -800,7 +800,7 @@ class ModelsReader:
             path.startswith(app.path + os.sep) for app in self.apps
         )
 
-    def _app_label(self, info: _ClassInfo) -> str | None:
+    def _app_label(self, info: ClassInfo) -> str | None:
         """The app a model registers with: Meta.app_label, else the app its module is in."""
         meta = info.meta or {}
         if "app_label" in meta:
@@ -808,7 +808,7 @@ class ModelsReader:
             return value if isinstance(value, str) else None
         return self._label_of(info)
 
-    def model_state(self, info: _ClassInfo) -> ModelState:
+    def model_state(self, info: ClassInfo) -> ModelState:
         assert info.ref is not None
         node = info.ref.node
         name = node.name
@@ -914,7 +914,7 @@ class ModelsReader:
         except Undecidable as error:
             return Undecided(f"Meta.{key}: {error}")
 
-    def _label_of(self, info: _ClassInfo) -> str:
+    def _label_of(self, info: ClassInfo) -> str:
         assert info.ref is not None
         meta = info.meta or {}
         if "app_label" in meta and isinstance(meta["app_label"][0], str):
@@ -927,11 +927,11 @@ class ModelsReader:
                 best, label = app.path, app.label
         return label
 
-    def _abstract_chain(self, info: _ClassInfo) -> Iterator[_ClassInfo]:
+    def _abstract_chain(self, info: ClassInfo) -> Iterator[ClassInfo]:
         """Abstract model ancestors whose fields the model copies, farthest first."""
         seen: set[int] = set()
 
-        def walk(current: _ClassInfo) -> Iterator[_ClassInfo]:
+        def walk(current: ClassInfo) -> Iterator[ClassInfo]:
             for parent in reversed(current.parents):
                 if parent.kind != "model" or not parent.abstract or id(parent) in seen:
                     continue
@@ -1055,7 +1055,7 @@ class ModelsReader:
             return "other", None
         return "unknown", None
 
-    def _manager_entry(self, call: s.Call, info: _ClassInfo, scope: ModuleScope) -> object:
+    def _manager_entry(self, call: s.Call, info: ClassInfo, scope: ModuleScope) -> object:
         return self._manager_tuple(call, info.use_in_migrations, scope)
 
     def _manager_tuple(self, call: s.Call, flag: bool | None, scope: ModuleScope) -> object:
@@ -1068,7 +1068,7 @@ class ModelsReader:
         return ("manager", flag, built)
 
     def _migration_managers(
-        self, info: _ClassInfo, managers: list[tuple[str, object]], options: dict[str, object]
+        self, info: ClassInfo, managers: list[tuple[str, object]], options: dict[str, object]
     ) -> object:
         """The managers ModelState.from_model keeps: use_in_migrations ones, and shims."""
         for parent in info.parents:
@@ -1152,14 +1152,14 @@ def _replace_field(state: FieldState, **changes: object) -> FieldState:
     return replace(state, **changes)  # type: ignore[arg-type]
 
 
-def _meta_flag(info: _ClassInfo, key: str) -> bool:
+def _meta_flag(info: ClassInfo, key: str) -> bool:
     value = (info.meta or {}).get(key)
     return value is not None and value[0] is True
 
 
-def _concrete_ancestors(info: _ClassInfo, depth: int = 0) -> list[_ClassInfo]:
+def _concrete_ancestors(info: ClassInfo, depth: int = 0) -> list[ClassInfo]:
     """Concrete model parents, also those an abstract parent passes on to its children."""
-    found: list[_ClassInfo] = []
+    found: list[ClassInfo] = []
     for parent in info.parents:
         if parent.kind != "model":
             continue
@@ -1170,7 +1170,7 @@ def _concrete_ancestors(info: _ClassInfo, depth: int = 0) -> list[_ClassInfo]:
     return found
 
 
-def _concrete_parents(parents: list[_ClassInfo]) -> list[_ClassInfo]:
+def _concrete_parents(parents: list[ClassInfo]) -> list[ClassInfo]:
     """Concrete model parents, proxies replaced by the model they stand for."""
     result = []
     for parent in parents:
@@ -1363,7 +1363,7 @@ class ModuleScope:
         raise Undecidable(f"{ref.node.name}.{rest}")
 
 
-def _adds_itself(info: _ClassInfo) -> bool:
+def _adds_itself(info: ClassInfo) -> bool:
     """Whether a field class of the project's defines contribute_to_class (it may add
     itself as a private field) or derives from a private field."""
     stack, seen = [info], 0
@@ -1381,7 +1381,7 @@ def _adds_itself(info: _ClassInfo) -> bool:
     return False
 
 
-def _changes_field(info: _ClassInfo) -> bool:
+def _changes_field(info: ClassInfo) -> bool:
     """Whether a class (or a plain class it derives from) overrides what a field's
     deconstruct() depends on."""
     overrides = {"__init__", "deconstruct", "contribute_to_class"}
@@ -1398,7 +1398,7 @@ def _changes_field(info: _ClassInfo) -> bool:
     return False
 
 
-def _enum_member(info: _ClassInfo, cls: str, member: str, attribute: str) -> Resolved:
+def _enum_member(info: ClassInfo, cls: str, member: str, attribute: str) -> Resolved:
     """`Color.RED` (an enum member, as Django compares it), `.value` or `.name`."""
     if member not in info.members:
         raise Undecidable(f"{cls}.{member}")
@@ -1414,10 +1414,10 @@ def _enum_member(info: _ClassInfo, cls: str, member: str, attribute: str) -> Res
     return Resolved(("enum-member", cls, member, value, info.enum_mixin))
 
 
-def _deconstruction(info: _ClassInfo) -> str | None:
+def _deconstruction(info: ClassInfo) -> str | None:
     """Why objects of a project class may not be written as their constructor call (None:
     they are, as `@deconstructible` or a Django base class writes them)."""
-    chain: list[_ClassInfo] = []
+    chain: list[ClassInfo] = []
     stack = [info]
     while stack and len(chain) < 50:
         current = stack.pop()
@@ -1502,116 +1502,6 @@ class ClassScope(ModuleScope):
         if head in self.values:
             raise Undecidable(f"attribute of class attribute {dotted}")
         return super().lookup(dotted)
-
-
-_MIGRATIONS = ("django.db.migrations.", "django.contrib.postgres.operations.")
-# Django's operations that change no model state.
-_STATELESS = frozenset(
-    {
-        "RunPython",
-        "CreateExtension",
-        "BloomExtension",
-        "BtreeGinExtension",
-        "BtreeGistExtension",
-        "CITextExtension",
-        "CryptoExtension",
-        "HStoreExtension",
-        "TrigramExtension",
-        "UnaccentExtension",
-        "CreateCollation",
-        "RemoveCollation",
-        "ValidateConstraint",
-    }
-)
-
-
-class ProjectClasses:
-    """The project's own classes named by a migration (`myapp.storage.PrivateStorage`),
-    read from source to tell how Django treats them."""
-
-    def __init__(self, app: App, apps: tuple[App, ...], top: str, read: Reader = read_text):
-        self.reader = ModelsReader(app, apps, top, read)
-
-    def _class(self, qualified: str, from_path: str) -> tuple[ClassRef, Module] | None:
-        owner, _, name = qualified.rpartition(".")
-        # No dot: a class defined (or imported) in the migration file itself.
-        path = self.reader.module_file(owner, from_path) if owner.strip(".") else from_path
-        module = self.reader.module(path) if path else None
-        if module is None:
-            return None
-        target = self.reader.resolve(name, module)
-        return (target, module) if isinstance(target, ClassRef) else None
-
-    def check_object(self, qualified: str, from_path: str) -> None:
-        found = self._class(qualified, from_path)
-        if found is not None:
-            ref, module = found
-            ModuleScope(self.reader, module).check_object(ref.node.name)
-
-    def operation_effect(self, qualified: str, from_path: str) -> str | None:
-        found = self._class(qualified, from_path)
-        if found is None:
-            return None
-        return _operation_effect(self.reader, self.reader.info(found[0]))
-
-
-def _operation_effect(reader: ModelsReader, info: _ClassInfo) -> str | None:
-    """ "none" for an operation class that changes no model state, the Django operation a
-    subclass behaves like, or None when its state_forwards() is its own."""
-    django: set[str] = set()
-    stack, seen = [info], 0
-    while stack and seen < 50:
-        current = stack.pop()
-        seen += 1
-        if current.ref is None:
-            return None
-        methods = {st.name: st for st in current.ref.node.body if isinstance(st, s.FunctionDef)}
-        forwards = methods.get("state_forwards")
-        if forwards is not None:
-            return "none" if _does_nothing(current.ref.module, forwards) else None
-        for base in current.ref.node.bases:
-            target = (
-                reader.resolve(base.name, current.ref.module) if isinstance(base, s.Ref) else None
-            )
-            if isinstance(target, ClassRef):
-                stack.append(reader.info(target))
-            elif isinstance(target, tuple) and target[0] == "external":
-                qualified = str(target[1])
-                if not qualified.startswith(_MIGRATIONS):
-                    return None
-                django.add(qualified.rpartition(".")[2])
-            elif not (isinstance(base, s.Ref) and base.name == "object"):
-                return None
-    if django and django <= _STATELESS:
-        return "none"
-    if len(django) == 1 and "Operation" not in django:
-        name = django.pop()
-        # Its own __init__ may take other arguments than the Django operation's.
-        return None if _defines(info, "__init__") else name
-    return None
-
-
-def _defines(info: _ClassInfo, method: str) -> bool:
-    stack, seen = [info], 0
-    while stack and seen < 50:
-        current = stack.pop()
-        seen += 1
-        if current.ref is not None and any(
-            isinstance(st, s.FunctionDef) and st.name == method for st in current.ref.node.body
-        ):
-            return True
-        stack.extend(current.parents)
-    return False
-
-
-def _does_nothing(module: Module, function: s.FunctionDef) -> bool:
-    """Whether a method's body is only `pass`, a docstring or a bare return."""
-    lines = module.text.splitlines()[function.span.line : function.span.end_line]
-    body = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
-    if len(body) > 3:
-        return False
-    text = " ".join(body)
-    return bool(re.fullmatch(r"""(("{3}|'{3}|["']).*?\2\s*)?(pass|return( None)?|\.\.\.)?""", text))
 
 
 def read_app_models(
