@@ -30,7 +30,8 @@ from miglint.rules.base import example_files
 from miglint.run.attach_fixes import attach_edits
 from miglint.run.cache import CACHE_DIR, Cache, open_cache
 from miglint.run.lint import lint
-from miglint.run.results import Incremental, Shard, content_digest
+from miglint.run.results import Incremental, Shard
+from miglint.run.stored import content_digest
 from miglint.source import syntax as s
 from miglint.source.parse import MigrationFacts, parse_migration_bytes
 from miglint.source.serial import Codec, DecodeError

@@ -21,15 +21,12 @@ file keeps its key, and nothing that depends on it changes. The apps to analyse 
 loaded with the apps they depend on (facts from the cache where it has them), and the rules
 run on that part of the project only (Project.analysed).
 
-Stored (see miglint.run.cache for how): "apps" (per migration file its content note, key and
-what it names; per app the key and notes of its findings), "findings" (per app), and per
-app "facts-<hash>" (the content of its migrations, and their encoded facts once a run after
-the first has parsed them).
+What is stored, and how it is read back, is in `stored` (the cache folder itself is
+miglint.run.cache).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,210 +37,42 @@ from miglint.core.finding import Finding
 from miglint.core.inputs import Checker, Note, Recorder, Seen
 from miglint.graph.nodes import App
 from miglint.project.load import Project, Survey, assemble, real_paths
-from miglint.run.cache import Cache, packed
+from miglint.run.cache import Cache
 from miglint.run.parallel import WorkerFailed, Workers, default_workers
 from miglint.source.parse import MigrationFacts, parse_migration_bytes
-from miglint.source.pysource import SourceError, read_file
-from miglint.source.serial import Codec, DecodeError
+from miglint.source.serial import DecodeError
 
 if TYPE_CHECKING:
     from miglint.project.patches import ProjectPatches
+from miglint.run.stored import (
+    FACTS_CODEC,
+    FINDING_CODEC,
+    FINDINGS,
+    NAMED,
+    PATCHES,
+    WHOLE,
+    FileEntry,
+    Parsed,
+    Record,
+    State,
+    Stored,
+    StoredFile,
+    content_digest,
+    decode_facts,
+    digest_of,
+    facts_name,
+    load_findings,
+    parse_file,
+    patches_key,
+    patches_value,
+    same_facts,
+    stored_files,
+    stored_patches,
+    summary_of,
+)
 
-STATE = "apps"
-FINDINGS = "findings"
-# Slots of an app's stored findings: for the whole tree, and for named files (FILE...),
-# whose deploy findings depend on which files are named.
-WHOLE, NAMED = "", "named"
 # Below this many files to parse, or migrations to analyse, one process is faster.
 PARALLEL_THRESHOLD = 400
-
-# What a migration names and imports: labels of dependencies and replaces, labels of
-# run_before, imported modules.
-Summary = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-
-
-def _digest(*parts: object) -> bytes:
-    return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    """What the cache knows of one migration file."""
-
-    seen: Seen
-    key: bytes
-    summary: Summary
-
-    def as_value(self) -> tuple[Any, ...]:
-        return (self.seen, self.key, *self.summary)
-
-
-@dataclass(frozen=True)
-class Record:
-    """What an app's stored findings were computed from (the findings are in FINDINGS,
-    read only when they are needed); `edits`: whether they carry their fixes' edits."""
-
-    key: bytes
-    reads: Mapping[Note, Seen]
-    edits: bool = False
-
-    def as_value(self) -> tuple[Any, ...]:
-        return (self.key, dict(self.reads), self.edits)
-
-
-@dataclass
-class State:
-    files: dict[str, FileEntry] = field(default_factory=dict)
-    records: dict[str, Record] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, cache: Cache | None) -> State:
-        value = cache.load(STATE) if cache is not None else None
-        state = cls()
-        if not isinstance(value, dict):
-            return state
-        files, records = value.get("files"), value.get("records")
-        if isinstance(files, dict):
-            for path, entry in files.items():
-                parsed = _file_entry(path, entry)
-                if parsed is not None:
-                    state.files[path] = parsed
-        if isinstance(records, dict):
-            for slot, record in records.items():
-                parsed_record = _record(slot, record)
-                if parsed_record is not None:
-                    state.records[slot] = parsed_record
-        return state
-
-    def save(self, cache: Cache) -> None:
-        cache.save(
-            STATE,
-            {
-                "files": {path: entry.as_value() for path, entry in self.files.items()},
-                "records": {slot: record.as_value() for slot, record in self.records.items()},
-            },
-        )
-
-
-# Findings stored for a slot: the key they were found under, and the encoded findings
-# (FINDING_CODEC). The key ties them to their record: two runs at once may each write one
-# of the two files, and findings of another state of the tree must never pass for these.
-Stored = tuple[bytes, tuple[Any, ...]]
-
-
-def load_findings(cache: Cache | None) -> dict[str, Stored]:
-    value = cache.load(FINDINGS) if cache is not None else None
-    if not isinstance(value, dict):
-        return {}
-    return {
-        slot: entry
-        for slot, entry in value.items()
-        if isinstance(slot, str)
-        and isinstance(entry, tuple)
-        and len(entry) == 2
-        and isinstance(entry[0], bytes)
-        and isinstance(entry[1], tuple)
-    }
-
-
-def _strings(value: object) -> bool:
-    return type(value) is tuple and all(type(item) is str for item in value)
-
-
-def _file_entry(path: object, value: object) -> FileEntry | None:
-    if type(path) is not str or type(value) is not tuple or len(value) != 5:
-        return None
-    seen, key, labels, run_before, imports = value
-    if type(key) is not bytes or not (
-        _strings(labels) and _strings(run_before) and _strings(imports)
-    ):
-        return None
-    return FileEntry(seen, key, (labels, run_before, imports))
-
-
-def _record(slot: object, value: object) -> Record | None:
-    if not isinstance(slot, str) or not isinstance(value, tuple) or len(value) != 3:
-        return None
-    key, reads, edits = value
-    if not isinstance(key, bytes) or not isinstance(reads, dict) or not isinstance(edits, bool):
-        return None
-    if not all(_is_note(note) for note in reads):
-        return None
-    return Record(key, reads, edits)
-
-
-def _is_note(note: object) -> bool:
-    return (
-        isinstance(note, tuple)
-        and len(note) == 2
-        and isinstance(note[0], str)
-        and isinstance(note[1], str)
-    )
-
-
-FACTS_CODEC = Codec(MigrationFacts)
-FINDING_CODEC = Codec(Finding)
-
-
-def decode_facts(encoded: object) -> MigrationFacts | None:
-    try:
-        facts = FACTS_CODEC.decode(encoded)
-    except (ValueError, TypeError, DecodeError, RecursionError):
-        return None
-    return facts if isinstance(facts, MigrationFacts) else None
-
-
-def summary_of(facts: MigrationFacts) -> Summary:
-    named = {d.app for d in (*facts.dependencies, *facts.replaces) if d.app is not None}
-    run_before = {d.app for d in facts.run_before if d.app is not None}
-    return (
-        tuple(sorted(named)),
-        tuple(sorted(run_before)),
-        tuple(sorted({imported.module for imported in facts.imports})),
-    )
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """One migration file read and parsed."""
-
-    path: str
-    entry: FileEntry
-
-
-def content_digest(seen: Seen) -> bytes:
-    """The digest of a file's content from its note (of its error, when unreadable)."""
-    if isinstance(seen, tuple) and len(seen) == 2 and isinstance(seen[1], bytes):
-        return seen[1]
-    return _digest(seen)
-
-
-def parse_file(path: str, started_ns: int) -> tuple[Seen, MigrationFacts, bytes | None]:
-    """Read and parse `path`: what was read (its note), its facts, and its bytes."""
-    local = Recorder(started_ns=started_ns)
-    data: bytes | None = None
-    with inputs.recording(local):
-        try:
-            data = read_file(path)
-        except SourceError as error:
-            facts = MigrationFacts(error=error)
-        else:
-            facts = parse_migration_bytes(data)
-    return local.notes.get(("file", inputs.absolute(path)), ("error", "unreadable")), facts, data
-
-
-def same_facts(first: MigrationFacts, second: MigrationFacts) -> bool:
-    """Equal in every field, positions included (== leaves spans out)."""
-    return packed(FACTS_CODEC.encode(first)) == packed(FACTS_CODEC.encode(second))
-
-
-def facts_name(app: App) -> str:
-    return "facts-" + hashlib.blake2b(app.key.encode(), digest_size=10).hexdigest()
-
-
-# What the cache keeps of a migration file: the digest of its content, the content, and
-# (after the first run) its facts encoded (FACTS_CODEC), or None.
-StoredFile = tuple[bytes, bytes, object]
 
 
 @dataclass
@@ -288,7 +117,7 @@ class Shard:
 
     def _stored(self, app: App) -> dict[str, StoredFile]:
         if app.key not in self.stored:
-            self.stored[app.key] = _stored_files(self.cache, app)
+            self.stored[app.key] = stored_files(self.cache, app)
         return self.stored[app.key]
 
     def finish(self, encode: bool) -> None:
@@ -358,7 +187,7 @@ class Shard:
                 facts = self.facts.get(path)
                 if facts is None:
                     if files is None:
-                        files = self.stored.get(app.key) or _stored_files(self.cache, app)
+                        files = self.stored.get(app.key) or stored_files(self.cache, app)
                     stored = files.get(path)
                     if stored is not None and stored[0] == contents.get(path):
                         facts = decode_facts(stored[2]) if stored[2] is not None else None
@@ -389,73 +218,6 @@ def _with_edits(
         for index, finding in zip(indexes, fixed, strict=True):
             result[index] = (finding, keys)
     return result
-
-
-PATCHES = "patches"
-
-
-def _patches_value(patches: ProjectPatches) -> tuple[Any, ...]:
-    return (
-        patches.deconstruct,
-        patches.option_keys,
-        patches.option_keys_unknown,
-        patches.autodetector,
-        dict(patches.models),
-        patches.any_model,
-    )
-
-
-def _patches_key(patches: ProjectPatches | None) -> object:
-    """`patches` in a form whose repr does not depend on the order of sets."""
-    if patches is None:
-        return None
-    value = _patches_value(patches)
-    models = sorted((name, sorted(fields)) for name, fields in patches.models.items())
-    return (*value[:4], models, value[5])
-
-
-def _stored_patches(
-    value: object,
-) -> tuple[bytes, dict[Note, Seen], tuple[Any, ...], ProjectPatches] | None:
-    """(key, notes, stored value, patches) from what the cache holds, if well formed."""
-    from miglint.project.patches import ProjectPatches
-
-    if type(value) is not tuple or len(value) != 3:
-        return None
-    key, notes, stored = value
-    if type(key) is not bytes or type(notes) is not dict or not all(map(_is_note, notes)):
-        return None
-    if type(stored) is not tuple or len(stored) != 6:
-        return None
-    deconstruct, keys, keys_unknown, autodetector, models, any_model = stored
-    texts = (deconstruct, keys_unknown, autodetector, any_model)
-    if not all(text is None or type(text) is str for text in texts):
-        return None
-    if keys is not None and not _strings(keys):
-        return None
-    if type(models) is not dict or not all(
-        type(name) is str and type(fields) is frozenset and all(type(f) is str for f in fields)
-        for name, fields in models.items()
-    ):
-        return None
-    patches = ProjectPatches(deconstruct, keys, keys_unknown, autodetector, models, any_model)
-    return key, notes, stored, patches
-
-
-def _stored_files(cache: Cache | None, app: App) -> dict[str, StoredFile]:
-    """What the cache holds of an app's migration files, by path."""
-    value = cache.load(facts_name(app)) if cache is not None else None
-    if not isinstance(value, dict):
-        return {}
-    return {
-        path: entry
-        for path, entry in value.items()
-        if isinstance(path, str)
-        and isinstance(entry, tuple)
-        and len(entry) == 3
-        and isinstance(entry[0], bytes)
-        and isinstance(entry[1], bytes)
-    }
 
 
 class Owners:
@@ -595,7 +357,7 @@ class Incremental:
         return self.result
 
     def _result(self) -> bytes:
-        return _digest(self.slot_kind, sorted((key, self.keys[key]) for key in self.wanted))
+        return digest_of(self.slot_kind, sorted((key, self.keys[key]) for key in self.wanted))
 
     def findings(self) -> list[Finding]:
         """The findings: stored ones, and those of the apps analysed again (then stored)."""
@@ -700,8 +462,8 @@ class Incremental:
         from miglint.project.patches import find_patches
         from miglint.state.state import ALTER_OPTION_KEYS
 
-        key = _digest(self.salt, survey.roots, survey.config)
-        stored = _stored_patches(self.cache.load(PATCHES) if self.cache is not None else None)
+        key = digest_of(self.salt, survey.roots, survey.config)
+        stored = stored_patches(self.cache.load(PATCHES) if self.cache is not None else None)
         recorder = inputs.active()
         if stored is not None and stored[0] == key and self.checker.all_hold(stored[1]):
             notes = {
@@ -718,7 +480,7 @@ class Incremental:
             if local.unstable and recorder is not None:
                 recorder.unstable = True
             if self.cache is not None and not local.unstable:
-                self.cache.save(PATCHES, (key, notes, _patches_value(patches)))
+                self.cache.save(PATCHES, (key, notes, patches_value(patches)))
         if recorder is not None:
             # Inputs of the answer, of no app in particular.
             with recorder.acting_for(None):
@@ -737,7 +499,7 @@ class Incremental:
             (a.label, a.key, a.path, a.migrations_path, a.models_paths, a.label_source)
             for a in survey.apps
         )
-        return _digest(
+        return digest_of(
             self.salt,
             survey.roots,
             survey.config,
@@ -747,12 +509,12 @@ class Incremental:
             survey.settings,
             sorted(survey.only_paths) if survey.only_paths is not None else None,
             sorted(self.imported_modules()),
-            _patches_key(self.patches),
+            patches_key(self.patches),
         )
 
     def _own_keys(self) -> dict[str, bytes]:
         return {
-            app.key: _digest(app, [self.files[path].key for path in app.migration_paths])
+            app.key: digest_of(app, [self.files[path].key for path in app.migration_paths])
             for app in self.survey.apps
         }
 
@@ -788,7 +550,7 @@ class Incremental:
         own = self._own_keys()
         common = self._global_key()
         self.reach = self.upstream()
-        return {key: _digest(common, sorted((k, own[k]) for k in self.reach[key])) for key in own}
+        return {key: digest_of(common, sorted((k, own[k]) for k in self.reach[key])) for key in own}
 
     # --- analysis ------------------------------------------------------------------------
 
@@ -854,7 +616,7 @@ def _slot(app_key: str, kind: str) -> str:
 def _with_edits_key(key: bytes) -> bytes:
     """What stored findings with edits are stored under: their app's key made another, so
     that findings stored without edits (by a run at the same time) never pass for them."""
-    return _digest(key, "edits")
+    return digest_of(key, "edits")
 
 
 def _decoded_findings(encoded: Iterable[Any]) -> list[Finding]:
