@@ -1,21 +1,16 @@
 """SQL: the text of RunSQL to statements, each with its kind, its tables and its hazards.
 
-Takes SQL strings, and the `syntax` values of a RunSQL's arguments. Gives `tokens` (the
-lexer), `statements` (what each statement is and what can hurt: `classify`, `Statement`,
-the hazard kinds) and `runsql` (the SQL strings of a RunSQL argument and their places).
+Takes SQL strings, and the `syntax` values of a RunSQL's arguments. Gives `kinds` (what a
+statement is: `Statement`, its kind, tables and hazards, the hazard kinds), `tokens` (the
+lexer), `statements` (reading each statement: `classify`) and `runsql` (the SQL strings of
+a RunSQL argument and their places).
 Callers write `from miglint import sql` and `sql.classify(...)`: the names are re-exported
 here.
 """
 
 from __future__ import annotations
 
-from miglint.sql.runsql import (
-    SqlArgument,
-    SqlPiece,
-    runsql_argument,
-    statement_span,
-)
-from miglint.sql.statements import (
+from miglint.sql.kinds import (
     ADD_CHECK,
     ADD_EXCLUSION,
     ADD_FOREIGN_KEY,
@@ -31,7 +26,6 @@ from miglint.sql.statements import (
     DROP_INDEX,
     DROP_SCHEMA,
     DROP_TABLE,
-    MAX_SQL_CHARS,
     RENAME_COLUMN,
     RENAME_TABLE,
     SET_DEFAULT,
@@ -42,10 +36,15 @@ from miglint.sql.statements import (
     Kind,
     Setting,
     Statement,
-    analyse,
     bare_name,
-    classify,
 )
+from miglint.sql.runsql import (
+    SqlArgument,
+    SqlPiece,
+    runsql_argument,
+    statement_span,
+)
+from miglint.sql.statements import MAX_SQL_CHARS, analyse, classify
 
 __all__ = [
     "ADD_CHECK",

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from miglint.source import syntax as s
-from miglint.sql.statements import Statement, analyse
+from miglint.sql.kinds import Statement
+from miglint.sql.statements import analyse
 
 
 @dataclass(frozen=True)
