@@ -14,18 +14,33 @@ import builtins
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import cast
 
 from miglint.core import inputs
 from miglint.graph.nodes import App
 from miglint.project.patches import python_files
 from miglint.source import syntax as s
-from miglint.source.parse import import_aliases, qualify
-from miglint.source.pysource import SourceError, decode, parse_source, read_file
+from miglint.source.parse import import_aliases
+from miglint.source.pysource import SourceError, parse_source, read_file
 from miglint.state.fields import FIELD_POSITIONAL, FieldState, deconstruct_field, field_class
+from miglint.state.model_scopes import (
+    ClassScope,
+    MetaScope,
+    ModuleScope,
+    adds_itself,
+    changes_field,
+)
+from miglint.state.model_source import (
+    ClassInfo,
+    ClassRef,
+    Elsewhere,
+    Module,
+    Reader,
+    read_text,
+)
 from miglint.state.state import AppState, ModelState, index_entry, option_value
-from miglint.state.values import Resolved, Undecidable, Undecided, canonical
+from miglint.state.values import Undecidable, Undecided, canonical
 
 # Meta attributes that become model options (django.db.models.options.DEFAULT_NAMES).
 META_OPTIONS = (
@@ -79,7 +94,6 @@ _DECONSTRUCTIBLE = (
     "django.db.models.",
 )
 _GIS_MODELS = "django.contrib.gis.db.models"
-_USER_SETTING = "django.conf.settings.AUTH_USER_MODEL"
 _CHOICES_BASES = frozenset({"TextChoices", "IntegerChoices", "Choices"})
 _ENUMS = frozenset(
     {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "enum.ReprEnum"}
@@ -90,70 +104,6 @@ _DYNAMIC = re.compile(r"\b(add_to_class|contribute_to_class)\s*\(")
 _COMPOUND = frozenset(
     {"If", "Try", "TryStar", "For", "While", "With", "Match", "AsyncFor", "AsyncWith"}
 )
-
-Reader = Callable[[str], str | None]
-# (app folder, lowercase class names) -> files that may define such classes.
-Elsewhere = Callable[[str, frozenset[str]], list[str]]
-
-
-def read_text(path: str) -> str | None:
-    try:
-        return decode(read_file(path))
-    except SourceError:
-        return None
-
-
-@dataclass(frozen=True)
-class Module:
-    path: str
-    tree: s.Module
-    text: str
-    aliases: dict[str, str]
-    constants: dict[str, s.Value]
-    classes: dict[str, s.ClassDef]
-    functions: frozenset[str]
-    star_imports: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ClassRef:
-    module: Module
-    node: s.ClassDef
-    # "Outer.Inner" for a class nested in another class's body.
-    qualname: str = ""
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.module.path, self.qualname or self.node.name)
-
-
-@dataclass
-class ClassInfo:
-    """What a class is: a model (abstract or not), a Choices enum, a manager, or unknown."""
-
-    kind: str  # "model", "choices", "manager", "field", "enum", "plain", "unknown"
-    ref: ClassRef | None = None
-    parents: list[ClassInfo] = field(default_factory=list)
-    # External base classes that may add fields (e.g. django.contrib's AbstractUser).
-    opaque_bases: list[str] = field(default_factory=list)
-    meta: dict[str, tuple[s.Value, Module]] | None = None
-    meta_undecided: str | None = None
-    abstract: bool = False
-    # A direct base miglint cannot read may hold a Meta the class inherits.
-    direct_opaque: bool = False
-    use_in_migrations: bool | None = False
-    # For a project's field class: the Django field class it behaves like, if it changes
-    # nothing deconstruct() depends on (no __init__, deconstruct or contribute_to_class).
-    field_base: str | None = None
-    # A field class built on GenericRelation/GenericForeignKey: kept out of migrations.
-    private: bool = False
-    choices: object = None
-    members: dict[str, tuple[object, object]] = field(default_factory=dict)
-    qualified: str = ""
-    # An enum.Enum subclass whose members equal their values (IntEnum, StrEnum, (str, Enum)).
-    enum_mixin: bool = False
-    # A deconstructible class of Django's (a validator, a storage...) is among its bases.
-    django_base: bool = False
 
 
 class ModelsReader:
@@ -400,13 +350,13 @@ class ModelsReader:
             # (and drop them before Django sees them), or write deconstruct() differently.
             mixins_known = (
                 all(
-                    p.kind == "field" or (p.kind == "plain" and not _changes_field(p))
+                    p.kind == "field" or (p.kind == "plain" and not changes_field(p))
                     for p in info.parents
                 )
                 and "unknown" not in kinds
             )
             simple = (
-                len(bases) == 1 and None not in bases and not _changes_field(info) and mixins_known
+                len(bases) == 1 and None not in bases and not changes_field(info) and mixins_known
             )
             info.field_base = bases.pop() if simple else None
         return info
@@ -806,7 +756,7 @@ class ModelsReader:
         if "app_label" in meta:
             value = meta["app_label"][0]
             return value if isinstance(value, str) else None
-        return self._label_of(info)
+        return self.label_of(info)
 
     def model_state(self, info: ClassInfo) -> ModelState:
         assert info.ref is not None
@@ -838,7 +788,7 @@ class ModelsReader:
         if concrete and not proxy:
             for index, parent in enumerate(_concrete_parents(concrete)):
                 assert parent.ref is not None
-                parent_label = f"{self._label_of(parent)}.{parent.ref.node.name}".lower()
+                parent_label = f"{self.label_of(parent)}.{parent.ref.node.name}".lower()
                 declared = [
                     key
                     for key, f in fields.items()
@@ -914,7 +864,7 @@ class ModelsReader:
         except Undecidable as error:
             return Undecided(f"Meta.{key}: {error}")
 
-    def _label_of(self, info: ClassInfo) -> str:
+    def label_of(self, info: ClassInfo) -> str:
         assert info.ref is not None
         meta = info.meta or {}
         if "app_label" in meta and isinstance(meta["app_label"][0], str):
@@ -1025,7 +975,7 @@ class ModelsReader:
                 return (
                     ("field-subclass", info.field_base)
                     if info.field_base
-                    else ("custom-field", _adds_itself(info))
+                    else ("custom-field", adds_itself(info))
                 )
             if info.kind == "manager":
                 return "manager", self._manager_entry(call, info, scope)
@@ -1183,19 +1133,6 @@ def _concrete_parents(parents: list[ClassInfo]) -> list[ClassInfo]:
     return result
 
 
-def _external_model(qualified: str) -> str | None:
-    """ "app_label.model" for a model class imported from an installed package's models
-    module (e.g. django.contrib.auth.models.User -> auth.user), else None."""
-    module, _, name = qualified.rpartition(".")
-    parts = module.split(".")
-    if "models" not in parts or not name[:1].isupper() or name.isupper():
-        return None
-    index = parts.index("models")
-    if index == 0:
-        return None
-    return f"{parts[index - 1]}.{name}".lower()
-
-
 def _module_at(base: str, parts: list[str]) -> str | None:
     if not parts:
         init = os.path.join(base, "__init__.py")
@@ -1236,272 +1173,6 @@ def _external_kind(qualified: str) -> str:
         # Django's validators, storages, expressions...: not fields, models or managers.
         return "plain"
     return "unknown"
-
-
-class ModuleScope:
-    """Names as seen from one module of the project: imports, constants, classes."""
-
-    def __init__(self, reader: ModelsReader, module: Module) -> None:
-        self.reader = reader
-        self.module = module
-
-    def qualify(self, dotted: str) -> str:
-        target = self.reader.resolve(dotted, self.module)
-        if isinstance(target, tuple) and target[0] == "external":
-            return str(target[1])
-        return qualify(dotted, self.module.aliases)
-
-    def lookup(self, dotted: str) -> s.Value | Resolved | None:
-        target = self.reader.resolve(dotted, self.module)
-        kind = target[0] if isinstance(target, tuple) else None
-        if isinstance(target, tuple) and kind == "value":
-            value, owner, bound = target[1], target[2], str(target[3])
-            assert isinstance(owner, Module)
-            scope = self if owner is self.module else ModuleScope(self.reader, owner)
-            if isinstance(value, s.Call) and value.name[:1].isupper():
-                # An object bound to a name: a migration may import that name (the same
-                # object) or write how the object deconstructs.
-                try:
-                    built = canonical(value, scope)
-                except Undecidable as error:
-                    return Resolved(("object", bound, ("opaque", str(error))))
-                if isinstance(built, tuple) and built[:1] == ("call",):
-                    return Resolved(("object", bound, built))
-                return Resolved(built)
-            if owner is self.module:
-                return cast(s.Value, value)
-            return Resolved(canonical(cast(s.Value, value), scope))
-        if isinstance(target, ClassRef):
-            info = self.reader.info(target)
-            if info.kind == "model":
-                return Resolved(
-                    ("model", f"{self.reader._label_of(info)}.{target.node.name}".lower())
-                )
-            if info.kind == "choices":
-                if isinstance(info.choices, Undecided):
-                    raise Undecidable(info.choices.reason)
-                return Resolved(("choices-class", info.choices))
-            # Any other class is written in a migration as a reference to it.
-            return None
-        if isinstance(target, tuple) and kind == "attribute":
-            ref, rest = target[1], target[2]
-            assert isinstance(ref, ClassRef) and isinstance(rest, str)
-            return self._attribute(ref, rest)
-        if isinstance(target, tuple) and kind == "external":
-            qualified = str(target[1])
-            model = _external_model(qualified)
-            if model is not None and qualified.startswith("django."):
-                return Resolved(("model", model))
-            if model is not None:
-                # The package's AppConfig may give its app another label than the folder's.
-                label, _, name = model.partition(".")
-                return Resolved(("external-model", label, name))
-            if qualified.startswith("django.conf.settings.") and qualified != _USER_SETTING:
-                # A migration holds the setting's value, which is not in the source.
-                raise Undecidable(f"the value of {dotted}")
-            return None
-        if kind == "function":
-            return None
-        if kind in ("value-attribute", "module"):
-            raise Undecidable(f"the value of {dotted}")
-        if "." not in dotted and hasattr(builtins, dotted):
-            return None
-        # Defined conditionally, star-imported from outside the tree, or not at all.
-        raise Undecidable(f"{dotted} cannot be resolved")
-
-    def check_object(self, func: str) -> None:
-        """Raise Undecidable unless an object built by `func(...)` is written in a migration
-        as that same call (a deconstructible class that keeps its constructor arguments)."""
-        target = self.reader.resolve(func, self.module)
-        if not isinstance(target, ClassRef):
-            return
-        info = self.reader.info(target)
-        if info.kind in ("model", "field", "manager", "choices"):
-            return
-        reason = _deconstruction(info)
-        if reason is not None:
-            raise Undecidable(
-                f"how {target.node.name} objects are written in a migration: {reason}"
-            )
-
-    def _attribute(self, ref: ClassRef, rest: str) -> s.Value | Resolved | None:
-        info = self.reader.info(ref)
-        member, _, attribute = rest.partition(".")
-        if info.kind == "enum":
-            return _enum_member(info, ref.node.name, member, attribute)
-        if info.kind == "model" and member == "Meta" and attribute and "." not in attribute:
-            found = (info.meta or {}).get(attribute)
-            if found is None or info.meta_undecided:
-                raise Undecidable(f"{ref.node.name}.{rest}")
-            meta_value, owner = found
-            return Resolved(canonical(meta_value, ModuleScope(self.reader, owner)))
-        if info.kind != "choices":
-            inner = ClassScope(self.reader, ref)
-            if member in inner.values or member in inner.classes:
-                return inner.lookup(rest)
-            methods = {st.name for st in ref.node.body if isinstance(st, s.FunctionDef)}
-            if member in methods and not attribute:
-                # A method or static function: a migration names it.
-                return Resolved(("ref", member))
-            raise Undecidable(f"{ref.node.name}.{rest}")
-        if isinstance(info.choices, Undecided):
-            raise Undecidable(info.choices.reason)
-        if member == "choices":
-            return Resolved(info.choices)
-        if member in ("values", "labels", "names"):
-            position = {"values": 0, "labels": 1}.get(member)
-            items = tuple(
-                name if position is None else pair[position] for name, pair in info.members.items()
-            )
-            return Resolved(("list", items))
-        if member in info.members:
-            value, label = info.members[member]
-            if attribute in ("", "value"):
-                return Resolved(value)
-            if attribute == "label":
-                return Resolved(label)
-        raise Undecidable(f"{ref.node.name}.{rest}")
-
-
-def _adds_itself(info: ClassInfo) -> bool:
-    """Whether a field class of the project's defines contribute_to_class (it may add
-    itself as a private field) or derives from a private field."""
-    stack, seen = [info], 0
-    while stack and seen < 50:
-        current = stack.pop()
-        seen += 1
-        if current.private or current.ref is None:
-            return True
-        if any(
-            isinstance(st, s.FunctionDef) and st.name == "contribute_to_class"
-            for st in current.ref.node.body
-        ):
-            return True
-        stack.extend(current.parents)
-    return False
-
-
-def _changes_field(info: ClassInfo) -> bool:
-    """Whether a class (or a plain class it derives from) overrides what a field's
-    deconstruct() depends on."""
-    overrides = {"__init__", "deconstruct", "contribute_to_class"}
-    stack, seen = [info], 0
-    while stack and seen < 50:
-        current = stack.pop()
-        seen += 1
-        if current.ref is None:
-            return True
-        defined = {st.name for st in current.ref.node.body if isinstance(st, s.FunctionDef)}
-        if defined & overrides:
-            return True
-        stack.extend(p for p in current.parents if p.kind in ("plain", "unknown"))
-    return False
-
-
-def _enum_member(info: ClassInfo, cls: str, member: str, attribute: str) -> Resolved:
-    """`Color.RED` (an enum member, as Django compares it), `.value` or `.name`."""
-    if member not in info.members:
-        raise Undecidable(f"{cls}.{member}")
-    value, _ = info.members[member]
-    if attribute == "name":
-        return Resolved(member)
-    if isinstance(value, Undecided):
-        raise Undecidable(value.reason)
-    if attribute == "value":
-        return Resolved(value)
-    if attribute:
-        raise Undecidable(f"{cls}.{member}.{attribute}")
-    return Resolved(("enum-member", cls, member, value, info.enum_mixin))
-
-
-def _deconstruction(info: ClassInfo) -> str | None:
-    """Why objects of a project class may not be written as their constructor call (None:
-    they are, as `@deconstructible` or a Django base class writes them)."""
-    chain: list[ClassInfo] = []
-    stack = [info]
-    while stack and len(chain) < 50:
-        current = stack.pop()
-        if current.ref is None or current in chain:
-            continue
-        chain.append(current)
-        stack.extend(current.parents)
-    decorated = False
-    for current in chain:
-        assert current.ref is not None
-        defined = {st.name for st in current.ref.node.body if isinstance(st, s.FunctionDef)}
-        if defined & {"deconstruct", "__eq__", "__new__", "__reduce__"}:
-            return f"{current.ref.node.name} defines its own " + ", ".join(
-                sorted(defined & {"deconstruct", "__eq__", "__new__", "__reduce__"})
-            )
-        for decorator in current.ref.node.decorators:
-            if isinstance(decorator, s.Ref) and decorator.last == "deconstructible":
-                decorated = True
-            elif isinstance(decorator, s.Call) and decorator.name == "deconstructible":
-                if decorator.args or decorator.kwargs:
-                    return f"{current.ref.node.name} is deconstructible under another path"
-                decorated = True
-    if decorated or info.django_base:
-        return None
-    return f"{info.ref.node.name if info.ref else 'the class'} is not deconstructible"
-
-
-class MetaScope(ModuleScope):
-    """Names as seen from a model's `class Meta` body: its own attributes (e.g.
-    `verbose_name_plural = verbose_name`), then the module's names."""
-
-    def __init__(
-        self, reader: ModelsReader, module: Module, meta: dict[str, tuple[s.Value, Module]]
-    ) -> None:
-        super().__init__(reader, module)
-        self.meta = meta
-
-    def lookup(self, dotted: str) -> s.Value | Resolved | None:
-        found = self.meta.get(dotted)
-        if found is not None and found[1] is self.module:
-            value = found[0]
-            if not (isinstance(value, s.Ref) and value.name == dotted):
-                return value
-        return super().lookup(dotted)
-
-
-class ClassScope(ModuleScope):
-    """Names as seen from a class body: its own earlier attributes and nested classes
-    (e.g. `STATUS_CHOICES` or `class Status(TextChoices)` inside the model), then the module."""
-
-    def __init__(self, reader: ModelsReader, ref: ClassRef) -> None:
-        super().__init__(reader, ref.module)
-        self.ref = ref
-        self.values: dict[str, s.Value] = {}
-        self.classes: dict[str, ClassRef] = {}
-        for statement in ref.node.body:
-            if isinstance(statement, s.Assign) and not statement.augmented:
-                for target in statement.targets:
-                    self.values[target] = statement.value
-            elif isinstance(statement, s.ClassDef) and statement.name != "Meta":
-                qualname = f"{ref.qualname or ref.node.name}.{statement.name}"
-                self.classes[statement.name] = ClassRef(ref.module, statement, qualname)
-
-    def lookup(self, dotted: str) -> s.Value | Resolved | None:
-        head, _, rest = dotted.partition(".")
-        if head in self.classes:
-            nested = self.classes[head]
-            if rest:
-                return self._attribute(nested, rest)
-            info = self.reader.info(nested)
-            if info.kind == "choices":
-                if isinstance(info.choices, Undecided):
-                    raise Undecidable(info.choices.reason)
-                return Resolved(("choices-class", info.choices))
-            return None
-        if head in self.values and not rest:
-            value = self.values[head]
-            if isinstance(value, s.Ref) and value.name == dotted:
-                # `X = X` in a class body reads the module's X.
-                return super().lookup(dotted)
-            return value
-        if head in self.values:
-            raise Undecidable(f"attribute of class attribute {dotted}")
-        return super().lookup(dotted)
 
 
 def read_app_models(

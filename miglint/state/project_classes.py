@@ -10,15 +10,9 @@ import re
 
 from miglint.graph.nodes import App
 from miglint.source import syntax as s
-from miglint.state.models import (
-    ClassInfo,
-    ClassRef,
-    ModelsReader,
-    Module,
-    ModuleScope,
-    Reader,
-    read_text,
-)
+from miglint.state.model_scopes import ModuleScope
+from miglint.state.model_source import ClassInfo, ClassRef, Module, Reader, read_text
+from miglint.state.models import ModelsReader
 
 _MIGRATIONS = ("django.db.migrations.", "django.contrib.postgres.operations.")
 
