@@ -33,7 +33,8 @@ from miglint.run.lint import lint
 from miglint.run.results import Incremental, Shard
 from miglint.run.stored import content_digest
 from miglint.source import syntax as s
-from miglint.source.parse import MigrationFacts, parse_migration_bytes
+from miglint.source.facts import MigrationFacts
+from miglint.source.parse import parse_migration_bytes
 from miglint.source.serial import Codec, DecodeError
 from tests.helpers import known_codes, migration, run_cli, write_tree
 

@@ -36,7 +36,7 @@ from miglint.graph.graph import MigrationGraph
 from miglint.project.config import Config
 from miglint.project.load import load_project
 from miglint.run.lint import lint
-from miglint.source.parse import Dependency
+from miglint.source.facts import Dependency
 
 LABELS = ("a", "b", "c", "shop", "billing", "accounts")
 

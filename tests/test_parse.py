@@ -18,13 +18,8 @@ from miglint.rules import all_rules
 from miglint.rules.base import Invalid, example_files, fixed_files
 from miglint.source import cstsource
 from miglint.source import syntax as s
-from miglint.source.parse import (
-    Dependency,
-    MigrationFacts,
-    migration_facts,
-    parse_migration,
-    parse_migration_bytes,
-)
+from miglint.source.facts import Dependency, MigrationFacts
+from miglint.source.parse import migration_facts, parse_migration, parse_migration_bytes
 from miglint.source.pysource import parse_source
 from tests.helpers import lint_tree, migration, write_tree
 

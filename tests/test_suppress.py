@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from miglint.source.parse import Suppression, find_suppressions
+from miglint.source.facts import Suppression
+from miglint.source.parse import find_suppressions
 from tests.helpers import lint_tree, write_tree
 
 BASE = (

@@ -19,7 +19,7 @@ from miglint.core import inputs
 from miglint.core.finding import SAFE, UNSAFE, Edit
 from miglint.fixes.source import FixSource
 from miglint.graph.nodes import Migration, NodeKey
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 
 TEMPLATE = """\
 from django.db import migrations

@@ -16,7 +16,7 @@ from miglint.core.finding import SAFE, UNSAFE, Edit, TextEdit
 from miglint.fixes import statements
 from miglint.fixes.source import FixSource
 from miglint.source import syntax as s
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 
 if TYPE_CHECKING:
     import libcst as cst

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from miglint.core.finding import Edit, Finding, TextEdit
 from miglint.fixes import text as textmod
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 from miglint.source.pysource import SourceError, decode, parse_source, read_file
 from miglint.source.syntax import Span
 from miglint.state.history import database_operations

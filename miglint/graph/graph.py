@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from miglint.graph.nodes import Migration, NodeKey
-from miglint.source.parse import Dependency
+from miglint.source.facts import Dependency
 
 
 @dataclass(frozen=True)

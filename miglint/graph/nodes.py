@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from miglint.source.parse import MigrationFacts
+from miglint.source.facts import MigrationFacts
 
 # (app key, migration name). The app key is the app label, except for a second app that
 # reuses a label (e.g. a copy under tests/), whose key also names its folder.

@@ -34,8 +34,9 @@ from miglint.graph.nodes import App, Migration
 from miglint.project.config import Config, ConfigError
 from miglint.project.discover import BASELINE_FILE, SECONDARY_PARTS
 from miglint.source import syntax as s
+from miglint.source.facts import Dependency, MigrationFacts, Operation
 from miglint.source.frontend import UNKNOWN_SOURCE_CHARS
-from miglint.source.parse import Dependency, MigrationFacts, Operation, import_aliases, qualify
+from miglint.source.parse import import_aliases, qualify
 from miglint.source.pysource import SourceError, decode, read_file
 
 # The digest scheme; a baseline made with another one is read for its names only.

@@ -22,7 +22,8 @@ from miglint.project.config import Config
 from miglint.project.discover import discover, project_root_for
 from miglint.project.django_version import detect_django_version
 from miglint.project.djangosettings import SettingsFacts
-from miglint.source.parse import MigrationFacts, parse_migration_bytes
+from miglint.source.facts import MigrationFacts
+from miglint.source.parse import parse_migration_bytes
 from miglint.source.pysource import SourceError, read_file
 
 if TYPE_CHECKING:

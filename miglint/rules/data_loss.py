@@ -14,7 +14,7 @@ from miglint.project.load import Project
 from miglint.rules.base import Rule
 from miglint.rules.deploy_context import Context, column_name, required_column
 from miglint.source import syntax as s
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 from miglint.state.history import (
     Before,
     FieldDefinition,

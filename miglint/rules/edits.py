@@ -11,7 +11,7 @@ from miglint.graph.nodes import Migration
 from miglint.project.baseline import UNREADABLE, Baseline, PriorVersions
 from miglint.project.load import Project
 from miglint.rules.base import Rule
-from miglint.source.parse import MigrationFacts
+from miglint.source.facts import MigrationFacts
 from miglint.source.syntax import Span
 
 _ORIGINAL = """\

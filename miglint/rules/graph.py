@@ -9,7 +9,7 @@ from miglint.core.finding import SAFE, UNSAFE, Edit, Finding, Severity
 from miglint.graph.nodes import NodeKey
 from miglint.project.load import Project
 from miglint.rules.base import Invalid, Rule
-from miglint.source.parse import Note
+from miglint.source.facts import Note
 from miglint.source.syntax import Span
 
 if TYPE_CHECKING:

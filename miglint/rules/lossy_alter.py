@@ -18,7 +18,7 @@ from miglint.rules.data_loss import model_label, name_or_unknown, table_is_new, 
 from miglint.rules.deploy_context import Context, column_type
 from miglint.rules.deploy_context import rewrites as deploy_rewrites
 from miglint.source import syntax as s
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 from miglint.state.history import (
     Before,
     FieldDefinition,

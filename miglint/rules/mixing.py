@@ -9,7 +9,7 @@ from miglint.graph.nodes import Migration
 from miglint.project.load import Project
 from miglint.rules.base import Rule
 from miglint.source import syntax as s
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 from miglint.state.effects import effects
 from miglint.state.history import (
     Before,

@@ -10,7 +10,7 @@ from miglint.graph.nodes import Migration
 from miglint.project.load import Project
 from miglint.rules.base import Invalid, MigrationRule
 from miglint.source import syntax as s
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 from miglint.state.history import database_operations
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from miglint.graph.nodes import Migration
 from miglint.source import syntax as s
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 from miglint.state.history import database_operations
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from miglint.project.baseline import Baseline, hides
 from miglint.project.load import Project, real_paths
 from miglint.rules import Rule, all_rules
 from miglint.run import suppress
-from miglint.source.parse import Suppression, find_suppressions
+from miglint.source.facts import Suppression
+from miglint.source.parse import find_suppressions
 from miglint.source.pysource import SourceError, decode, read_file
 
 

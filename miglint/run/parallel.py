@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from miglint.project.load import BatchParser, read_and_parse
-from miglint.source.parse import MigrationFacts
+from miglint.source.facts import MigrationFacts
 
 # A BatchParser given to parse_all must pickle, to reach the workers: a module-level
 # function or a small object.

@@ -39,7 +39,8 @@ from miglint.graph.nodes import App
 from miglint.project.load import Project, Survey, assemble, real_paths
 from miglint.run.cache import Cache
 from miglint.run.parallel import WorkerFailed, Workers, default_workers
-from miglint.source.parse import MigrationFacts, parse_migration_bytes
+from miglint.source.facts import MigrationFacts
+from miglint.source.parse import parse_migration_bytes
 from miglint.source.serial import DecodeError
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ from miglint.core.finding import Finding
 from miglint.core.inputs import Note, Recorder, Seen
 from miglint.graph.nodes import App
 from miglint.run.cache import Cache, packed
-from miglint.source.parse import MigrationFacts, parse_migration_bytes
+from miglint.source.facts import MigrationFacts
+from miglint.source.parse import parse_migration_bytes
 from miglint.source.pysource import SourceError, read_file
 from miglint.source.serial import Codec, DecodeError
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from miglint.core.finding import Finding
 from miglint.project.config import Config
-from miglint.source.parse import Suppression
+from miglint.source.facts import Suppression
 
 
 def is_suppressed(finding: Finding, suppressions: Iterable[Suppression]) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from miglint.graph.nodes import Migration
 from miglint.source import syntax as s
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 from miglint.sql import classify
 
 # Django's operations that run DDL (AlterModelOptions and AlterModelManagers run no SQL).

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from miglint.graph.nodes import Migration, NodeKey
 from miglint.project.load import Project
 from miglint.source import syntax as s
-from miglint.source.parse import Operation, import_aliases, qualify
+from miglint.source.facts import Operation
+from miglint.source.parse import import_aliases, qualify
 from miglint.state.effects import is_data_step
 
 _MODELS = "django.db.models."

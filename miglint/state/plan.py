@@ -17,7 +17,7 @@ from miglint.graph.graph import MigrationGraph, build_graph
 from miglint.graph.nodes import Migration, NodeKey
 from miglint.project.load import Project
 from miglint.source import syntax as s
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 from miglint.state.history import database_operations
 
 ZERO = "zero"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from miglint.source import syntax as s
-from miglint.source.parse import Operation
+from miglint.source.facts import Operation
 
 if TYPE_CHECKING:
     from miglint.graph.nodes import App

@@ -17,7 +17,8 @@ from miglint import sql as sqlmod
 from miglint.graph.nodes import Migration, NodeKey
 from miglint.project.load import Project
 from miglint.source import syntax as s
-from miglint.source.parse import Operation, import_aliases, qualify
+from miglint.source.facts import Operation
+from miglint.source.parse import import_aliases, qualify
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from miglint.project.load import load_project
 from miglint.rules import all_rules
 from miglint.rules.base import example_files
 from miglint.run.lint import lint
-from miglint.source.parse import MigrationFacts, parse_migration_bytes
+from miglint.source.facts import MigrationFacts
+from miglint.source.parse import parse_migration_bytes
 from tests.helpers import write_tree
 
 FUZZ = settings(
