@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
 import json
 import multiprocessing
 import os
@@ -1035,4 +1036,4 @@ def test_every_output_mode_gives_the_same_bytes_with_and_without_cache(tmp_path:
             write_tree(root, {relative: text})
         seen.append(same())
     # Each change changed what some output says (else the check above proves little).
-    assert [before != after for before, after in zip(seen, seen[1:], strict=False)] == [True] * 4
+    assert [before != after for before, after in itertools.pairwise(seen)] == [True] * 4
