@@ -8,7 +8,7 @@ from pathlib import Path
 from miglint.project.config import Config
 from miglint.project.discover import Discovery, app_label, discover
 from miglint.project.load import load_project
-from tests.helpers import lint_tree, load, migration, write_tree
+from tests.helpers import lint_tree, load, migration, run_cli, write_tree
 
 INITIAL = migration()
 
@@ -77,6 +77,37 @@ def test_label_from_dotted_name(tmp_path: Path) -> None:
         },
     )
     assert app_label(str(tmp_path / "pkg")) == ("billing", "apps.py")
+
+
+def test_label_from_an_app_config_in_the_package_init(tmp_path: Path) -> None:
+    """Plugin frameworks (pulp, for one) define the AppConfig in the app's __init__.py and
+    name the class in INSTALLED_APPS; apps.py, when it defines a config, still wins."""
+    config = (
+        "from pulpcore.plugin import PulpPluginAppConfig\n\n\n"
+        "class GalleryPluginAppConfig(PulpPluginAppConfig):\n"
+        '    name = "gallery_ng.app"\n'
+        '    label = "gallery"\n'
+    )
+    write_tree(
+        tmp_path,
+        {
+            "gallery_ng/app/__init__.py": config,
+            "gallery_ng/app/migrations/0001_initial.py": INITIAL,
+            "gallery_ng/app/migrations/0002_more.py": migration(
+                dependencies='("gallery", "0001_initial")'
+            ),
+            "other/__init__.py": config.replace('"gallery"', '"ignored"'),
+            "other/apps.py": "from django.apps import AppConfig\n\n\n"
+            'class OtherConfig(AppConfig):\n    name = "other"\n',
+            "other/migrations/0001_initial.py": INITIAL,
+        },
+    )
+    assert apps(tmp_path) == {"gallery": "gallery_ng/app", "other": "other"}
+    assert app_label(str(tmp_path / "gallery_ng/app")) == ("gallery", "__init__.py")
+    # The app's own dependency on its label resolves: rolling back to 0001 unapplies 0002.
+    result = run_cli("plan", "gallery", "0001", ".", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "gallery.0002_more" in result.stdout
 
 
 def test_several_app_configs_use_the_default_one(tmp_path: Path) -> None:

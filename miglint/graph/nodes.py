@@ -19,7 +19,8 @@ class App:
     migrations_path: str
     migration_paths: tuple[str, ...]
     models_paths: tuple[str, ...]
-    # Where the label came from: "apps.py" (an AppConfig.label) or "folder".
+    # Where the label came from: "apps.py" or "__init__.py" (the AppConfig's label or
+    # name), "MIGRATION_MODULES", or "folder".
     label_source: str = "folder"
     # A literal `default_auto_field` of the app's AppConfig in apps.py, and its line.
     default_auto_field: tuple[str, int] | None = None

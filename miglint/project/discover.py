@@ -351,35 +351,49 @@ def app_label(app_dir: str) -> tuple[str, str]:
 
 
 def app_config(app_dir: str) -> tuple[str, str, tuple[str, int] | None]:
-    """What the app's AppConfig in apps.py says literally: its label (else the folder's
-    name) with where it came from, and its `default_auto_field` with its line."""
+    """What the app's AppConfig says literally: its label (else the folder's name) with
+    where it came from, and its `default_auto_field` with its line. The config is looked for
+    in apps.py, as Django does; an app whose apps.py defines none but whose `__init__.py`
+    does (plugin frameworks name that class in INSTALLED_APPS) uses that one."""
     folder = os.path.basename(app_dir)
-    apps_file = os.path.join(app_dir, "apps.py")
+    for filename in ("apps.py", "__init__.py"):
+        configs, module = _configs_in(os.path.join(app_dir, filename))
+        if module is None or not configs:
+            continue
+        label, source, chosen = _label_of(module, configs, folder, filename)
+        auto_field = None
+        for statement in chosen.body if chosen else ():
+            if (
+                isinstance(statement, s.Assign)
+                and "default_auto_field" in statement.targets
+                and isinstance(statement.value, str)
+            ):
+                auto_field = (statement.value, statement.span.line)
+        return label, source, auto_field
+    return folder, "folder", None
+
+
+def _configs_in(path: str) -> tuple[list[s.ClassDef], s.Module | None]:
+    """The AppConfig subclasses that the module at `path` defines, and the module (None
+    when it cannot be read)."""
     try:
-        if not inputs.is_plain_file(apps_file):
-            return folder, "folder", None
-        module = parse_source(decode(read_file(apps_file)))
+        if not inputs.is_plain_file(path):
+            return [], None
+        module = parse_source(decode(read_file(path)))
     except (OSError, SourceError):
-        return folder, "folder", None
-    label, source, chosen = _label_of(module, folder)
-    auto_field = None
-    for statement in chosen.body if chosen else ():
-        if (
-            isinstance(statement, s.Assign)
-            and "default_auto_field" in statement.targets
-            and isinstance(statement.value, str)
-        ):
-            auto_field = (statement.value, statement.span.line)
-    return label, source, auto_field
-
-
-def _label_of(module: s.Module, folder: str) -> tuple[str, str, s.ClassDef | None]:
+        return [], None
     configs = [
         st
         for st in module.body
         if isinstance(st, s.ClassDef)
         and any(isinstance(b, s.Ref) and b.last.endswith("AppConfig") for b in st.bases)
     ]
+    return configs, module
+
+
+def _label_of(
+    module: s.Module, configs: list[s.ClassDef], folder: str, filename: str
+) -> tuple[str, str, s.ClassDef | None]:
     chosen = _default_config(configs)
     if chosen is None:
         return folder, "folder", None
@@ -399,11 +413,11 @@ def _label_of(module: s.Module, folder: str) -> tuple[str, str, s.ClassDef | Non
         label = attributes["label"]
         # A label computed at run time cannot be known: the folder name is the best guess.
         if isinstance(label, str) and label.isidentifier():
-            return label, "apps.py", chosen
+            return label, filename, chosen
         return folder, "folder", chosen
     name = attributes.get("name")
     if isinstance(name, str) and name:
-        return name.rpartition(".")[2], "apps.py", chosen
+        return name.rpartition(".")[2], filename, chosen
     return folder, "folder", chosen
 
 

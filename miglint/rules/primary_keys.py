@@ -185,7 +185,8 @@ def _default_source(migration: Migration, project: Project) -> str:
     app = project.apps_by_key.get(migration.app_key)
     if app is not None and app.default_auto_field is not None:
         value, line = app.default_auto_field
-        where = _shown(os.path.join(app.path, "apps.py"))
+        module = "__init__.py" if app.label_source == "__init__.py" else "apps.py"
+        where = _shown(os.path.join(app.path, module))
         return f"the app's default_auto_field is {value.rpartition('.')[2]}, {where} line {line}"
     settings = project.settings.default_auto_fields
     if len({a.value for a in settings}) == 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from miglint.sql.kinds import (
     ADD_CHECK,
@@ -143,13 +144,16 @@ def analyse(pieces: Sequence[str]) -> tuple[Statement, ...]:
     return tuple(_defaults_dropped(result))
 
 
-def _classify_text(sql: str) -> list[Statement]:
+# The same SQL text is read by several stages (operation effects, table steps) and often
+# repeats across migrations; its statements are immutable, so each text is tokenised once.
+@lru_cache(maxsize=4096)
+def _classify_text(sql: str) -> tuple[Statement, ...]:
     if not sql.strip():
-        return []
+        return ()
     groups = statement_tokens(sql) if len(sql) <= MAX_SQL_CHARS else None
     if groups is None:
-        return [_unknown(sql, sql.strip()[:40] or "?")]
-    return [_statement(sql, tokens) for tokens in groups]
+        return (_unknown(sql, sql.strip()[:40] or "?"),)
+    return tuple(_statement(sql, tokens) for tokens in groups)
 
 
 def _unknown(sql: str, verb: str) -> Statement:
