@@ -1272,11 +1272,12 @@ def test_models_a_module_outside_the_models_defines_are_unknown_not_deleted(
     assert "tracking/state_models.py, which the models modules do not import" in lines
 
 
-def test_an_app_labelled_where_miglint_cannot_read_is_compared_under_its_migrations_label(
+def test_an_app_labelled_in_its_package_init_is_compared_under_that_label(
     tmp_path: Path,
 ) -> None:
     """The AppConfig that sets the label lives in the package's __init__.py (installed by
-    its dotted path), not in apps.py; the migrations call the app by that label."""
+    its dotted path), not in apps.py; the migrations call the app by that label, and so
+    does miglint."""
     write_tree(
         tmp_path,
         {
@@ -1316,4 +1317,4 @@ def test_an_app_labelled_where_miglint_cannot_read_is_compared_under_its_migrati
     models.write_text(models.read_text().replace("max_length=5", "max_length=6"))
     answers = run_django(tmp_path, CHECK_SCRIPT.format(sample=[]), apps=apps)
     assert "Alter field code on shelf" in _apps_with_changes(answers["*"][1])["store"]
-    assert "Alter field code on shelf" in findings(tmp_path)["storeapp"]
+    assert "Alter field code on shelf" in findings(tmp_path)["store"]
