@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import InvalidHeader, MaxRetryError
@@ -23,6 +23,9 @@ from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from miglint.core.finding import Finding, Severity
+
+if TYPE_CHECKING:
+    from github import Github
 
 CHECK_NAME = "miglint"
 BATCH_SIZE = 50
@@ -108,6 +111,21 @@ def retry_policy(settings: ClientSettings) -> Retry:
     return retry
 
 
+def github_client(token: str, api_url: str, settings: ClientSettings) -> Github:
+    """A PyGithub client for the API at `api_url`, retrying and pacing as `settings` say."""
+    from github import Auth, Github
+
+    return Github(
+        auth=Auth.Token(token),
+        base_url=api_url,
+        timeout=settings.timeout,
+        retry=retry_policy(settings),
+        seconds_between_requests=None,
+        seconds_between_writes=settings.write_interval or None,
+        lazy=True,
+    )
+
+
 def annotation(finding: Finding, path: str) -> Annotation:
     """The check-run annotation for `finding` at `path`, relative to the repository root."""
     line = max(finding.line, 1)
@@ -191,18 +209,8 @@ class CheckRunPublisher:
     """One check run on `target.head_sha`: `start()`, then `finish()` with the annotations."""
 
     def __init__(self, target: Target, settings: ClientSettings) -> None:
-        from github import Auth, Github
-
         self.target = target
-        self.client = Github(
-            auth=Auth.Token(target.token),
-            base_url=target.api_url,
-            timeout=settings.timeout,
-            retry=retry_policy(settings),
-            seconds_between_requests=None,
-            seconds_between_writes=settings.write_interval or None,
-            lazy=True,
-        )
+        self.client = github_client(target.token, target.api_url, settings)
         self.check_run_id: int | None = None
 
     def _fail(self, error: BaseException) -> PublishError:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from miglint.github.checks import ClientSettings, describe, retry_policy
+from miglint.github.checks import ClientSettings, describe, github_client
 from miglint.github.suggestions import Suggestion, marker_of
 
 FORBIDDEN = (
@@ -38,18 +38,8 @@ class PullRequest:
 
 class PullRequestClient:
     def __init__(self, target: PullRequest, settings: ClientSettings) -> None:
-        from github import Auth, Github
-
         self.target = target
-        self.client = Github(
-            auth=Auth.Token(target.token),
-            base_url=target.api_url,
-            timeout=settings.timeout,
-            retry=retry_policy(settings),
-            seconds_between_requests=None,
-            seconds_between_writes=settings.write_interval or None,
-            lazy=True,
-        )
+        self.client = github_client(target.token, target.api_url, settings)
 
     def close(self) -> None:
         self.client.close()
