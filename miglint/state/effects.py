@@ -13,6 +13,21 @@ from miglint.source import syntax as s
 from miglint.source.facts import Operation
 from miglint.sql import classify
 
+# django.contrib.postgres.operations that install a database extension (no model state).
+EXTENSION_OPERATIONS = frozenset(
+    {
+        "CreateExtension",
+        "BloomExtension",
+        "BtreeGinExtension",
+        "BtreeGistExtension",
+        "CITextExtension",
+        "CryptoExtension",
+        "HStoreExtension",
+        "TrigramExtension",
+        "UnaccentExtension",
+    }
+)
+
 # Django's operations that run DDL (AlterModelOptions and AlterModelManagers run no SQL).
 _SCHEMA_OPERATIONS = frozenset(
     {
@@ -35,15 +50,7 @@ _SCHEMA_OPERATIONS = frozenset(
         "RemoveConstraint",
         "AlterConstraint",
         # django.contrib.postgres.operations
-        "CreateExtension",
-        "BloomExtension",
-        "BtreeGinExtension",
-        "BtreeGistExtension",
-        "CITextExtension",
-        "CryptoExtension",
-        "HStoreExtension",
-        "TrigramExtension",
-        "UnaccentExtension",
+        *EXTENSION_OPERATIONS,
         "AddIndexConcurrently",
         "RemoveIndexConcurrently",
         "CreateCollation",

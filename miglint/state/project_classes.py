@@ -10,6 +10,7 @@ import re
 
 from miglint.graph.nodes import App
 from miglint.source import syntax as s
+from miglint.state.effects import EXTENSION_OPERATIONS
 from miglint.state.model_scopes import ModuleScope
 from miglint.state.model_source import ClassInfo, ClassRef, Module, Reader, read_text
 from miglint.state.models import ModelsReader
@@ -21,15 +22,7 @@ _MIGRATIONS = ("django.db.migrations.", "django.contrib.postgres.operations.")
 _STATELESS = frozenset(
     {
         "RunPython",
-        "CreateExtension",
-        "BloomExtension",
-        "BtreeGinExtension",
-        "BtreeGistExtension",
-        "CITextExtension",
-        "CryptoExtension",
-        "HStoreExtension",
-        "TrigramExtension",
-        "UnaccentExtension",
+        *EXTENSION_OPERATIONS,
         "CreateCollation",
         "RemoveCollation",
         "ValidateConstraint",
