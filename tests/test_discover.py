@@ -157,6 +157,31 @@ def test_broken_apps_py_falls_back_to_the_folder(tmp_path: Path) -> None:
     assert app_label(str(tmp_path / "shop")) == ("shop", "folder")
 
 
+def test_skips_the_placeholder_folders_of_project_templates(tmp_path: Path) -> None:
+    """A cookiecutter or copier template holds Jinja, not Python: its migrations are not
+    a project's (and do not parse)."""
+    template = (
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    operations = [\n"
+        "        {%- if cookiecutter.username_type == 'email' %}\n"
+        '        migrations.AddField("user", "name", models.TextField()),\n'
+        "        {%- endif %}\n"
+        "    ]\n"
+    )
+    write_tree(
+        tmp_path,
+        {
+            "shop/migrations/0001_initial.py": INITIAL,
+            "{{cookiecutter.project_slug}}/users/migrations/0001_initial.py": template,
+            "{% if cookiecutter.api %}api{% endif %}/migrations/0001_initial.py": template,
+        },
+    )
+    assert apps(tmp_path) == {"shop": "shop"}
+    result = run_cli("check", ".", "--no-cache", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
 def test_skips_vcs_virtualenvs_site_packages_and_node_modules(tmp_path: Path) -> None:
     write_tree(
         tmp_path,

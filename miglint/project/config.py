@@ -41,6 +41,13 @@ DEFAULT_EXCLUDE = (
 )
 
 
+def skipped_folder(name: str) -> bool:
+    """A folder that is never looked into: hidden, one of DEFAULT_EXCLUDE, or a project
+    template's placeholder (`{{cookiecutter.project_slug}}`, `{% if ... %}`), whose
+    files are templates, not Python Django imports."""
+    return name.startswith(".") or name in DEFAULT_EXCLUDE or "{{" in name or "{%" in name
+
+
 class ConfigError(Exception):
     """A configuration the user wrote that miglint cannot use (exit status 2)."""
 

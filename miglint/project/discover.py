@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from miglint.core import inputs
 from miglint.graph.nodes import App
-from miglint.project.config import DEFAULT_EXCLUDE
+from miglint.project.config import skipped_folder
 from miglint.project.djangosettings import SettingsFacts, is_settings_module, read_settings
 from miglint.source import syntax as s
 from miglint.source.pysource import SourceError, decode, parse_source, read_file
@@ -209,7 +209,7 @@ def _walk(
             except OSError:
                 continue
             name = entry.name
-            if name.startswith(".") or name in DEFAULT_EXCLUDE or excluded(entry.path):
+            if skipped_folder(name) or excluded(entry.path):
                 continue
             if inputs.exists(os.path.join(entry.path, "pyvenv.cfg")):
                 continue

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from miglint.core import inputs
-from miglint.project.config import DEFAULT_EXCLUDE
+from miglint.project.config import skipped_folder
 from miglint.source.pysource import SourceError, decode, read_file
 
 # Words a patch must contain (a fast substring search), then a closer look where needed.
@@ -89,8 +89,7 @@ def python_files(roots: Sequence[str], excluded: Callable[[str], bool]) -> Itera
                     continue
                 if is_dir:
                     if (
-                        name.startswith(".")
-                        or name in DEFAULT_EXCLUDE
+                        skipped_folder(name)
                         or name in _TEST_FOLDERS
                         or name == "migrations"
                         or excluded(entry.path)
