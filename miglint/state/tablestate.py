@@ -130,13 +130,17 @@ def _app_steps(project: Project, app_key: str) -> Iterator[Step]:
                 continue
             if operation.is_("SeparateDatabaseAndState"):
                 for inner in operation.database_operations:
-                    yield state.step(migration, inner, created)
+                    step = state.step(migration, inner, created)
+                    if _runs_sql(step):
+                        yield step
                     created.update(created_tables(inner, migration))
                 for inner in operation.state_operations:
                     state.forget(inner, migration)
                     state.apply(inner, migration)
                 continue
-            yield state.step(migration, operation, created)
+            step = state.step(migration, operation, created)
+            if _runs_sql(step):
+                yield step
             created.update(created_tables(operation, migration))
             state.apply(operation, migration)
             if operation.is_("RunSQL"):
@@ -144,6 +148,21 @@ def _app_steps(project: Project, app_key: str) -> Iterator[Step]:
                 for inner in _state_operations(operation, migration):
                     state.forget(inner, migration)
                     state.apply(inner, migration)
+
+
+def _runs_sql(step: Step) -> bool:
+    """False for an operation on a proxy or unmanaged model (Django's `allow_migrate_model`
+    turns it away: no SQL runs, so nothing is locked, rewritten or lost); True otherwise,
+    and when that cannot be read."""
+    operation = step.operation
+    if operation.is_("CreateModel"):
+        options = operation.argument(2, "options")
+        return not (
+            s.dict_item(options, "proxy") is True or s.dict_item(options, "managed") is False
+        )
+    if operation.is_("RunSQL", "RunPython"):
+        return True
+    return step.table is None or step.table.has_table is not False
 
 
 def _state_operations(operation: Operation, migration: Migration) -> Iterator[Operation]:

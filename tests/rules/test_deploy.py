@@ -657,3 +657,60 @@ def test_the_hint_fits_the_django_version(
         assert ("SET DEFAULT" in finding.fix) is suggests_runsql
         if suggests_db_default and suggests_runsql:
             assert "on Django 5.0+" in finding.fix
+
+
+# A legacy table that another system owns, read through an unmanaged model; a later
+# migration brings the model in line with the table (as makemigrations writes it).
+LEGACY_INITIAL = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+
+    operations = [
+        migrations.CreateModel(
+            name="Ticket",
+            fields=[("id", models.AutoField(primary_key=True, serialize=False))],
+            options={"db_table": "ticket", "managed": False},
+        ),
+    ]
+"""
+LEGACY_FIELDS = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("legacy", "0001_initial")]
+
+    operations = [
+        migrations.AlterModelTable(name="ticket", table="ticket_view"),
+        migrations.AddField("ticket", "summary", models.TextField()),
+        migrations.AddField("ticket", "owner", models.CharField(max_length=50, unique=True)),
+        migrations.AlterField("ticket", "id", models.BigIntegerField(primary_key=True, serialize=False)),
+        migrations.AddIndex("ticket", models.Index(fields=["owner"], name="ticket_owner_idx")),
+        migrations.RenameField("ticket", "summary", "title"),
+    ]
+"""
+
+
+@pytest.mark.parametrize("managed", [False, True])
+def test_operations_on_an_unmanaged_model_run_no_sql(tmp_path: Path, managed: bool) -> None:
+    """Django's migrate turns away operations on unmanaged (and proxy) models: nothing is
+    locked, rewritten or lost, so no deploy rule reports them. The same migrations on a
+    managed model are reported."""
+    initial = LEGACY_INITIAL if not managed else LEGACY_INITIAL.replace(', "managed": False', "")
+    write_tree(
+        tmp_path,
+        {
+            "legacy/migrations/0001_initial.py": initial,
+            "legacy/migrations/0002_fields.py": LEGACY_FIELDS,
+            "pyproject.toml": '[tool.miglint]\ndatabase = "postgresql"\n',
+        },
+    )
+    codes = {f.code for f in lint_tree(tmp_path) if f.code.startswith("MIG5")}
+    if managed:
+        assert {"MIG501", "MIG502", "MIG504", "MIG505", "MIG506"} <= codes
+    else:
+        assert codes == set()
