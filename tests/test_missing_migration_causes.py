@@ -16,7 +16,7 @@ import pytest
 
 from miglint.rules.missing_migration import MissingMigration
 from tests.django_oracle import run_django
-from tests.helpers import load, write_tree
+from tests.helpers import load, migration, write_tree
 from tests.missing_migration_cases import (
     CHECK_SCRIPT,
     MAKE_SCRIPT,
@@ -1318,3 +1318,74 @@ def test_an_app_labelled_in_its_package_init_is_compared_under_that_label(
     answers = run_django(tmp_path, CHECK_SCRIPT.format(sample=[]), apps=apps)
     assert "Alter field code on shelf" in _apps_with_changes(answers["*"][1])["store"]
     assert "Alter field code on shelf" in findings(tmp_path)["store"]
+
+
+def test_subclasses_of_a_concrete_model_with_an_unreadable_base_are_unknown(
+    tmp_path: Path,
+) -> None:
+    """django-typed-models style: the concrete base inherits a third-party class whose
+    metaclass turns each subclass into a proxy of the base's app, so the subclasses, defined
+    in other apps, have their CreateModel in the base's migrations. miglint cannot see the
+    metaclass: the subclasses and the fields that point at them are unknown, listed with -v.
+    A model deriving from such a third-party class directly is still compared."""
+    proxy = (
+        "        migrations.CreateModel(\n"
+        '            name="{name}", fields=[], options={{"proxy": True, "indexes": []}},\n'
+        '            bases=("files.filenode",),\n'
+        "        ),\n"
+    )
+    write_tree(
+        tmp_path,
+        {
+            "files/__init__.py": "",
+            "files/models.py": _app(
+                """
+                from django.db import models
+                from typedmodels.models import TypedModel
+
+
+                class FileNode(TypedModel, models.Model):
+                    name = models.TextField()
+
+
+                class Tag(TypedModel, models.Model):
+                    label = models.TextField()
+                """
+            ),
+            "files/migrations/__init__.py": "",
+            "files/migrations/0001_initial.py": migration(
+                operations='        migrations.CreateModel("FileNode", [("id", '
+                'models.AutoField(primary_key=True)), ("name", models.TextField())]),\n'
+                + proxy.format(name="BoxFile")
+            ),
+            "box/__init__.py": "",
+            "box/models.py": _app(
+                """
+                from django.db import models
+                from files.models import FileNode
+
+
+                class BoxFile(FileNode):
+                    pass
+
+
+                class Settings(models.Model):
+                    root = models.ForeignKey(BoxFile, null=True, on_delete=models.CASCADE)
+                """
+            ),
+            "box/migrations/__init__.py": "",
+            "box/migrations/0001_initial.py": migration(
+                dependencies='("files", "0001_initial")',
+                operations='        migrations.CreateModel("Settings", [("id", '
+                'models.AutoField(primary_key=True)), ("root", models.ForeignKey('
+                'null=True, on_delete=models.CASCADE, to="files.boxfile"))]),\n',
+            ),
+        },
+    )
+    found = findings(tmp_path)
+    # Tag derives from the third-party class directly and has no migration: still found.
+    assert set(found) == {"files"}
+    assert "Create model Tag" in found["files"]
+    assert "BoxFile" not in found["files"]
+    listed = "\n".join(notices(tmp_path))
+    assert "inherits from FileNode" in listed

@@ -59,6 +59,9 @@ class ModuleScope:
         if isinstance(target, ClassRef):
             info = self.reader.info(target)
             if info.kind == "model":
+                doubt = self.reader.placement_unknown(info)
+                if doubt is not None:
+                    raise Undecidable(f"{target.node.name} {doubt}")
                 return Resolved(
                     ("model", f"{self.reader.label_of(info)}.{target.node.name}".lower())
                 )

@@ -109,3 +109,6 @@ class ClassResolver(Protocol):
 
     def label_of(self, info: ClassInfo) -> str:
         """The app label of a model class."""
+
+    def placement_unknown(self, info: ClassInfo) -> str | None:
+        """Why the app (and proxy-ness) of a model class cannot be known, or None."""

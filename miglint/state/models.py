@@ -849,7 +849,7 @@ class ModelsReader:
             result_managers,
             node.span,
             info.ref.module.path,
-            unknown=None,
+            unknown=self.placement_unknown(info),
             partial="; ".join(partial) or None,
             opaque_base=bool(info.opaque_bases),
         )
@@ -863,6 +863,29 @@ class ModelsReader:
             )
         except Undecidable as error:
             return Undecided(f"Meta.{key}: {error}")
+
+    def placement_unknown(self, info: ClassInfo) -> str | None:
+        """Why what Django makes of the model class cannot be known, or None: it inherits
+        from a concrete model that has a base miglint cannot read, whose metaclass may make
+        the subclass a proxy or put it in the parent's app (django-typed-models does both;
+        a class deriving from an abstract third-party base, such as MPTTModel, is not in
+        doubt)."""
+        if "app_label" in (info.meta or {}):
+            return None
+        stack = list(info.parents)
+        while stack:
+            parent = stack.pop()
+            if parent.kind != "model":
+                continue
+            if not parent.abstract and parent.opaque_bases:
+                assert parent.ref is not None
+                return (
+                    f"inherits from {parent.ref.node.name}, a model with a base class miglint "
+                    "cannot read (its metaclass may make this class a proxy or a model of "
+                    "another app)"
+                )
+            stack.extend(parent.parents)
+        return None
 
     def label_of(self, info: ClassInfo) -> str:
         assert info.ref is not None
