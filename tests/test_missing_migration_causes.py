@@ -1389,3 +1389,43 @@ def test_subclasses_of_a_concrete_model_with_an_unreadable_base_are_unknown(
     assert "BoxFile" not in found["files"]
     listed = "\n".join(notices(tmp_path))
     assert "inherits from FileNode" in listed
+
+
+def test_values_named_from_outside_the_project_are_not_differences(tmp_path: Path) -> None:
+    """A choices list from an installed package and a storage from Django's STORAGES
+    registry: the migration holds the values they stood for when it was made, which
+    miglint cannot know. A field whose other arguments differ is still found."""
+    write_tree(
+        tmp_path,
+        {
+            "media/__init__.py": "",
+            "media/models.py": _app(
+                """
+                from django.core.files.storage import storages
+                from django.db import models
+                from le_utils.constants import format_presets
+
+
+                class File(models.Model):
+                    preset = models.CharField(max_length=150, choices=format_presets.choices)
+                    avatar = models.ImageField(null=True, storage=storages["public"])
+                    title = models.CharField(max_length=20, choices=format_presets.choices)
+                """
+            ),
+            "media/migrations/__init__.py": "",
+            "media/migrations/0001_initial.py": migration(
+                operations='        migrations.CreateModel("File", [\n'
+                '            ("id", models.AutoField(primary_key=True)),\n'
+                '            ("preset", models.CharField(max_length=150, choices=[("hi", "High"), '
+                '("lo", "Low")])),\n'
+                '            ("avatar", models.ImageField(null=True, storage=S3Storage('
+                'bucket_name="media"))),\n'
+                '            ("title", models.CharField(max_length=10, choices=[("hi", "High")])),\n'
+                "        ]),\n"
+            ),
+        },
+    )
+    found = findings(tmp_path)
+    assert set(found) == {"media"}
+    assert "Alter field title on file" in found["media"]
+    assert "preset" not in found["media"] and "avatar" not in found["media"]

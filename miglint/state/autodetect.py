@@ -556,6 +556,14 @@ def same_value(model: object, migration: object, depth: int = 0) -> bool | None:
         return True
     if depth > 40:
         return None
+    if (
+        isinstance(model, tuple)
+        and model[:1] in (("ref",), ("enum",))
+        and not (isinstance(migration, tuple) and migration[:1] == model[:1])
+    ):
+        # A name from outside the project (`format_presets.choices`, `storages["public"]`):
+        # Django compares the value it stands for, which a migration writes out.
+        return None
     if isinstance(model, tuple) and model[:1] == ("object",) and len(model) == 3:
         if migration == ("ref", model[1]):
             return True
@@ -639,7 +647,7 @@ def _soft(value: object, depth: int = 0) -> bool:
     if depth > 40:
         return True
     if isinstance(value, tuple):
-        if value[:1] in (("object",), ("enum-member",), ("external-model",)):
+        if value[:1] in (("object",), ("enum-member",), ("external-model",), ("ref",), ("enum",)):
             return True
         return any(_soft(item, depth + 1) for item in value)
     if isinstance(value, frozenset):
