@@ -1429,3 +1429,60 @@ def test_values_named_from_outside_the_project_are_not_differences(tmp_path: Pat
     assert set(found) == {"media"}
     assert "Alter field title on file" in found["media"]
     assert "preset" not in found["media"] and "avatar" not in found["media"]
+
+
+def test_a_meta_held_by_a_plain_mixin_is_the_one_django_finds(tmp_path: Path) -> None:
+    """A model class without its own Meta gets the first `Meta` along its MRO: a concrete
+    parent's was taken by ModelBase, but a plain mixin keeps its own, so a subclass that
+    names no Meta becomes the proxy that the mixin's Meta describes."""
+    write_tree(
+        tmp_path,
+        {
+            "forms/__init__.py": "",
+            "forms/migrations/__init__.py": "",
+            "forms/models.py": _app(
+                """
+                from django.db import models
+
+
+                class FormMixin:
+                    def title(self):
+                        return self.name.title()
+
+                    class Meta:
+                        app_label = "viewer"
+                        proxy = True
+
+
+                class Form(FormMixin, models.Model):
+                    name = models.CharField(max_length=50)
+
+                    class Meta:
+                        app_label = "forms"
+                """
+            ),
+            "viewer/__init__.py": "",
+            "viewer/migrations/__init__.py": "",
+            "viewer/models.py": _app(
+                """
+                from forms.models import Form
+
+
+                class Definition(Form):
+                    pass
+                """
+            ),
+        },
+    )
+    run_django(tmp_path, MAKE_SCRIPT.format(labels=["forms", "viewer"]))
+    made = (tmp_path / "viewer/migrations/0001_initial.py").read_text()
+    assert "'proxy': True" in made and "Definition" in made
+    assert django_says(tmp_path) == {}
+    assert findings(tmp_path) == {}
+    # Drift is still found: the mixin's Meta orders the proxy now.
+    models = tmp_path / "forms/models.py"
+    models.write_text(
+        models.read_text().replace("proxy = True", 'proxy = True\n        ordering = ["name"]', 1)
+    )
+    assert "Change Meta options on definition" in django_says(tmp_path)["viewer"]
+    assert "Change Meta options on definition" in findings(tmp_path)["viewer"]

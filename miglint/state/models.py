@@ -469,7 +469,15 @@ class ModelsReader:
         raise Undecidable(f"a list miglint cannot read: {_describe_value(value)}")
 
     def _inherited_meta(self, info: ClassInfo) -> dict[str, tuple[s.Value, Module]] | None:
+        """The Meta a class without its own gets: Django looks `Meta` up along the MRO,
+        where a concrete model no longer has one (ModelBase took it), an abstract model
+        keeps its own and a plain mixin class holds its Meta as any attribute."""
         for parent in info.parents:
+            if parent.kind == "plain" and parent.ref is not None:
+                found = self._mixin_meta(info, parent)
+                if found is not None:
+                    return found
+                continue
             if parent.kind != "model":
                 continue
             if parent.abstract and parent.meta is not None:
@@ -478,6 +486,35 @@ class ModelsReader:
             if found is not None:
                 return found
         return None
+
+    def _mixin_meta(
+        self, info: ClassInfo, mixin: ClassInfo
+    ) -> dict[str, tuple[s.Value, Module]] | None:
+        """The `Meta` a plain mixin class (or its own bases) holds, as literal options;
+        a Meta miglint cannot read makes `info`'s Meta undecided."""
+        assert mixin.ref is not None
+        node = next(
+            (st for st in mixin.ref.node.body if isinstance(st, s.ClassDef) and st.name == "Meta"),
+            None,
+        )
+        if node is None:
+            for parent in mixin.parents:
+                if parent.kind == "plain" and parent.ref is not None:
+                    found = self._mixin_meta(info, parent)
+                    if found is not None:
+                        return found
+            return None
+        attributes: dict[str, tuple[s.Value, Module]] = {}
+        for statement in node.body:
+            if isinstance(statement, s.Assign) and not statement.augmented:
+                for target_name in statement.targets:
+                    attributes[target_name] = (statement.value, mixin.ref.module)
+            elif not (isinstance(statement, s.Other) and statement.kind in ("Pass", "Expr")):
+                info.meta_undecided = f"Meta of {mixin.ref.node.name} miglint cannot read"
+        if any(not (isinstance(b, s.Ref) and b.name == "object") for b in node.bases):
+            info.meta_undecided = f"Meta of {mixin.ref.node.name} inherits options"
+        attributes.pop("abstract", None)
+        return attributes
 
     def _read_choices(self, info: ClassInfo) -> None:
         assert info.ref is not None
