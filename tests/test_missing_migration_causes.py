@@ -1486,3 +1486,40 @@ def test_a_meta_held_by_a_plain_mixin_is_the_one_django_finds(tmp_path: Path) ->
     )
     assert "Change Meta options on definition" in django_says(tmp_path)["viewer"]
     assert "Change Meta options on definition" in findings(tmp_path)["viewer"]
+
+
+def test_a_proxy_of_a_custom_user_is_still_compared(tmp_path: Path) -> None:
+    """Django's own abstract bases (AbstractUser) have Django's metaclass: a proxy or a
+    subclass of a user model built on them is placed as usual, and its drift is found."""
+    write_tree(
+        tmp_path,
+        {
+            "accounts/__init__.py": "",
+            "accounts/models.py": _app(
+                """
+                from django.contrib.auth.models import AbstractUser
+
+
+                class User(AbstractUser):
+                    pass
+
+
+                class Staff(User):
+                    class Meta:
+                        proxy = True
+                """
+            ),
+            "accounts/migrations/__init__.py": "",
+        },
+    )
+    run_django(
+        tmp_path,
+        MAKE_SCRIPT.format(labels=["accounts"]),
+        extra_settings='AUTH_USER_MODEL = "accounts.User"',
+    )
+    assert findings(tmp_path) == {}
+    models = tmp_path / "accounts/models.py"
+    models.write_text(
+        models.read_text() + "\n\nclass Manager(User):\n    class Meta:\n        proxy = True\n"
+    )
+    assert "Create proxy model Manager" in findings(tmp_path)["accounts"]

@@ -914,7 +914,9 @@ class ModelsReader:
             parent = stack.pop()
             if parent.kind != "model":
                 continue
-            if not parent.abstract and parent.opaque_bases:
+            # Django's own abstract models (AbstractUser...) place nothing elsewhere.
+            unreadable = [b for b in parent.opaque_bases if not b.startswith("django.")]
+            if not parent.abstract and unreadable:
                 assert parent.ref is not None
                 return (
                     f"inherits from {parent.ref.node.name}, a model with a base class miglint "
