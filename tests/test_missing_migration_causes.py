@@ -1523,3 +1523,7 @@ def test_a_proxy_of_a_custom_user_is_still_compared(tmp_path: Path) -> None:
         models.read_text() + "\n\nclass Manager(User):\n    class Meta:\n        proxy = True\n"
     )
     assert "Create proxy model Manager" in findings(tmp_path)["accounts"]
+    # A proxy taken out of the models is a deletion Django finds, and so does miglint.
+    models.write_text(models.read_text().replace("class Staff(User)", "class Staff(object)"))
+    assert "Delete model Staff" in django_says(tmp_path)["accounts"]
+    assert "Delete model Staff" in findings(tmp_path)["accounts"]

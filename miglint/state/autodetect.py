@@ -101,7 +101,7 @@ def compare_app(
 
     # A concrete model with a base miglint cannot read: that base's metaclass may make
     # proxies of it in this app from classes defined anywhere (django-typed-models).
-    proxies_made = any(m.opaque_base for k, m in new.models.items() if k in new_concrete)
+    proxies_made = any(m.foreign_base for k, m in new.models.items() if k in new_concrete)
     for key in sorted(old_concrete - new_concrete) + sorted(old_proxy - new_proxy):
         if key in old_proxy and proxies_made:
             notes.append(

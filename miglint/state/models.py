@@ -889,6 +889,7 @@ class ModelsReader:
             unknown=self.placement_unknown(info),
             partial="; ".join(partial) or None,
             opaque_base=bool(info.opaque_bases),
+            foreign_base=bool(_foreign_bases(info)),
         )
 
     def _entries(self, key: str, value: s.Value, module: Module, label: str, name: str) -> object:
@@ -914,9 +915,7 @@ class ModelsReader:
             parent = stack.pop()
             if parent.kind != "model":
                 continue
-            # Django's own abstract models (AbstractUser...) place nothing elsewhere.
-            unreadable = [b for b in parent.opaque_bases if not b.startswith("django.")]
-            if not parent.abstract and unreadable:
+            if not parent.abstract and _foreign_bases(parent):
                 assert parent.ref is not None
                 return (
                     f"inherits from {parent.ref.node.name}, a model with a base class miglint "
@@ -1206,6 +1205,12 @@ def _module_at(base: str, parts: list[str]) -> str | None:
     if inputs.isfile(init):
         return init
     return None
+
+
+def _foreign_bases(info: ClassInfo) -> list[str]:
+    """The bases miglint cannot read that are not Django's own abstract models (AbstractUser
+    and the like have Django's metaclass and place nothing elsewhere)."""
+    return [base for base in info.opaque_bases if not base.startswith("django.")]
 
 
 def _external_kind(qualified: str) -> str:

@@ -66,6 +66,9 @@ class ModelState:
     partial: str | None = None
     # A base class miglint cannot read (or a metaclass) may add Meta options and entries.
     opaque_base: bool = False
+    # One of those is not Django's own: its metaclass may make proxies of the model, or
+    # place its subclasses in other apps (django-typed-models).
+    foreign_base: bool = False
 
     @property
     def key(self) -> str:
