@@ -394,7 +394,20 @@ class ModelsReader:
             if parent_meta.abstract:
                 inherited_attrs.pop("abstract", None)
             attributes.update(inherited_attrs)
-        module = info.ref.module
+        self._read_meta_body(info, meta_node, attributes, info.ref.module)
+        info.meta = attributes
+        abstract = attributes.get("abstract")
+        info.abstract = abstract is not None and abstract[0] is True
+
+    def _read_meta_body(
+        self,
+        info: ClassInfo,
+        meta_node: s.ClassDef,
+        attributes: dict[str, tuple[s.Value, Module]],
+        module: Module,
+    ) -> None:
+        """The options a Meta class's body sets, into `attributes`; what miglint cannot
+        read makes `info`'s Meta undecided."""
         for statement in meta_node.body:
             if isinstance(statement, s.Assign):
                 for target_name in statement.targets:
@@ -413,9 +426,6 @@ class ModelsReader:
                 self._meta_expression(info, attributes, module, statement)
             elif isinstance(statement, s.Other) and statement.kind not in ("Pass", "AnnAssign"):
                 info.meta_undecided = "Meta runs code miglint cannot read"
-        info.meta = attributes
-        abstract = attributes.get("abstract")
-        info.abstract = abstract is not None and abstract[0] is True
 
     def _meta_expression(
         self,
@@ -505,12 +515,7 @@ class ModelsReader:
                         return found
             return None
         attributes: dict[str, tuple[s.Value, Module]] = {}
-        for statement in node.body:
-            if isinstance(statement, s.Assign) and not statement.augmented:
-                for target_name in statement.targets:
-                    attributes[target_name] = (statement.value, mixin.ref.module)
-            elif not (isinstance(statement, s.Other) and statement.kind in ("Pass", "Expr")):
-                info.meta_undecided = f"Meta of {mixin.ref.node.name} miglint cannot read"
+        self._read_meta_body(info, node, attributes, mixin.ref.module)
         if any(not (isinstance(b, s.Ref) and b.name == "object") for b in node.bases):
             info.meta_undecided = f"Meta of {mixin.ref.node.name} inherits options"
         attributes.pop("abstract", None)
